@@ -1,0 +1,47 @@
+// swift-tools-version: 6.1
+//
+// Heartbeat: a UDP heartbeat collector. The layout follows the agreed design: one module per
+// layer (Protocol, ClientKit, Collector, the `heartbeat` CLI) and thin C shims only where Swift
+// cannot reach (libcrypto's SHA-256 block function, libpq, hiredis).
+import PackageDescription
+
+let package = Package(
+    name: "heartbeat",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Protocol", targets: ["Protocol"]),
+        .library(name: "ClientKit", targets: ["ClientKit"]),
+        .library(name: "Collector", targets: ["Collector"]),
+        .executable(name: "heartbeat", targets: ["HeartbeatCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C shims.
+        .target(
+            name: "CSHA256",
+            linkerSettings: [.linkedLibrary("crypto")]
+        ),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+
+        // Swift modules.
+        .target(name: "Protocol", dependencies: ["CSHA256"]),
+        .target(name: "ClientKit", dependencies: ["Protocol"]),
+        .target(name: "Collector", dependencies: ["Protocol", "CLibPQ", "CHiredis"]),
+        .executableTarget(
+            name: "HeartbeatCLI",
+            dependencies: [
+                "Protocol", "ClientKit", "Collector",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Tests: one target per module; CollectorTests talk to real PostgreSQL and Redis.
+        .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "CSHA256"]),
+        .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Protocol"]),
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Protocol"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

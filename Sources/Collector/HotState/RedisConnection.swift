@@ -1,0 +1,145 @@
+import CHiredis
+
+/// A failure reported by Redis or hiredis.
+public struct RedisError: Error, CustomStringConvertible {
+    /// What was being done ("connect", "command", …).
+    public let operation: String
+    /// The server's or hiredis's message.
+    public let message: String
+
+    public var description: String { "Redis \(operation) failed: \(message)" }
+}
+
+/// A Redis reply, copied out of hiredis's reply tree.
+public enum RedisReply: Equatable, Sendable {
+    case status(String)
+    case error(String)
+    case integer(Int64)
+    case bulk([UInt8])
+    case null
+    case array([RedisReply])
+
+    /// The reply as text, for status and bulk replies.
+    public var text: String? {
+        switch self {
+        case .status(let text): text
+        case .bulk(let bytes): String(decoding: bytes, as: UTF8.self)
+        default: nil
+        }
+    }
+}
+
+/// One blocking hiredis connection, used from one thread at a time. Commands go out with
+/// `redisAppendCommandArgv` (Swift cannot call hiredis's variadic functions) and replies are read
+/// with `redisGetReply`, which also makes pipelining possible.
+public final class RedisConnection {
+    private let context: UnsafeMutablePointer<redisContext>
+
+    /// Connects to `host`:`port`, waiting at most `timeoutMillis` for the connection.
+    public init(host: String, port: Int, timeoutMillis: Int = 2_000) throws(RedisError) {
+        let timeout = timeval(tv_sec: timeoutMillis / 1000, tv_usec: (timeoutMillis % 1000) * 1000)
+        guard let context = redisConnectWithTimeout(host, Int32(port), timeout) else {
+            throw RedisError(operation: "connect", message: "hiredis could not allocate a context")
+        }
+        guard context.pointee.err == 0 else {
+            let message = Self.contextError(context)
+            redisFree(context)
+            throw RedisError(operation: "connect", message: "\(host):\(port): \(message)")
+        }
+        self.context = context
+    }
+
+    /// Connects to a `redis://host:port[/db]` URL.
+    public convenience init(url: String) throws(RedisError) {
+        guard let endpoint = RedisURL(url) else {
+            throw RedisError(operation: "connect", message: "not a redis://HOST:PORT[/DB] URL: \(url)")
+        }
+        try self.init(host: endpoint.host, port: endpoint.port)
+        if endpoint.database != 0 {
+            let reply = try command(["SELECT", String(endpoint.database)])
+            if case .error(let message) = reply {
+                throw RedisError(operation: "select database \(endpoint.database)", message: message)
+            }
+        }
+    }
+
+    deinit {
+        redisFree(context)
+    }
+
+    /// Sends one command and waits for its reply. A Redis error reply is returned as
+    /// ``RedisReply/error(_:)``; a broken connection throws.
+    public func command(_ arguments: [String]) throws(RedisError) -> RedisReply {
+        try append(arguments)
+        return try readReply()
+    }
+
+    /// Queues one command in the output buffer without waiting (pipelining); read its reply later
+    /// with ``readReply()``, in order.
+    public func append(_ arguments: [String]) throws(RedisError) {
+        let bytes = arguments.map { Array($0.utf8) }
+        let status: Int32 = withCStringArray(bytes) { pointers, lengths in
+            redisAppendCommandArgv(context, Int32(bytes.count), pointers, lengths)
+        }
+        guard status == REDIS_OK else {
+            throw RedisError(operation: "command", message: Self.contextError(context))
+        }
+    }
+
+    /// Reads the next reply (flushing queued commands first).
+    public func readReply() throws(RedisError) -> RedisReply {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+            throw RedisError(operation: "reply", message: Self.contextError(context))
+        }
+        defer { freeReplyObject(raw) }
+        return Self.copy(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    private func withCStringArray<Result>(
+        _ arguments: [[UInt8]],
+        _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Result
+    ) -> Result {
+        var pointers = [UnsafePointer<CChar>?]()
+        var lengths = [Int]()
+        let storage = arguments.map { argument -> UnsafeMutablePointer<CChar> in
+            let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: max(argument.count, 1))
+            argument.withUnsafeBytes { bytes in
+                UnsafeMutableRawPointer(pointer).copyMemory(from: bytes.baseAddress ?? UnsafeRawPointer(pointer), byteCount: argument.count)
+            }
+            pointers.append(UnsafePointer(pointer))
+            lengths.append(argument.count)
+            return pointer
+        }
+        defer { storage.forEach { $0.deallocate() } }
+        return pointers.withUnsafeMutableBufferPointer { pointerBuffer in
+            lengths.withUnsafeBufferPointer { lengthBuffer in
+                body(pointerBuffer.baseAddress!, lengthBuffer.baseAddress!)
+            }
+        }
+    }
+
+    private static func copy(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
+        let value = reply.pointee
+        switch value.type {
+        case REDIS_REPLY_STATUS: return .status(string(value))
+        case REDIS_REPLY_ERROR: return .error(string(value))
+        case REDIS_REPLY_INTEGER: return .integer(Int64(value.integer))
+        case REDIS_REPLY_STRING:
+            return .bulk(Array(UnsafeRawBufferPointer(start: value.str, count: Int(value.len))))
+        case REDIS_REPLY_ARRAY:
+            return .array((0..<Int(value.elements)).map { copy(value.element[$0]!) })
+        default: return .null
+        }
+    }
+
+    private static func string(_ reply: redisReply) -> String {
+        String(decoding: UnsafeRawBufferPointer(start: reply.str, count: Int(reply.len)), as: UTF8.self)
+    }
+
+    private static func contextError(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { bytes in
+            String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import CLibPQ
+
+/// A failure reported by PostgreSQL or libpq, with libpq's own message.
+public struct PostgresError: Error, CustomStringConvertible {
+    /// What was being done ("connect", "query", …).
+    public let operation: String
+    /// libpq's message, trimmed.
+    public let message: String
+
+    public var description: String { "PostgreSQL \(operation) failed: \(message)" }
+}
+
+/// One libpq connection, used from one thread at a time (libpq connections are not thread-safe;
+/// the owner serialises access). Closed when released.
+public final class PostgresConnection {
+    private let connection: OpaquePointer
+
+    /// Connects to `url` (a libpq connection URI such as `postgresql://user@127.0.0.1:5432/db`).
+    public init(url: String) throws(PostgresError) {
+        guard let connection = PQconnectdb(url) else {
+            throw PostgresError(operation: "connect", message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.errorMessage(of: connection)
+            PQfinish(connection)
+            throw PostgresError(operation: "connect", message: message)
+        }
+        self.connection = connection
+    }
+
+    deinit {
+        PQfinish(connection)
+    }
+
+    /// The server's version as an integer (150018 for 15.18).
+    public var serverVersion: Int { Int(PQserverVersion(connection)) }
+
+    /// Runs `sql` (one or more statements without parameters) and returns the rows of the last
+    /// statement as text values (`nil` for SQL NULL).
+    @discardableResult
+    public func query(_ sql: String) throws(PostgresError) -> [[String?]] {
+        guard let result = PQexec(connection, sql) else {
+            throw PostgresError(operation: "query", message: Self.errorMessage(of: connection))
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return []
+        case PGRES_TUPLES_OK:
+            return (0..<PQntuples(result)).map { row in
+                (0..<PQnfields(result)).map { column in
+                    PQgetisnull(result, row, column) == 1
+                        ? nil : String(cString: PQgetvalue(result, row, column))
+                }
+            }
+        default:
+            throw PostgresError(
+                operation: "query", message: String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines())
+        }
+    }
+
+    private static func errorMessage(of connection: OpaquePointer) -> String {
+        String(cString: PQerrorMessage(connection)).trimmingTrailingNewlines()
+    }
+}
+
+extension String {
+    /// The string without the newlines libpq and hiredis put at the end of their messages.
+    func trimmingTrailingNewlines() -> String {
+        var text = Substring(self)
+        while text.last == "\n" || text.last == "\r" { text = text.dropLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+
+/// The `heartbeat` command: one executable for the collector, its administration and senders.
+@main
+struct Heartbeat: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heartbeat",
+        abstract: "Heartbeat: a UDP heartbeat collector and its tools.",
+        discussion: """
+            Applications prove they are alive by sending 64-byte heartbeat records over UDP \
+            (wire format v1, see Spec/protocol.md). This command will run the collector and \
+            send heartbeats; today it inspects records.
+            """,
+        version: HeartbeatVersion.current,
+        subcommands: [InspectCommand.self]
+    )
+}
+
+/// The version printed by `heartbeat --version`.
+enum HeartbeatVersion {
+    static let current = "0.1.0 (wire format v1)"
+}

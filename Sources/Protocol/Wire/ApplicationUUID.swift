@@ -1,0 +1,117 @@
+/// An application's UUID as it travels on the wire: 16 bytes in RFC 9562 order, held as two
+/// big-endian halves so that comparing and hashing it costs two integer operations.
+public struct ApplicationUUID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// Bytes 0..<8 of the UUID, read big-endian.
+    public var high: UInt64
+    /// Bytes 8..<16 of the UUID, read big-endian.
+    public var low: UInt64
+
+    /// The UUID whose 16 bytes are `high` then `low`, both big-endian.
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// Parses the canonical text form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (either case).
+    /// Returns `nil` for anything else.
+    public init?(_ text: some StringProtocol) {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var digits = 0
+        var position = 0
+        for byte in text.utf8 {
+            defer { position += 1 }
+            if position == 8 || position == 13 || position == 18 || position == 23 {
+                guard byte == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            guard let value = HexDigits.value(of: byte) else { return nil }
+            if digits < 16 {
+                high = high << 4 | UInt64(value)
+            } else {
+                low = low << 4 | UInt64(value)
+            }
+            digits += 1
+        }
+        guard position == 36, digits == 32 else { return nil }
+        self.init(high: high, low: low)
+    }
+
+    /// Draws a random version-4 UUID (RFC 9562 §5.4) from `generator`.
+    public static func random(using generator: inout some RandomNumberGenerator) -> ApplicationUUID {
+        let high = (generator.next() as UInt64) & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000
+        let low = (generator.next() as UInt64) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+        return ApplicationUUID(high: high, low: low)
+    }
+
+    /// Draws a random version-4 UUID from the system's cryptographic generator.
+    public static func random() -> ApplicationUUID {
+        var generator = SystemRandomNumberGenerator()
+        return random(using: &generator)
+    }
+
+    /// The canonical lowercase text form.
+    public var description: String {
+        let hex = HexDigits.lowercase(high) + HexDigits.lowercase(low)
+        var text = ""
+        text.reserveCapacity(36)
+        for (index, character) in hex.enumerated() {
+            if index == 8 || index == 12 || index == 16 || index == 20 { text.append("-") }
+            text.append(character)
+        }
+        return text
+    }
+
+    public static func < (lhs: ApplicationUUID, rhs: ApplicationUUID) -> Bool {
+        (lhs.high, lhs.low) < (rhs.high, rhs.low)
+    }
+}
+
+/// Hexadecimal helpers shared by the text forms of UUIDs, secrets and tags.
+enum HexDigits {
+    /// The value of one ASCII hex digit (either case), or `nil`.
+    @inline(__always)
+    static func value(of byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte &- UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte &- UInt8(ascii: "a") &+ 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte &- UInt8(ascii: "A") &+ 10
+        default: nil
+        }
+    }
+
+    /// `value` as 16 lowercase hex digits, zero-padded.
+    static func lowercase(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// `bytes` as lowercase hex, two digits a byte.
+    static func lowercase(bytes: some Sequence<UInt8>) -> String {
+        let alphabet = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        for byte in bytes {
+            text.append(alphabet[Int(byte >> 4)])
+            text.append(alphabet[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The bytes of an even-length hex string, or `nil` when it has a non-hex character or an odd
+    /// length.
+    static func bytes(_ text: some StringProtocol) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count.isMultiple(of: 2) else { return nil }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(utf8.count / 2)
+        var index = 0
+        while index < utf8.count {
+            guard let high = value(of: utf8[index]), let low = value(of: utf8[index + 1]) else {
+                return nil
+            }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+}

@@ -83,6 +83,17 @@ void hb_hmac_sha256_tag48(const hb_hmac_sha256_key *key, const uint8_t *message4
     }
 }
 
+int hb_hmac_sha256_verify48(const hb_hmac_sha256_key *key, const uint8_t *message48, const uint8_t *tag16) {
+    uint8_t expected[16];
+    hb_hmac_sha256_tag48(key, message48, expected);
+    /* Constant time: OR together every difference, decide once at the end. */
+    uint8_t difference = 0;
+    for (int i = 0; i < 16; i++) {
+        difference |= (uint8_t)(expected[i] ^ tag16[i]);
+    }
+    return difference == 0;
+}
+
 int hb_hmac_sha256_reference(const uint8_t *secret, size_t secret_length,
                              const uint8_t *message, size_t message_length, uint8_t *digest32) {
     unsigned int digest_length = 0;

@@ -57,7 +57,7 @@ struct VectorFile: Decodable {
         try ApplicationTable(
             registry.map {
                 ApplicationDescriptor(
-                    uuid: try #require(ApplicationUUID($0.app)), databaseID: $0.id, isEnabled: $0.enabled,
+                    uuid: try #require(ApplicationUUID($0.app)), applicationID: $0.id, isEnabled: $0.enabled,
                     secret: try secret($0.secret), previousSecret: try secret($0.previous_secret))
             })
     }

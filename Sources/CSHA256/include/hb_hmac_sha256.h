@@ -26,6 +26,10 @@ void hb_hmac_sha256_key_init(hb_hmac_sha256_key *key, const uint8_t *secret, siz
 /// Writes the first 16 bytes of HMAC-SHA256(key, message[0..<48]) to `tag16`.
 void hb_hmac_sha256_tag48(const hb_hmac_sha256_key *key, const uint8_t *message48, uint8_t *tag16);
 
+/// Whether `tag16` equals the first 16 bytes of HMAC-SHA256(key, message[0..<48]); compared in
+/// constant time. Returns 1 when it does, 0 otherwise.
+int hb_hmac_sha256_verify48(const hb_hmac_sha256_key *key, const uint8_t *message48, const uint8_t *tag16);
+
 /// Reference HMAC-SHA256 through libcrypto's one-shot `HMAC()`, for tests that cross-check the
 /// pre-keyed path. Writes 32 bytes; returns 1 on success, 0 on failure.
 int hb_hmac_sha256_reference(const uint8_t *secret, size_t secret_length,

@@ -7,6 +7,11 @@ public struct TagKey: Sendable {
     @usableFromInline
     var state: hb_hmac_sha256_key
 
+    @usableFromInline
+    init(state: hb_hmac_sha256_key) {
+        self.state = state
+    }
+
     /// Derives the pre-keyed state of `secret`.
     public init(secret: ApplicationSecret) {
         self.init(keyBytes: secret.bytes)
@@ -40,5 +45,14 @@ public struct TagKey: Sendable {
     @inlinable
     public func verify(_ tag: RecordTag, signing prefix: UnsafeRawPointer) -> Bool {
         self.tag(signing: prefix).constantTimeEquals(tag)
+    }
+
+    /// Whether the 64-byte record at `record` carries the right tag, compared in constant time.
+    @inlinable
+    public func verifyTag(of record: UnsafeRawPointer) -> Bool {
+        let bytes = record.assumingMemoryBound(to: UInt8.self)
+        return withUnsafePointer(to: state) { key in
+            hb_hmac_sha256_verify48(key, bytes, bytes + WireFormat.Offset.tag) == 1
+        }
     }
 }

@@ -11,15 +11,16 @@ public struct RecordValidator: Sendable {
     /// The default allowed distance between a signed record's `sent_at` and the collector's clock.
     public static let defaultAllowedSkewMicros: Int64 = 120_000_000
 
-    /// A record that passed validation, with the index of its application's entry in the table.
+    /// A record that passed validation, with its application's row id.
     public struct Validated: Sendable {
         public let record: HeartbeatRecord
-        public let entryIndex: Int
+        /// `application.id` in PostgreSQL, which also indexes the collector's per-app arrays.
+        public let applicationID: Int64
 
         @usableFromInline
-        init(record: HeartbeatRecord, entryIndex: Int) {
+        init(record: HeartbeatRecord, applicationID: Int64) {
             self.record = record
-            self.entryIndex = entryIndex
+            self.applicationID = applicationID
         }
     }
 
@@ -47,17 +48,15 @@ public struct RecordValidator: Sendable {
     @inlinable
     public func validate(_ bytes: UnsafeRawPointer, nowMicros: Int64) throws(RejectionReason) -> Validated {
         let record = try HeartbeatRecord.decode(from: bytes)
-        guard let entryIndex = applications.entryIndex(of: record.application) else {
+        guard let entry = applications.entry(for: record.application) else {
             throw .unknownApplication
         }
-        let entry = applications.entries[entryIndex]
         guard entry.isEnabled else { throw .disabled }
         if entry.isSigned {
             guard !record.tag.isZero else { throw .authentication }
-            let keys = applications.keys
-            if !keys[Int(entry.keyIndex)].verify(record.tag, signing: bytes) {
-                guard entry.previousKeyIndex >= 0,
-                    keys[Int(entry.previousKeyIndex)].verify(record.tag, signing: bytes)
+            let keyIndex = Int(entry.keyIndex)
+            if !applications.verifyTag(of: bytes, keyIndex: keyIndex) {
+                guard entry.hasPreviousKey, applications.verifyTag(of: bytes, keyIndex: keyIndex + 1)
                 else { throw .authentication }
             }
             // Written as two comparisons so that a hostile sent_at cannot overflow a subtraction.
@@ -65,6 +64,6 @@ public struct RecordValidator: Sendable {
                 record.sentAtMicros <= nowMicros &+ allowedSkewMicros
             else { throw .stale }
         }
-        return Validated(record: record, entryIndex: entryIndex)
+        return Validated(record: record, applicationID: entry.applicationID)
     }
 }

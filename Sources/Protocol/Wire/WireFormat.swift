@@ -33,6 +33,7 @@ public enum WireFormat {
     public static let tagSize = 16
 
     /// Field offsets inside a record.
+    @usableFromInline
     enum Offset {
         static let magic = 0
         static let version = 2
@@ -43,7 +44,7 @@ public enum WireFormat {
         static let sentAt = 32
         static let interval = 40
         static let status = 44
-        static let tag = 48
+        @usableFromInline static let tag = 48
     }
 
     /// How many records a datagram of `length` bytes carries, or `nil` when the length is not a

@@ -37,6 +37,22 @@ struct HMACTests {
         }
     }
 
+    @Test("verifyTag checks a whole signed record and refuses a changed byte")
+    func verifyWholeRecord() {
+        let secret = ApplicationSecret.random()
+        let key = TagKey(secret: secret)
+        var record = HeartbeatRecord(kind: .success, application: .random(), instance: 9, sequence: 4, sentAtMicros: 1)
+        var bytes = [UInt8](repeating: 0, count: 64)
+        bytes.withUnsafeMutableBytes { record.encodeSigned(with: key, to: $0.baseAddress!) }
+        #expect(bytes.withUnsafeBytes { key.verifyTag(of: $0.baseAddress!) })
+        #expect(bytes.withUnsafeBytes { !TagKey(secret: .random()).verifyTag(of: $0.baseAddress!) })
+        for index in 0..<64 {
+            var changed = bytes
+            changed[index] ^= 0x80
+            #expect(changed.withUnsafeBytes { !key.verifyTag(of: $0.baseAddress!) }, "byte \(index)")
+        }
+    }
+
     @Test("verify accepts the right tag and refuses any single flipped bit")
     func verifyRefusesFlippedBits() {
         let key = TagKey(secret: ApplicationSecret.random())

@@ -2,7 +2,7 @@
 //
 // Heartbeat: a UDP heartbeat collector. The layout follows the agreed design: one module per
 // layer (Protocol, ClientKit, Collector, the `heartbeat` CLI) and thin C shims only where Swift
-// cannot reach (libcrypto's SHA-256 block function, libpq, hiredis).
+// cannot reach (libcrypto's SHA-256 block function, sendmmsg/recvmmsg, libpq, hiredis).
 import PackageDescription
 
 let package = Package(
@@ -23,12 +23,13 @@ let package = Package(
             name: "CSHA256",
             linkerSettings: [.linkedLibrary("crypto")]
         ),
+        .target(name: "CMmsg"),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
 
         // Swift modules.
         .target(name: "Protocol", dependencies: ["CSHA256"]),
-        .target(name: "ClientKit", dependencies: ["Protocol"]),
+        .target(name: "ClientKit", dependencies: ["Protocol", "CMmsg"]),
         .target(name: "Collector", dependencies: ["Protocol", "CLibPQ", "CHiredis"]),
         .executableTarget(
             name: "HeartbeatCLI",
@@ -39,9 +40,12 @@ let package = Package(
         ),
 
         // Tests: one target per module; CollectorTests talk to real PostgreSQL and Redis.
-        .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "CSHA256"]),
-        .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Protocol"]),
+        // HeartbeatTestSupport holds helpers the test targets share (a UDP receiver, paths).
+        .target(name: "HeartbeatTestSupport", dependencies: ["Protocol"], path: "Tests/Support"),
+        .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "CSHA256", "HeartbeatTestSupport"]),
+        .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Protocol", "HeartbeatTestSupport"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "Protocol"]),
+        .testTarget(name: "HeartbeatCLITests", dependencies: ["Protocol", "HeartbeatTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

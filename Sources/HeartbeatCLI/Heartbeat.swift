@@ -12,7 +12,7 @@ struct Heartbeat: ParsableCommand {
             send heartbeats; today it inspects records.
             """,
         version: HeartbeatVersion.current,
-        subcommands: [InspectCommand.self]
+        subcommands: [SendCommand.self, RunCommand.self, LoadCommand.self, InspectCommand.self]
     )
 }
 

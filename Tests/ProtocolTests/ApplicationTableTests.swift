@@ -1,3 +1,4 @@
+import HeartbeatTestSupport
 import Protocol
 import Testing
 

@@ -1,4 +1,5 @@
 import CSHA256
+import HeartbeatTestSupport
 import Protocol
 import Testing
 

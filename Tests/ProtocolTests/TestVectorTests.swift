@@ -1,4 +1,5 @@
 import Foundation
+import HeartbeatTestSupport
 import Protocol
 import Testing
 

@@ -24,6 +24,16 @@ let package = Package(
             path: "ProtocolBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        .executableTarget(
+            name: "ClientKitBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "ClientKit", package: "heartbeat"),
+                .product(name: "Protocol", package: "heartbeat"),
+            ],
+            path: "ClientKitBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -58,7 +58,8 @@ struct HeartbeatClientTests {
         let task = Task { await client.run(every: .milliseconds(50), jitter: .milliseconds(10)) }
         // Poll without blocking: a blocked cooperative thread could starve the task under test.
         var records = [HeartbeatRecord]()
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: parallel tests that block their threads can delay this task for seconds.
+        let deadline = ContinuousClock.now + .seconds(30)
         while records.count < 3, ContinuousClock.now < deadline {
             if let datagram = receiver.receive(timeoutMillis: 0) {
                 records += try UDPReceiver.decode(datagram)

@@ -4,7 +4,7 @@ import Protocol
 import Testing
 
 /// The `heartbeat` command's sending subcommands, run as a process against a UDP socket.
-@Suite("heartbeat send / run / load")
+@Suite("heartbeat send / run / load", .serialized)
 struct SenderCommandTests {
     let application = ApplicationUUID.random()
 

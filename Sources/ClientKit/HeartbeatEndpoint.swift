@@ -12,6 +12,7 @@ public struct HeartbeatEndpoint: Hashable, Sendable, CustomStringConvertible {
     /// The UDP port.
     public let port: UInt16
 
+    /// An endpoint at `host` (name or address, IPv6 without brackets) and UDP `port`.
     public init(host: String, port: UInt16) {
         self.host = host
         self.port = port
@@ -19,7 +20,9 @@ public struct HeartbeatEndpoint: Hashable, Sendable, CustomStringConvertible {
 
     /// Why a text is not an endpoint.
     public struct ParseError: Error, Equatable, CustomStringConvertible {
+        /// The text that was refused.
         public let text: String
+        /// What is wrong with it.
         public let problem: String
         public var description: String {
             "'\(text)' is not an endpoint: \(problem) (expected HOST:PORT, [IPv6]:PORT or HOST)"

@@ -18,6 +18,7 @@ public struct SendStatistics: Hashable, Sendable, CustomStringConvertible {
     /// The `errno` of the latest failed send or resolution, 0 if none.
     public var lastErrorNumber: Int32 = 0
 
+    /// All counters at zero.
     public init() {}
 
     /// Records given to the sender: sent plus every kind of drop.

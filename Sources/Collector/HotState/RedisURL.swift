@@ -1,7 +1,10 @@
 /// The parts of a `redis://HOST:PORT[/DB]` URL.
 public struct RedisURL: Equatable, Sendable {
+    /// Host name or address (IPv6 without brackets).
     public let host: String
+    /// TCP port.
     public let port: Int
+    /// Database number (`SELECT`ed after connecting).
     public let database: Int
 
     /// Parses `text`; `nil` when it is not of that form (port 1-65535, database 0 or more).

@@ -2,6 +2,7 @@
 
 /// The schema migrations, in order, exactly as in `Spec/schema/`.
 public enum EmbeddedMigrations {
+    /// Every migration, oldest first.
     public static let all: [Migration] = [
         Migration(
             version: 1, name: "initial",

@@ -1,7 +1,10 @@
 /// One versioned schema change (a file `Spec/schema/NNNN_name.sql`).
 public struct Migration: Sendable {
+    /// 1, 2, 3, … in the order migrations apply.
     public let version: Int
+    /// The file name's words, e.g. `initial`.
     public let name: String
+    /// The statements, run in one transaction.
     public let sql: String
 }
 
@@ -14,6 +17,7 @@ public struct Migrator {
     /// The migrations this build knows, in order.
     public let migrations: [Migration]
 
+    /// A migrator for `migrations` (by default the ones built in from `Spec/schema/`).
     public init(migrations: [Migration] = EmbeddedMigrations.all) {
         precondition(
             migrations.enumerated().allSatisfy { $0.element.version == $0.offset + 1 },

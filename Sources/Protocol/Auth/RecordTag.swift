@@ -9,6 +9,7 @@ public struct RecordTag: Hashable, Sendable, CustomStringConvertible {
     /// The all-zero tag of an unsigned record.
     public static let unsigned = RecordTag(high: 0, low: 0)
 
+    /// The tag whose 16 bytes are `high` then `low`, both big-endian.
     public init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low

@@ -14,6 +14,7 @@ public struct ApplicationDescriptor: Sendable {
     /// The secret being rotated out, still accepted until its grace period ends.
     public var previousSecret: ApplicationSecret?
 
+    /// Describes one application; unsigned and enabled unless told otherwise.
     public init(
         uuid: ApplicationUUID, applicationID: Int64, isEnabled: Bool = true,
         secret: ApplicationSecret? = nil, previousSecret: ApplicationSecret? = nil
@@ -51,6 +52,7 @@ public final class ApplicationTable: @unchecked Sendable {
         /// Whether the previous secret (at `keyIndex + 1`) is still accepted.
         public let hasPreviousKey: Bool
 
+        /// An entry with these values (tables build their own; tests compare with this).
         public init(applicationID: Int64, isEnabled: Bool, keyIndex: Int32, hasPreviousKey: Bool) {
             self.applicationID = applicationID
             self.isEnabled = isEnabled

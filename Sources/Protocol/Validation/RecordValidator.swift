@@ -13,6 +13,7 @@ public struct RecordValidator: Sendable {
 
     /// A record that passed validation, with its application's row id.
     public struct Validated: Sendable {
+        /// The decoded record.
         public let record: HeartbeatRecord
         /// `application.id` in PostgreSQL, which also indexes the collector's per-app arrays.
         public let applicationID: Int64

@@ -18,6 +18,7 @@ public struct HeartbeatRecord: Hashable, Sendable {
     /// The authentication tag; ``RecordTag/unsigned`` when unsigned.
     public var tag: RecordTag
 
+    /// A record with these fields; unsigned (zero tag) unless a tag is given.
     public init(
         kind: RecordKind, application: ApplicationUUID, instance: UInt32, sequence: UInt64,
         sentAtMicros: Int64, intervalMillis: UInt32 = 0, status: Int32 = 0, tag: RecordTag = .unsigned

@@ -25,6 +25,9 @@ public final class PostgresConnection {
             PQfinish(connection)
             throw PostgresError(operation: "connect", message: message)
         }
+        // Server notices ("relation already exists, skipping") are informational; errors come
+        // back through results. Without this, libpq prints them to standard error.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         self.connection = connection
     }
 

@@ -62,6 +62,50 @@ public final class PostgresConnection {
         }
     }
 
+    /// Runs `copyStatement` (a `COPY … FROM STDIN`), sends `data` as its body, and returns the
+    /// number of rows PostgreSQL reports. On any failure the COPY is abandoned, nothing of it is
+    /// committed, and the connection stays usable.
+    @discardableResult
+    public func copyIn(_ copyStatement: String, data: UnsafeRawBufferPointer) throws(PostgresError) -> Int {
+        guard let start = PQexec(connection, copyStatement) else {
+            throw PostgresError(operation: "copy", message: Self.errorMessage(of: connection))
+        }
+        let startStatus = PQresultStatus(start)
+        let startMessage = String(cString: PQresultErrorMessage(start)).trimmingTrailingNewlines()
+        PQclear(start)
+        guard startStatus == PGRES_COPY_IN else {
+            throw PostgresError(operation: "copy", message: startMessage)
+        }
+        // libpq takes at most Int32.max bytes a call; send in 1 MiB chunks.
+        var offset = 0
+        var sendFailure: String?
+        while offset < data.count, sendFailure == nil {
+            let chunk = min(1 << 20, data.count - offset)
+            let sent = PQputCopyData(
+                connection, (data.baseAddress! + offset).assumingMemoryBound(to: CChar.self), Int32(chunk))
+            if sent != 1 { sendFailure = Self.errorMessage(of: connection) }
+            offset += chunk
+        }
+        if PQputCopyEnd(connection, sendFailure == nil ? nil : "client could not send the data") != 1 {
+            sendFailure = sendFailure ?? Self.errorMessage(of: connection)
+        }
+        var rows = 0
+        var failure = sendFailure
+        while let result = PQgetResult(connection) {
+            if PQresultStatus(result) == PGRES_COMMAND_OK {
+                rows = Int(String(cString: PQcmdTuples(result))) ?? 0
+            } else if failure == nil {
+                failure = String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines()
+            }
+            PQclear(result)
+        }
+        if let failure { throw PostgresError(operation: "copy", message: failure) }
+        return rows
+    }
+
+    /// Whether the connection is still up (false after the server went away).
+    public var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
+
     private static func errorMessage(of connection: OpaquePointer) -> String {
         String(cString: PQerrorMessage(connection)).trimmingTrailingNewlines()
     }

@@ -1,0 +1,35 @@
+import Protocol
+
+/// One accepted heartbeat on its way to `heartbeat_event`: what the receivers push into their
+/// rings and the flusher writes with COPY. A plain 48-byte value (no references), so rings can
+/// hold rows inline in preallocated memory.
+public struct HeartbeatRow: Equatable, Sendable {
+    /// `application.id`.
+    public var applicationID: Int32
+    /// The record's kind (wire value).
+    public var kind: RecordKind
+    /// The sender's instance id.
+    public var instance: UInt32
+    /// The record's sequence number.
+    public var sequence: UInt64
+    /// When the collector received it: Unix time in microseconds, collector's clock.
+    public var receivedAtMicros: Int64
+    /// When the sender sent it: Unix time in microseconds, sender's clock.
+    public var sentAtMicros: Int64
+    /// The record's status field.
+    public var status: Int32
+
+    /// A row with these values.
+    public init(
+        applicationID: Int32, kind: RecordKind, instance: UInt32, sequence: UInt64,
+        receivedAtMicros: Int64, sentAtMicros: Int64, status: Int32
+    ) {
+        self.applicationID = applicationID
+        self.kind = kind
+        self.instance = instance
+        self.sequence = sequence
+        self.receivedAtMicros = receivedAtMicros
+        self.sentAtMicros = sentAtMicros
+        self.status = status
+    }
+}

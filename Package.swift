@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     ],
     targets: [
         // C shims.
@@ -30,7 +31,13 @@ let package = Package(
         // Swift modules.
         .target(name: "Protocol", dependencies: ["CSHA256"]),
         .target(name: "ClientKit", dependencies: ["Protocol", "CMmsg"]),
-        .target(name: "Collector", dependencies: ["Protocol", "CLibPQ", "CHiredis"]),
+        .target(
+            name: "Collector",
+            dependencies: [
+                "Protocol", "CMmsg", "CLibPQ", "CHiredis",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
         .executableTarget(
             name: "HeartbeatCLI",
             dependencies: [

@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "HeartbeatTestSupport", dependencies: ["Protocol"], path: "Tests/Support"),
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "CSHA256", "HeartbeatTestSupport"]),
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Protocol", "HeartbeatTestSupport"]),
-        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Protocol"]),
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Protocol", "HeartbeatTestSupport"]),
         .testTarget(name: "HeartbeatCLITests", dependencies: ["Protocol", "HeartbeatTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -62,13 +62,14 @@ public struct BinaryCopyEncoder: ~Copyable {
         rows += 1
     }
 
-    /// Adds the trailer and gives the complete body to `body`; the encoder is then reset.
+    /// Adds the trailer and gives the complete body to `body`. The rows stay: calling it again
+    /// gives the same body (a writer whose COPY failed spools the very same bytes); ``reset()``
+    /// starts the next batch.
     public mutating func finish<Result, Failure: Error>(
         _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         if count + 2 > capacity { grow() }
         (storage + count).storeBytes(of: Int16(-1).bigEndian, as: Int16.self)
-        defer { reset() }
         return try body(UnsafeRawBufferPointer(start: storage, count: count + 2))
     }
 

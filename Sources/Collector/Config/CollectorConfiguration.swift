@@ -1,0 +1,71 @@
+import Protocol
+
+/// Everything `heartbeat serve` can be told, validated up front: a bad value is an error at start
+/// that names the setting, the value and what is accepted — never a crash later.
+public struct CollectorConfiguration: Sendable {
+    /// UDP address the receivers share (`--udp`, default 127.0.0.1:7411).
+    public var udp = try! ListenAddress(parsing: "127.0.0.1:7411")
+    /// HTTP address of the sidecar (`--http`, default 127.0.0.1:7412).
+    public var http = try! ListenAddress(parsing: "127.0.0.1:7412")
+    /// libpq connection URL (`--database-url`, `HEARTBEAT_DATABASE_URL`).
+    public var databaseURL = ""
+    /// Redis URL (`--redis-url`, `HEARTBEAT_REDIS_URL`); optional.
+    public var redisURL: String?
+    /// Receiver threads, each with its own SO_REUSEPORT socket and ring.
+    public var receivers = 2
+    /// Rows each receiver's ring holds.
+    public var ringCapacity = 262_144
+    /// Requested SO_RCVBUF per receiver socket, bytes.
+    public var receiveBufferBytes = 16 << 20
+    /// A COPY batch closes at this many rows …
+    public var batchRows = 50_000
+    /// … or when its first row is this old, whichever comes first.
+    public var batchAgeMillis = 100
+    /// libpq connections writing batches.
+    public var writerConnections = 2
+    /// Where batches go while PostgreSQL cannot take them.
+    public var spoolDirectory = ".data/spool"
+    /// The spool's size cap, bytes; past it, batches are dropped and counted (`spool_full`).
+    public var spoolCapacityBytes = 1 << 30
+    /// Days of `heartbeat_event` partitions kept.
+    public var retentionDays = 7
+    /// Days of partitions created ahead.
+    public var partitionDaysAhead = 2
+    /// Allowed distance between a signed record's `sent_at` and the collector's clock, seconds.
+    public var allowedSkewSeconds = 120
+    /// How often the registry version is polled, milliseconds.
+    public var registryPollMillis = 250
+    /// Anti-replay windows of instances idle this long are forgotten, seconds.
+    public var replayIdleSeconds = 900
+
+    public init() {}
+
+    /// A setting with a value outside what is accepted.
+    public struct InvalidSetting: Error, CustomStringConvertible {
+        public let setting: String
+        public let value: String
+        public let accepted: String
+        public var description: String { "\(setting): \(value) is not accepted; expected \(accepted)" }
+    }
+
+    /// Checks every setting; throws the first one out of range.
+    public func validate() throws(InvalidSetting) {
+        func check(_ ok: Bool, _ setting: String, _ value: Any, _ accepted: String) throws(InvalidSetting) {
+            if !ok { throw InvalidSetting(setting: setting, value: "\(value)", accepted: accepted) }
+        }
+        try check(!databaseURL.isEmpty, "--database-url / HEARTBEAT_DATABASE_URL", "(empty)", "a libpq URL such as postgresql://user@127.0.0.1:5432/heartbeat")
+        try check((1...64).contains(receivers), "--receivers", receivers, "1 to 64")
+        try check((1_024...(1 << 24)).contains(ringCapacity), "--ring-size", ringCapacity, "1024 to 16777216 rows")
+        try check((64 << 10...(1 << 30)).contains(receiveBufferBytes), "--receive-buffer", receiveBufferBytes, "65536 to 1073741824 bytes")
+        try check((1...1_000_000).contains(batchRows), "--batch-rows", batchRows, "1 to 1000000")
+        try check((1...60_000).contains(batchAgeMillis), "--batch-age-ms", batchAgeMillis, "1 to 60000 ms")
+        try check((1...32).contains(writerConnections), "--writers", writerConnections, "1 to 32 connections")
+        try check(!spoolDirectory.isEmpty, "--spool-dir", "(empty)", "a directory path")
+        try check(spoolCapacityBytes >= 1 << 20, "--spool-max-bytes", spoolCapacityBytes, "at least 1048576 bytes")
+        try check((1...3_650).contains(retentionDays), "--retention-days", retentionDays, "1 to 3650 days")
+        try check((1...30).contains(partitionDaysAhead), "--partition-days-ahead", partitionDaysAhead, "1 to 30 days")
+        try check((0...86_400).contains(allowedSkewSeconds), "--max-skew-s", allowedSkewSeconds, "0 to 86400 s")
+        try check((50...60_000).contains(registryPollMillis), "--registry-poll-ms", registryPollMillis, "50 to 60000 ms")
+        try check((60...86_400 * 7).contains(replayIdleSeconds), "--replay-idle-s", replayIdleSeconds, "60 to 604800 s")
+    }
+}

@@ -1,0 +1,181 @@
+import Atomics
+import CMmsg
+import Foundation
+import Protocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads heartbeat datagrams from one UDP socket on its own thread, validates every record and
+/// pushes accepted rows into its own ``RowRing``.
+///
+/// Several receivers share one address with `SO_REUSEPORT`; the kernel spreads senders over them.
+/// Per batch the thread makes one `recvmmsg` (up to 64 datagrams into preallocated buffers), one
+/// clock read and one registry load; per record it only decodes, validates and pushes — no
+/// allocation, lock or other system call. A full ring is counted as `overload`; every datagram is
+/// counted (received = queued + Σ rejected at every batch boundary).
+public final class DatagramReceiver: @unchecked Sendable {
+    /// Datagrams per `recvmmsg`.
+    static let batchSize = 64
+    /// How long a blocked read waits before the thread looks at its stop flag.
+    static let pollMillis = 100
+
+    /// Where accepted rows go; drained by the ingest drain.
+    public let ring: RowRing
+    /// What this receiver counted.
+    public let counters = IngestCounters()
+    /// The socket's receive buffer as the kernel granted it, in bytes.
+    public let receiveBufferBytes: Int
+    /// The port actually bound (the configured one, or the kernel's pick for port 0).
+    public let boundPort: UInt16
+
+    private let socket: Int32
+    private let registry: RegistryHolder
+    private let stopRequested = ManagedAtomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private var thread: Thread?
+
+    /// Errors opening the socket.
+    public struct SocketError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Opens and binds a socket on `address` with `SO_REUSEPORT` and asks for a receive buffer of
+    /// `receiveBufferBytes`; the thread starts with ``start()``.
+    public init(
+        address: ListenAddress, registry: RegistryHolder, ringCapacity: Int, receiveBufferBytes requested: Int
+    ) throws(SocketError) {
+        let (storage, length, family): (sockaddr_storage, socklen_t, Int32)
+        do throws(ListenAddress.ParseError) {
+            (storage, length, family) = try address.socketAddress()
+        } catch {
+            throw SocketError(description: "bad address \(address): \(error)")
+        }
+        let socket = Glibc.socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard socket >= 0 else { throw SocketError(description: "socket(): \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(socket, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
+        var bufferSize = Int32(clamping: requested)
+        setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &bufferSize, socklen_t(MemoryLayout<Int32>.size))
+        var granted: Int32 = 0
+        var grantedLength = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(socket, SOL_SOCKET, SO_RCVBUF, &granted, &grantedLength)
+        var timeout = timeval(tv_sec: 0, tv_usec: Self.pollMillis * 1000)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = storage
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) }
+        }
+        guard bound == 0 else {
+            let message = String(cString: strerror(errno))
+            close(socket)
+            throw SocketError(description: "cannot bind UDP \(address): \(message)")
+        }
+        var actual = sockaddr_storage()
+        var actualLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &actualLength) }
+        }
+        boundPort = withUnsafeBytes(of: &actual) { raw in
+            UInt16(bigEndian: family == AF_INET6 ? raw.load(as: sockaddr_in6.self).sin6_port : raw.load(as: sockaddr_in.self).sin_port)
+        }
+        self.socket = socket
+        self.registry = registry
+        self.ring = RowRing(capacity: ringCapacity)
+        // Linux reports twice the usable size it granted.
+        self.receiveBufferBytes = Int(granted) / 2
+    }
+
+    deinit {
+        close(socket)
+    }
+
+    /// Starts the reading thread.
+    public func start() {
+        let thread = Thread { [self] in
+            self.readUntilStopped()
+            self.finished.signal()
+        }
+        thread.name = "heartbeat-receiver"
+        thread.qualityOfService = .userInteractive
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Asks the thread to stop and waits until it has (at most one poll period, plus the batch
+    /// in hand). After this, nothing more enters the ring.
+    public func stop() {
+        guard thread != nil else { return }
+        stopRequested.store(true, ordering: .releasing)
+        finished.wait()
+        thread = nil
+    }
+
+    private func readUntilStopped() {
+        let batch = Self.batchSize
+        let bufferSize = WireFormat.maximumDatagramSize
+        let buffers = UnsafeMutableRawPointer.allocate(byteCount: batch * bufferSize, alignment: 64)
+        let vectors = UnsafeMutablePointer<iovec>.allocate(capacity: batch)
+        let messages = UnsafeMutablePointer<hb_mmsghdr>.allocate(capacity: batch)
+        defer {
+            buffers.deallocate()
+            vectors.deallocate()
+            messages.deallocate()
+        }
+        for index in 0..<batch {
+            vectors[index] = iovec(iov_base: buffers + index * bufferSize, iov_len: bufferSize)
+        }
+        var totals = ReceiverTotals()
+        let waitForOne = hb_msg_waitforone()
+        while !stopRequested.load(ordering: .relaxed) {
+            for index in 0..<batch {
+                messages[index] = hb_mmsghdr()
+                messages[index].msg_hdr.msg_iov = vectors + index
+                messages[index].msg_hdr.msg_iovlen = 1
+            }
+            let count = hb_recvmmsg(socket, messages, UInt32(batch), waitForOne)
+            guard count > 0 else { continue }  // timeout (EAGAIN) or EINTR: look at the stop flag
+            let validator = registry.snapshot.validator
+            let nowMicros = Self.nowMicros()
+            for index in 0..<Int(count) {
+                let length = Int(messages[index].msg_len)
+                guard messages[index].msg_hdr.msg_flags & Int32(MSG_TRUNC) == 0,
+                    let records = WireFormat.recordCount(datagramLength: length)
+                else {
+                    totals.received &+= 1
+                    totals.reject(.malformed)
+                    continue
+                }
+                totals.received &+= UInt64(records)
+                let datagram = buffers + index * bufferSize
+                for record in 0..<records {
+                    do throws(RejectionReason) {
+                        let validated = try validator.validate(datagram + record * WireFormat.recordSize, nowMicros: nowMicros)
+                        let row = HeartbeatRow(
+                            applicationID: Int32(truncatingIfNeeded: validated.applicationID), kind: validated.record.kind,
+                            instance: validated.record.instance, sequence: validated.record.sequence,
+                            receivedAtMicros: nowMicros, sentAtMicros: validated.record.sentAtMicros,
+                            status: validated.record.status)
+                        if ring.push(row) {
+                            totals.pushed &+= 1
+                        } else {
+                            totals.reject(.overload)
+                        }
+                    } catch {
+                        totals.reject(error)
+                    }
+                }
+            }
+            counters.publish(totals)
+        }
+        counters.publish(totals)
+    }
+
+    @inline(__always)
+    static func nowMicros() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1_000
+    }
+}

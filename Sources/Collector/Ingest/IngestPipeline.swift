@@ -1,0 +1,160 @@
+import Atomics
+import Foundation
+import Protocol
+
+/// The collector's ingest path, assembled: schema migrated, partitions ready, registry loaded and
+/// followed, N receivers on one SO_REUSEPORT address, the drain, the writer pool and the spool.
+///
+/// Lifecycle: `init` does everything that can fail (and fails with a message saying what);
+/// ``start()`` starts the threads; ``shutdown()`` stops in reverse order — stop reading, drain the
+/// rings, store (or spool) every batch, then stop the rest — so every accepted record is stored or
+/// spooled when it returns.
+public final class IngestPipeline: @unchecked Sendable {
+    /// Start-up failed.
+    public struct StartError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let configuration: CollectorConfiguration
+    public let registry: RegistryLoader
+    public let receivers: [DatagramReceiver]
+    public let metrics = StorageMetrics()
+    public let spool: Spool
+    private let pool: BatchWriterPool
+    private let drain: IngestDrain
+    private let maintenanceStop = ManagedAtomic<Bool>(false)
+    private let maintenanceFinished = DispatchSemaphore(value: 0)
+    private var maintenanceRunning = false
+    /// Partition maintenance runs that failed.
+    public let failedMaintenance = ManagedAtomic<UInt64>(0)
+
+    public init(configuration: CollectorConfiguration) throws(StartError) {
+        do throws(CollectorConfiguration.InvalidSetting) {
+            try configuration.validate()
+        } catch {
+            throw StartError(description: "\(error)")
+        }
+        self.configuration = configuration
+        let maintainer = PartitionMaintainer(daysAhead: configuration.partitionDaysAhead, retentionDays: configuration.retentionDays)
+        do throws(PostgresError) {
+            let connection = try PostgresConnection(url: configuration.databaseURL)
+            try Migrator().migrate(connection)
+            try maintainer.maintain(connection, nowMicros: DatagramReceiver.nowMicros())
+        } catch {
+            throw StartError(description: "\(error)")
+        }
+        do throws(RegistryLoader.LoadError) {
+            registry = try RegistryLoader(
+                databaseURL: configuration.databaseURL, allowedSkewMicros: Int64(configuration.allowedSkewSeconds) * 1_000_000,
+                pollMillis: configuration.registryPollMillis)
+        } catch {
+            throw StartError(description: "\(error)")
+        }
+        do throws(Spool.SpoolError) {
+            spool = try Spool(directory: configuration.spoolDirectory, capacityBytes: configuration.spoolCapacityBytes)
+        } catch {
+            throw StartError(description: "\(error)")
+        }
+        var receivers = [DatagramReceiver]()
+        var address = configuration.udp
+        for _ in 0..<configuration.receivers {
+            do throws(DatagramReceiver.SocketError) {
+                let receiver = try DatagramReceiver(
+                    address: address, registry: registry.holder, ringCapacity: configuration.ringCapacity,
+                    receiveBufferBytes: configuration.receiveBufferBytes)
+                // With port 0 the kernel picks one; the other receivers share it.
+                if address.port == 0, let shared = try? ListenAddress(parsing: ListenAddress.format(host: address.host, port: receiver.boundPort)) {
+                    address = shared
+                }
+                receivers.append(receiver)
+            } catch {
+                throw StartError(description: "\(error)")
+            }
+        }
+        self.receivers = receivers
+        pool = BatchWriterPool(
+            databaseURL: configuration.databaseURL, connections: configuration.writerConnections,
+            queueDepth: configuration.writerConnections * 2, expectedRows: configuration.batchRows, spool: spool, metrics: metrics)
+        drain = IngestDrain(
+            rings: receivers.map(\.ring), pool: pool, metrics: metrics, batchRows: configuration.batchRows,
+            batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds)
+        startMaintenance(maintainer)
+    }
+
+    /// The UDP port the receivers share.
+    public var udpPort: UInt16 { receivers[0].boundPort }
+
+    /// The smallest receive buffer the kernel granted (Linux caps requests at `net.core.rmem_max`).
+    public var grantedReceiveBufferBytes: Int { receivers.map(\.receiveBufferBytes).min() ?? 0 }
+
+    /// Starts the registry follower, the drain and the receivers.
+    public func start() {
+        registry.start()
+        drain.start()
+        receivers.forEach { $0.start() }
+    }
+
+    /// Stops reading, drains and stores (or spools) everything, then stops the rest.
+    public func shutdown() {
+        receivers.forEach { $0.stop() }
+        drain.stopAfterDraining()
+        pool.shutdown()
+        registry.stop()
+        if maintenanceRunning {
+            maintenanceStop.store(true, ordering: .releasing)
+            maintenanceFinished.wait()
+            maintenanceRunning = false
+        }
+    }
+
+    /// The totals right now.
+    public var statistics: IngestStatistics {
+        var statistics = IngestStatistics()
+        for receiver in receivers {
+            statistics.recordsReceived += receiver.counters.recordsReceived
+            for reason in RejectionReason.allCases {
+                statistics.rejected[reason, default: 0] += receiver.counters.recordsRejected(reason)
+            }
+            statistics.ringOccupancy += receiver.ring.occupancy
+        }
+        statistics.rejected[.replay, default: 0] += metrics.recordsReplayRejected.load(ordering: .relaxed)
+        statistics.recordsAccepted = metrics.recordsAccepted.load(ordering: .relaxed)
+        statistics.rowsStored = metrics.rowsStored.load(ordering: .relaxed)
+        statistics.rowsSpooled = metrics.rowsSpooled.load(ordering: .relaxed)
+        statistics.rowsReplayedFromSpool = metrics.rowsReplayed.load(ordering: .relaxed)
+        statistics.rowsDroppedSpoolFull = metrics.rowsDroppedSpoolFull.load(ordering: .relaxed)
+        statistics.rowsDroppedSpoolCorrupt = metrics.rowsDroppedSpoolCorrupt.load(ordering: .relaxed)
+        statistics.spoolRows = spool.pendingRows
+        return statistics
+    }
+
+    /// Creates partitions ahead and drops expired ones every ten minutes.
+    private func startMaintenance(_ maintainer: PartitionMaintainer) {
+        maintenanceRunning = true
+        let url = configuration.databaseURL
+        let thread = Thread { [self] in
+            var elapsedMillis = 0
+            while !maintenanceStop.load(ordering: .acquiring) {
+                usleep(100_000)
+                elapsedMillis += 100
+                guard elapsedMillis >= 600_000 else { continue }
+                elapsedMillis = 0
+                do throws(PostgresError) {
+                    try maintainer.maintain(PostgresConnection(url: url), nowMicros: DatagramReceiver.nowMicros())
+                } catch {
+                    failedMaintenance.wrappingIncrement(ordering: .relaxed)
+                }
+            }
+            maintenanceFinished.signal()
+        }
+        thread.name = "heartbeat-maintenance"
+        thread.start()
+    }
+}
+
+extension ListenAddress {
+    /// `HOST:PORT` text for a host and port, brackets around IPv6.
+    static func format(host: String, port: UInt16) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}

@@ -1,0 +1,33 @@
+import Protocol
+
+/// A moment's totals of the whole ingest path, summed over receivers.
+///
+/// Invariants (exact once the collector is drained, approximate while records are in flight):
+/// `recordsReceived == recordsAccepted + Σ rejected`, and
+/// `recordsAccepted == rowsStored + rowsSpooled + rowsDroppedSpoolFull`.
+public struct IngestStatistics: Sendable, CustomStringConvertible {
+    public var recordsReceived: UInt64 = 0
+    public var recordsAccepted: UInt64 = 0
+    /// Rejected records by reason (the drain's replays included).
+    public var rejected: [RejectionReason: UInt64] = [:]
+    public var rowsStored: UInt64 = 0
+    public var rowsSpooled: UInt64 = 0
+    public var rowsReplayedFromSpool: UInt64 = 0
+    public var rowsDroppedSpoolFull: UInt64 = 0
+    public var rowsDroppedSpoolCorrupt: UInt64 = 0
+    /// Rows waiting in the receivers' rings.
+    public var ringOccupancy: Int = 0
+    /// Rows waiting in the spool.
+    public var spoolRows: Int = 0
+
+    /// Σ rejected over every reason.
+    public var recordsRejected: UInt64 { rejected.values.reduce(0, +) }
+
+    /// Records received but neither accepted nor rejected yet (in a ring): 0 after a drain.
+    public var recordsInFlight: Int64 { Int64(recordsReceived) - Int64(recordsAccepted) - Int64(recordsRejected) }
+
+    public var description: String {
+        let reasons = RejectionReason.allCases.map { "\($0)=\(rejected[$0, default: 0])" }.joined(separator: " ")
+        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_corrupt=\(rowsDroppedSpoolCorrupt) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
+    }
+}

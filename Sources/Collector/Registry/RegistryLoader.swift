@@ -1,0 +1,116 @@
+import Atomics
+import Foundation
+import Protocol
+
+/// Loads the registry from PostgreSQL into a ``RegistrySnapshot`` and keeps it current: a
+/// background thread polls `registry_version` (a statement trigger bumps it on every change that
+/// matters) every `pollMillis` and publishes a new snapshot when it moved — or when a rotated-out
+/// secret's grace period ended — so changes reach the receivers within one poll period.
+public final class RegistryLoader: @unchecked Sendable {
+    /// Loading failed.
+    public struct LoadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let holder: RegistryHolder
+    private let databaseURL: String
+    private let allowedSkewMicros: Int64
+    private let pollMillis: Int
+    private let stopRequested = ManagedAtomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private var running = false
+    /// Reloads that failed (PostgreSQL unreachable); the last good snapshot stays in force.
+    public let failedReloads = ManagedAtomic<UInt64>(0)
+
+    /// Loads the registry once (throwing when PostgreSQL cannot be read) and prepares to follow it.
+    public init(databaseURL: String, allowedSkewMicros: Int64, pollMillis: Int = 250) throws(LoadError) {
+        self.databaseURL = databaseURL
+        self.allowedSkewMicros = allowedSkewMicros
+        self.pollMillis = pollMillis
+        do throws(PostgresError) {
+            let connection = try PostgresConnection(url: databaseURL)
+            holder = RegistryHolder(try Self.load(connection, allowedSkewMicros: allowedSkewMicros).snapshot)
+        } catch {
+            throw LoadError(description: "cannot load the registry: \(error)")
+        }
+    }
+
+    /// Reads every application in one statement (one consistent view) and builds a snapshot; also
+    /// returns when the next rotated-out secret expires (Unix µs), if any.
+    public static func load(_ connection: PostgresConnection, allowedSkewMicros: Int64) throws(PostgresError) -> (snapshot: RegistrySnapshot, nextExpiryMicros: Int64?) {
+        // One repeatable-read transaction: the version and the rows belong together.
+        try connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        let rows: [[String?]]
+        let versionRows: [[String?]]
+        do throws(PostgresError) {
+            versionRows = try connection.query("SELECT version FROM registry_version")
+            rows = try connection.query("""
+                SELECT id, uuid::text, is_active, encode(secret, 'hex'),
+                       CASE WHEN previous_secret_expires_at IS NULL OR previous_secret_expires_at > now()
+                            THEN encode(previous_secret, 'hex') END,
+                       CASE WHEN previous_secret_expires_at > now()
+                            THEN (extract(epoch FROM previous_secret_expires_at) * 1000000)::bigint END
+                FROM application
+                """)
+            try connection.query("COMMIT")
+        } catch {
+            _ = try? connection.query("ROLLBACK")
+            throw error
+        }
+        let version = versionRows.first?.first.flatMap { $0 }.flatMap { Int64($0) } ?? 0
+        var nextExpiry: Int64?
+        var descriptors = [ApplicationDescriptor]()
+        descriptors.reserveCapacity(rows.count)
+        for row in rows {
+            guard let idText = row[0], let id = Int64(idText), let uuidText = row[1], let uuid = ApplicationUUID(uuidText) else { continue }
+            let secret = row[3].flatMap { try? ApplicationSecret(hex: $0) }
+            let previous = row[4].flatMap { try? ApplicationSecret(hex: $0) }
+            if let expiry = row[5].flatMap({ Int64($0) }) { nextExpiry = min(nextExpiry ?? .max, expiry) }
+            descriptors.append(ApplicationDescriptor(
+                uuid: uuid, applicationID: id, isEnabled: row[2] == "t", secret: secret,
+                previousSecret: secret == nil ? nil : previous))
+        }
+        return (RegistrySnapshot(version: version, applications: descriptors, allowedSkewMicros: allowedSkewMicros), nextExpiry)
+    }
+
+    /// Starts following changes.
+    public func start() {
+        running = true
+        let thread = Thread { [self] in
+            follow()
+            finished.signal()
+        }
+        thread.name = "heartbeat-registry"
+        thread.start()
+    }
+
+    /// Stops following changes (the current snapshot stays in force).
+    public func stop() {
+        guard running else { return }
+        stopRequested.store(true, ordering: .releasing)
+        finished.wait()
+        running = false
+    }
+
+    private func follow() {
+        var connection: PostgresConnection?
+        var nextExpiry: Int64?
+        while !stopRequested.load(ordering: .acquiring) {
+            usleep(UInt32(pollMillis) * 1000)
+            do throws(PostgresError) {
+                if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
+                guard let connection else { continue }
+                let versionRows = try connection.query("SELECT version FROM registry_version")
+                let current = versionRows.first?.first.flatMap { $0 }.flatMap { Int64($0) }
+                let expired = nextExpiry.map { $0 <= DatagramReceiver.nowMicros() } ?? false
+                guard current != holder.snapshot.version || expired else { continue }
+                let loaded = try Self.load(connection, allowedSkewMicros: allowedSkewMicros)
+                holder.publish(loaded.snapshot)
+                nextExpiry = loaded.nextExpiryMicros
+            } catch {
+                connection = nil
+                failedReloads.wrappingIncrement(ordering: .relaxed)
+            }
+        }
+    }
+}

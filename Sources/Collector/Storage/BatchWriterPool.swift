@@ -1,0 +1,198 @@
+import Atomics
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small pool of writer threads, each with its own libpq connection, that store batches with
+/// binary COPY. A batch that cannot be stored (PostgreSQL unreachable, COPY failed) goes to the
+/// ``Spool``; while the spool holds batches and PostgreSQL answers, they are replayed oldest first.
+///
+/// The queue between the drain and the writers is bounded: when every writer is busy and the queue
+/// is full, ``submit(_:)`` waits — back-pressure that fills the receivers' rings, where the excess
+/// is counted as `overload` rather than buffered without bound.
+final class BatchWriterPool: @unchecked Sendable {
+    let metrics: StorageMetrics
+    let spool: Spool
+    private let databaseURL: String
+    private let expectedRows: Int
+    private let lock = NSLock()
+    private var queue: [CopyBatch] = []
+    private var free: [CopyBatch] = []
+    private var stopping = false
+    private let queued = DispatchSemaphore(value: 0)
+    private let slots: DispatchSemaphore
+    private let replayLock = NSLock()
+    private let finished = DispatchSemaphore(value: 0)
+    private let writerCount: Int
+
+    init(databaseURL: String, connections: Int, queueDepth: Int, expectedRows: Int, spool: Spool, metrics: StorageMetrics) {
+        precondition(connections >= 1 && queueDepth >= 1)
+        self.databaseURL = databaseURL
+        self.expectedRows = expectedRows
+        self.spool = spool
+        self.metrics = metrics
+        self.writerCount = connections
+        self.slots = DispatchSemaphore(value: queueDepth)
+        for index in 0..<connections {
+            let thread = Thread { [self] in
+                var writer = Writer(pool: self, url: databaseURL)
+                writer.run()
+                finished.signal()
+            }
+            thread.name = "heartbeat-writer-\(index)"
+            thread.start()
+        }
+    }
+
+    /// An empty batch to fill (recycled when possible).
+    func emptyBatch() -> CopyBatch {
+        lock.withLock { free.popLast() } ?? CopyBatch(expectedRows: expectedRows)
+    }
+
+    /// Queues a filled batch for a writer; waits while the queue is full.
+    func submit(_ batch: CopyBatch) {
+        slots.wait()
+        lock.withLock { queue.append(batch) }
+        queued.signal()
+    }
+
+    /// Batches queued and not yet taken by a writer.
+    var queueDepth: Int { lock.withLock { queue.count } }
+
+    /// Lets the writers finish every queued batch (storing or spooling it), then ends them.
+    func shutdown() {
+        lock.withLock { stopping = true }
+        for _ in 0..<writerCount { queued.signal() }
+        for _ in 0..<writerCount { finished.wait() }
+    }
+
+    fileprivate func next(timeoutSeconds: Double) -> (batch: CopyBatch?, stop: Bool) {
+        _ = queued.wait(timeout: .now() + timeoutSeconds)
+        return lock.withLock {
+            if !queue.isEmpty {
+                let batch = queue.removeFirst()
+                slots.signal()
+                return (batch, false)
+            }
+            return (nil, stopping)
+        }
+    }
+
+    fileprivate func recycle(_ batch: CopyBatch) {
+        batch.reset()
+        lock.withLock { free.append(batch) }
+    }
+
+    /// Replays spooled batches while the connection takes them; one writer at a time, in order.
+    fileprivate func replaySpool(on connection: PostgresConnection) -> Bool {
+        guard replayLock.try() else { return true }
+        defer { replayLock.unlock() }
+        for entry in spool.pending {
+            do throws(Spool.SpoolError) {
+                let body = try spool.body(of: entry)
+                let stored = body.withUnsafeBytes { bytes in
+                    Result { () throws(PostgresError) in try connection.copyIn(HeartbeatEventWriter.copyStatement, data: bytes) }
+                }
+                guard case .success = stored else { return false }
+                spool.remove(entry)
+                metrics.rowsReplayed.wrappingIncrement(by: UInt64(entry.rows), ordering: .relaxed)
+            } catch {
+                spool.quarantine(entry)
+                metrics.rowsDroppedSpoolCorrupt.wrappingIncrement(by: UInt64(entry.rows), ordering: .relaxed)
+            }
+        }
+        return true
+    }
+}
+
+/// One writer thread's loop: take a batch, store it (or spool it), keep the connection alive.
+private struct Writer {
+    let pool: BatchWriterPool
+    let url: String
+    var connection: PostgresConnection?
+    var nextConnectAttemptNanos: UInt64 = 0
+
+    init(pool: BatchWriterPool, url: String) {
+        self.pool = pool
+        self.url = url
+    }
+
+    mutating func run() {
+        while true {
+            let (batch, stop) = pool.next(timeoutSeconds: 1)
+            if let batch {
+                store(batch)
+                pool.recycle(batch)
+            } else if stop {
+                return
+            } else if !pool.spool.pending.isEmpty, let connection = connected() {
+                if !pool.replaySpool(on: connection) { self.connection = nil }
+            }
+        }
+    }
+
+    /// A live connection, reconnecting at most once a second.
+    mutating func connected() -> PostgresConnection? {
+        if let connection, connection.isConnected { return connection }
+        connection = nil
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now >= nextConnectAttemptNanos else { return nil }
+        nextConnectAttemptNanos = now + 1_000_000_000
+        connection = try? PostgresConnection(url: url)
+        return connection
+    }
+
+    mutating func store(_ batch: CopyBatch) {
+        let rows = UInt64(batch.rows)
+        if let connection = connected() {
+            if !pool.spool.pending.isEmpty, !pool.replaySpool(on: connection) {
+                self.connection = nil
+            } else {
+                let started = DispatchTime.now().uptimeNanoseconds
+                do throws(PostgresError) {
+                    try batch.encoder.finish { body throws(PostgresError) in
+                        try connection.copyIn(HeartbeatEventWriter.copyStatement, data: body)
+                    }
+                    let finishedAt = DispatchTime.now().uptimeNanoseconds
+                    pool.metrics.flushSeconds.record(Double(finishedAt - started) / 1e9)
+                    recordLatency(batch, rows: rows)
+                    pool.metrics.rowsStored.wrappingIncrement(by: rows, ordering: .relaxed)
+                    return
+                } catch {
+                    self.connection = nil
+                }
+            }
+        }
+        spoolBatch(batch, rows: rows)
+    }
+
+    func spoolBatch(_ batch: CopyBatch, rows: UInt64) {
+        let stored: Bool
+        do throws(Spool.SpoolError) {
+            stored = try batch.encoder.finish { body throws(Spool.SpoolError) in
+                try pool.spool.append(body: body, rows: Int(rows))
+            }
+        } catch {
+            stored = false
+        }
+        if stored {
+            pool.metrics.rowsSpooled.wrappingIncrement(by: rows, ordering: .relaxed)
+        } else {
+            pool.metrics.rowsDroppedSpoolFull.wrappingIncrement(by: rows, ordering: .relaxed)
+        }
+    }
+
+    func recordLatency(_ batch: CopyBatch, rows: UInt64) {
+        let now = DatagramReceiver.nowMicros()
+        let newest = Double(now - batch.newestReceivedMicros) / 1e6
+        let oldest = Double(now - batch.oldestReceivedMicros) / 1e6
+        let parts: UInt64 = 8
+        for part in 0..<parts {
+            let share = rows / parts + (part < rows % parts ? 1 : 0)
+            guard share > 0 else { continue }
+            pool.metrics.commitLatencySeconds.record(newest + (oldest - newest) * (Double(part) + 0.5) / Double(parts), count: share)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Atomics
+
+/// What the storage side did with accepted rows. Every row the drain accepts ends in exactly one
+/// of: stored, spooled (then stored later: counted again under `rowsReplayed`), or dropped because
+/// the spool was full (`spool_full`).
+public final class StorageMetrics: Sendable {
+    /// Rows committed to `heartbeat_event` straight from the drain.
+    public let rowsStored = ManagedAtomic<UInt64>(0)
+    /// Rows written to the spool because PostgreSQL could not take them.
+    public let rowsSpooled = ManagedAtomic<UInt64>(0)
+    /// Rows committed later from the spool.
+    public let rowsReplayed = ManagedAtomic<UInt64>(0)
+    /// Rows dropped because PostgreSQL was down and the spool full (`spool_full`).
+    public let rowsDroppedSpoolFull = ManagedAtomic<UInt64>(0)
+    /// Rows lost with a spool file that failed its checksum.
+    public let rowsDroppedSpoolCorrupt = ManagedAtomic<UInt64>(0)
+    /// Records refused by the drain's anti-replay check.
+    public let recordsReplayRejected = ManagedAtomic<UInt64>(0)
+    /// Records that passed every check (accepted = queued by receivers − replays).
+    public let recordsAccepted = ManagedAtomic<UInt64>(0)
+    /// Time each COPY took.
+    public let flushSeconds = LatencyHistogram()
+    /// Receive → commit latency per row (per batch, spread evenly between its newest and oldest row).
+    public let commitLatencySeconds = LatencyHistogram(
+        bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1, 2, 5, 10, 30])
+
+    public init() {}
+
+    /// Rows whose fate is settled: stored, spooled or dropped.
+    public var rowsSettled: UInt64 {
+        rowsStored.load(ordering: .relaxed) + rowsSpooled.load(ordering: .relaxed)
+            + rowsDroppedSpoolFull.load(ordering: .relaxed)
+    }
+}

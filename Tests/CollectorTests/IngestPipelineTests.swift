@@ -1,0 +1,193 @@
+import Collector
+import Foundation
+import HeartbeatTestSupport
+import Protocol
+import Testing
+
+/// The ingest path end to end in one process: UDP datagrams in, rows in a fresh PostgreSQL
+/// database out, every record accounted for.
+@Suite("Ingest pipeline", .serialized)
+struct IngestPipelineTests {
+    /// A fresh database with `count` registered apps (the even ones signed) and a pipeline on an
+    /// ephemeral UDP port with a private spool directory.
+    final class Harness {
+        let database: TestDatabase
+        let connection: PostgresConnection
+        var applications: [(uuid: ApplicationUUID, id: Int64, secret: ApplicationSecret?)] = []
+        let pipeline: IngestPipeline
+        let sender: UDPSender
+        let spoolDirectory: String
+
+        init(applications count: Int = 4, configure: (inout CollectorConfiguration) -> Void = { _ in }) throws {
+            database = try TestDatabase()
+            connection = try database.connect()
+            try Migrator().migrate(connection)
+            for index in 0..<count {
+                let uuid = ApplicationUUID.random()
+                let secret: ApplicationSecret? = index.isMultiple(of: 2) ? .random() : nil
+                let secretSQL = secret.map { "'\\x\($0.hexString)'::bytea" } ?? "NULL"
+                let id = try connection.query(
+                    "INSERT INTO application (uuid, name, secret, is_active) VALUES ('\(uuid)', 'app \(index)', \(secretSQL), \(index != 3)) RETURNING id")
+                applications.append((uuid, Int64(id[0][0]!)!, secret))
+            }
+            spoolDirectory = NSTemporaryDirectory() + "heartbeat-spool-\(UUID().uuidString)"
+            var configuration = CollectorConfiguration()
+            configuration.udp = try ListenAddress(parsing: "127.0.0.1:0")
+            configuration.databaseURL = database.url
+            configuration.receivers = 2
+            configuration.ringCapacity = 65_536
+            configuration.batchAgeMillis = 20
+            configuration.spoolDirectory = spoolDirectory
+            configuration.registryPollMillis = 100
+            configure(&configuration)
+            pipeline = try IngestPipeline(configuration: configuration)
+            pipeline.start()
+            sender = UDPSender(port: pipeline.udpPort)
+        }
+
+        deinit {
+            try? FileManager.default.removeItem(atPath: spoolDirectory)
+        }
+
+        /// A record of application `index`, signed when it has a secret.
+        func record(_ index: Int, sequence: UInt64, kind: RecordKind = .beat, instance: UInt32 = 7, sentAt: Int64? = nil, status: Int32 = 0) -> [UInt8] {
+            var record = HeartbeatRecord(
+                kind: kind, application: applications[index].uuid, instance: instance, sequence: sequence,
+                sentAtMicros: sentAt ?? Self.now(), intervalMillis: 1_000, status: status)
+            var bytes = [UInt8](repeating: 0, count: 64)
+            bytes.withUnsafeMutableBytes { record.encodeSigned(with: applications[index].secret.map(TagKey.init(secret:)), to: $0.baseAddress!) }
+            return bytes
+        }
+
+        static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+
+        /// Waits until every received record is settled (or `timeout` passes) and returns the totals.
+        func settled(expectingReceived received: UInt64, timeout: Double = 10) -> IngestStatistics {
+            let deadline = Date().addingTimeInterval(timeout)
+            var statistics = pipeline.statistics
+            while Date() < deadline {
+                statistics = pipeline.statistics
+                if statistics.recordsReceived >= received, statistics.recordsInFlight == 0,
+                    statistics.rowsStored + statistics.rowsSpooled + statistics.rowsDroppedSpoolFull == statistics.recordsAccepted {
+                    break
+                }
+                usleep(10_000)
+            }
+            return statistics
+        }
+
+        func storedRowCount() throws -> Int { Int(try connection.query("SELECT count(*) FROM heartbeat_event")[0][0]!)! }
+    }
+
+    @Test("records sent over UDP appear as rows with the right values")
+    func rowsLand() throws {
+        let harness = try Harness()
+        let sentAt = Harness.now() - 5_000_000
+        harness.sender.send(harness.record(0, sequence: 1, kind: .start, instance: 11, sentAt: sentAt, status: 4))
+        harness.sender.send(harness.record(1, sequence: 9, kind: .fail, instance: 12, sentAt: sentAt, status: -2) + harness.record(1, sequence: 10, instance: 12, sentAt: sentAt))
+        let statistics = harness.settled(expectingReceived: 3)
+        harness.pipeline.shutdown()
+        #expect(statistics.recordsAccepted == 3 && statistics.rowsStored == 3, "\(statistics)")
+        let rows = try harness.connection.query("""
+            SELECT application_id, instance, seq, kind, status, (extract(epoch FROM sent_at) * 1000000)::bigint,
+                   received_at BETWEEN now() - interval '1 minute' AND now()
+            FROM heartbeat_event ORDER BY seq
+            """)
+        let first = String(harness.applications[0].id)
+        let second = String(harness.applications[1].id)
+        #expect(rows == [
+            [first, "11", "1", "1", "4", String(sentAt), "t"],
+            [second, "12", "9", "3", "-2", String(sentAt), "t"],
+            [second, "12", "10", "0", "0", String(sentAt), "t"],
+        ])
+    }
+
+    @Test("every rejection reason is produced by a crafted datagram and counted; nothing goes unaccounted")
+    func rejectionsCounted() throws {
+        let harness = try Harness()
+        var sent: UInt64 = 0
+        func send(_ bytes: [UInt8], records: UInt64) {
+            harness.sender.send(bytes)
+            sent += records
+        }
+        send([UInt8](repeating: 0x48, count: 65), records: 1)                                     // malformed length
+        var badMagic = harness.record(1, sequence: 1)
+        badMagic[0] = 0
+        send(badMagic, records: 1)                                                                 // malformed magic
+        var otherVersion = harness.record(1, sequence: 2)
+        otherVersion[2] = 2
+        send(otherVersion, records: 1)                                                             // version
+        var unknown = HeartbeatRecord(kind: .beat, application: .random(), instance: 1, sequence: 1, sentAtMicros: 0).encoded()
+        send(unknown, records: 1)                                                                  // unknown_app
+        unknown = []
+        send(harness.record(3, sequence: 1), records: 1)                                           // disabled
+        var forged = harness.record(0, sequence: 5)
+        forged[63] ^= 1
+        send(forged, records: 1)                                                                   // auth
+        send(harness.record(2, sequence: 1, sentAt: Harness.now() - 600_000_000), records: 1)     // stale
+        send(harness.record(1, sequence: 3) + harness.record(1, sequence: 3), records: 2)         // accepted + replay
+        let statistics = harness.settled(expectingReceived: sent)
+        harness.pipeline.shutdown()
+        #expect(statistics.recordsReceived == sent)
+        #expect(statistics.recordsAccepted == 1)
+        for (reason, count) in [(RejectionReason.malformed, 2), (.version, 1), (.unknownApplication, 1), (.disabled, 1), (.authentication, 1), (.stale, 1), (.replay, 1)] {
+            #expect(statistics.rejected[reason] == UInt64(count), "\(reason): \(statistics)")
+        }
+        #expect(statistics.recordsReceived == statistics.recordsAccepted + statistics.recordsRejected)
+        #expect(try harness.storedRowCount() == 1)
+    }
+
+    @Test("a registry change reaches the receivers within a second")
+    func registryChanges() throws {
+        let harness = try Harness()
+        let uuid = ApplicationUUID.random()
+        harness.sender.send(HeartbeatRecord(kind: .beat, application: uuid, instance: 1, sequence: 1, sentAtMicros: Harness.now()).encoded())
+        _ = harness.settled(expectingReceived: 1)
+        #expect(harness.pipeline.statistics.rejected[.unknownApplication] == 1)
+        try harness.connection.query("INSERT INTO application (uuid, name) VALUES ('\(uuid)', 'late arrival')")
+        let registered = Date()
+        var accepted = false
+        var sequence: UInt64 = 2
+        while Date().timeIntervalSince(registered) < 1.0, !accepted {
+            usleep(50_000)
+            harness.sender.send(HeartbeatRecord(kind: .beat, application: uuid, instance: 1, sequence: sequence, sentAtMicros: Harness.now()).encoded())
+            sequence += 1
+            usleep(20_000)
+            accepted = harness.pipeline.statistics.recordsAccepted > 0
+        }
+        harness.pipeline.shutdown()
+        #expect(accepted, "the new application's records were still refused a second after it was registered")
+    }
+
+    @Test("PostgreSQL unreachable mid-run: batches spool, then replay when it returns; every row exactly once")
+    func spoolAndReplay() throws {
+        let harness = try Harness()
+        let administration = try PostgresConnection(url: try serviceURL("HEARTBEAT_DATABASE_URL"))
+        var sequence: UInt64 = 0
+        func sendBatch(_ count: Int) {
+            for _ in 0..<count {
+                sequence += 1
+                harness.sender.send(harness.record(1, sequence: sequence))
+            }
+        }
+        sendBatch(50)
+        _ = harness.settled(expectingReceived: 50)
+        // The outage: refuse new connections to this database and end the existing ones.
+        try administration.query("ALTER DATABASE \(harness.database.name) ALLOW_CONNECTIONS false")
+        try administration.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(harness.database.name)' AND pid <> pg_backend_pid()")
+        sendBatch(100)
+        let during = harness.settled(expectingReceived: 150)
+        #expect(during.rowsSpooled >= 100, "\(during)")
+        #expect(harness.pipeline.spool.pendingRows >= 100)
+        try administration.query("ALTER DATABASE \(harness.database.name) ALLOW_CONNECTIONS true")
+        let deadline = Date().addingTimeInterval(15)
+        while harness.pipeline.spool.pendingRows > 0, Date() < deadline { usleep(50_000) }
+        sendBatch(25)
+        let after = harness.settled(expectingReceived: 175)
+        harness.pipeline.shutdown()
+        #expect(harness.pipeline.spool.pendingRows == 0)
+        #expect(after.rowsReplayedFromSpool == after.rowsSpooled)
+        let counts = try harness.database.connect().query("SELECT count(*), count(DISTINCT seq) FROM heartbeat_event")
+        #expect(counts == [["175", "175"]], "\(after)")
+    }
+}

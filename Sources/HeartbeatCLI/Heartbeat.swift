@@ -12,7 +12,7 @@ struct Heartbeat: ParsableCommand {
             send heartbeats; today it inspects records.
             """,
         version: HeartbeatVersion.current,
-        subcommands: [MigrateCommand.self, SendCommand.self, RunCommand.self, LoadCommand.self, InspectCommand.self]
+        subcommands: [ServeCommand.self, MigrateCommand.self, SendCommand.self, RunCommand.self, LoadCommand.self, InspectCommand.self]
     )
 }
 

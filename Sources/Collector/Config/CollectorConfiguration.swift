@@ -37,6 +37,17 @@ public struct CollectorConfiguration: Sendable {
     public var registryPollMillis = 250
     /// Anti-replay windows of instances idle this long are forgotten, seconds.
     public var replayIdleSeconds = 900
+    /// Where accepted rows go: PostgreSQL, or nowhere (`none`, to measure the receive path alone).
+    public var sink = Sink.postgres
+    /// Whether other processes may share the UDP port (several collectors on one host behind
+    /// SO_REUSEPORT). Off by default, so a stale collector cannot silently take part of the traffic.
+    public var shareUDPPort = false
+
+    /// Where accepted rows go.
+    public enum Sink: String, Sendable, CaseIterable {
+        case postgres
+        case none
+    }
 
     public init() {}
 

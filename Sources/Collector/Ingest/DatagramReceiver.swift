@@ -91,6 +91,31 @@ public final class DatagramReceiver: @unchecked Sendable {
         close(socket)
     }
 
+    /// Fails when some other socket already holds `address` — typically a collector left running,
+    /// which with SO_REUSEPORT would otherwise silently receive part of the traffic. The probe
+    /// binds without SO_REUSEPORT, so it conflicts with any earlier binding of the port.
+    public static func checkPortIsFree(_ address: ListenAddress) throws(SocketError) {
+        let (storage, length, family): (sockaddr_storage, socklen_t, Int32)
+        do throws(ListenAddress.ParseError) {
+            (storage, length, family) = try address.socketAddress()
+        } catch {
+            throw SocketError(description: "bad address \(address): \(error)")
+        }
+        let probe = Glibc.socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard probe >= 0 else { throw SocketError(description: "socket(): \(String(cString: strerror(errno)))") }
+        defer { close(probe) }
+        var copy = storage
+        let bound = withUnsafePointer(to: &copy) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length) }
+        }
+        if bound != 0 {
+            let reason = errno == EADDRINUSE
+                ? "another process (a collector still running?) already uses it; stop it, or pass --share-udp-port to share the port on purpose"
+                : String(cString: strerror(errno))
+            throw SocketError(description: "UDP \(address) is not free: \(reason)")
+        }
+    }
+
     /// Starts the reading thread.
     public func start() {
         let thread = Thread { [self] in

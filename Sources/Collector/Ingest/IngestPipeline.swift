@@ -55,6 +55,13 @@ public final class IngestPipeline: @unchecked Sendable {
         } catch {
             throw StartError(description: "\(error)")
         }
+        if !configuration.shareUDPPort, configuration.udp.port != 0 {
+            do throws(DatagramReceiver.SocketError) {
+                try DatagramReceiver.checkPortIsFree(configuration.udp)
+            } catch {
+                throw StartError(description: "\(error)")
+            }
+        }
         var receivers = [DatagramReceiver]()
         var address = configuration.udp
         for _ in 0..<configuration.receivers {
@@ -74,7 +81,8 @@ public final class IngestPipeline: @unchecked Sendable {
         self.receivers = receivers
         pool = BatchWriterPool(
             databaseURL: configuration.databaseURL, connections: configuration.writerConnections,
-            queueDepth: configuration.writerConnections * 2, expectedRows: configuration.batchRows, spool: spool, metrics: metrics)
+            queueDepth: configuration.writerConnections * 2, expectedRows: configuration.batchRows, spool: spool, metrics: metrics,
+            discard: configuration.sink == .none)
         drain = IngestDrain(
             rings: receivers.map(\.ring), pool: pool, metrics: metrics, batchRows: configuration.batchRows,
             batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds)
@@ -124,6 +132,7 @@ public final class IngestPipeline: @unchecked Sendable {
         statistics.rowsReplayedFromSpool = metrics.rowsReplayed.load(ordering: .relaxed)
         statistics.rowsDroppedSpoolFull = metrics.rowsDroppedSpoolFull.load(ordering: .relaxed)
         statistics.rowsDroppedSpoolCorrupt = metrics.rowsDroppedSpoolCorrupt.load(ordering: .relaxed)
+        statistics.rowsDiscarded = metrics.rowsDiscarded.load(ordering: .relaxed)
         statistics.spoolRows = spool.pendingRows
         return statistics
     }

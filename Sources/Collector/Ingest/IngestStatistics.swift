@@ -4,7 +4,7 @@ import Protocol
 ///
 /// Invariants (exact once the collector is drained, approximate while records are in flight):
 /// `recordsReceived == recordsAccepted + Σ rejected`, and
-/// `recordsAccepted == rowsStored + rowsSpooled + rowsDroppedSpoolFull`.
+/// `recordsAccepted == rowsStored + rowsSpooled + rowsDroppedSpoolFull + rowsDiscarded`.
 public struct IngestStatistics: Sendable, CustomStringConvertible {
     public var recordsReceived: UInt64 = 0
     public var recordsAccepted: UInt64 = 0
@@ -15,6 +15,8 @@ public struct IngestStatistics: Sendable, CustomStringConvertible {
     public var rowsReplayedFromSpool: UInt64 = 0
     public var rowsDroppedSpoolFull: UInt64 = 0
     public var rowsDroppedSpoolCorrupt: UInt64 = 0
+    /// Rows thrown away on purpose (`--sink none`).
+    public var rowsDiscarded: UInt64 = 0
     /// Rows waiting in the receivers' rings.
     public var ringOccupancy: Int = 0
     /// Rows waiting in the spool.
@@ -26,8 +28,14 @@ public struct IngestStatistics: Sendable, CustomStringConvertible {
     /// Records received but neither accepted nor rejected yet (in a ring): 0 after a drain.
     public var recordsInFlight: Int64 { Int64(recordsReceived) - Int64(recordsAccepted) - Int64(recordsRejected) }
 
+    /// Whether both invariants hold exactly (true once the collector is drained).
+    public var isBalanced: Bool {
+        recordsReceived == recordsAccepted + recordsRejected
+            && recordsAccepted == rowsStored + rowsSpooled + rowsDroppedSpoolFull + rowsDiscarded
+    }
+
     public var description: String {
         let reasons = RejectionReason.allCases.map { "\($0)=\(rejected[$0, default: 0])" }.joined(separator: " ")
-        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_corrupt=\(rowsDroppedSpoolCorrupt) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
+        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_corrupt=\(rowsDroppedSpoolCorrupt) discarded=\(rowsDiscarded) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
     }
 }

@@ -27,8 +27,16 @@ final class BatchWriterPool: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let writerCount: Int
 
-    init(databaseURL: String, connections: Int, queueDepth: Int, expectedRows: Int, spool: Spool, metrics: StorageMetrics) {
+    /// With `discard`, batches are counted as discarded instead of stored (`--sink none`, for
+    /// measuring the receive path alone).
+    let discard: Bool
+
+    init(
+        databaseURL: String, connections: Int, queueDepth: Int, expectedRows: Int, spool: Spool, metrics: StorageMetrics,
+        discard: Bool = false
+    ) {
         precondition(connections >= 1 && queueDepth >= 1)
+        self.discard = discard
         self.databaseURL = databaseURL
         self.expectedRows = expectedRows
         self.spool = spool
@@ -146,6 +154,10 @@ private struct Writer {
 
     mutating func store(_ batch: CopyBatch) {
         let rows = UInt64(batch.rows)
+        if pool.discard {
+            pool.metrics.rowsDiscarded.wrappingIncrement(by: rows, ordering: .relaxed)
+            return
+        }
         if let connection = connected() {
             if !pool.spool.pending.isEmpty, !pool.replaySpool(on: connection) {
                 self.connection = nil

@@ -14,6 +14,8 @@ public final class StorageMetrics: Sendable {
     public let rowsDroppedSpoolFull = ManagedAtomic<UInt64>(0)
     /// Rows lost with a spool file that failed its checksum.
     public let rowsDroppedSpoolCorrupt = ManagedAtomic<UInt64>(0)
+    /// Rows thrown away on purpose (`--sink none`).
+    public let rowsDiscarded = ManagedAtomic<UInt64>(0)
     /// Records refused by the drain's anti-replay check.
     public let recordsReplayRejected = ManagedAtomic<UInt64>(0)
     /// Records that passed every check (accepted = queued by receivers − replays).
@@ -29,6 +31,6 @@ public final class StorageMetrics: Sendable {
     /// Rows whose fate is settled: stored, spooled or dropped.
     public var rowsSettled: UInt64 {
         rowsStored.load(ordering: .relaxed) + rowsSpooled.load(ordering: .relaxed)
-            + rowsDroppedSpoolFull.load(ordering: .relaxed)
+            + rowsDroppedSpoolFull.load(ordering: .relaxed) + rowsDiscarded.load(ordering: .relaxed)
     }
 }

@@ -1,0 +1,153 @@
+import ArgumentParser
+import Collector
+import Dispatch
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `heartbeat serve`: runs the collector until SIGTERM or SIGINT.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the collector: receive heartbeats over UDP and store them in PostgreSQL.",
+        discussion: """
+            Every option can also be set with the environment variable shown; the command line \
+            wins. Applies pending migrations at start. On SIGTERM or SIGINT it stops reading, \
+            stores (or spools) every accepted record, prints its totals and exits 0; a second \
+            signal exits at once with status 1.
+            """
+    )
+
+    @Option(help: "UDP address to receive on, IPv4:PORT or [IPv6]:PORT. Env: HEARTBEAT_UDP. Default: 127.0.0.1:7411.")
+    var udp: String?
+    @Option(help: "HTTP address of the status sidecar. Env: HEARTBEAT_HTTP. Default: 127.0.0.1:7412.")
+    var http: String?
+    @Option(help: "libpq connection URL. Env: HEARTBEAT_DATABASE_URL. Required.")
+    var databaseURL: String?
+    @Option(help: "Redis URL (redis://HOST:PORT[/DB]). Env: HEARTBEAT_REDIS_URL. Optional.")
+    var redisURL: String?
+    @Option(help: "Receiver threads, each with its own SO_REUSEPORT socket (1-64). Env: HEARTBEAT_RECEIVERS. Default: the number of cores.")
+    var receivers: Int?
+    @Option(help: "Rows each receiver's ring holds (1024-16777216). Env: HEARTBEAT_RING_SIZE. Default: 262144.")
+    var ringSize: Int?
+    @Option(help: "Requested SO_RCVBUF per socket, bytes. Env: HEARTBEAT_RECEIVE_BUFFER. Default: 16777216.")
+    var receiveBuffer: Int?
+    @Option(help: "A COPY batch closes at this many rows (1-1000000). Env: HEARTBEAT_BATCH_ROWS. Default: 50000.")
+    var batchRows: Int?
+    @Option(help: "… or when its first row is this old, ms (1-60000). Env: HEARTBEAT_BATCH_AGE_MS. Default: 100.")
+    var batchAgeMs: Int?
+    @Option(help: "PostgreSQL connections writing batches (1-32). Env: HEARTBEAT_WRITERS. Default: 2.")
+    var writers: Int?
+    @Option(help: "Spool directory for batches PostgreSQL cannot take. Env: HEARTBEAT_SPOOL_DIR. Default: .data/spool.")
+    var spoolDir: String?
+    @Option(help: "Spool size cap, bytes; past it batches are dropped and counted as spool_full. Env: HEARTBEAT_SPOOL_MAX_BYTES. Default: 1073741824.")
+    var spoolMaxBytes: Int?
+    @Option(help: "Days of heartbeat_event partitions kept (1-3650). Env: HEARTBEAT_RETENTION_DAYS. Default: 7.")
+    var retentionDays: Int?
+    @Option(help: "Allowed clock skew of signed records, seconds (0-86400). Env: HEARTBEAT_MAX_SKEW_S. Default: 120.")
+    var maxSkewS: Int?
+    @Option(help: "Where accepted rows go: postgres, or none (measure the receive path alone). Env: HEARTBEAT_SINK. Default: postgres.")
+    var sink: String?
+    @Flag(help: "Allow other processes to share the UDP port (several collectors on one host). Env: HEARTBEAT_SHARE_UDP_PORT=1.")
+    var shareUDPPort = false
+    @Option(help: "Seconds between status lines on standard error; 0 for none. Env: HEARTBEAT_STATUS_INTERVAL_S. Default: 10.")
+    var statusIntervalS: Int?
+
+    func run() throws {
+        let configuration = try exitingOnUsageError { try makeConfiguration() }
+        let statusInterval = try exitingOnUsageError { try integer(statusIntervalS, "HEARTBEAT_STATUS_INTERVAL_S", "--status-interval-s") } ?? 10
+        let pipeline: IngestPipeline
+        do throws(IngestPipeline.StartError) {
+            pipeline = try IngestPipeline(configuration: configuration)
+        } catch {
+            report("error: \(error)")
+            throw ExitCode(1)
+        }
+        if pipeline.grantedReceiveBufferBytes < configuration.receiveBufferBytes {
+            report("warning: the kernel granted a \(pipeline.grantedReceiveBufferBytes)-byte receive buffer instead of \(configuration.receiveBufferBytes); raise net.core.rmem_max (sysctl -w net.core.rmem_max=\(configuration.receiveBufferBytes)) to absorb bursts")
+        }
+        let stop = DispatchSemaphore(value: 0)
+        let handled: [Int32] = [SIGTERM, SIGINT]
+        let signals = handled.map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            var seen = false
+            source.setEventHandler {
+                if seen {
+                    report("second signal: exiting without draining")
+                    Glibc.exit(1)
+                }
+                seen = true
+                stop.signal()
+            }
+            source.resume()
+            return source
+        }
+        pipeline.start()
+        report("heartbeat collector: UDP \(configuration.udp.host):\(pipeline.udpPort) ×\(configuration.receivers) receivers, sink \(configuration.sink.rawValue), registry version \(pipeline.registry.holder.snapshot.version) with \(pipeline.registry.holder.snapshot.validator.applications.count) apps")
+        while stop.wait(timeout: .now() + .seconds(statusInterval > 0 ? statusInterval : 3_600)) == .timedOut {
+            if statusInterval > 0 { report("status: \(pipeline.statistics)") }
+        }
+        report("shutting down: draining rings and storing every accepted record")
+        pipeline.shutdown()
+        let totals = pipeline.statistics
+        report("final: \(totals)")
+        if !totals.isBalanced { report("warning: the totals do not balance; please report this") }
+        withExtendedLifetime(signals) {}
+    }
+
+    private func makeConfiguration() throws -> CollectorConfiguration {
+        var configuration = CollectorConfiguration()
+        configuration.receivers = max(1, min(64, ProcessInfo.processInfo.activeProcessorCount))
+        if let text = udp ?? Environment.value("HEARTBEAT_UDP") { configuration.udp = try address(text, "--udp / HEARTBEAT_UDP") }
+        if let text = http ?? Environment.value("HEARTBEAT_HTTP") { configuration.http = try address(text, "--http / HEARTBEAT_HTTP") }
+        configuration.databaseURL = databaseURL ?? Environment.value("HEARTBEAT_DATABASE_URL") ?? ""
+        configuration.redisURL = redisURL ?? Environment.value("HEARTBEAT_REDIS_URL")
+        if let value = try integer(receivers, "HEARTBEAT_RECEIVERS", "--receivers") { configuration.receivers = value }
+        if let value = try integer(ringSize, "HEARTBEAT_RING_SIZE", "--ring-size") { configuration.ringCapacity = value }
+        if let value = try integer(receiveBuffer, "HEARTBEAT_RECEIVE_BUFFER", "--receive-buffer") { configuration.receiveBufferBytes = value }
+        if let value = try integer(batchRows, "HEARTBEAT_BATCH_ROWS", "--batch-rows") { configuration.batchRows = value }
+        if let value = try integer(batchAgeMs, "HEARTBEAT_BATCH_AGE_MS", "--batch-age-ms") { configuration.batchAgeMillis = value }
+        if let value = try integer(writers, "HEARTBEAT_WRITERS", "--writers") { configuration.writerConnections = value }
+        if let value = spoolDir ?? Environment.value("HEARTBEAT_SPOOL_DIR") { configuration.spoolDirectory = value }
+        if let value = try integer(spoolMaxBytes, "HEARTBEAT_SPOOL_MAX_BYTES", "--spool-max-bytes") { configuration.spoolCapacityBytes = value }
+        if let value = try integer(retentionDays, "HEARTBEAT_RETENTION_DAYS", "--retention-days") { configuration.retentionDays = value }
+        if let value = try integer(maxSkewS, "HEARTBEAT_MAX_SKEW_S", "--max-skew-s") { configuration.allowedSkewSeconds = value }
+        if let text = sink ?? Environment.value("HEARTBEAT_SINK") {
+            guard let value = CollectorConfiguration.Sink(rawValue: text) else {
+                throw UsageError("--sink / HEARTBEAT_SINK: '\(text)' is not accepted; expected postgres or none")
+            }
+            configuration.sink = value
+        }
+        configuration.shareUDPPort = shareUDPPort || Environment.value("HEARTBEAT_SHARE_UDP_PORT") == "1"
+        do throws(CollectorConfiguration.InvalidSetting) {
+            try configuration.validate()
+        } catch {
+            throw UsageError(error.description)
+        }
+        return configuration
+    }
+
+    private func address(_ text: String, _ setting: String) throws -> ListenAddress {
+        do throws(ListenAddress.ParseError) {
+            return try ListenAddress(parsing: text)
+        } catch {
+            throw UsageError("\(setting): \(error)")
+        }
+    }
+
+    /// The flag's value, else the environment variable's (which must be an integer), else nil.
+    private func integer(_ flag: Int?, _ variable: String, _ name: String) throws -> Int? {
+        if let flag { return flag }
+        guard let text = Environment.value(variable) else { return nil }
+        guard let value = Int(text) else { throw UsageError("\(variable) (\(name)): '\(text)' is not a whole number") }
+        return value
+    }
+}
+
+/// Writes one line to standard error.
+func report(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,84 @@
+import Collector
+import Foundation
+import HeartbeatTestSupport
+import Protocol
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `heartbeat serve` as a process: start-up checks and a SIGTERM under load.
+@Suite("heartbeat serve (process)", .serialized)
+struct ServeProcessTests {
+    /// A free UDP port on 127.0.0.1.
+    func freePort() -> UInt16 { UDPReceiver().port }
+
+    @Test("SIGTERM under load: exit 0, and every accepted record is in PostgreSQL")
+    func sigtermUnderLoad() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try Migrator().migrate(connection)
+        // Register the applications `heartbeat load --seed 5` speaks for.
+        let apps = try runProcess(heartbeatExecutable(), ["load", "--apps", "200", "--seed", "5", "--print-apps"])
+        let values = apps.standardOutput.split(separator: "\n").map { "('\($0)', 'load')" }.joined(separator: ",")
+        try connection.query("INSERT INTO application (uuid, name) VALUES \(values)")
+
+        let port = freePort()
+        let spool = NSTemporaryDirectory() + "heartbeat-serve-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: spool) }
+        let serve = Process()
+        serve.executableURL = heartbeatExecutable()
+        serve.arguments = ["serve", "--udp", "127.0.0.1:\(port)", "--database-url", database.url, "--spool-dir", spool, "--status-interval-s", "0"]
+        let errors = Pipe()
+        serve.standardError = errors
+        try serve.run()
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        // Wait for the start-up line.
+        var output = ""
+        while !output.contains("heartbeat collector:") {
+            let chunk = errors.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            output += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(output.contains("heartbeat collector:"), "\(output)")
+
+        let load = Process()
+        load.executableURL = heartbeatExecutable()
+        load.arguments = ["load", "--apps", "200", "--seed", "5", "--endpoint", "127.0.0.1:\(port)", "--rate", "50000", "--duration", "3", "--quiet"]
+        load.standardOutput = Pipe()
+        try load.run()
+        usleep(1_500_000)
+        kill(serve.processIdentifier, SIGTERM)  // mid-load
+        serve.waitUntilExit()
+        load.waitUntilExit()
+        output += String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(serve.terminationStatus == 0, "\(output)")
+        let final = try #require(output.split(separator: "\n").first { $0.hasPrefix("final: ") })
+        func field(_ name: String) -> UInt64? {
+            final.split(separator: " ").first { $0.hasPrefix(name + "=") }.flatMap { UInt64($0.dropFirst(name.count + 1)) }
+        }
+        let accepted = try #require(field("accepted"))
+        #expect(accepted > 10_000, "\(final)")
+        #expect(field("stored") == accepted, "\(final)")
+        #expect(!output.contains("do not balance"))
+        #expect(try connection.query("SELECT count(*) FROM heartbeat_event") == [[String(accepted)]])
+    }
+
+    @Test("a UDP port held by another process is refused with a message that says why")
+    func portInUse() throws {
+        let holder = UDPReceiver()
+        let result = try runProcess(
+            heartbeatExecutable(),
+            ["serve", "--udp", "127.0.0.1:\(holder.port)", "--database-url", try serviceURL("HEARTBEAT_DATABASE_URL"), "--status-interval-s", "0"])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("is not free"), "\(result.standardError)")
+    }
+
+    @Test("bad settings exit 2 naming the setting and the accepted range")
+    func badSettings() throws {
+        let result = try runProcess(heartbeatExecutable(), ["serve", "--database-url", "postgresql://x@127.0.0.1:1/x", "--batch-rows", "0"])
+        #expect(result.status == 2)
+        #expect(result.standardError.contains("--batch-rows: 0 is not accepted; expected 1 to 1000000"), "\(result.standardError)")
+    }
+}

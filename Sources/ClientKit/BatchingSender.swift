@@ -59,7 +59,7 @@ public final class BatchingSender: Sendable {
     /// Records packed into each datagram (the last one of a flush may hold fewer).
     public let recordsPerDatagram: Int
     private let destination: DatagramDestination
-    private let pending: Mutex<Pending>
+    private let pending: Locked<Pending>
     private let stopped = Atomic<Bool>(false)
     private let maxDelayNanos: UInt64
 
@@ -80,7 +80,7 @@ public final class BatchingSender: Sendable {
         self.recordsPerDatagram = recordsPerDatagram
         let (seconds, attoseconds) = maxDelay.components
         self.maxDelayNanos = UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
-        self.pending = Mutex(Pending(datagrams: maxDatagramsPerSend, recordsPerDatagram: recordsPerDatagram))
+        self.pending = Locked(Pending(datagrams: maxDatagramsPerSend, recordsPerDatagram: recordsPerDatagram))
         startAgeFlusher()
     }
 

@@ -1,5 +1,4 @@
 import CMmsg
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -35,7 +34,7 @@ final class DatagramDestination: Sendable {
     let counters = SendCounters()
     /// Whether sends wait for room in the socket buffer.
     let isBlocking: Bool
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private var sendFlags: Int32 { isBlocking ? 0 : Int32(MSG_DONTWAIT) }
 
     init(endpoint: HeartbeatEndpoint, blocking: Bool = false) {

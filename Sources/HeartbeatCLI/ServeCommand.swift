@@ -88,14 +88,26 @@ struct ServeCommand: ParsableCommand {
         pipeline.start()
         report("heartbeat collector: UDP \(configuration.udp.host):\(pipeline.udpPort) ×\(configuration.receivers) receivers, sink \(configuration.sink.rawValue), registry version \(pipeline.registry.holder.snapshot.version) with \(pipeline.registry.holder.snapshot.validator.applications.count) apps")
         while stop.wait(timeout: .now() + .seconds(statusInterval > 0 ? statusInterval : 3_600)) == .timedOut {
-            if statusInterval > 0 { report("status: \(pipeline.statistics)") }
+            if statusInterval > 0 {
+                report("status: \(pipeline.statistics)")
+                report(latencyLine(pipeline))
+            }
         }
         report("shutting down: draining rings and storing every accepted record")
         pipeline.shutdown()
         let totals = pipeline.statistics
         report("final: \(totals)")
+        report(latencyLine(pipeline))
         if !totals.isBalanced { report("warning: the totals do not balance; please report this") }
         withExtendedLifetime(signals) {}
+    }
+
+    /// `latency: commit_p50_ms=… commit_p99_ms=… flush_p50_ms=… flush_p99_ms=… batches=…`.
+    private func latencyLine(_ pipeline: IngestPipeline) -> String {
+        func ms(_ value: Double?) -> String { value.map { String(format: "%.1f", $0 * 1000) } ?? "-" }
+        let commit = pipeline.metrics.commitLatencySeconds
+        let flush = pipeline.metrics.flushSeconds
+        return "latency: commit_p50_ms=\(ms(commit.quantile(0.5))) commit_p99_ms=\(ms(commit.quantile(0.99))) flush_p50_ms=\(ms(flush.quantile(0.5))) flush_p99_ms=\(ms(flush.quantile(0.99))) batches=\(flush.count)"
     }
 
     private func makeConfiguration() throws -> CollectorConfiguration {

@@ -85,7 +85,8 @@ public final class IngestPipeline: @unchecked Sendable {
             discard: configuration.sink == .none)
         drain = IngestDrain(
             rings: receivers.map(\.ring), pool: pool, metrics: metrics, batchRows: configuration.batchRows,
-            batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds)
+            batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds,
+            discard: configuration.sink == .none)
         startMaintenance(maintainer)
     }
 
@@ -134,6 +135,9 @@ public final class IngestPipeline: @unchecked Sendable {
         statistics.rowsDroppedSpoolCorrupt = metrics.rowsDroppedSpoolCorrupt.load(ordering: .relaxed)
         statistics.rowsDiscarded = metrics.rowsDiscarded.load(ordering: .relaxed)
         statistics.spoolRows = spool.pendingRows
+        let first = metrics.firstAcceptedReceivedMicros.load(ordering: .relaxed)
+        let last = metrics.lastCommitMicros.load(ordering: .relaxed)
+        statistics.ingestWindowMillis = first > 0 && last > first ? (last - first) / 1_000 : 0
         return statistics
     }
 

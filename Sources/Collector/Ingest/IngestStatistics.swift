@@ -17,6 +17,8 @@ public struct IngestStatistics: Sendable, CustomStringConvertible {
     public var rowsDroppedSpoolCorrupt: UInt64 = 0
     /// Rows thrown away on purpose (`--sink none`).
     public var rowsDiscarded: UInt64 = 0
+    /// From the first accepted row's arrival to the latest commit, milliseconds (0 before any).
+    public var ingestWindowMillis: Int64 = 0
     /// Rows waiting in the receivers' rings.
     public var ringOccupancy: Int = 0
     /// Rows waiting in the spool.
@@ -36,6 +38,6 @@ public struct IngestStatistics: Sendable, CustomStringConvertible {
 
     public var description: String {
         let reasons = RejectionReason.allCases.map { "\($0)=\(rejected[$0, default: 0])" }.joined(separator: " ")
-        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_corrupt=\(rowsDroppedSpoolCorrupt) discarded=\(rowsDiscarded) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
+        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_corrupt=\(rowsDroppedSpoolCorrupt) discarded=\(rowsDiscarded) window_ms=\(ingestWindowMillis) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
     }
 }

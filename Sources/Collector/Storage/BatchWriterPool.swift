@@ -170,6 +170,7 @@ private struct Writer {
                     let finishedAt = DispatchTime.now().uptimeNanoseconds
                     pool.metrics.flushSeconds.record(Double(finishedAt - started) / 1e9)
                     recordLatency(batch, rows: rows)
+                    pool.metrics.lastCommitMicros.store(DatagramReceiver.nowMicros(), ordering: .relaxed)
                     pool.metrics.rowsStored.wrappingIncrement(by: rows, ordering: .relaxed)
                     return
                 } catch {

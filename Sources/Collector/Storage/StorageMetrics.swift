@@ -20,6 +20,10 @@ public final class StorageMetrics: Sendable {
     public let recordsReplayRejected = ManagedAtomic<UInt64>(0)
     /// Records that passed every check (accepted = queued by receivers − replays).
     public let recordsAccepted = ManagedAtomic<UInt64>(0)
+    /// Receive time of the first accepted row (Unix µs; 0 before any).
+    public let firstAcceptedReceivedMicros = ManagedAtomic<Int64>(0)
+    /// When the latest COPY committed (Unix µs; 0 before any).
+    public let lastCommitMicros = ManagedAtomic<Int64>(0)
     /// Time each COPY took.
     public let flushSeconds = LatencyHistogram()
     /// Receive → commit latency per row (per batch, spread evenly between its newest and oldest row).

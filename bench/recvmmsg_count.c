@@ -54,19 +54,17 @@ int main(int argc, char **argv) {
     static char buffers[BATCH][DATAGRAM];
     struct iovec vectors[BATCH];
     struct mmsghdr messages[BATCH];
+    memset(messages, 0, sizeof messages);
     for (int i = 0; i < BATCH; i++) {
         vectors[i].iov_base = buffers[i];
         vectors[i].iov_len = DATAGRAM;
+        messages[i].msg_hdr.msg_iov = &vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
     }
     unsigned long long datagrams = 0, records = 0;
     struct rusage start_usage;
     int started = 0, quiet_polls = 0;
     while (!stop) {
-        for (int i = 0; i < BATCH; i++) {
-            memset(&messages[i].msg_hdr, 0, sizeof messages[i].msg_hdr);
-            messages[i].msg_hdr.msg_iov = &vectors[i];
-            messages[i].msg_hdr.msg_iovlen = 1;
-        }
         int count = recvmmsg(fd, messages, BATCH, MSG_WAITFORONE, NULL);
         if (count <= 0) {
             if (started && ++quiet_polls >= idle * 10) break;

@@ -148,17 +148,17 @@ public final class DatagramReceiver: @unchecked Sendable {
             vectors.deallocate()
             messages.deallocate()
         }
+        // The headers are set once: the kernel only writes msg_len and msg_flags (there is no
+        // address or control buffer to reset).
         for index in 0..<batch {
             vectors[index] = iovec(iov_base: buffers + index * bufferSize, iov_len: bufferSize)
+            messages[index] = hb_mmsghdr()
+            messages[index].msg_hdr.msg_iov = vectors + index
+            messages[index].msg_hdr.msg_iovlen = 1
         }
         var totals = ReceiverTotals()
         let waitForOne = hb_msg_waitforone()
         while !stopRequested.load(ordering: .relaxed) {
-            for index in 0..<batch {
-                messages[index] = hb_mmsghdr()
-                messages[index].msg_hdr.msg_iov = vectors + index
-                messages[index].msg_hdr.msg_iovlen = 1
-            }
             let count = hb_recvmmsg(socket, messages, UInt32(batch), waitForOne)
             guard count > 0 else { continue }  // timeout (EAGAIN) or EINTR: look at the stop flag
             let validator = registry.snapshot.validator

@@ -1,0 +1,60 @@
+@testable import Collector
+import Testing
+
+/// ReplayGuard is non-copyable, which `#expect` cannot capture: each verdict is taken first.
+@Suite("Replay guard (the drain's anti-replay table)")
+struct ReplayGuardTests {
+    func row(app: Int32, instance: UInt32, sequence: UInt64, at micros: Int64 = 1_000) -> HeartbeatRow {
+        HeartbeatRow(applicationID: app, kind: .beat, instance: instance, sequence: sequence, receivedAtMicros: micros, sentAtMicros: 0, status: 0)
+    }
+
+    @Test("windows survive growth: 100,000 instances, each refuses its own duplicate afterwards")
+    func growth() {
+        var replayGuard = ReplayGuard(idleLimitMicros: 1_000_000, initialCapacity: 16)
+        var firstAccepted = 0
+        for index in 0..<100_000 where replayGuard.admit(row(app: Int32(index % 1_000 + 1), instance: UInt32(index), sequence: 5)) {
+            firstAccepted += 1
+        }
+        let count = replayGuard.count
+        var duplicatesRefused = 0
+        var nextAccepted = 0
+        for index in 0..<100_000 {
+            if !replayGuard.admit(row(app: Int32(index % 1_000 + 1), instance: UInt32(index), sequence: 5)) { duplicatesRefused += 1 }
+            if replayGuard.admit(row(app: Int32(index % 1_000 + 1), instance: UInt32(index), sequence: 6)) { nextAccepted += 1 }
+        }
+        #expect(firstAccepted == 100_000)
+        #expect(count == 100_000)
+        #expect(duplicatesRefused == 100_000)
+        #expect(nextAccepted == 100_000)
+    }
+
+    @Test("the same seq on another app or instance is a different window")
+    func keys() {
+        var replayGuard = ReplayGuard(idleLimitMicros: 1_000_000)
+        let verdicts = [
+            replayGuard.admit(row(app: 1, instance: 1, sequence: 1)),
+            replayGuard.admit(row(app: 2, instance: 1, sequence: 1)),
+            replayGuard.admit(row(app: 1, instance: 2, sequence: 1)),
+            replayGuard.admit(row(app: 1, instance: 1, sequence: 1)),
+            replayGuard.admit(row(app: .max, instance: .max, sequence: .max)),
+            replayGuard.admit(row(app: .max, instance: .max, sequence: .max)),
+        ]
+        #expect(verdicts == [true, true, true, false, true, false])
+    }
+
+    @Test("idle windows are forgotten, recent ones kept")
+    func eviction() {
+        var replayGuard = ReplayGuard(idleLimitMicros: 1_000)
+        let first = replayGuard.admit(row(app: 1, instance: 1, sequence: 1, at: 0))
+        let second = replayGuard.admit(row(app: 1, instance: 2, sequence: 1, at: 5_000))
+        let evicted = replayGuard.evictIdle(nowMicros: 5_500)
+        let remaining = replayGuard.count
+        let forgottenStartsAgain = replayGuard.admit(row(app: 1, instance: 1, sequence: 1, at: 6_000))
+        let keptStillRefuses = !replayGuard.admit(row(app: 1, instance: 2, sequence: 1, at: 6_000))
+        #expect(first && second)
+        #expect(evicted == 1)
+        #expect(remaining == 1)
+        #expect(forgottenStartsAgain, "a forgotten instance starts a new window")
+        #expect(keptStillRefuses, "a kept window still refuses")
+    }
+}

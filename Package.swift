@@ -2,7 +2,7 @@
 //
 // Heartbeat: a UDP heartbeat collector. The layout follows the agreed design: one module per
 // layer (Protocol, ClientKit, Collector, the `heartbeat` CLI) and thin C shims only where Swift
-// cannot reach (libcrypto's SHA-256 block function, sendmmsg/recvmmsg, libpq, hiredis).
+// cannot reach (libcrypto's SHA-256 block function, sendmmsg/recvmmsg, malloc_trim, libpq, hiredis).
 import PackageDescription
 
 let package = Package(
@@ -25,6 +25,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("crypto")]
         ),
         .target(name: "CMmsg"),
+        .target(name: "CMemory"),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
 
@@ -34,7 +35,7 @@ let package = Package(
         .target(
             name: "Collector",
             dependencies: [
-                "Protocol", "CMmsg", "CLibPQ", "CHiredis",
+                "Protocol", "CMmsg", "CMemory", "CLibPQ", "CHiredis",
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),

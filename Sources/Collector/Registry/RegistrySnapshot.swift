@@ -14,7 +14,7 @@ public final class RegistrySnapshot: AtomicReference, Sendable {
     public init(version: Int64, applications: [ApplicationDescriptor], allowedSkewMicros: Int64) {
         self.version = version
         self.validator = RecordValidator(applications: ApplicationTable(applications), allowedSkewMicros: allowedSkewMicros)
-        self.maximumApplicationID = applications.map(\.applicationID).max() ?? 0
+        self.maximumApplicationID = applications.reduce(0) { max($0, $1.applicationID) }
     }
 }
 

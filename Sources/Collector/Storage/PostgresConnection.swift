@@ -62,6 +62,39 @@ public final class PostgresConnection {
         }
     }
 
+    /// Runs `sql` (one statement) and hands each row to `body` as it arrives, in libpq's
+    /// single-row mode, so that a result of a million rows is never held in memory at once.
+    /// Returns the number of rows.
+    @discardableResult
+    public func forEachRow(_ sql: String, _ body: ([String?]) -> Void) throws(PostgresError) -> Int {
+        guard PQsendQuery(connection, sql) == 1 else {
+            throw PostgresError(operation: "query", message: Self.errorMessage(of: connection))
+        }
+        _ = PQsetSingleRowMode(connection)
+        var rows = 0
+        var failure: String?
+        var values = [String?]()
+        while let result = PQgetResult(connection) {
+            switch PQresultStatus(result) {
+            case PGRES_SINGLE_TUPLE:
+                let columns = PQnfields(result)
+                values.removeAll(keepingCapacity: true)
+                for column in 0..<columns {
+                    values.append(PQgetisnull(result, 0, column) == 1 ? nil : String(cString: PQgetvalue(result, 0, column)))
+                }
+                if failure == nil { body(values) }
+                rows += 1
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+                break
+            default:
+                if failure == nil { failure = String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines() }
+            }
+            PQclear(result)
+        }
+        if let failure { throw PostgresError(operation: "query", message: failure) }
+        return rows
+    }
+
     /// Runs `copyStatement` (a `COPY … FROM STDIN`), sends `data` as its body, and returns the
     /// number of rows PostgreSQL reports. On any failure the COPY is abandoned, nothing of it is
     /// committed, and the connection stays usable.

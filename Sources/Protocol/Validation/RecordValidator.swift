@@ -2,8 +2,8 @@
 /// `Spec/protocol.md` in their order — magic, version, kind, sequence (``HeartbeatRecord/decode(from:)``),
 /// then `unknown_app`, `disabled`, `auth`, `stale`.
 ///
-/// The remaining checks belong to whoever owns the shared state: `replay` (a ``ReplayWindow`` per
-/// (application, instance)), `rate_limited` and `overload`. A record is accepted only when those
+/// The remaining checks belong to whoever owns the shared state: `rate_limited`, `overload`, then
+/// `replay` (a ``ReplayWindow`` per (application, instance)). A record is accepted only when those
 /// pass too, in that order.
 ///
 /// Pure: no I/O, no allocation, and the clock is passed in.

@@ -1,8 +1,9 @@
 /// Why a record was not accepted. Every rejected record is counted under exactly one reason, so
 /// that received = accepted + Σ rejected always holds.
 ///
-/// The cases are listed in the order the checks are made (`Spec/protocol.md`, "Validation"); the
-/// raw values are stable codes that index counter arrays and never change meaning.
+/// The raw values are stable codes that index counter arrays and never change meaning; the order in
+/// which checks are made is `Spec/protocol.md`'s (section 6): replay comes last there, after
+/// rate_limited and overload.
 public enum RejectionReason: UInt8, CaseIterable, Error, Sendable, CustomStringConvertible {
     /// The datagram's length is not a multiple of 64 up to 1024, the magic is not "HB", the kind
     /// is unknown, or the sequence number is 0.

@@ -43,6 +43,14 @@ final class BatchWriterPool: @unchecked Sendable {
         self.metrics = metrics
         self.writerCount = connections
         self.slots = DispatchSemaphore(value: queueDepth)
+        // Every batch that can exist at once — one filling, `queueDepth` queued, one per writer —
+        // is allocated and touched now, so memory is reserved at start and does not creep up the
+        // first time PostgreSQL stalls under load.
+        self.free = (0..<(queueDepth + connections + 1)).map { _ in
+            let batch = CopyBatch(expectedRows: expectedRows)
+            batch.encoder.prefault()
+            return batch
+        }
         for index in 0..<connections {
             let thread = Thread { [self] in
                 var writer = Writer(pool: self, url: databaseURL)

@@ -35,6 +35,13 @@ public struct BinaryCopyEncoder: ~Copyable {
         storage.deallocate()
     }
 
+    /// Touches every byte of the buffer, so its memory is resident from now on (no page faults,
+    /// and no growth of the resident size later).
+    public mutating func prefault() {
+        storage.initializeMemory(as: UInt8.self, repeating: 0, count: capacity)
+        reset()
+    }
+
     /// Starts a new COPY body: just the header.
     public mutating func reset() {
         Self.header.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }

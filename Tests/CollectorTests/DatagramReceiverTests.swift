@@ -6,15 +6,22 @@ import Testing
 
 @Suite("Datagram receiver")
 struct DatagramReceiverTests {
-    @Test("a full ring is counted as overload, never blocks, and the books balance")
-    func overload() throws {
-        let application = ApplicationUUID.random()
+    let application = ApplicationUUID.random()
+
+    /// A registry of one application, and a started receiver on `address` with a ring nobody drains.
+    func startedReceiver(_ address: String, ringCapacity: Int) throws -> DatagramReceiver {
         let registry = RegistryHolder(RegistrySnapshot(
             version: 1, applications: [ApplicationDescriptor(uuid: application, applicationID: 1)], allowedSkewMicros: 120_000_000))
-        // Nothing drains this ring: once 16 rows are in, the rest must be refused and counted.
         let receiver = try DatagramReceiver(
-            address: ListenAddress(parsing: "127.0.0.1:0"), registry: registry, ringCapacity: 16, receiveBufferBytes: 1 << 20)
+            address: ListenAddress(parsing: address), registry: registry, ringCapacity: ringCapacity, receiveBufferBytes: 1 << 20)
         receiver.start()
+        return receiver
+    }
+
+    @Test("a full ring is counted as overload, never blocks, and the books balance")
+    func overload() throws {
+        // Nothing drains this ring: once 16 rows are in, the rest must be refused and counted.
+        let receiver = try startedReceiver("127.0.0.1:0", ringCapacity: 16)
         let sender = UDPSender(port: receiver.boundPort)
         for datagram in 0..<3 {
             let records = (0..<16).flatMap { index in
@@ -33,12 +40,7 @@ struct DatagramReceiverTests {
 
     @Test("a datagram longer than 1024 bytes is one malformed record, whatever it holds")
     func oversized() throws {
-        let application = ApplicationUUID.random()
-        let registry = RegistryHolder(RegistrySnapshot(
-            version: 1, applications: [ApplicationDescriptor(uuid: application, applicationID: 1)], allowedSkewMicros: 120_000_000))
-        let receiver = try DatagramReceiver(
-            address: ListenAddress(parsing: "[::1]:0"), registry: registry, ringCapacity: 64, receiveBufferBytes: 1 << 20)
-        receiver.start()
+        let receiver = try startedReceiver("[::1]:0", ringCapacity: 64)
         let records = (0..<17).flatMap { HeartbeatRecord(kind: .beat, application: application, instance: 1, sequence: UInt64($0 + 1), sentAtMicros: 0).encoded() }
         let client = IPv6Sender(port: receiver.boundPort)
         client.send(records)

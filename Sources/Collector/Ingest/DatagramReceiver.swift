@@ -46,14 +46,7 @@ public final class DatagramReceiver: @unchecked Sendable {
     public init(
         address: ListenAddress, registry: RegistryHolder, ringCapacity: Int, receiveBufferBytes requested: Int
     ) throws(SocketError) {
-        let (storage, length, family): (sockaddr_storage, socklen_t, Int32)
-        do throws(ListenAddress.ParseError) {
-            (storage, length, family) = try address.socketAddress()
-        } catch {
-            throw SocketError(description: "bad address \(address): \(error)")
-        }
-        let socket = Glibc.socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard socket >= 0 else { throw SocketError(description: "socket(): \(String(cString: strerror(errno)))") }
+        let (socket, storage, length, family) = try Self.openSocket(for: address)
         var one: Int32 = 1
         setsockopt(socket, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
         var bufferSize = Int32(clamping: requested)
@@ -91,18 +84,26 @@ public final class DatagramReceiver: @unchecked Sendable {
         close(socket)
     }
 
-    /// Fails when some other socket already holds `address` — typically a collector left running,
-    /// which with SO_REUSEPORT would otherwise silently receive part of the traffic. The probe
-    /// binds without SO_REUSEPORT, so it conflicts with any earlier binding of the port.
-    public static func checkPortIsFree(_ address: ListenAddress) throws(SocketError) {
+    /// A new UDP socket of `address`'s family, with the address as `sockaddr_storage`.
+    private static func openSocket(
+        for address: ListenAddress
+    ) throws(SocketError) -> (socket: Int32, storage: sockaddr_storage, length: socklen_t, family: Int32) {
         let (storage, length, family): (sockaddr_storage, socklen_t, Int32)
         do throws(ListenAddress.ParseError) {
             (storage, length, family) = try address.socketAddress()
         } catch {
             throw SocketError(description: "bad address \(address): \(error)")
         }
-        let probe = Glibc.socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard probe >= 0 else { throw SocketError(description: "socket(): \(String(cString: strerror(errno)))") }
+        let socket = Glibc.socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard socket >= 0 else { throw SocketError(description: "socket(): \(String(cString: strerror(errno)))") }
+        return (socket, storage, length, family)
+    }
+
+    /// Fails when some other socket already holds `address` — typically a collector left running,
+    /// which with SO_REUSEPORT would otherwise silently receive part of the traffic. The probe
+    /// binds without SO_REUSEPORT, so it conflicts with any earlier binding of the port.
+    public static func checkPortIsFree(_ address: ListenAddress) throws(SocketError) {
+        let (probe, storage, length, _) = try openSocket(for: address)
         defer { close(probe) }
         var copy = storage
         let bound = withUnsafePointer(to: &copy) {

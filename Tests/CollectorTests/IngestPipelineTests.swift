@@ -88,6 +88,10 @@ struct IngestPipelineTests {
         let statistics = harness.settled(expectingReceived: 3)
         harness.pipeline.shutdown()
         #expect(statistics.recordsAccepted == 3 && statistics.rowsStored == 3, "\(statistics)")
+        let latest = harness.pipeline.lastSeen.entry(for: harness.applications[1].id)
+        #expect(latest.instance == 12 && latest.sequence == 10)
+        #expect(abs(latest.receivedMicros - Harness.now()) < 60_000_000)
+        #expect(harness.pipeline.lastSeen.entry(for: harness.applications[2].id).receivedMicros == 0, "never heard from")
         let rows = try harness.connection.query("""
             SELECT application_id, instance, seq, kind, status, (extract(epoch FROM sent_at) * 1000000)::bigint,
                    received_at BETWEEN now() - interval '1 minute' AND now()

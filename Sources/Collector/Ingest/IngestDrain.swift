@@ -6,11 +6,13 @@ import Glibc
 #endif
 
 /// The single thread between the receivers' rings and the writers: it takes rows from every ring,
-/// refuses replays (``ReplayGuard``), and packs the rest into COPY batches that close at
+/// refuses replays (``ReplayGuard``), records each accepted row in the ``LastSeenTable``, and packs
+/// the rest into COPY batches that close at
 /// `batchRows` rows or `batchAge`, whichever comes first, so idle latency stays low and heavy
 /// load gets big batches.
 final class IngestDrain: @unchecked Sendable {
     private let rings: [RowRing]
+    private let lastSeen: LastSeenTable
     private let pool: BatchWriterPool
     private let metrics: StorageMetrics
     private let batchRows: Int
@@ -23,9 +25,10 @@ final class IngestDrain: @unchecked Sendable {
     private var started = false
 
     init(
-        rings: [RowRing], pool: BatchWriterPool, metrics: StorageMetrics, batchRows: Int, batchAgeMillis: Int,
-        replayIdleSeconds: Int, discard: Bool = false
+        rings: [RowRing], pool: BatchWriterPool, metrics: StorageMetrics, lastSeen: LastSeenTable, batchRows: Int,
+        batchAgeMillis: Int, replayIdleSeconds: Int, discard: Bool = false
     ) {
+        self.lastSeen = lastSeen
         self.discard = discard
         self.rings = rings
         self.pool = pool
@@ -84,6 +87,7 @@ final class IngestDrain: @unchecked Sendable {
                     if replayGuard.admit(row) {
                         if accepted == 0 { metrics.firstAcceptedReceivedMicros.store(row.receivedAtMicros, ordering: .relaxed) }
                         accepted &+= 1
+                        lastSeen.record(row)
                         if discard { continue }
                         batch.append(row, nowNanos: now)
                         if batch.rows >= batchRows {

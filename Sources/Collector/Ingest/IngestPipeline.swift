@@ -19,6 +19,8 @@ public final class IngestPipeline: @unchecked Sendable {
     public let registry: RegistryLoader
     public let receivers: [DatagramReceiver]
     public let metrics = StorageMetrics()
+    /// Per-application last-seen time and (instance, seq), for the liveness monitor.
+    public let lastSeen: LastSeenTable
     public let spool: Spool
     private let pool: BatchWriterPool
     private let drain: IngestDrain
@@ -83,8 +85,9 @@ public final class IngestPipeline: @unchecked Sendable {
             databaseURL: configuration.databaseURL, connections: configuration.writerConnections,
             queueDepth: configuration.writerConnections * 2, expectedRows: configuration.batchRows, spool: spool, metrics: metrics,
             discard: configuration.sink == .none)
+        lastSeen = LastSeenTable(capacity: Int(registry.holder.snapshot.maximumApplicationID) + 1)
         drain = IngestDrain(
-            rings: receivers.map(\.ring), pool: pool, metrics: metrics, batchRows: configuration.batchRows,
+            rings: receivers.map(\.ring), pool: pool, metrics: metrics, lastSeen: lastSeen, batchRows: configuration.batchRows,
             batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds,
             discard: configuration.sink == .none)
         startMaintenance(maintainer)

@@ -50,6 +50,10 @@ struct ServeCommand: ParsableCommand {
     var maxSkewS: Int?
     @Option(help: "Where accepted rows go: postgres, or none (measure the receive path alone). Env: HEARTBEAT_SINK. Default: postgres.")
     var sink: String?
+    @Flag(help: "Register unknown applications automatically (unsigned, named auto-registered). Env: HEARTBEAT_AUTO_REGISTER=1.")
+    var autoRegister = false
+    @Option(help: "At most this many applications auto-registered a minute (1-1000000). Env: HEARTBEAT_AUTO_REGISTER_PER_MINUTE. Default: 600.")
+    var autoRegisterPerMinute: Int?
     @Flag(help: "Allow other processes to share the UDP port (several collectors on one host). Env: HEARTBEAT_SHARE_UDP_PORT=1.")
     var shareUDPPort = false
     @Option(help: "Seconds between status lines on standard error; 0 for none. Env: HEARTBEAT_STATUS_INTERVAL_S. Default: 10.")
@@ -134,6 +138,10 @@ struct ServeCommand: ParsableCommand {
             configuration.sink = value
         }
         configuration.shareUDPPort = shareUDPPort || Environment.value("HEARTBEAT_SHARE_UDP_PORT") == "1"
+        configuration.autoRegister = autoRegister || Environment.value("HEARTBEAT_AUTO_REGISTER") == "1"
+        if let value = try integer(autoRegisterPerMinute, "HEARTBEAT_AUTO_REGISTER_PER_MINUTE", "--auto-register-per-minute") {
+            configuration.autoRegisterPerMinute = value
+        }
         do throws(CollectorConfiguration.InvalidSetting) {
             try configuration.validate()
         } catch {

@@ -163,6 +163,32 @@ struct IngestPipelineTests {
         #expect(accepted, "the new application's records were still refused a second after it was registered")
     }
 
+    @Test("with auto-registration on, an unknown application is registered and its records then accepted; the budget holds")
+    func autoRegistration() throws {
+        let harness = try Harness { $0.autoRegister = true; $0.autoRegisterPerMinute = 3 }
+        let newcomers = (0..<5).map { _ in ApplicationUUID.random() }
+        var sequence: UInt64 = 1
+        func sendAll() {
+            for uuid in newcomers {
+                harness.sender.send(HeartbeatRecord(kind: .beat, application: uuid, instance: 1, sequence: sequence, sentAtMicros: Harness.now()).encoded())
+            }
+            sequence += 1
+        }
+        sendAll()
+        let deadline = Date().addingTimeInterval(5)
+        while harness.pipeline.statistics.recordsAccepted < 3, Date() < deadline {
+            usleep(100_000)
+            sendAll()
+        }
+        let statistics = harness.settled(expectingReceived: 0)
+        harness.pipeline.shutdown()
+        #expect(statistics.rejected[.unknownApplication, default: 0] >= 5, "the first records of each are unknown")
+        #expect(statistics.recordsAccepted >= 3)
+        #expect(harness.pipeline.applicationsAutoRegistered == 3, "the budget is 3 a minute")
+        let names = try harness.connection.query("SELECT name FROM application WHERE uuid IN (\(newcomers.map { "'\($0)'" }.joined(separator: ",")))")
+        #expect(names == Array(repeating: ["auto-registered"], count: 3))
+    }
+
     @Test("PostgreSQL unreachable mid-run: batches spool, then replay when it returns; every row exactly once")
     func spoolAndReplay() throws {
         let harness = try Harness()

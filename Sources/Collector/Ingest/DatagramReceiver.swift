@@ -29,6 +29,9 @@ public final class DatagramReceiver: @unchecked Sendable {
     public let receiveBufferBytes: Int
     /// The port actually bound (the configured one, or the kernel's pick for port 0).
     public let boundPort: UInt16
+    /// With auto-registration on: the UUIDs of unknown applications seen, for the registrar (best
+    /// effort: when full, a UUID is skipped — the record is counted `unknown_app` either way).
+    public let unknownApplications: SPSCRing<ApplicationUUID>?
 
     private let socket: Int32
     private let registry: RegistryHolder
@@ -42,10 +45,13 @@ public final class DatagramReceiver: @unchecked Sendable {
     }
 
     /// Opens and binds a socket on `address` with `SO_REUSEPORT` and asks for a receive buffer of
-    /// `receiveBufferBytes`; the thread starts with ``start()``.
+    /// `receiveBufferBytes`; the thread starts with ``start()``. With `reportUnknownApplications`,
+    /// the UUIDs of unknown applications are offered to ``unknownApplications``.
     public init(
-        address: ListenAddress, registry: RegistryHolder, ringCapacity: Int, receiveBufferBytes requested: Int
+        address: ListenAddress, registry: RegistryHolder, ringCapacity: Int, receiveBufferBytes requested: Int,
+        reportUnknownApplications: Bool = false
     ) throws(SocketError) {
+        unknownApplications = reportUnknownApplications ? SPSCRing(capacity: 4_096) : nil
         let (socket, storage, length, family) = try Self.openSocket(for: address)
         var one: Int32 = 1
         setsockopt(socket, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -190,6 +196,12 @@ public final class DatagramReceiver: @unchecked Sendable {
                         }
                     } catch {
                         totals.reject(error)
+                        if error == .unknownApplication, let unknownApplications {
+                            let record = datagram + record * WireFormat.recordSize
+                            _ = unknownApplications.push(ApplicationUUID(
+                                high: UInt64(bigEndian: record.loadUnaligned(fromByteOffset: 4, as: UInt64.self)),
+                                low: UInt64(bigEndian: record.loadUnaligned(fromByteOffset: 12, as: UInt64.self))))
+                        }
                     }
                 }
             }

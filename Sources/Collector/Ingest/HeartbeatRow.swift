@@ -3,7 +3,7 @@ import Protocol
 /// One accepted heartbeat on its way to `heartbeat_event`: what the receivers push into their
 /// rings and the flusher writes with COPY. A plain 48-byte value (no references), so rings can
 /// hold rows inline in preallocated memory.
-public struct HeartbeatRow: Equatable, Sendable {
+public struct HeartbeatRow: Equatable, Sendable, BitwiseCopyable {
     /// `application.id`.
     public var applicationID: Int32
     /// The record's kind (wire value).

@@ -24,6 +24,7 @@ public final class IngestPipeline: @unchecked Sendable {
     public let spool: Spool
     private let pool: BatchWriterPool
     private let drain: IngestDrain
+    private let autoRegistrar: AutoRegistrar?
     private let maintenanceStop = ManagedAtomic<Bool>(false)
     private let maintenanceFinished = DispatchSemaphore(value: 0)
     private var maintenanceRunning = false
@@ -70,7 +71,7 @@ public final class IngestPipeline: @unchecked Sendable {
             do throws(DatagramReceiver.SocketError) {
                 let receiver = try DatagramReceiver(
                     address: address, registry: registry.holder, ringCapacity: configuration.ringCapacity,
-                    receiveBufferBytes: configuration.receiveBufferBytes)
+                    receiveBufferBytes: configuration.receiveBufferBytes, reportUnknownApplications: configuration.autoRegister)
                 // With port 0 the kernel picks one; the other receivers share it.
                 if address.port == 0, let shared = try? ListenAddress(parsing: ListenAddress.format(host: address.host, port: receiver.boundPort)) {
                     address = shared
@@ -90,8 +91,16 @@ public final class IngestPipeline: @unchecked Sendable {
             rings: receivers.map(\.ring), pool: pool, metrics: metrics, lastSeen: lastSeen, batchRows: configuration.batchRows,
             batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds,
             discard: configuration.sink == .none)
+        autoRegistrar = configuration.autoRegister
+            ? AutoRegistrar(
+                rings: receivers.compactMap(\.unknownApplications), registry: registry.holder,
+                databaseURL: configuration.databaseURL, perMinute: configuration.autoRegisterPerMinute)
+            : nil
         startMaintenance(maintainer)
     }
+
+    /// Applications auto-registered so far (0 unless auto-registration is on).
+    public var applicationsAutoRegistered: UInt64 { autoRegistrar?.registered.load(ordering: .relaxed) ?? 0 }
 
     /// The UDP port the receivers share.
     public var udpPort: UInt16 { receivers[0].boundPort }
@@ -102,6 +111,7 @@ public final class IngestPipeline: @unchecked Sendable {
     /// Starts the registry follower, the drain and the receivers.
     public func start() {
         registry.start()
+        autoRegistrar?.start()
         drain.start()
         receivers.forEach { $0.start() }
     }
@@ -111,6 +121,7 @@ public final class IngestPipeline: @unchecked Sendable {
         receivers.forEach { $0.stop() }
         drain.stopAfterDraining()
         pool.shutdown()
+        autoRegistrar?.stop()
         registry.stop()
         if maintenanceRunning {
             maintenanceStop.store(true, ordering: .releasing)

@@ -1,6 +1,6 @@
 /// An application's UUID as it travels on the wire: 16 bytes in RFC 9562 order, held as two
 /// big-endian halves so that comparing and hashing it costs two integer operations.
-public struct ApplicationUUID: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct ApplicationUUID: Hashable, Sendable, Comparable, BitwiseCopyable, CustomStringConvertible {
     /// Bytes 0..<8 of the UUID, read big-endian.
     public var high: UInt64
     /// Bytes 8..<16 of the UUID, read big-endian.

@@ -3,7 +3,7 @@
 /// Effects on liveness (see `Spec/protocol.md`): `beat` and `success` prove the app alive;
 /// `start` opens a job run whose duration ends at the next `success`/`fail`; `fail` takes the app
 /// down at once; `stop` pauses it without an alert until its next record.
-public enum RecordKind: UInt8, CaseIterable, Sendable, CustomStringConvertible {
+public enum RecordKind: UInt8, CaseIterable, Sendable, BitwiseCopyable, CustomStringConvertible {
     case beat = 0
     case start = 1
     case success = 2

@@ -1,7 +1,10 @@
 import Atomics
 
-/// A bounded, lock-free ring of ``HeartbeatRow``s between exactly one producer thread (a
-/// receiver) and exactly one consumer thread (the drain).
+/// The ring that carries accepted rows from a receiver to the drain.
+public typealias RowRing = SPSCRing<HeartbeatRow>
+
+/// A bounded, lock-free ring of plain values between exactly one producer thread (a receiver) and
+/// exactly one consumer thread (the drain, or the auto-registrar).
 ///
 /// Contract: ``push(_:)`` is only ever called from one thread, and ``pop(into:maximum:)`` only
 /// from one (other) thread; ``occupancy`` may be read from anywhere. Under that contract no lock
@@ -13,11 +16,11 @@ import Atomics
 /// before it reads it, and the reverse pair on `head` hands slots back. The two indices sit on
 /// separate cache lines so the threads do not bounce one line between cores, and the producer
 /// keeps a private copy of `head` so that it reads the shared one only when the ring looks full.
-public final class RowRing: @unchecked Sendable {
+public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     /// Slots; a power of two.
     public let capacity: Int
     private let mask: Int
-    private let slots: UnsafeMutablePointer<HeartbeatRow>
+    private let slots: UnsafeMutablePointer<Element>
     private let indexStorage: UnsafeMutableRawPointer
     private let head: UnsafeAtomic<Int>
     private let tail: UnsafeAtomic<Int>
@@ -49,21 +52,21 @@ public final class RowRing: @unchecked Sendable {
         indexStorage.deallocate()
     }
 
-    /// Appends `row`; returns `false`, changing nothing, when the ring is full. Producer only.
+    /// Appends `element`; returns `false`, changing nothing, when the ring is full. Producer only.
     @inline(__always)
-    public func push(_ row: HeartbeatRow) -> Bool {
+    public func push(_ element: Element) -> Bool {
         let position = tail.load(ordering: .relaxed)
         if position &- producerHead == capacity {
             producerHead = head.load(ordering: .acquiring)
             if position &- producerHead == capacity { return false }
         }
-        (slots + (position & mask)).initialize(to: row)
+        (slots + (position & mask)).initialize(to: element)
         tail.store(position &+ 1, ordering: .releasing)
         return true
     }
 
-    /// Moves up to `maximum` rows, oldest first, to `destination`; returns how many. Consumer only.
-    public func pop(into destination: UnsafeMutablePointer<HeartbeatRow>, maximum: Int) -> Int {
+    /// Moves up to `maximum` elements, oldest first, to `destination`; returns how many. Consumer only.
+    public func pop(into destination: UnsafeMutablePointer<Element>, maximum: Int) -> Int {
         let position = head.load(ordering: .relaxed)
         if consumerTail &- position < maximum { consumerTail = tail.load(ordering: .acquiring) }
         let count = min(consumerTail &- position, maximum)
@@ -76,7 +79,7 @@ public final class RowRing: @unchecked Sendable {
         return count
     }
 
-    /// Rows waiting (exact when producer and consumer are idle; otherwise a moment's estimate).
+    /// Elements waiting (exact when producer and consumer are idle; otherwise a moment's estimate).
     public var occupancy: Int {
         let consumed = head.load(ordering: .relaxed)
         return max(0, tail.load(ordering: .relaxed) &- consumed)

@@ -1,0 +1,87 @@
+import Atomics
+import Foundation
+import Protocol
+
+/// Registers applications the receivers do not know, when auto-registration is switched on: a
+/// background thread collects the unknown UUIDs the receivers report, and inserts them (unsigned,
+/// named `auto-registered`) at most `perMinute` a minute, so a flood of random UUIDs cannot fill
+/// the registry. The registry follower then picks them up like any other change; until then their
+/// records are counted as `unknown_app`.
+final class AutoRegistrar: @unchecked Sendable {
+    private let rings: [SPSCRing<ApplicationUUID>]
+    private let registry: RegistryHolder
+    private let databaseURL: String
+    private let perMinute: Int
+    private let stopRequested = ManagedAtomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private var running = false
+    /// Applications inserted.
+    let registered = ManagedAtomic<UInt64>(0)
+    /// Unknown UUIDs not registered because the per-minute budget was spent.
+    let skippedOverBudget = ManagedAtomic<UInt64>(0)
+
+    init(rings: [SPSCRing<ApplicationUUID>], registry: RegistryHolder, databaseURL: String, perMinute: Int) {
+        self.rings = rings
+        self.registry = registry
+        self.databaseURL = databaseURL
+        self.perMinute = perMinute
+    }
+
+    func start() {
+        running = true
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "heartbeat-autoregister"
+        thread.start()
+    }
+
+    func stop() {
+        guard running else { return }
+        stopRequested.store(true, ordering: .releasing)
+        finished.wait()
+        running = false
+    }
+
+    private func run() {
+        let scratch = UnsafeMutablePointer<ApplicationUUID>.allocate(capacity: 4_096)
+        defer { scratch.deallocate() }
+        var connection: PostgresConnection?
+        var budget = perMinute
+        var budgetRefilledAt = DispatchTime.now().uptimeNanoseconds
+        var pending = Set<ApplicationUUID>()
+        while !stopRequested.load(ordering: .acquiring) {
+            usleep(200_000)
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now &- budgetRefilledAt >= 60_000_000_000 {
+                budget = perMinute
+                budgetRefilledAt = now
+            }
+            for ring in rings {
+                let count = ring.pop(into: scratch, maximum: 4_096)
+                for index in 0..<count { pending.insert(scratch[index]) }
+            }
+            let table = registry.snapshot.validator.applications
+            pending = pending.filter { table.entry(for: $0) == nil }
+            guard !pending.isEmpty else { continue }
+            let chosen = Array(pending.prefix(budget))
+            if chosen.count < pending.count {
+                skippedOverBudget.wrappingIncrement(by: UInt64(pending.count - chosen.count), ordering: .relaxed)
+            }
+            pending.removeAll(keepingCapacity: true)
+            guard !chosen.isEmpty else { continue }
+            do throws(PostgresError) {
+                if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
+                let values = chosen.map { "('\($0)', 'auto-registered')" }.joined(separator: ",")
+                let inserted = try connection!.query(
+                    "INSERT INTO application (uuid, name) VALUES \(values) ON CONFLICT (uuid) DO NOTHING RETURNING id")
+                registered.wrappingIncrement(by: UInt64(inserted.count), ordering: .relaxed)
+                budget -= chosen.count
+            } catch {
+                connection = nil
+                // They are reported again by their next records.
+            }
+        }
+    }
+}

@@ -8,8 +8,10 @@ struct Heartbeat: ParsableCommand {
         abstract: "Heartbeat: a UDP heartbeat collector and its tools.",
         discussion: """
             Applications prove they are alive by sending 64-byte heartbeat records over UDP \
-            (wire format v1, see Spec/protocol.md). This command will run the collector and \
-            send heartbeats; today it inspects records.
+            (wire format v1, see Spec/protocol.md). `heartbeat serve` runs the collector, which \
+            stores every accepted record in PostgreSQL; `send`, `run` and `load` send records; \
+            `inspect` decodes them. Options that configure a deployment also read environment \
+            variables; each command's --help names them.
             """,
         version: HeartbeatVersion.current,
         subcommands: [ServeCommand.self, MigrateCommand.self, SendCommand.self, RunCommand.self, LoadCommand.self, InspectCommand.self]

@@ -30,7 +30,7 @@ let package = Package(
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
 
         // Swift modules.
-        .target(name: "Protocol", dependencies: ["CSHA256"]),
+        .target(name: "Protocol", dependencies: ["CSHA256", "CMemory"]),
         .target(name: "ClientKit", dependencies: ["Protocol", "CMmsg"]),
         .target(
             name: "Collector",

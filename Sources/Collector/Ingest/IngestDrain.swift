@@ -11,6 +11,8 @@ import Glibc
 /// `batchRows` rows or `batchAge`, whichever comes first, so idle latency stays low and heavy
 /// load gets big batches.
 final class IngestDrain: @unchecked Sendable {
+    /// Rows ahead whose table entries are prefetched.
+    static let prefetchDistance = 8
     private let rings: [RowRing]
     private let lastSeen: LastSeenTable
     private let pool: BatchWriterPool
@@ -83,6 +85,13 @@ final class IngestDrain: @unchecked Sendable {
                 moved += count
                 let now = DispatchTime.now().uptimeNanoseconds
                 for index in 0..<count {
+                    // Start loading the tables' lines for a row a little ahead, so the cache
+                    // misses of consecutive rows overlap.
+                    if index + Self.prefetchDistance < count {
+                        let ahead = scratch[index + Self.prefetchDistance]
+                        replayGuard.prefetch(ahead)
+                        lastSeen.prefetch(ahead.applicationID)
+                    }
                     let row = scratch[index]
                     if replayGuard.admit(row) {
                         if accepted == 0 { metrics.firstAcceptedReceivedMicros.store(row.receivedAtMicros, ordering: .relaxed) }

@@ -1,3 +1,4 @@
+import CMemory
 import Protocol
 
 /// The anti-replay windows of every (application, instance), owned by the single ingest drain
@@ -69,6 +70,13 @@ struct ReplayGuard: ~Copyable {
             }
             slot = (slot + 1) & mask
         }
+    }
+
+    /// Hints that `row`'s window will be looked up soon (its first probe slot).
+    @inline(__always)
+    func prefetch(_ row: HeartbeatRow) {
+        let key = UInt64(UInt32(bitPattern: row.applicationID)) << 32 | UInt64(row.instance)
+        hb_prefetch_for_write(entries + Int(truncatingIfNeeded: (key &* multiplier) >> shift))
     }
 
     /// Forgets windows idle since before `nowMicros - idleLimitMicros`; returns how many.

@@ -16,6 +16,8 @@ public typealias RowRing = SPSCRing<HeartbeatRow>
 /// before it reads it, and the reverse pair on `head` hands slots back. The two indices sit on
 /// separate cache lines so the threads do not bounce one line between cores, and the producer
 /// keeps a private copy of `head` so that it reads the shared one only when the ring looks full.
+/// Those private copies are `@exclusivity(unchecked)`: each belongs to one thread by contract, and
+/// the run-time exclusivity check would otherwise cost a call on every push and pop.
 public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     /// Slots; a power of two.
     public let capacity: Int
@@ -25,10 +27,10 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     private let head: UnsafeAtomic<Int>
     private let tail: UnsafeAtomic<Int>
     /// The producer's last view of `head` (producer thread only).
-    private var producerHead = 0
+    @exclusivity(unchecked) private var producerHead = 0
     /// The consumer's last view of `tail` (consumer thread only); refreshed when it holds fewer
     /// rows than asked for.
-    private var consumerTail = 0
+    @exclusivity(unchecked) private var consumerTail = 0
 
     /// A ring of `capacity` slots (rounded up to a power of two, at least 2).
     public init(capacity requested: Int) {

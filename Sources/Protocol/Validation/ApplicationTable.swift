@@ -1,3 +1,4 @@
+import CMemory
 import CSHA256
 
 /// What validation needs to know about one registered application.
@@ -180,6 +181,15 @@ public final class ApplicationTable: @unchecked Sendable {
             }
             slot = (slot + 1) & slotMask
         }
+    }
+
+    /// Hints that the entry for `uuid` will be looked up soon: starts loading its slot's cache line,
+    /// so that a receiver can overlap the lookups of a whole datagram's records.
+    @inlinable
+    public func prefetchEntry(for uuid: ApplicationUUID) {
+        let slot = Self.slot(
+            high: uuid.high, low: uuid.low, shift: slotShift, highMultiplier: highMultiplier, lowMultiplier: lowMultiplier)
+        hb_prefetch_for_write(slots + slot)
     }
 
     /// The pre-keyed secret at `index`.

@@ -68,7 +68,8 @@ struct IngestPipelineTests {
             while Date() < deadline {
                 statistics = pipeline.statistics
                 if statistics.recordsReceived >= received, statistics.recordsInFlight == 0,
-                    statistics.rowsStored + statistics.rowsSpooled + statistics.rowsDroppedSpoolFull == statistics.recordsAccepted {
+                    statistics.rowsStored + statistics.rowsSpooled + statistics.rowsDroppedSpoolFull + statistics.rowsDroppedSpoolError
+                        == statistics.recordsAccepted {
                     break
                 }
                 usleep(10_000)

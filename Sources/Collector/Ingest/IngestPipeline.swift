@@ -147,6 +147,7 @@ public final class IngestPipeline: @unchecked Sendable {
         statistics.rowsReplayedFromSpool = metrics.rowsReplayed.load(ordering: .relaxed)
         statistics.rowsDroppedSpoolFull = metrics.rowsDroppedSpoolFull.load(ordering: .relaxed)
         statistics.rowsDroppedSpoolCorrupt = metrics.rowsDroppedSpoolCorrupt.load(ordering: .relaxed)
+        statistics.rowsDroppedSpoolError = metrics.rowsDroppedSpoolError.load(ordering: .relaxed)
         statistics.rowsDiscarded = metrics.rowsDiscarded.load(ordering: .relaxed)
         statistics.spoolRows = spool.pendingRows
         let first = metrics.firstAcceptedReceivedMicros.load(ordering: .relaxed)

@@ -4,7 +4,7 @@ import Protocol
 ///
 /// Invariants (exact once the collector is drained, approximate while records are in flight):
 /// `recordsReceived == recordsAccepted + Σ rejected`, and
-/// `recordsAccepted == rowsStored + rowsSpooled + rowsDroppedSpoolFull + rowsDiscarded`.
+/// `recordsAccepted == rowsStored + rowsSpooled + rowsDroppedSpoolFull + rowsDroppedSpoolError + rowsDiscarded`.
 public struct IngestStatistics: Sendable, CustomStringConvertible {
     public var recordsReceived: UInt64 = 0
     public var recordsAccepted: UInt64 = 0
@@ -15,6 +15,8 @@ public struct IngestStatistics: Sendable, CustomStringConvertible {
     public var rowsReplayedFromSpool: UInt64 = 0
     public var rowsDroppedSpoolFull: UInt64 = 0
     public var rowsDroppedSpoolCorrupt: UInt64 = 0
+    /// Rows dropped because the spool could not be written.
+    public var rowsDroppedSpoolError: UInt64 = 0
     /// Rows thrown away on purpose (`--sink none`).
     public var rowsDiscarded: UInt64 = 0
     /// From the first accepted row's arrival to the latest commit, milliseconds (0 before any).
@@ -33,11 +35,11 @@ public struct IngestStatistics: Sendable, CustomStringConvertible {
     /// Whether both invariants hold exactly (true once the collector is drained).
     public var isBalanced: Bool {
         recordsReceived == recordsAccepted + recordsRejected
-            && recordsAccepted == rowsStored + rowsSpooled + rowsDroppedSpoolFull + rowsDiscarded
+            && recordsAccepted == rowsStored + rowsSpooled + rowsDroppedSpoolFull + rowsDroppedSpoolError + rowsDiscarded
     }
 
     public var description: String {
         let reasons = RejectionReason.allCases.map { "\($0)=\(rejected[$0, default: 0])" }.joined(separator: " ")
-        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_corrupt=\(rowsDroppedSpoolCorrupt) discarded=\(rowsDiscarded) window_ms=\(ingestWindowMillis) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
+        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_error=\(rowsDroppedSpoolError) spool_corrupt=\(rowsDroppedSpoolCorrupt) discarded=\(rowsDiscarded) window_ms=\(ingestWindowMillis) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
     }
 }

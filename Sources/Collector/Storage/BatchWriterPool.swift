@@ -190,18 +190,14 @@ private struct Writer {
     }
 
     func spoolBatch(_ batch: CopyBatch, rows: UInt64) {
-        let stored: Bool
         do throws(Spool.SpoolError) {
-            stored = try batch.encoder.finish { body throws(Spool.SpoolError) in
+            let stored = try batch.encoder.finish { body throws(Spool.SpoolError) in
                 try pool.spool.append(body: body, rows: Int(rows))
             }
+            (stored ? pool.metrics.rowsSpooled : pool.metrics.rowsDroppedSpoolFull).wrappingIncrement(by: rows, ordering: .relaxed)
         } catch {
-            stored = false
-        }
-        if stored {
-            pool.metrics.rowsSpooled.wrappingIncrement(by: rows, ordering: .relaxed)
-        } else {
-            pool.metrics.rowsDroppedSpoolFull.wrappingIncrement(by: rows, ordering: .relaxed)
+            // The disk refused the write (full file system, I/O error): a reason of its own.
+            pool.metrics.rowsDroppedSpoolError.wrappingIncrement(by: rows, ordering: .relaxed)
         }
     }
 

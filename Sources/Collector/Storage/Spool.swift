@@ -68,34 +68,32 @@ public final class Spool: @unchecked Sendable {
     public func append(body: UnsafeRawBufferPointer, rows: Int) throws(SpoolError) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        do {
-            let size = body.count + Self.headerSize
-            guard totalBytes + size <= capacityBytes else { return false }
-            let name = String(repeating: "0", count: max(0, 20 - String(nextNumber).count)) + String(nextNumber) + ".spool"
-            let path = directory + "/" + name
-            var header = [UInt8](repeating: 0, count: Self.headerSize)
-            header.replaceSubrange(0..<8, with: Self.magic)
-            header.withUnsafeMutableBytes { raw in
-                raw.storeBytes(of: UInt64(rows).bigEndian, toByteOffset: 8, as: UInt64.self)
-                raw.storeBytes(of: UInt64(body.count).bigEndian, toByteOffset: 16, as: UInt64.self)
-                raw.storeBytes(of: CRC32.checksum(body).bigEndian, toByteOffset: 24, as: UInt32.self)
-            }
-            let temporary = path + ".tmp"
-            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard descriptor >= 0 else { throw SpoolError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-            let written = header.withUnsafeBytes { Self.writeAll(descriptor, $0) } && Self.writeAll(descriptor, body)
-            let synced = fsync(descriptor) == 0
-            close(descriptor)
-            guard written, synced, rename(temporary, path) == 0 else {
-                let message = String(cString: strerror(errno))
-                unlink(temporary)
-                throw SpoolError(description: "cannot write spool file \(path): \(message)")
-            }
-            entries.append(Entry(path: path, rows: rows, bytes: size))
-            totalBytes += size
-            nextNumber += 1
-            return true
+        let size = body.count + Self.headerSize
+        guard totalBytes + size <= capacityBytes else { return false }
+        let name = String(repeating: "0", count: max(0, 20 - String(nextNumber).count)) + String(nextNumber) + ".spool"
+        let path = directory + "/" + name
+        var header = [UInt8](repeating: 0, count: Self.headerSize)
+        header.replaceSubrange(0..<8, with: Self.magic)
+        header.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt64(rows).bigEndian, toByteOffset: 8, as: UInt64.self)
+            raw.storeBytes(of: UInt64(body.count).bigEndian, toByteOffset: 16, as: UInt64.self)
+            raw.storeBytes(of: CRC32.checksum(body).bigEndian, toByteOffset: 24, as: UInt32.self)
         }
+        let temporary = path + ".tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw SpoolError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        let written = header.withUnsafeBytes { Self.writeAll(descriptor, $0) } && Self.writeAll(descriptor, body)
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written, synced, rename(temporary, path) == 0 else {
+            let message = String(cString: strerror(errno))
+            unlink(temporary)
+            throw SpoolError(description: "cannot write spool file \(path): \(message)")
+        }
+        entries.append(Entry(path: path, rows: rows, bytes: size))
+        totalBytes += size
+        nextNumber += 1
+        return true
     }
 
     /// The body of `entry`, checked against its checksum.

@@ -1,8 +1,9 @@
 import Atomics
 
 /// What the storage side did with accepted rows. Every row the drain accepts ends in exactly one
-/// of: stored, spooled (then stored later: counted again under `rowsReplayed`), or dropped because
-/// the spool was full (`spool_full`).
+/// of: stored, spooled (then stored later: counted again under `rowsReplayed`), dropped because
+/// the spool was full (`spool_full`) or could not be written (`spool_error`), or discarded on
+/// purpose (`--sink none`).
 public final class StorageMetrics: Sendable {
     /// Rows committed to `heartbeat_event` straight from the drain.
     public let rowsStored = ManagedAtomic<UInt64>(0)
@@ -12,6 +13,8 @@ public final class StorageMetrics: Sendable {
     public let rowsReplayed = ManagedAtomic<UInt64>(0)
     /// Rows dropped because PostgreSQL was down and the spool full (`spool_full`).
     public let rowsDroppedSpoolFull = ManagedAtomic<UInt64>(0)
+    /// Rows dropped because writing them to the spool failed (disk full, I/O error).
+    public let rowsDroppedSpoolError = ManagedAtomic<UInt64>(0)
     /// Rows lost with a spool file that failed its checksum.
     public let rowsDroppedSpoolCorrupt = ManagedAtomic<UInt64>(0)
     /// Rows thrown away on purpose (`--sink none`).
@@ -35,6 +38,7 @@ public final class StorageMetrics: Sendable {
     /// Rows whose fate is settled: stored, spooled or dropped.
     public var rowsSettled: UInt64 {
         rowsStored.load(ordering: .relaxed) + rowsSpooled.load(ordering: .relaxed)
-            + rowsDroppedSpoolFull.load(ordering: .relaxed) + rowsDiscarded.load(ordering: .relaxed)
+            + rowsDroppedSpoolFull.load(ordering: .relaxed) + rowsDroppedSpoolError.load(ordering: .relaxed)
+            + rowsDiscarded.load(ordering: .relaxed)
     }
 }

@@ -1,0 +1,110 @@
+import Protocol
+
+/// How long an application may stay silent: from the registry (the record's own interval is used
+/// only when the registry has none).
+public struct LivenessPolicy: Equatable, Sendable {
+    /// The registry's interval, µs; 0 when the registry has none.
+    public var intervalMicros: Int64
+    /// Extra time after the interval before `late` becomes `down`, µs.
+    public var graceMicros: Int64
+    /// The longest a run (`start` … `success`/`fail`) may last, µs; nil for no limit.
+    public var maxRunMicros: Int64?
+
+    public init(intervalMicros: Int64, graceMicros: Int64, maxRunMicros: Int64? = nil) {
+        self.intervalMicros = intervalMicros
+        self.graceMicros = graceMicros
+        self.maxRunMicros = maxRunMicros
+    }
+}
+
+/// The liveness state machine of one application, as a plain value with no I/O and an injected
+/// clock: records and clock checks go in, at most one transition comes out of each.
+///
+/// ```
+///            record                interval passes           grace passes
+///   new ───────────────▶ up ───────────────────▶ late ───────────────────▶ down
+///                         ▲ ◀──────── record ──────┘                        │
+///                         └──────────────────── record ─────────────────────┘
+///   any ── fail ──▶ down        any ── stop ──▶ paused ── record ──▶ up
+///   up (run open longer than max_run) ──▶ down
+/// ```
+///
+/// Deadlines count from the record's arrival: late at arrival + interval, down at arrival +
+/// interval + grace. A `paused` application has no deadline. A `start` opens a run; the next
+/// `success`/`fail` closes it and carries its duration.
+public struct LivenessMachine: Equatable, Sendable {
+    public private(set) var status: LivenessStatus
+    /// Arrival of the latest record (Unix µs); 0 before any.
+    public private(set) var lastSeenMicros: Int64 = 0
+    /// The interval in force, µs (registry's, else the latest record's); 0 when unknown.
+    public private(set) var intervalMicros: Int64 = 0
+    /// When the open run started (Unix µs), if one is open.
+    public private(set) var runStartedMicros: Int64?
+
+    public init(status: LivenessStatus = .new) {
+        self.status = status
+    }
+
+    /// When the application goes `late` if nothing arrives (nil when it has no deadline).
+    public func lateDeadline(_ policy: LivenessPolicy) -> Int64? {
+        guard status == .up, intervalMicros > 0 else { return nil }
+        return lastSeenMicros + intervalMicros
+    }
+
+    /// When it goes `down` if nothing arrives (nil when it has no deadline).
+    public func downDeadline(_ policy: LivenessPolicy) -> Int64? {
+        guard status == .up || status == .late, intervalMicros > 0 else { return nil }
+        return lastSeenMicros + intervalMicros + policy.graceMicros
+    }
+
+    /// Applies a record of `kind` that arrived at `atMicros`, promising its next within
+    /// `recordIntervalMillis` (0 = the registry's).
+    public mutating func receive(
+        _ kind: RecordKind, atMicros: Int64, recordIntervalMillis: UInt32, policy: LivenessPolicy
+    ) -> LivenessTransition? {
+        lastSeenMicros = max(lastSeenMicros, atMicros)
+        intervalMicros = policy.intervalMicros > 0 ? policy.intervalMicros : Int64(recordIntervalMillis) * 1_000
+        var runDuration: Int64?
+        switch kind {
+        case .start:
+            runStartedMicros = atMicros
+        case .success, .fail:
+            if let started = runStartedMicros { runDuration = max(0, atMicros - started) }
+            runStartedMicros = nil
+        case .beat, .stop:
+            break
+        }
+        let target: LivenessStatus
+        let reason: TransitionReason
+        switch kind {
+        case .fail: (target, reason) = (.down, .failed)
+        case .stop: (target, reason) = (.paused, .stopped)
+        case .beat, .start, .success: (target, reason) = (.up, .heartbeat)
+        }
+        guard target != status else { return nil }
+        defer { status = target }
+        return LivenessTransition(from: status, to: target, atMicros: atMicros, reason: reason, runDurationMicros: runDuration)
+    }
+
+    /// Checks the clock: the transition whose deadline has passed by `nowMicros`, if any (one step
+    /// at a time: an application silent for interval + grace goes `late`, then at the next check
+    /// `down`, each at its own deadline).
+    public mutating func check(nowMicros: Int64, policy: LivenessPolicy) -> LivenessTransition? {
+        if status == .up || status == .late, let started = runStartedMicros, let maximum = policy.maxRunMicros,
+            nowMicros >= started + maximum
+        {
+            runStartedMicros = nil
+            defer { status = .down }
+            return LivenessTransition(from: status, to: .down, atMicros: started + maximum, reason: .runTimeout)
+        }
+        if let deadline = lateDeadline(policy), nowMicros >= deadline {
+            status = .late
+            return LivenessTransition(from: .up, to: .late, atMicros: deadline, reason: .missedInterval)
+        }
+        if status == .late, let deadline = downDeadline(policy), nowMicros >= deadline {
+            status = .down
+            return LivenessTransition(from: .late, to: .down, atMicros: deadline, reason: .missedGrace)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,59 @@
+/// Where an application stands (`application.status`).
+public enum LivenessStatus: UInt8, CaseIterable, Sendable, CustomStringConvertible {
+    /// Registered, never heard from.
+    case new = 0
+    /// Heard from within its interval.
+    case up = 1
+    /// Its interval passed without a record.
+    case late = 2
+    /// Interval + grace passed without a record, it reported `fail`, or a run exceeded its maximum.
+    case down = 3
+    /// It sent `stop` (graceful shutdown), or an operator paused it; no alert until it is heard again.
+    case paused = 4
+
+    /// The name stored in PostgreSQL and shown by the API.
+    public var description: String {
+        switch self {
+        case .new: "new"
+        case .up: "up"
+        case .late: "late"
+        case .down: "down"
+        case .paused: "paused"
+        }
+    }
+}
+
+/// Why a transition happened (`status_change.reason`).
+public enum TransitionReason: String, Sendable {
+    /// A record arrived (recovery from late/down, first contact, or resume after a pause).
+    case heartbeat
+    /// The interval passed without a record.
+    case missedInterval = "missed_interval"
+    /// Interval + grace passed without a record.
+    case missedGrace = "missed_grace"
+    /// The application sent `fail`.
+    case failed
+    /// The application sent `stop`.
+    case stopped
+    /// A run (`start` … `success`/`fail`) lasted longer than the application's maximum.
+    case runTimeout = "run_timeout"
+}
+
+/// One change of status, as the monitor records it exactly once.
+public struct LivenessTransition: Equatable, Sendable {
+    public let from: LivenessStatus
+    public let to: LivenessStatus
+    /// When it happened (Unix µs): the record's arrival, or the deadline that passed.
+    public let atMicros: Int64
+    public let reason: TransitionReason
+    /// For a `success`/`fail` that closed a run: how long the run took, µs.
+    public let runDurationMicros: Int64?
+
+    public init(from: LivenessStatus, to: LivenessStatus, atMicros: Int64, reason: TransitionReason, runDurationMicros: Int64? = nil) {
+        self.from = from
+        self.to = to
+        self.atMicros = atMicros
+        self.reason = reason
+        self.runDurationMicros = runDurationMicros
+    }
+}

@@ -34,10 +34,10 @@ public struct LivenessPolicy: Equatable, Sendable {
 /// `success`/`fail` closes it and carries its duration.
 public struct LivenessMachine: Equatable, Sendable {
     public private(set) var status: LivenessStatus
-    /// Arrival of the latest record (Unix µs); 0 before any.
-    public private(set) var lastSeenMicros: Int64 = 0
-    /// The interval in force, µs (registry's, else the latest record's); 0 when unknown.
-    public private(set) var intervalMicros: Int64 = 0
+    /// Arrival of the latest record (Unix µs); `Int64.min` before any.
+    public private(set) var lastSeenMicros: Int64 = .min
+    /// The interval the latest record promised, µs (0 = none): used only when the registry has none.
+    public private(set) var recordIntervalMicros: Int64 = 0
     /// When the open run started (Unix µs), if one is open.
     public private(set) var runStartedMicros: Int64?
 
@@ -45,16 +45,23 @@ public struct LivenessMachine: Equatable, Sendable {
         self.status = status
     }
 
+    /// The interval in force under `policy`: the registry's, else the latest record's; 0 = none.
+    public func intervalMicros(_ policy: LivenessPolicy) -> Int64 {
+        policy.intervalMicros > 0 ? policy.intervalMicros : recordIntervalMicros
+    }
+
     /// When the application goes `late` if nothing arrives (nil when it has no deadline).
     public func lateDeadline(_ policy: LivenessPolicy) -> Int64? {
-        guard status == .up, intervalMicros > 0 else { return nil }
-        return lastSeenMicros + intervalMicros
+        let interval = intervalMicros(policy)
+        guard status == .up, interval > 0 else { return nil }
+        return lastSeenMicros + interval
     }
 
     /// When it goes `down` if nothing arrives (nil when it has no deadline).
     public func downDeadline(_ policy: LivenessPolicy) -> Int64? {
-        guard status == .up || status == .late, intervalMicros > 0 else { return nil }
-        return lastSeenMicros + intervalMicros + policy.graceMicros
+        let interval = intervalMicros(policy)
+        guard status == .up || status == .late, interval > 0 else { return nil }
+        return lastSeenMicros + interval + policy.graceMicros
     }
 
     /// Applies a record of `kind` that arrived at `atMicros`, promising its next within
@@ -63,7 +70,7 @@ public struct LivenessMachine: Equatable, Sendable {
         _ kind: RecordKind, atMicros: Int64, recordIntervalMillis: UInt32, policy: LivenessPolicy
     ) -> LivenessTransition? {
         lastSeenMicros = max(lastSeenMicros, atMicros)
-        intervalMicros = policy.intervalMicros > 0 ? policy.intervalMicros : Int64(recordIntervalMillis) * 1_000
+        recordIntervalMicros = Int64(recordIntervalMillis) * 1_000
         var runDuration: Int64?
         switch kind {
         case .start:

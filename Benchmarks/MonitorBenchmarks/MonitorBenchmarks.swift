@@ -1,0 +1,47 @@
+// The monitor's sweep: how long one check of every application takes, for 10,000 / 100,000 /
+// 1,000,000 applications, when nothing is due (the steady state) and when 1 % go late at once.
+import Benchmark
+import Collector
+
+private let policy = LivenessPolicy(intervalMicros: 10_000_000, graceMicros: 5_000_000)
+
+/// A board of `count` applications that all beat at 0 s, except that the first 1 % beat 10 s
+/// earlier (so a sweep at 1 s finds exactly them late when `withDue`).
+private func board(_ count: Int, withDue: Bool) -> LivenessBoard {
+    var board = LivenessBoard(capacity: count, defaultPolicy: policy)
+    for id in 0..<count {
+        let early = withDue && id < count / 100
+        _ = board.receive(.beat, for: id, atMicros: early ? -10_000_000 : 0, recordIntervalMillis: 0)
+    }
+    return board
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .cpuTotal, .mallocCountTotal],
+        timeUnits: .microseconds,
+        warmupIterations: 1,
+        maxDuration: .seconds(3),
+        maxIterations: 30
+    )
+    for count in [10_000, 100_000, 1_000_000] {
+        Benchmark("sweep \(count) apps, nothing due") { benchmark in
+            var subject = board(count, withDue: false)
+            var transitions = [(applicationID: Int, transition: LivenessTransition)]()
+            transitions.reserveCapacity(count)
+            benchmark.startMeasurement()
+            subject.sweep(nowMicros: 1_000_000, into: &transitions)
+            benchmark.stopMeasurement()
+            precondition(transitions.isEmpty)
+        }
+        Benchmark("sweep \(count) apps, 1% going late") { benchmark in
+            var subject = board(count, withDue: true)
+            var transitions = [(applicationID: Int, transition: LivenessTransition)]()
+            transitions.reserveCapacity(count)
+            benchmark.startMeasurement()
+            subject.sweep(nowMicros: 1_000_000, into: &transitions)
+            benchmark.stopMeasurement()
+            precondition(transitions.count == count / 100, "\(transitions.count)")
+        }
+    }
+}

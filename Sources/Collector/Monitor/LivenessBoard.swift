@@ -1,0 +1,61 @@
+import Protocol
+
+/// Every application's ``LivenessMachine``, in flat arrays indexed by `application.id`, with each
+/// application's next deadline kept beside it so that a sweep over a million applications reads
+/// one 8-byte word per application and touches a machine only when its deadline has passed.
+///
+/// One owner: the monitor thread applies records and sweeps; nothing here is shared.
+public struct LivenessBoard {
+    /// No deadline (a paused, new or never-timed application).
+    static let never = Int64.max
+
+    private var machines: [LivenessMachine]
+    private var policies: [LivenessPolicy]
+    private var nextDeadline: [Int64]
+
+    /// A board for application ids below `capacity`, every application `new` under `defaultPolicy`.
+    public init(capacity: Int, defaultPolicy: LivenessPolicy) {
+        machines = Array(repeating: LivenessMachine(), count: capacity)
+        policies = Array(repeating: defaultPolicy, count: capacity)
+        nextDeadline = Array(repeating: Self.never, count: capacity)
+    }
+
+    /// Application ids the board holds.
+    public var capacity: Int { machines.count }
+
+    /// Sets application `id`'s policy (from the registry).
+    public mutating func setPolicy(_ policy: LivenessPolicy, for id: Int) {
+        policies[id] = policy
+        nextDeadline[id] = Self.deadline(of: machines[id], policy)
+    }
+
+    /// The state of application `id`.
+    public func machine(for id: Int) -> LivenessMachine { machines[id] }
+
+    /// Applies a record to application `id`.
+    public mutating func receive(
+        _ kind: RecordKind, for id: Int, atMicros: Int64, recordIntervalMillis: UInt32
+    ) -> LivenessTransition? {
+        let transition = machines[id].receive(kind, atMicros: atMicros, recordIntervalMillis: recordIntervalMillis, policy: policies[id])
+        nextDeadline[id] = Self.deadline(of: machines[id], policies[id])
+        return transition
+    }
+
+    /// Every transition due by `nowMicros`, in application order, appended to `transitions`.
+    public mutating func sweep(nowMicros: Int64, into transitions: inout [(applicationID: Int, transition: LivenessTransition)]) {
+        for id in nextDeadline.indices where nextDeadline[id] <= nowMicros {
+            while let transition = machines[id].check(nowMicros: nowMicros, policy: policies[id]) {
+                transitions.append((id, transition))
+            }
+            nextDeadline[id] = Self.deadline(of: machines[id], policies[id])
+        }
+    }
+
+    private static func deadline(of machine: LivenessMachine, _ policy: LivenessPolicy) -> Int64 {
+        var deadline = machine.lateDeadline(policy) ?? machine.downDeadline(policy) ?? never
+        if let started = machine.runStartedMicros, let maximum = policy.maxRunMicros, machine.status == .up || machine.status == .late {
+            deadline = min(deadline, started + maximum)
+        }
+        return deadline
+    }
+}

@@ -41,6 +41,10 @@ public struct CollectorConfiguration: Sendable {
     public var autoRegister = false
     /// At most this many applications are auto-registered a minute.
     public var autoRegisterPerMinute = 600
+    /// Whether this collector runs the liveness monitor.
+    public var monitor = true
+    /// How often the monitor checks every application's deadline, ms.
+    public var monitorPeriodMillis = 1_000
     /// Where accepted rows go: PostgreSQL, or nowhere (`none`, to measure the receive path alone).
     public var sink = Sink.postgres
     /// Whether other processes may share the UDP port (several collectors on one host behind
@@ -82,6 +86,7 @@ public struct CollectorConfiguration: Sendable {
         try check((0...86_400).contains(allowedSkewSeconds), "--max-skew-s", allowedSkewSeconds, "0 to 86400 s")
         try check((50...60_000).contains(registryPollMillis), "--registry-poll-ms", registryPollMillis, "50 to 60000 ms")
         try check((1...1_000_000).contains(autoRegisterPerMinute), "--auto-register-per-minute", autoRegisterPerMinute, "1 to 1000000")
+        try check((100...60_000).contains(monitorPeriodMillis), "--check-period-ms", monitorPeriodMillis, "100 to 60000 ms")
         try check((60...86_400 * 7).contains(replayIdleSeconds), "--replay-idle-s", replayIdleSeconds, "60 to 604800 s")
     }
 }

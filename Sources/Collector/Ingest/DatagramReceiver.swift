@@ -197,7 +197,7 @@ public final class DatagramReceiver: @unchecked Sendable {
                             applicationID: Int32(truncatingIfNeeded: validated.applicationID), kind: validated.record.kind,
                             instance: validated.record.instance, sequence: validated.record.sequence,
                             receivedAtMicros: nowMicros, sentAtMicros: validated.record.sentAtMicros,
-                            status: validated.record.status)
+                            status: validated.record.status, intervalMillis: validated.record.intervalMillis)
                         if ring.push(row) {
                             totals.pushed &+= 1
                         } else {

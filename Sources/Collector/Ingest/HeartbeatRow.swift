@@ -18,12 +18,15 @@ public struct HeartbeatRow: Equatable, Sendable, BitwiseCopyable {
     public var sentAtMicros: Int64
     /// The record's status field.
     public var status: Int32
+    /// The interval the record promised, ms (0 = the registry's); for the monitor, not stored.
+    public var intervalMillis: UInt32
 
     /// A row with these values.
     public init(
         applicationID: Int32, kind: RecordKind, instance: UInt32, sequence: UInt64,
-        receivedAtMicros: Int64, sentAtMicros: Int64, status: Int32
+        receivedAtMicros: Int64, sentAtMicros: Int64, status: Int32, intervalMillis: UInt32 = 0
     ) {
+        self.intervalMillis = intervalMillis
         self.applicationID = applicationID
         self.kind = kind
         self.instance = instance

@@ -15,6 +15,9 @@ final class IngestDrain: @unchecked Sendable {
     static let prefetchDistance = 8
     private let rings: [RowRing]
     private let lastSeen: LastSeenTable
+    /// Accepted rows for the liveness monitor, when it runs; a full feed drops the event (counted)
+    /// and the monitor falls back on the last-seen table before convicting anyone.
+    private let monitorFeed: RowRing?
     private let pool: BatchWriterPool
     private let metrics: StorageMetrics
     private let batchRows: Int
@@ -28,8 +31,9 @@ final class IngestDrain: @unchecked Sendable {
 
     init(
         rings: [RowRing], pool: BatchWriterPool, metrics: StorageMetrics, lastSeen: LastSeenTable, batchRows: Int,
-        batchAgeMillis: Int, replayIdleSeconds: Int, discard: Bool = false
+        batchAgeMillis: Int, replayIdleSeconds: Int, discard: Bool = false, monitorFeed: RowRing? = nil
     ) {
+        self.monitorFeed = monitorFeed
         self.lastSeen = lastSeen
         self.discard = discard
         self.rings = rings
@@ -69,6 +73,7 @@ final class IngestDrain: @unchecked Sendable {
         var batch = pool.emptyBatch()
         var accepted: UInt64 = 0
         var replays: UInt64 = 0
+        var feedDrops: UInt64 = 0
         var lastEviction = DispatchTime.now().uptimeNanoseconds
         // The drain naps between passes: 1 ms after a pass that moved rows (so under load it
         // wakes ~1,000 times a second, not once per datagram, while a 262,144-row ring absorbs
@@ -97,6 +102,7 @@ final class IngestDrain: @unchecked Sendable {
                         if accepted == 0 { metrics.firstAcceptedReceivedMicros.store(row.receivedAtMicros, ordering: .relaxed) }
                         accepted &+= 1
                         lastSeen.record(row)
+                        if let monitorFeed, !monitorFeed.push(row) { feedDrops &+= 1 }
                         if discard { continue }
                         batch.append(row, nowNanos: now)
                         if batch.rows >= batchRows {
@@ -110,6 +116,7 @@ final class IngestDrain: @unchecked Sendable {
             }
             metrics.recordsAccepted.store(accepted, ordering: .relaxed)
             metrics.recordsReplayRejected.store(replays, ordering: .relaxed)
+            metrics.monitorEventsDropped.store(feedDrops, ordering: .relaxed)
             let now = DispatchTime.now().uptimeNanoseconds
             if batch.rows > 0, now &- batch.openedAtNanos >= batchAgeNanos {
                 pool.submit(batch)

@@ -25,6 +25,9 @@ public final class IngestPipeline: @unchecked Sendable {
     private let pool: BatchWriterPool
     private let drain: IngestDrain
     private let autoRegistrar: AutoRegistrar?
+    private let monitor: LivenessMonitor?
+    /// What the liveness monitor measured (idle when the monitor is off).
+    public let monitorMetrics: MonitorMetrics
     private let maintenanceStop = ManagedAtomic<Bool>(false)
     private let maintenanceFinished = DispatchSemaphore(value: 0)
     private var maintenanceRunning = false
@@ -86,11 +89,21 @@ public final class IngestPipeline: @unchecked Sendable {
             databaseURL: configuration.databaseURL, connections: configuration.writerConnections,
             queueDepth: configuration.writerConnections * 2, expectedRows: configuration.batchRows, spool: spool, metrics: metrics,
             discard: configuration.sink == .none)
-        lastSeen = LastSeenTable(capacity: Int(registry.holder.snapshot.maximumApplicationID) + 1)
+        let lastSeen = LastSeenTable(capacity: Int(registry.holder.snapshot.maximumApplicationID) + 1)
+        self.lastSeen = lastSeen
+        let monitorFeed: RowRing? = configuration.monitor && configuration.sink == .postgres ? RowRing(capacity: 1 << 18) : nil
+        let monitorMetrics = MonitorMetrics()
+        self.monitorMetrics = monitorMetrics
+        let holder = registry.holder
+        monitor = monitorFeed.map { feed in
+            LivenessMonitor(
+                databaseURL: configuration.databaseURL, registry: holder, lastSeen: lastSeen, feed: feed,
+                periodMillis: configuration.monitorPeriodMillis, metrics: monitorMetrics)
+        }
         drain = IngestDrain(
             rings: receivers.map(\.ring), pool: pool, metrics: metrics, lastSeen: lastSeen, batchRows: configuration.batchRows,
             batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds,
-            discard: configuration.sink == .none)
+            discard: configuration.sink == .none, monitorFeed: monitorFeed)
         autoRegistrar = configuration.autoRegister
             ? AutoRegistrar(
                 rings: receivers.compactMap(\.unknownApplications), registry: registry.holder,
@@ -112,6 +125,7 @@ public final class IngestPipeline: @unchecked Sendable {
     public func start() {
         registry.start()
         autoRegistrar?.start()
+        monitor?.start()
         drain.start()
         receivers.forEach { $0.start() }
     }
@@ -121,6 +135,7 @@ public final class IngestPipeline: @unchecked Sendable {
         receivers.forEach { $0.stop() }
         drain.stopAfterDraining()
         pool.shutdown()
+        monitor?.stop()
         autoRegistrar?.stop()
         registry.stop()
         if maintenanceRunning {

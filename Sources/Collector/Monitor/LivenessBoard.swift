@@ -41,9 +41,42 @@ public struct LivenessBoard {
         return transition
     }
 
+    /// A board with room for ids below `capacity`, keeping every application's state and policy.
+    public func resized(capacity newCapacity: Int, defaultPolicy: LivenessPolicy) -> LivenessBoard {
+        var board = LivenessBoard(capacity: max(newCapacity, capacity), defaultPolicy: defaultPolicy)
+        for id in machines.indices {
+            board.machines[id] = machines[id]
+            board.policies[id] = policies[id]
+            board.nextDeadline[id] = nextDeadline[id]
+        }
+        return board
+    }
+
+    /// Sets application `id`'s status as stored (at start, or when the database says otherwise —
+    /// an operator's pause, another collector's transition). The clock restarts from `nowMicros`
+    /// for an application that is up or late, so nothing is convicted for time it was not watched.
+    public mutating func adopt(status: LivenessStatus, for id: Int, nowMicros: Int64) {
+        guard machines[id].status != status else { return }
+        machines[id].adopt(status, nowMicros: nowMicros)
+        nextDeadline[id] = Self.deadline(of: machines[id], policies[id])
+    }
+
     /// Every transition due by `nowMicros`, in application order, appended to `transitions`.
-    public mutating func sweep(nowMicros: Int64, into transitions: inout [(applicationID: Int, transition: LivenessTransition)]) {
+    /// `latestArrival(id)` reports a later arrival the board may not have been told about (its
+    /// events can be dropped under load); it is applied as a beat before anyone is convicted.
+    public mutating func sweep(
+        nowMicros: Int64, latestArrival: (Int) -> Int64 = { _ in .min },
+        into transitions: inout [(applicationID: Int, transition: LivenessTransition)]
+    ) {
         for id in nextDeadline.indices where nextDeadline[id] <= nowMicros {
+            let arrival = latestArrival(id)
+            if arrival > machines[id].lastSeenMicros,
+                let transition = machines[id].receive(
+                    .beat, atMicros: arrival, recordIntervalMillis: UInt32(clamping: machines[id].recordIntervalMicros / 1_000),
+                    policy: policies[id])
+            {
+                transitions.append((id, transition))
+            }
             while let transition = machines[id].check(nowMicros: nowMicros, policy: policies[id]) {
                 transitions.append((id, transition))
             }

@@ -93,6 +93,13 @@ public struct LivenessMachine: Equatable, Sendable {
         return LivenessTransition(from: status, to: target, atMicros: atMicros, reason: reason, runDurationMicros: runDuration)
     }
 
+    /// Takes `status` as given (from the database), with the clock restarting at `nowMicros`.
+    public mutating func adopt(_ status: LivenessStatus, nowMicros: Int64) {
+        self.status = status
+        if status == .up || status == .late { lastSeenMicros = max(lastSeenMicros, nowMicros) }
+        if status != .up && status != .late { runStartedMicros = nil }
+    }
+
     /// Checks the clock: the transition whose deadline has passed by `nowMicros`, if any (one step
     /// at a time: an application silent for interval + grace goes `late`, then at the next check
     /// `down`, each at its own deadline).

@@ -62,6 +62,34 @@ public final class PostgresConnection {
         }
     }
 
+    /// Runs `sql` (several statements separated by semicolons) and returns every statement's rows,
+    /// in order (an empty array for a statement that returns none). The first error stops the
+    /// rest, as in one transaction, and is thrown.
+    public func queryResults(_ sql: String) throws(PostgresError) -> [[[String?]]] {
+        guard PQsendQuery(connection, sql) == 1 else {
+            throw PostgresError(operation: "query", message: Self.errorMessage(of: connection))
+        }
+        var results = [[[String?]]]()
+        var failure: String?
+        while let result = PQgetResult(connection) {
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK:
+                results.append((0..<PQntuples(result)).map { row in
+                    (0..<PQnfields(result)).map { column in
+                        PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
+                    }
+                })
+            case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                results.append([])
+            default:
+                if failure == nil { failure = String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines() }
+            }
+            PQclear(result)
+        }
+        if let failure { throw PostgresError(operation: "query", message: failure) }
+        return results
+    }
+
     /// Runs `sql` (one statement) and hands each row to `body` as it arrives, in libpq's
     /// single-row mode, so that a result of a million rows is never held in memory at once.
     /// Returns the number of rows.

@@ -21,6 +21,9 @@ public final class StorageMetrics: Sendable {
     public let rowsDiscarded = ManagedAtomic<UInt64>(0)
     /// Records refused by the drain's anti-replay check.
     public let recordsReplayRejected = ManagedAtomic<UInt64>(0)
+    /// Accepted rows the monitor's feed had no room for (the monitor then reads the last-seen
+    /// table before convicting; no record is lost from storage).
+    public let monitorEventsDropped = ManagedAtomic<UInt64>(0)
     /// Records that passed every check (accepted = queued by receivers − replays).
     public let recordsAccepted = ManagedAtomic<UInt64>(0)
     /// Receive time of the first accepted row (Unix µs; 0 before any).

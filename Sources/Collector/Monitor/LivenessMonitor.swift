@@ -1,0 +1,153 @@
+import Atomics
+import Foundation
+import Protocol
+
+/// The monitor: one thread that applies the records the drain hands it, checks every application's
+/// deadline each period (``LivenessBoard``), and records each transition exactly once in PostgreSQL
+/// (``TransitionWriter``).
+///
+/// Stall guard: when its own tick comes late (the process was stopped or starved), the monitor
+/// does not convict anyone for that gap: it first takes in every record that waited meanwhile, and
+/// convicts again only after one clean period — so a stalled collector never marks applications
+/// that kept sending late or down.
+final class LivenessMonitor: @unchecked Sendable {
+    private let databaseURL: String
+    private let registry: RegistryHolder
+    private let lastSeen: LastSeenTable
+    private let feed: RowRing
+    private let periodMicros: Int64
+    private let stopRequested = ManagedAtomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private var running = false
+    let metrics: MonitorMetrics
+
+    init(databaseURL: String, registry: RegistryHolder, lastSeen: LastSeenTable, feed: RowRing, periodMillis: Int, metrics: MonitorMetrics) {
+        self.databaseURL = databaseURL
+        self.registry = registry
+        self.lastSeen = lastSeen
+        self.feed = feed
+        self.periodMicros = Int64(periodMillis) * 1_000
+        self.metrics = metrics
+    }
+
+    func start() {
+        running = true
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "heartbeat-monitor"
+        thread.start()
+    }
+
+    func stop() {
+        guard running else { return }
+        stopRequested.store(true, ordering: .releasing)
+        finished.wait()
+        running = false
+    }
+
+    private func run() {
+        let defaultPolicy = LivenessPolicy(intervalMicros: 60_000_000, graceMicros: 30_000_000)
+        var board = LivenessBoard(capacity: 16, defaultPolicy: defaultPolicy)
+        var loadedVersion: Int64 = -1
+        var connection: PostgresConnection?
+        var scratch = [HeartbeatRow](repeating: HeartbeatRow(applicationID: 0, kind: .beat, instance: 0, sequence: 1, receivedAtMicros: 0, sentAtMicros: 0, status: 0), count: 4_096)
+        var transitions = [(applicationID: Int, transition: LivenessTransition)]()
+        var previousTick = DatagramReceiver.nowMicros()
+        var cleanTicksBeforeConvicting = 1  // start-up counts as a gap: watch one period first
+        while !stopRequested.load(ordering: .acquiring) {
+            usleep(UInt32(max(1_000, periodMicros / 10)))
+            let now = DatagramReceiver.nowMicros()
+            // Take in records as they come (every ~period/10), so recoveries are recorded promptly.
+            transitions.removeAll(keepingCapacity: true)
+            do throws(PostgresError) {
+                if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
+                let snapshotVersion = registry.snapshot.version
+                if snapshotVersion != loadedVersion {
+                    board = try Self.loadPolicies(into: board, on: connection!, nowMicros: now, defaultPolicy: defaultPolicy)
+                    loadedVersion = snapshotVersion
+                }
+            } catch {
+                connection = nil
+                metrics.failures.wrappingIncrement(ordering: .relaxed)
+                continue
+            }
+            while true {
+                let count = scratch.withUnsafeMutableBufferPointer { feed.pop(into: $0.baseAddress!, maximum: $0.count) }
+                guard count > 0 else { break }
+                for index in 0..<count {
+                    let row = scratch[index]
+                    let id = Int(row.applicationID)
+                    if id >= board.capacity { board = board.resized(capacity: id * 2, defaultPolicy: defaultPolicy) }
+                    if let transition = board.receive(row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis) {
+                        transitions.append((id, transition))
+                    }
+                }
+            }
+            if now - previousTick >= periodMicros {
+                // A tick much later than planned means this process stalled: no convictions for it.
+                if now - previousTick > 2 * periodMicros {
+                    cleanTicksBeforeConvicting = 1
+                    metrics.stalls.wrappingIncrement(ordering: .relaxed)
+                } else if cleanTicksBeforeConvicting > 0 {
+                    cleanTicksBeforeConvicting -= 1
+                } else {
+                    let started = DispatchTime.now().uptimeNanoseconds
+                    let lastSeen = self.lastSeen
+                    board.sweep(nowMicros: now, latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }, into: &transitions)
+                    metrics.checkSeconds.record(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+                }
+                previousTick = now
+            }
+            guard !transitions.isEmpty, let connection else { continue }
+            do throws(PostgresError) {
+                let won = try TransitionWriter.write(transitions, on: connection)
+                let recordedAt = DatagramReceiver.nowMicros()
+                for (_, transition) in won where transition.reason == .missedInterval || transition.reason == .missedGrace || transition.reason == .runTimeout {
+                    metrics.detectionDelaySeconds.record(Double(recordedAt - transition.atMicros) / 1e6)
+                }
+                metrics.transitionsRecorded.wrappingIncrement(by: UInt64(won.count), ordering: .relaxed)
+            } catch {
+                // The board moved on but the database did not: reload the stored statuses.
+                metrics.failures.wrappingIncrement(ordering: .relaxed)
+                loadedVersion = -1
+            }
+        }
+    }
+
+    /// Loads every application's policy and stored status into `board` (grown as needed).
+    private static func loadPolicies(
+        into board: LivenessBoard, on connection: PostgresConnection, nowMicros: Int64, defaultPolicy: LivenessPolicy
+    ) throws(PostgresError) -> LivenessBoard {
+        var board = board
+        try connection.forEachRow("SELECT id, interval_ms, grace_ms, max_run_ms, status FROM application") { row in
+            guard let id = row[0].flatMap({ Int($0) }), let interval = row[1].flatMap({ Int64($0) }),
+                let grace = row[2].flatMap({ Int64($0) }), let statusText = row[4],
+                let status = LivenessStatus.allCases.first(where: { $0.description == statusText })
+            else { return }
+            if id >= board.capacity { board = board.resized(capacity: id * 2, defaultPolicy: defaultPolicy) }
+            board.setPolicy(
+                LivenessPolicy(intervalMicros: interval * 1_000, graceMicros: grace * 1_000, maxRunMicros: row[3].flatMap { Int64($0) }.map { $0 * 1_000 }),
+                for: id)
+            board.adopt(status: status, for: id, nowMicros: nowMicros)
+        }
+        return board
+    }
+}
+
+/// What the monitor measured.
+public final class MonitorMetrics: Sendable {
+    /// Time one sweep over every application took (`heartbeat_monitor_check_seconds`).
+    public let checkSeconds = LatencyHistogram(bounds: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5])
+    /// Deadline → transition recorded (`heartbeat_detection_delay_seconds`).
+    public let detectionDelaySeconds = LatencyHistogram(bounds: [0.1, 0.25, 0.5, 0.75, 1, 1.1, 1.25, 1.5, 2, 5, 10])
+    /// Transitions this collector recorded (won).
+    public let transitionsRecorded = ManagedAtomic<UInt64>(0)
+    /// Ticks that came so late that the monitor skipped convictions.
+    public let stalls = ManagedAtomic<UInt64>(0)
+    /// Failed database round trips (retried next tick).
+    public let failures = ManagedAtomic<UInt64>(0)
+
+    public init() {}
+}

@@ -1,0 +1,77 @@
+import Collector
+import Foundation
+import HeartbeatTestSupport
+import Protocol
+import Testing
+
+/// The liveness monitor running inside the pipeline, against real PostgreSQL: statuses and
+/// `status_change` rows as applications beat, go silent, fail, stop and come back.
+@Suite("Liveness monitor (integration)", .serialized)
+struct MonitorIntegrationTests {
+    typealias Harness = IngestPipelineTests.Harness
+
+    func status(_ harness: Harness, _ index: Int) throws -> String? {
+        try harness.connection.query("SELECT status FROM application WHERE id = \(harness.applications[index].id)").first?.first ?? nil
+    }
+
+    /// Polls until application `index` has `expected` status; returns the seconds it took.
+    func waitForStatus(_ harness: Harness, _ index: Int, _ expected: String, timeout: Double = 6) throws -> Double? {
+        let started = Date()
+        while Date().timeIntervalSince(started) < timeout {
+            if try status(harness, index) == expected { return Date().timeIntervalSince(started) }
+            usleep(20_000)
+        }
+        return nil
+    }
+
+    func changes(_ harness: Harness, _ index: Int) throws -> [String] {
+        try harness.connection.query(
+            "SELECT from_status || '->' || to_status || ':' || reason FROM status_change WHERE application_id = \(harness.applications[index].id) ORDER BY id"
+        ).compactMap { $0[0] }
+    }
+
+    @Test("silent: late within interval + a check period, down after the grace; a record brings it back; each change once")
+    func lateDownRecover() throws {
+        let harness = try Harness { $0.monitorPeriodMillis = 200 }
+        try harness.connection.query("UPDATE application SET interval_ms = 1000, grace_ms = 1000 WHERE id = \(harness.applications[1].id)")
+        usleep(600_000)  // the registry and the monitor pick the policy up
+        var sequence: UInt64 = 0
+        for _ in 0..<6 {
+            sequence += 1
+            harness.sender.send(harness.record(1, sequence: sequence))
+            usleep(100_000)
+        }
+        #expect(try waitForStatus(harness, 1, "up") != nil)
+        let silentSince = Date()
+        _ = try #require(try waitForStatus(harness, 1, "late"))
+        let lateAfter = Date().timeIntervalSince(silentSince)
+        _ = try #require(try waitForStatus(harness, 1, "down"))
+        let downAfter = Date().timeIntervalSince(silentSince)
+        // Interval 1 s (+ 1 check period of 0.2 s, + polling slack); down at interval + grace.
+        #expect(lateAfter >= 0.8 && lateAfter <= 1.6, "late after \(lateAfter) s")
+        #expect(downAfter >= 1.8 && downAfter <= 2.6, "down after \(downAfter) s")
+        sequence += 1
+        harness.sender.send(harness.record(1, sequence: sequence))
+        #expect(try waitForStatus(harness, 1, "up", timeout: 1) != nil, "recovery within a check period")
+        harness.pipeline.shutdown()
+        #expect(try changes(harness, 1) == ["new->up:heartbeat", "up->late:missed_interval", "late->down:missed_grace", "down->up:heartbeat"])
+    }
+
+    @Test("fail goes down at once; stop pauses without any alert; the next record resumes")
+    func failAndStop() throws {
+        let harness = try Harness { $0.monitorPeriodMillis = 200 }
+        try harness.connection.query("UPDATE application SET interval_ms = 500, grace_ms = 500")
+        usleep(600_000)
+        harness.sender.send(harness.record(1, sequence: 1))
+        harness.sender.send(harness.record(1, sequence: 2, kind: .fail, status: 3))
+        #expect(try waitForStatus(harness, 1, "down") != nil)
+        harness.sender.send(harness.record(1, sequence: 3, kind: .stop))
+        #expect(try waitForStatus(harness, 1, "paused") != nil)
+        usleep(1_500_000)  // well past interval + grace: a paused application stays paused
+        #expect(try status(harness, 1) == "paused")
+        harness.sender.send(harness.record(1, sequence: 4))
+        #expect(try waitForStatus(harness, 1, "up") != nil)
+        harness.pipeline.shutdown()
+        #expect(try changes(harness, 1) == ["new->up:heartbeat", "up->down:failed", "down->paused:stopped", "paused->up:heartbeat"])
+    }
+}

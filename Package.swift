@@ -44,6 +44,7 @@ let package = Package(
             dependencies: [
                 "Protocol", "ClientKit", "Collector",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Atomics
 import Collector
 import Dispatch
 import Foundation
@@ -50,6 +51,10 @@ struct ServeCommand: ParsableCommand {
     var maxSkewS: Int?
     @Option(help: "Where accepted rows go: postgres, or none (measure the receive path alone). Env: HEARTBEAT_SINK. Default: postgres.")
     var sink: String?
+    @Option(help: "How often the liveness monitor checks every application's deadline, ms (100-60000). Env: HEARTBEAT_CHECK_PERIOD_MS. Default: 1000.")
+    var checkPeriodMs: Int?
+    @Flag(help: "Do not run the liveness monitor in this collector (another one does). Env: HEARTBEAT_NO_MONITOR=1.")
+    var noMonitor = false
     @Flag(help: "Register unknown applications automatically (unsigned, named auto-registered). Env: HEARTBEAT_AUTO_REGISTER=1.")
     var autoRegister = false
     @Option(help: "At most this many applications auto-registered a minute (1-1000000). Env: HEARTBEAT_AUTO_REGISTER_PER_MINUTE. Default: 600.")
@@ -101,6 +106,7 @@ struct ServeCommand: ParsableCommand {
         pipeline.shutdown()
         let totals = pipeline.statistics
         report("final: \(totals)")
+        report("monitor: transitions=\(pipeline.monitorMetrics.transitionsRecorded.load(ordering: .relaxed)) stalls=\(pipeline.monitorMetrics.stalls.load(ordering: .relaxed)) failures=\(pipeline.monitorMetrics.failures.load(ordering: .relaxed))")
         report(latencyLine(pipeline))
         if !totals.isBalanced { report("warning: the totals do not balance; please report this") }
         withExtendedLifetime(signals) {}
@@ -139,6 +145,8 @@ struct ServeCommand: ParsableCommand {
         }
         configuration.shareUDPPort = shareUDPPort || Environment.value("HEARTBEAT_SHARE_UDP_PORT") == "1"
         configuration.autoRegister = autoRegister || Environment.value("HEARTBEAT_AUTO_REGISTER") == "1"
+        configuration.monitor = !(noMonitor || Environment.value("HEARTBEAT_NO_MONITOR") == "1")
+        if let value = try integer(checkPeriodMs, "HEARTBEAT_CHECK_PERIOD_MS", "--check-period-ms") { configuration.monitorPeriodMillis = value }
         if let value = try integer(autoRegisterPerMinute, "HEARTBEAT_AUTO_REGISTER_PER_MINUTE", "--auto-register-per-minute") {
             configuration.autoRegisterPerMinute = value
         }

@@ -81,4 +81,49 @@ struct ServeProcessTests {
         #expect(result.status == 2)
         #expect(result.standardError.contains("--batch-rows: 0 is not accepted; expected 1 to 1000000"), "\(result.standardError)")
     }
+
+    @Test("SIGSTOP for 5× the interval, then SIGCONT: no application that kept sending is marked late or down")
+    func stallGuard() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try Migrator().migrate(connection)
+        let apps = try runProcess(heartbeatExecutable(), ["load", "--apps", "50", "--seed", "9", "--print-apps"])
+        let values = apps.standardOutput.split(separator: "\n").map { "('\($0)', 'stall', 1000, 1000)" }.joined(separator: ",")
+        try connection.query("INSERT INTO application (uuid, name, interval_ms, grace_ms) VALUES \(values)")
+
+        let port = freePort()
+        let spool = NSTemporaryDirectory() + "heartbeat-stall-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: spool) }
+        let serve = Process()
+        serve.executableURL = heartbeatExecutable()
+        serve.arguments = ["serve", "--udp", "127.0.0.1:\(port)", "--database-url", database.url, "--spool-dir", spool,
+                           "--status-interval-s", "0", "--check-period-ms", "200"]
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        // Every application beats ten times a second for 12 s.
+        let load = Process()
+        load.executableURL = heartbeatExecutable()
+        load.arguments = ["load", "--apps", "50", "--seed", "9", "--endpoint", "127.0.0.1:\(port)", "--rate", "500",
+                          "--duration", "12", "--records-per-datagram", "1", "--quiet"]
+        load.standardOutput = FileHandle.nullDevice
+        try load.run()
+        defer { if load.isRunning { kill(load.processIdentifier, SIGKILL) } }
+        func count(_ status: String) throws -> Int {
+            Int(try connection.query("SELECT count(*) FROM application WHERE status = '\(status)'")[0][0]!)!
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while try count("up") < 50, Date() < deadline { usleep(50_000) }
+        #expect(try count("up") == 50)
+        kill(serve.processIdentifier, SIGSTOP)
+        usleep(5_000_000)  // five intervals
+        kill(serve.processIdentifier, SIGCONT)
+        usleep(2_500_000)  // a stall tick, a clean period, then sweeps: still beating, so still up
+        let convictions = try connection.query("SELECT count(*) FROM status_change WHERE to_status IN ('late', 'down')")[0][0]
+        #expect(convictions == "0")
+        #expect(try count("up") == 50)
+        kill(serve.processIdentifier, SIGTERM)
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus == 0)
+    }
 }

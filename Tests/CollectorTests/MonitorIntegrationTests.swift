@@ -57,6 +57,24 @@ struct MonitorIntegrationTests {
         #expect(try changes(harness, 1) == ["new->up:heartbeat", "up->late:missed_interval", "late->down:missed_grace", "down->up:heartbeat"])
     }
 
+    @Test("application.last_heartbeat is refreshed in batches, not per record")
+    func lastHeartbeat() throws {
+        let harness = try Harness { $0.monitorPeriodMillis = 200 }
+        let sentAt = Date()
+        harness.sender.send(harness.record(1, sequence: 1))
+        let deadline = Date().addingTimeInterval(15)
+        var stored: String?
+        while stored == nil, Date() < deadline {
+            usleep(200_000)
+            stored = try harness.connection.query(
+                "SELECT (extract(epoch FROM last_heartbeat) * 1000)::bigint FROM application WHERE id = \(harness.applications[1].id)")[0][0]
+        }
+        harness.pipeline.shutdown()
+        let millis = try #require(stored.flatMap { Int64($0) })
+        #expect(abs(Double(millis) / 1000 - sentAt.timeIntervalSince1970) < 2, "last_heartbeat is the record's arrival")
+        #expect(try harness.connection.query("SELECT count(*) FROM application WHERE last_heartbeat IS NOT NULL") == [["1"]])
+    }
+
     @Test("fail goes down at once; stop pauses without any alert; the next record resumes")
     func failAndStop() throws {
         let harness = try Harness { $0.monitorPeriodMillis = 200 }

@@ -56,6 +56,9 @@ final class LivenessMonitor: @unchecked Sendable {
         var transitions = [(applicationID: Int, transition: LivenessTransition)]()
         var previousTick = DatagramReceiver.nowMicros()
         var cleanTicksBeforeConvicting = 1  // start-up counts as a gap: watch one period first
+        // application.last_heartbeat is refreshed in batches, never per record.
+        var heardSince = [Int: Int64]()
+        var lastHeartbeatFlush = Self.now()
         while !stopRequested.load(ordering: .acquiring) {
             usleep(UInt32(max(1_000, periodMicros / 10)))
             let now = DatagramReceiver.nowMicros()
@@ -79,6 +82,7 @@ final class LivenessMonitor: @unchecked Sendable {
                 for index in 0..<count {
                     let row = scratch[index]
                     let id = Int(row.applicationID)
+                    heardSince[id] = max(heardSince[id] ?? .min, row.receivedAtMicros)
                     if id >= board.capacity { board = board.resized(capacity: id * 2, defaultPolicy: defaultPolicy) }
                     if let transition = board.receive(row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis) {
                         transitions.append((id, transition))
@@ -100,6 +104,15 @@ final class LivenessMonitor: @unchecked Sendable {
                 }
                 previousTick = now
             }
+            if now - lastHeartbeatFlush >= Self.lastHeartbeatFlushMicros, !heardSince.isEmpty, let connection {
+                do throws(PostgresError) {
+                    try Self.flushLastHeartbeats(heardSince, on: connection)
+                    heardSince.removeAll(keepingCapacity: true)
+                    lastHeartbeatFlush = now
+                } catch {
+                    metrics.failures.wrappingIncrement(ordering: .relaxed)
+                }
+            }
             guard !transitions.isEmpty, let connection else { continue }
             do throws(PostgresError) {
                 let won = try TransitionWriter.write(transitions, on: connection)
@@ -113,6 +126,23 @@ final class LivenessMonitor: @unchecked Sendable {
                 metrics.failures.wrappingIncrement(ordering: .relaxed)
                 loadedVersion = -1
             }
+        }
+    }
+
+    /// How often `application.last_heartbeat` is brought up to date.
+    static let lastHeartbeatFlushMicros: Int64 = 10_000_000
+
+    private static func now() -> Int64 { DatagramReceiver.nowMicros() }
+
+    /// Sets `last_heartbeat` of every application heard since the last flush, in one statement.
+    private static func flushLastHeartbeats(_ heard: [Int: Int64], on connection: PostgresConnection) throws(PostgresError) {
+        for chunk in stride(from: 0, to: heard.count, by: 10_000).map({ Array(heard.dropFirst($0).prefix(10_000)) }) {
+            let values = chunk.map { "(\($0.key), \($0.value))" }.joined(separator: ",")
+            try connection.query("""
+                UPDATE application SET last_heartbeat = to_timestamp(v.micros / 1000000.0)
+                FROM (VALUES \(values)) AS v(id, micros)
+                WHERE application.id = v.id AND (last_heartbeat IS NULL OR last_heartbeat < to_timestamp(v.micros / 1000000.0))
+                """)
         }
     }
 

@@ -106,10 +106,17 @@ struct ServeCommand: ParsableCommand {
         pipeline.shutdown()
         let totals = pipeline.statistics
         report("final: \(totals)")
-        report("monitor: transitions=\(pipeline.monitorMetrics.transitionsRecorded.load(ordering: .relaxed)) stalls=\(pipeline.monitorMetrics.stalls.load(ordering: .relaxed)) failures=\(pipeline.monitorMetrics.failures.load(ordering: .relaxed))")
+        report(monitorLine(pipeline))
         report(latencyLine(pipeline))
         if !totals.isBalanced { report("warning: the totals do not balance; please report this") }
         withExtendedLifetime(signals) {}
+    }
+
+    /// `monitor: transitions=… stalls=… failures=… check_p50_ms=… check_p99_ms=… detection_p50_ms=… detection_p99_ms=…`.
+    private func monitorLine(_ pipeline: IngestPipeline) -> String {
+        func ms(_ value: Double?) -> String { value.map { String(format: "%.2f", $0 * 1000) } ?? "-" }
+        let metrics = pipeline.monitorMetrics
+        return "monitor: transitions=\(metrics.transitionsRecorded.load(ordering: .relaxed)) stalls=\(metrics.stalls.load(ordering: .relaxed)) failures=\(metrics.failures.load(ordering: .relaxed)) check_p50_ms=\(ms(metrics.checkSeconds.quantile(0.5))) check_p99_ms=\(ms(metrics.checkSeconds.quantile(0.99))) detection_p50_ms=\(ms(metrics.detectionDelaySeconds.quantile(0.5))) detection_p99_ms=\(ms(metrics.detectionDelaySeconds.quantile(0.99)))"
     }
 
     /// `latency: commit_p50_ms=… commit_p99_ms=… flush_p50_ms=… flush_p99_ms=… batches=…`.

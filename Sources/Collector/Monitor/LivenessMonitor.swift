@@ -3,12 +3,14 @@ import Foundation
 import Protocol
 
 /// The monitor: one thread that applies the records the drain hands it, checks every application's
-/// deadline each period (``LivenessBoard``), and records each transition exactly once in PostgreSQL
-/// (``TransitionWriter``).
+/// deadline (``LivenessBoard``) and records each transition exactly once in PostgreSQL
+/// (``TransitionWriter``). It wakes ten times per check period: a sweep that finds nothing due costs
+/// ~1.4 ms for a million applications, and sweeping that often keeps detection well inside one
+/// period of the deadline.
 ///
-/// Stall guard: when its own tick comes late (the process was stopped or starved), the monitor
-/// does not convict anyone for that gap: it first takes in every record that waited meanwhile, and
-/// convicts again only after one clean period — so a stalled collector never marks applications
+/// Stall guard: when it wakes more than two periods late (the process was stopped or starved), the
+/// monitor does not convict anyone for that gap: it first takes in every record that waited
+/// meanwhile, and convicts again only after one clean period — so a stalled collector never marks applications
 /// that kept sending late or down.
 final class LivenessMonitor: @unchecked Sendable {
     private let databaseURL: String
@@ -54,8 +56,8 @@ final class LivenessMonitor: @unchecked Sendable {
         var connection: PostgresConnection?
         var scratch = [HeartbeatRow](repeating: HeartbeatRow(applicationID: 0, kind: .beat, instance: 0, sequence: 1, receivedAtMicros: 0, sentAtMicros: 0, status: 0), count: 4_096)
         var transitions = [(applicationID: Int, transition: LivenessTransition)]()
-        var previousTick = DatagramReceiver.nowMicros()
-        var cleanTicksBeforeConvicting = 1  // start-up counts as a gap: watch one period first
+        var previousWake = DatagramReceiver.nowMicros()
+        var convictAfter = previousWake + periodMicros  // start-up counts as a gap: watch one period first
         // application.last_heartbeat is refreshed in batches, never per record.
         var heardSince = [Int: Int64]()
         var lastHeartbeatFlush = Self.now()
@@ -89,20 +91,19 @@ final class LivenessMonitor: @unchecked Sendable {
                     }
                 }
             }
-            if now - previousTick >= periodMicros {
-                // A tick much later than planned means this process stalled: no convictions for it.
-                if now - previousTick > 2 * periodMicros {
-                    cleanTicksBeforeConvicting = 1
-                    metrics.stalls.wrappingIncrement(ordering: .relaxed)
-                } else if cleanTicksBeforeConvicting > 0 {
-                    cleanTicksBeforeConvicting -= 1
-                } else {
-                    let started = DispatchTime.now().uptimeNanoseconds
-                    let lastSeen = self.lastSeen
-                    board.sweep(nowMicros: now, latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }, into: &transitions)
-                    metrics.checkSeconds.record(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-                }
-                previousTick = now
+            // A wake-up much later than planned means this process stalled (stopped, starved):
+            // nobody is convicted for that gap; convictions resume one clean period later.
+            let gap = now - previousWake
+            previousWake = now
+            if gap > 2 * periodMicros {
+                convictAfter = now + periodMicros
+                metrics.stalls.wrappingIncrement(ordering: .relaxed)
+            }
+            if now >= convictAfter {
+                let started = DispatchTime.now().uptimeNanoseconds
+                let lastSeen = self.lastSeen
+                board.sweep(nowMicros: now, latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }, into: &transitions)
+                metrics.checkSeconds.record(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             }
             if now - lastHeartbeatFlush >= Self.lastHeartbeatFlushMicros, !heardSince.isEmpty, let connection {
                 do throws(PostgresError) {

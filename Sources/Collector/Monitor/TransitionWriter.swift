@@ -1,24 +1,40 @@
 /// Records transitions in PostgreSQL exactly once, however many collectors see them: each is a
-/// conditional UPDATE of `application.status` (`… WHERE status = <from>`), and only the statement
-/// that changed the row inserts the `status_change` row, in the same statement. A collector that
+/// conditional UPDATE of `application.status` (`… WHERE status = <from>`), and only the rows that
+/// UPDATE changed get their `status_change` row, inserted by the same statement. A collector that
 /// loses the race changes nothing.
+///
+/// All transitions of a tick go in one transaction, one set-based statement per round; a round
+/// holds at most one transition per application (an application that went late and down in the
+/// same tick needs two rounds, in order), since an UPDATE changes each row once.
 struct TransitionWriter {
-    /// Writes `transitions` in one transaction; returns the ones this collector won.
+    /// Writes `transitions` (in the order they happened); returns the ones this collector won.
     static func write(
         _ transitions: [(applicationID: Int, transition: LivenessTransition)], on connection: PostgresConnection
     ) throws(PostgresError) -> [(applicationID: Int, transition: LivenessTransition)] {
         guard !transitions.isEmpty else { return [] }
+        var rounds = [[(applicationID: Int, transition: LivenessTransition)]]()
+        var roundOf = [Int: Int]()
+        for item in transitions {
+            let round = (roundOf[item.applicationID] ?? -1) + 1
+            roundOf[item.applicationID] = round
+            if round == rounds.count { rounds.append([]) }
+            rounds[round].append(item)
+        }
         var sql = "BEGIN;\n"
-        for (id, transition) in transitions {
-            let duration = transition.runDurationMicros.map { String($0 / 1_000) } ?? "NULL"
+        for round in rounds {
+            let values = round.map { id, transition in
+                let duration = transition.runDurationMicros.map { String($0 / 1_000) } ?? "NULL"
+                return "(\(id), '\(transition.from)', '\(transition.to)', \(transition.atMicros)::bigint, '\(transition.reason.rawValue)', \(duration)::bigint)"
+            }.joined(separator: ",\n")
             sql += """
-                WITH changed AS (
-                    UPDATE application SET status = '\(transition.to)', updated_at = now()
-                    WHERE id = \(id) AND status = '\(transition.from)' RETURNING id)
+                WITH input (id, from_status, to_status, at_micros, reason, run_duration_ms) AS (VALUES \(values)),
+                changed AS (
+                    UPDATE application SET status = input.to_status, updated_at = now()
+                    FROM input WHERE application.id = input.id AND application.status = input.from_status
+                    RETURNING input.*)
                 INSERT INTO status_change (application_id, at, from_status, to_status, reason, run_duration_ms)
-                SELECT id, to_timestamp(\(transition.atMicros) / 1000000.0), '\(transition.from)', '\(transition.to)',
-                       '\(transition.reason.rawValue)', \(duration)
-                FROM changed RETURNING application_id;
+                SELECT id, to_timestamp(at_micros / 1000000.0), from_status, to_status, reason, run_duration_ms FROM changed
+                RETURNING application_id, to_status;
 
                 """
         }
@@ -30,9 +46,19 @@ struct TransitionWriter {
             _ = try? connection.query("ROLLBACK")
             throw error
         }
-        // results[0] is BEGIN; results[i + 1] is transition i's INSERT … RETURNING (one row if won).
-        return transitions.enumerated().compactMap { index, transition in
-            index + 1 < results.count && !results[index + 1].isEmpty ? transition : nil
+        // results[0] is BEGIN; results[r + 1] holds round r's winners as (id, to_status).
+        var won = Set<String>()
+        for round in rounds.indices where round + 1 < results.count {
+            for row in results[round + 1] {
+                if let id = row[0], let to = row[1] { won.insert("\(round)/\(id)/\(to)") }
+            }
         }
+        var result = [(applicationID: Int, transition: LivenessTransition)]()
+        for (round, items) in rounds.enumerated() {
+            for item in items where won.contains("\(round)/\(item.applicationID)/\(item.transition.to)") {
+                result.append(item)
+            }
+        }
+        return result
     }
 }

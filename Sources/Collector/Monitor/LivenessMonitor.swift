@@ -58,6 +58,7 @@ final class LivenessMonitor: @unchecked Sendable {
         var transitions = [(applicationID: Int, transition: LivenessTransition)]()
         var previousWake = DatagramReceiver.nowMicros()
         var convictAfter = previousWake + periodMicros  // start-up counts as a gap: watch one period first
+        var databaseMicros: Int64 = 0
         // application.last_heartbeat is refreshed in batches, never per record.
         var heardSince = [Int: Int64]()
         var lastHeartbeatFlush = Self.now()
@@ -72,6 +73,7 @@ final class LivenessMonitor: @unchecked Sendable {
                 if snapshotVersion != loadedVersion {
                     board = try Self.loadPolicies(into: board, on: connection!, nowMicros: now, defaultPolicy: defaultPolicy)
                     loadedVersion = snapshotVersion
+                    databaseMicros += DatagramReceiver.nowMicros() - now
                 }
             } catch {
                 connection = nil
@@ -93,8 +95,10 @@ final class LivenessMonitor: @unchecked Sendable {
             }
             // A wake-up much later than planned means this process stalled (stopped, starved):
             // nobody is convicted for that gap; convictions resume one clean period later.
-            let gap = now - previousWake
+            // Time spent waiting on PostgreSQL is the monitor's own work, not a stall.
+            let gap = now - previousWake - databaseMicros
             previousWake = now
+            databaseMicros = 0
             if gap > 2 * periodMicros {
                 convictAfter = now + periodMicros
                 metrics.stalls.wrappingIncrement(ordering: .relaxed)
@@ -115,6 +119,8 @@ final class LivenessMonitor: @unchecked Sendable {
                 }
             }
             guard !transitions.isEmpty, let connection else { continue }
+            let writeStarted = DatagramReceiver.nowMicros()
+            defer { databaseMicros += DatagramReceiver.nowMicros() - writeStarted }
             do throws(PostgresError) {
                 let won = try TransitionWriter.write(transitions, on: connection)
                 let recordedAt = DatagramReceiver.nowMicros()
@@ -172,7 +178,7 @@ public final class MonitorMetrics: Sendable {
     /// Time one sweep over every application took (`heartbeat_monitor_check_seconds`).
     public let checkSeconds = LatencyHistogram(bounds: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5])
     /// Deadline → transition recorded (`heartbeat_detection_delay_seconds`).
-    public let detectionDelaySeconds = LatencyHistogram(bounds: [0.1, 0.25, 0.5, 0.75, 1, 1.1, 1.25, 1.5, 2, 5, 10])
+    public let detectionDelaySeconds = LatencyHistogram(bounds: [0.1, 0.25, 0.5, 0.75, 1, 1.1, 1.25, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 60])
     /// Transitions this collector recorded (won).
     public let transitionsRecorded = ManagedAtomic<UInt64>(0)
     /// Ticks that came so late that the monitor skipped convictions.

@@ -22,12 +22,20 @@ struct TransitionWriter {
         }
         var sql = "BEGIN;\n"
         for round in rounds {
-            let values = round.map { id, transition in
-                let duration = transition.runDurationMicros.map { String($0 / 1_000) } ?? "NULL"
-                return "(\(id), '\(transition.from)', '\(transition.to)', \(transition.atMicros)::bigint, '\(transition.reason.rawValue)', \(duration)::bigint)"
-            }.joined(separator: ",\n")
+            // Arrays, not a VALUES list: PostgreSQL plans 100,000 array elements in ~10 ms but
+            // a 100,000-row VALUES list in ~400 ms. Every value is a number or one of our fixed
+            // names, so nothing needs quoting inside the array literals.
+            func array(_ values: [String]) -> String { "'{" + values.joined(separator: ",") + "}'" }
+            let ids = array(round.map { String($0.applicationID) })
+            let from = array(round.map { $0.transition.from.description })
+            let to = array(round.map { $0.transition.to.description })
+            let at = array(round.map { String($0.transition.atMicros) })
+            let reasons = array(round.map { $0.transition.reason.rawValue })
+            let durations = array(round.map { $0.transition.runDurationMicros.map { String($0 / 1_000) } ?? "NULL" })
             sql += """
-                WITH input (id, from_status, to_status, at_micros, reason, run_duration_ms) AS (VALUES \(values)),
+                WITH input AS (
+                    SELECT * FROM unnest(\(ids)::int[], \(from)::text[], \(to)::text[], \(at)::bigint[], \(reasons)::text[], \(durations)::bigint[])
+                        AS t (id, from_status, to_status, at_micros, reason, run_duration_ms)),
                 changed AS (
                     UPDATE application SET status = input.to_status, updated_at = now()
                     FROM input WHERE application.id = input.id AND application.status = input.from_status

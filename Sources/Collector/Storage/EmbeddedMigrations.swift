@@ -29,7 +29,7 @@ CREATE TABLE application (
     last_heartbeat              timestamptz,
     created_at                  timestamptz NOT NULL DEFAULT now(),
     updated_at                  timestamptz NOT NULL DEFAULT now()
-);
+) WITH (fillfactor = 70);  -- room on each page for HOT updates of status (the monitor's writes)
 CREATE INDEX application_is_active_idx ON application (is_active);
 CREATE INDEX application_last_heartbeat_idx ON application (last_heartbeat);
 

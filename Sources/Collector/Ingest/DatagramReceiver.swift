@@ -35,9 +35,7 @@ public final class DatagramReceiver: @unchecked Sendable {
 
     private let socket: Int32
     private let registry: RegistryHolder
-    private let stopRequested = ManagedAtomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private var thread: Thread?
+    private let worker = WorkerThread()
 
     /// Errors opening the socket.
     public struct SocketError: Error, CustomStringConvertible {
@@ -125,23 +123,13 @@ public final class DatagramReceiver: @unchecked Sendable {
 
     /// Starts the reading thread.
     public func start() {
-        let thread = Thread { [self] in
-            self.readUntilStopped()
-            self.finished.signal()
-        }
-        thread.name = "heartbeat-receiver"
-        thread.qualityOfService = .userInteractive
-        self.thread = thread
-        thread.start()
+        worker.start(name: "heartbeat-receiver", qualityOfService: .userInteractive) { [self] in readUntilStopped() }
     }
 
     /// Asks the thread to stop and waits until it has (at most one poll period, plus the batch
     /// in hand). After this, nothing more enters the ring.
     public func stop() {
-        guard thread != nil else { return }
-        stopRequested.store(true, ordering: .releasing)
-        finished.wait()
-        thread = nil
+        worker.stop()
     }
 
     private func readUntilStopped() {
@@ -165,7 +153,7 @@ public final class DatagramReceiver: @unchecked Sendable {
         }
         var totals = ReceiverTotals()
         let waitForOne = hb_msg_waitforone()
-        while !stopRequested.load(ordering: .relaxed) {
+        while !worker.isStopRequested {
             let count = hb_recvmmsg(socket, messages, UInt32(batch), waitForOne)
             guard count > 0 else { continue }  // timeout (EAGAIN) or EINTR: look at the stop flag
             let validator = registry.snapshot.validator

@@ -25,9 +25,7 @@ final class IngestDrain: @unchecked Sendable {
     /// `--sink none`: rows pass the replay check and are counted as discarded, never encoded.
     private let discard: Bool
     private let replayIdleMicros: Int64
-    private let stopRequested = ManagedAtomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private var started = false
+    private let worker = WorkerThread()
 
     init(
         rings: [RowRing], pool: BatchWriterPool, metrics: StorageMetrics, lastSeen: LastSeenTable, batchRows: Int,
@@ -45,22 +43,13 @@ final class IngestDrain: @unchecked Sendable {
     }
 
     func start() {
-        started = true
-        let thread = Thread { [self] in
-            run()
-            finished.signal()
-        }
-        thread.name = "heartbeat-drain"
-        thread.start()
+        worker.start(name: "heartbeat-drain") { [self] in run() }
     }
 
     /// Once the receivers have stopped: takes what is left in the rings, hands the last batch to
     /// the writers, and returns when the drain thread has ended.
     func stopAfterDraining() {
-        guard started else { return }
-        stopRequested.store(true, ordering: .releasing)
-        finished.wait()
-        started = false
+        worker.stop()
     }
 
     private func run() {
@@ -83,7 +72,7 @@ final class IngestDrain: @unchecked Sendable {
         while true {
             // Read the flag before the rings: once it is seen set, the receivers have stopped, so
             // rings found empty after it stay empty.
-            let stopping = stopRequested.load(ordering: .acquiring)
+            let stopping = worker.isStopRequested
             var moved = 0
             for ring in rings {
                 let count = ring.pop(into: scratch, maximum: scratchSize)

@@ -28,9 +28,7 @@ public final class IngestPipeline: @unchecked Sendable {
     private let monitor: LivenessMonitor?
     /// What the liveness monitor measured (idle when the monitor is off).
     public let monitorMetrics: MonitorMetrics
-    private let maintenanceStop = ManagedAtomic<Bool>(false)
-    private let maintenanceFinished = DispatchSemaphore(value: 0)
-    private var maintenanceRunning = false
+    private let maintenance = WorkerThread()
     /// Partition maintenance runs that failed.
     public let failedMaintenance = ManagedAtomic<UInt64>(0)
 
@@ -138,11 +136,7 @@ public final class IngestPipeline: @unchecked Sendable {
         monitor?.stop()
         autoRegistrar?.stop()
         registry.stop()
-        if maintenanceRunning {
-            maintenanceStop.store(true, ordering: .releasing)
-            maintenanceFinished.wait()
-            maintenanceRunning = false
-        }
+        maintenance.stop()
     }
 
     /// The totals right now.
@@ -173,11 +167,10 @@ public final class IngestPipeline: @unchecked Sendable {
 
     /// Creates partitions ahead and drops expired ones every ten minutes.
     private func startMaintenance(_ maintainer: PartitionMaintainer) {
-        maintenanceRunning = true
         let url = configuration.databaseURL
-        let thread = Thread { [self] in
+        maintenance.start(name: "heartbeat-maintenance") { [self] in
             var elapsedMillis = 0
-            while !maintenanceStop.load(ordering: .acquiring) {
+            while !maintenance.isStopRequested {
                 usleep(100_000)
                 elapsedMillis += 100
                 guard elapsedMillis >= 600_000 else { continue }
@@ -188,10 +181,7 @@ public final class IngestPipeline: @unchecked Sendable {
                     failedMaintenance.wrappingIncrement(ordering: .relaxed)
                 }
             }
-            maintenanceFinished.signal()
         }
-        thread.name = "heartbeat-maintenance"
-        thread.start()
     }
 }
 

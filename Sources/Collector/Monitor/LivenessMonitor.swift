@@ -18,9 +18,7 @@ final class LivenessMonitor: @unchecked Sendable {
     private let lastSeen: LastSeenTable
     private let feed: RowRing
     private let periodMicros: Int64
-    private let stopRequested = ManagedAtomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private var running = false
+    private let worker = WorkerThread()
     let metrics: MonitorMetrics
 
     init(databaseURL: String, registry: RegistryHolder, lastSeen: LastSeenTable, feed: RowRing, periodMillis: Int, metrics: MonitorMetrics) {
@@ -33,20 +31,11 @@ final class LivenessMonitor: @unchecked Sendable {
     }
 
     func start() {
-        running = true
-        let thread = Thread { [self] in
-            run()
-            finished.signal()
-        }
-        thread.name = "heartbeat-monitor"
-        thread.start()
+        worker.start(name: "heartbeat-monitor") { [self] in run() }
     }
 
     func stop() {
-        guard running else { return }
-        stopRequested.store(true, ordering: .releasing)
-        finished.wait()
-        running = false
+        worker.stop()
     }
 
     private func run() {
@@ -62,7 +51,7 @@ final class LivenessMonitor: @unchecked Sendable {
         // application.last_heartbeat is refreshed in batches, never per record.
         var heardSince = [Int: Int64]()
         var lastHeartbeatFlush = Self.now()
-        while !stopRequested.load(ordering: .acquiring) {
+        while !worker.isStopRequested {
             usleep(UInt32(max(1_000, periodMicros / 10)))
             let now = DatagramReceiver.nowMicros()
             // Take in records as they come (every ~period/10), so recoveries are recorded promptly.

@@ -12,9 +12,7 @@ final class AutoRegistrar: @unchecked Sendable {
     private let registry: RegistryHolder
     private let databaseURL: String
     private let perMinute: Int
-    private let stopRequested = ManagedAtomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private var running = false
+    private let worker = WorkerThread()
     /// Applications inserted.
     let registered = ManagedAtomic<UInt64>(0)
     /// Unknown UUIDs not registered because the per-minute budget was spent.
@@ -28,20 +26,11 @@ final class AutoRegistrar: @unchecked Sendable {
     }
 
     func start() {
-        running = true
-        let thread = Thread { [self] in
-            run()
-            finished.signal()
-        }
-        thread.name = "heartbeat-autoregister"
-        thread.start()
+        worker.start(name: "heartbeat-autoregister") { [self] in run() }
     }
 
     func stop() {
-        guard running else { return }
-        stopRequested.store(true, ordering: .releasing)
-        finished.wait()
-        running = false
+        worker.stop()
     }
 
     private func run() {
@@ -51,7 +40,7 @@ final class AutoRegistrar: @unchecked Sendable {
         var budget = perMinute
         var budgetRefilledAt = DispatchTime.now().uptimeNanoseconds
         var pending = Set<ApplicationUUID>()
-        while !stopRequested.load(ordering: .acquiring) {
+        while !worker.isStopRequested {
             usleep(200_000)
             let now = DispatchTime.now().uptimeNanoseconds
             if now &- budgetRefilledAt >= 60_000_000_000 {

@@ -17,9 +17,7 @@ public final class RegistryLoader: @unchecked Sendable {
     private let databaseURL: String
     private let allowedSkewMicros: Int64
     private let pollMillis: Int
-    private let stopRequested = ManagedAtomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private var running = false
+    private let worker = WorkerThread()
     /// Reloads that failed (PostgreSQL unreachable); the last good snapshot stays in force.
     public let failedReloads = ManagedAtomic<UInt64>(0)
 
@@ -79,27 +77,18 @@ public final class RegistryLoader: @unchecked Sendable {
 
     /// Starts following changes.
     public func start() {
-        running = true
-        let thread = Thread { [self] in
-            follow()
-            finished.signal()
-        }
-        thread.name = "heartbeat-registry"
-        thread.start()
+        worker.start(name: "heartbeat-registry") { [self] in follow() }
     }
 
     /// Stops following changes (the current snapshot stays in force).
     public func stop() {
-        guard running else { return }
-        stopRequested.store(true, ordering: .releasing)
-        finished.wait()
-        running = false
+        worker.stop()
     }
 
     private func follow() {
         var connection: PostgresConnection?
         var nextExpiry: Int64?
-        while !stopRequested.load(ordering: .acquiring) {
+        while !worker.isStopRequested {
             usleep(UInt32(pollMillis) * 1000)
             do throws(PostgresError) {
                 if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }

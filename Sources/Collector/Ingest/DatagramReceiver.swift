@@ -157,7 +157,7 @@ public final class DatagramReceiver: @unchecked Sendable {
             let count = hb_recvmmsg(socket, messages, UInt32(batch), waitForOne)
             guard count > 0 else { continue }  // timeout (EAGAIN) or EINTR: look at the stop flag
             let validator = registry.snapshot.validator
-            let nowMicros = Self.nowMicros()
+            let nowMicros = WallClock.nowMicros()
             for index in 0..<Int(count) {
                 let length = Int(messages[index].msg_len)
                 guard messages[index].msg_hdr.msg_flags & Int32(MSG_TRUNC) == 0,
@@ -205,12 +205,5 @@ public final class DatagramReceiver: @unchecked Sendable {
             counters.publish(totals)
         }
         counters.publish(totals)
-    }
-
-    @inline(__always)
-    static func nowMicros() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1_000
     }
 }

@@ -112,7 +112,7 @@ final class IngestDrain: @unchecked Sendable {
                 batch = pool.emptyBatch()
             }
             if now &- lastEviction >= 60_000_000_000 {
-                replayGuard.evictIdle(nowMicros: DatagramReceiver.nowMicros())
+                replayGuard.evictIdle(nowMicros: WallClock.nowMicros())
                 lastEviction = now
             }
             if discard { metrics.rowsDiscarded.store(accepted, ordering: .relaxed) }

@@ -43,7 +43,7 @@ public final class IngestPipeline: @unchecked Sendable {
         do throws(PostgresError) {
             let connection = try PostgresConnection(url: configuration.databaseURL)
             try Migrator().migrate(connection)
-            try maintainer.maintain(connection, nowMicros: DatagramReceiver.nowMicros())
+            try maintainer.maintain(connection, nowMicros: WallClock.nowMicros())
         } catch {
             throw StartError(description: "\(error)")
         }
@@ -176,7 +176,7 @@ public final class IngestPipeline: @unchecked Sendable {
                 guard elapsedMillis >= 600_000 else { continue }
                 elapsedMillis = 0
                 do throws(PostgresError) {
-                    try maintainer.maintain(PostgresConnection(url: url), nowMicros: DatagramReceiver.nowMicros())
+                    try maintainer.maintain(PostgresConnection(url: url), nowMicros: WallClock.nowMicros())
                 } catch {
                     failedMaintenance.wrappingIncrement(ordering: .relaxed)
                 }

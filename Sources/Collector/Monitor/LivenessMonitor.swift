@@ -45,15 +45,15 @@ final class LivenessMonitor: @unchecked Sendable {
         var connection: PostgresConnection?
         var scratch = [HeartbeatRow](repeating: HeartbeatRow(applicationID: 0, kind: .beat, instance: 0, sequence: 1, receivedAtMicros: 0, sentAtMicros: 0, status: 0), count: 4_096)
         var transitions = [(applicationID: Int, transition: LivenessTransition)]()
-        var previousWake = DatagramReceiver.nowMicros()
+        var previousWake = WallClock.nowMicros()
         var convictAfter = previousWake + periodMicros  // start-up counts as a gap: watch one period first
         var databaseMicros: Int64 = 0
         // application.last_heartbeat is refreshed in batches, never per record.
         var heardSince = [Int: Int64]()
-        var lastHeartbeatFlush = Self.now()
+        var lastHeartbeatFlush = WallClock.nowMicros()
         while !worker.isStopRequested {
             usleep(UInt32(max(1_000, periodMicros / 10)))
-            let now = DatagramReceiver.nowMicros()
+            let now = WallClock.nowMicros()
             // Take in records as they come (every ~period/10), so recoveries are recorded promptly.
             transitions.removeAll(keepingCapacity: true)
             do throws(PostgresError) {
@@ -62,7 +62,7 @@ final class LivenessMonitor: @unchecked Sendable {
                 if snapshotVersion != loadedVersion {
                     board = try Self.loadPolicies(into: board, on: connection!, nowMicros: now, defaultPolicy: defaultPolicy)
                     loadedVersion = snapshotVersion
-                    databaseMicros += DatagramReceiver.nowMicros() - now
+                    databaseMicros += WallClock.nowMicros() - now
                 }
             } catch {
                 connection = nil
@@ -108,11 +108,11 @@ final class LivenessMonitor: @unchecked Sendable {
                 }
             }
             guard !transitions.isEmpty, let connection else { continue }
-            let writeStarted = DatagramReceiver.nowMicros()
-            defer { databaseMicros += DatagramReceiver.nowMicros() - writeStarted }
+            let writeStarted = WallClock.nowMicros()
+            defer { databaseMicros += WallClock.nowMicros() - writeStarted }
             do throws(PostgresError) {
                 let won = try TransitionWriter.write(transitions, on: connection)
-                let recordedAt = DatagramReceiver.nowMicros()
+                let recordedAt = WallClock.nowMicros()
                 for (_, transition) in won where transition.reason == .missedInterval || transition.reason == .missedGrace || transition.reason == .runTimeout {
                     metrics.detectionDelaySeconds.record(Double(recordedAt - transition.atMicros) / 1e6)
                 }
@@ -127,8 +127,6 @@ final class LivenessMonitor: @unchecked Sendable {
 
     /// How often `application.last_heartbeat` is brought up to date.
     static let lastHeartbeatFlushMicros: Int64 = 10_000_000
-
-    private static func now() -> Int64 { DatagramReceiver.nowMicros() }
 
     /// Sets `last_heartbeat` of every application heard since the last flush, in one statement.
     private static func flushLastHeartbeats(_ heard: [Int: Int64], on connection: PostgresConnection) throws(PostgresError) {

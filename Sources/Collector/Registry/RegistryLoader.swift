@@ -95,7 +95,7 @@ public final class RegistryLoader: @unchecked Sendable {
                 guard let connection else { continue }
                 let versionRows = try connection.query("SELECT version FROM registry_version")
                 let current = versionRows.first?.first.flatMap { $0 }.flatMap { Int64($0) }
-                let expired = nextExpiry.map { $0 <= DatagramReceiver.nowMicros() } ?? false
+                let expired = nextExpiry.map { $0 <= WallClock.nowMicros() } ?? false
                 guard current != holder.snapshot.version || expired else { continue }
                 let loaded = try Self.load(connection, allowedSkewMicros: allowedSkewMicros)
                 holder.publish(loaded.snapshot)

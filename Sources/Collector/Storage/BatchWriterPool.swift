@@ -178,7 +178,7 @@ private struct Writer {
                     let finishedAt = DispatchTime.now().uptimeNanoseconds
                     pool.metrics.flushSeconds.record(Double(finishedAt - started) / 1e9)
                     recordLatency(batch, rows: rows)
-                    pool.metrics.lastCommitMicros.store(DatagramReceiver.nowMicros(), ordering: .relaxed)
+                    pool.metrics.lastCommitMicros.store(WallClock.nowMicros(), ordering: .relaxed)
                     pool.metrics.rowsStored.wrappingIncrement(by: rows, ordering: .relaxed)
                     return
                 } catch {
@@ -202,7 +202,7 @@ private struct Writer {
     }
 
     func recordLatency(_ batch: CopyBatch, rows: UInt64) {
-        let now = DatagramReceiver.nowMicros()
+        let now = WallClock.nowMicros()
         let newest = Double(now - batch.newestReceivedMicros) / 1e6
         let oldest = Double(now - batch.oldestReceivedMicros) / 1e6
         let parts: UInt64 = 8

@@ -37,11 +37,4 @@ public final class StorageMetrics: Sendable {
         bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1, 2, 5, 10, 30])
 
     public init() {}
-
-    /// Rows whose fate is settled: stored, spooled or dropped.
-    public var rowsSettled: UInt64 {
-        rowsStored.load(ordering: .relaxed) + rowsSpooled.load(ordering: .relaxed)
-            + rowsDroppedSpoolFull.load(ordering: .relaxed) + rowsDroppedSpoolError.load(ordering: .relaxed)
-            + rowsDiscarded.load(ordering: .relaxed)
-    }
 }

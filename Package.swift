@@ -2,7 +2,8 @@
 //
 // Heartbeat: a UDP heartbeat collector. The layout follows the agreed design: one module per
 // layer (Protocol, ClientKit, Collector, the `heartbeat` CLI) and thin C shims only where Swift
-// cannot reach (libcrypto's SHA-256 block function, sendmmsg/recvmmsg, malloc_trim, libpq, hiredis).
+// cannot reach (libcrypto's SHA-256 block function, sendmmsg/recvmmsg, malloc_trim, libpq, hiredis,
+// libcurl for webhooks).
 import PackageDescription
 
 let package = Package(
@@ -26,16 +27,18 @@ let package = Package(
         ),
         .target(name: "CMmsg"),
         .target(name: "CMemory"),
+        .target(name: "CHTTP", linkerSettings: [.linkedLibrary("curl")]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
 
         // Swift modules.
         .target(name: "Protocol", dependencies: ["CSHA256", "CMemory"]),
-        .target(name: "ClientKit", dependencies: ["Protocol", "CMmsg"]),
+        .target(name: "ThreadSafety"),
+        .target(name: "ClientKit", dependencies: ["Protocol", "CMmsg", "ThreadSafety"]),
         .target(
             name: "Collector",
             dependencies: [
-                "Protocol", "CMmsg", "CMemory", "CLibPQ", "CHiredis",
+                "Protocol", "CMmsg", "CMemory", "CLibPQ", "CHiredis", "CSHA256", "CHTTP", "ThreadSafety",
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
@@ -53,7 +56,7 @@ let package = Package(
         .target(name: "HeartbeatTestSupport", dependencies: ["Protocol"], path: "Tests/Support"),
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "CSHA256", "HeartbeatTestSupport"]),
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Protocol", "HeartbeatTestSupport"]),
-        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Protocol", "HeartbeatTestSupport"]),
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Protocol", "CSHA256", "HeartbeatTestSupport"]),
         .testTarget(name: "HeartbeatCLITests", dependencies: ["Protocol", "HeartbeatTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

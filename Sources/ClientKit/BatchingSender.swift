@@ -4,6 +4,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import ThreadSafety
 #endif
 
 /// Sends records of many applications, up to 16 per datagram and many datagrams per `sendmmsg`:

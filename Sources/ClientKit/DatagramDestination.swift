@@ -2,6 +2,7 @@ import CMmsg
 
 #if canImport(Glibc)
 import Glibc
+import ThreadSafety
 #endif
 
 /// A connected, non-blocking UDP socket to a ``HeartbeatEndpoint``, resolved and re-resolved

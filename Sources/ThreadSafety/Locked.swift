@@ -2,17 +2,17 @@
 import Glibc
 #endif
 
-/// State guarded by a POSIX mutex.
+/// State guarded by a POSIX mutex (shared by ClientKit and the collector).
 ///
 /// Why not the standard library's `Mutex`: on Linux it is a futex inside a precompiled library,
 /// which the thread sanitizer cannot see, so every correct use is reported as a race and a real
 /// race would hide among them. `pthread_mutex_t` is intercepted by the sanitizer and costs the
 /// same uncontended.
-final class Locked<State: ~Copyable>: @unchecked Sendable {
+public final class Locked<State: ~Copyable>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var state: State
 
-    init(_ state: consuming State) {
+    public init(_ state: consuming State) {
         self.state = state
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
@@ -25,7 +25,7 @@ final class Locked<State: ~Copyable>: @unchecked Sendable {
     }
 
     /// Runs `body` with the state, holding the lock.
-    func withLock<Result>(_ body: (inout State) -> Result) -> Result {
+    public func withLock<Result>(_ body: (inout State) -> Result) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return body(&state)

@@ -96,6 +96,11 @@ int hb_hmac_sha256_verify48(const hb_hmac_sha256_key *key, const uint8_t *messag
 
 int hb_hmac_sha256_reference(const uint8_t *secret, size_t secret_length,
                              const uint8_t *message, size_t message_length, uint8_t *digest32) {
+    return hb_hmac_sha256_oneshot(secret, secret_length, message, message_length, digest32);
+}
+
+int hb_hmac_sha256_oneshot(const uint8_t *secret, size_t secret_length,
+                           const uint8_t *message, size_t message_length, uint8_t *digest32) {
     unsigned int digest_length = 0;
     unsigned char *result = HMAC(EVP_sha256(), secret, (int)secret_length, message, message_length,
                                  digest32, &digest_length);

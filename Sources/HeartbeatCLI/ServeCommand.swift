@@ -29,6 +29,16 @@ struct ServeCommand: ParsableCommand {
     var databaseURL: String?
     @Option(help: "Redis URL (redis://HOST:PORT[/DB]). Env: HEARTBEAT_REDIS_URL. Optional.")
     var redisURL: String?
+    @Option(help: "What every Redis key and channel starts with (PREFIX:last_seen, PREFIX:transitions, …). Env: HEARTBEAT_REDIS_PREFIX. Default: heartbeat.")
+    var redisPrefix: String?
+    @Option(help: "How often last-seen times are merged into and read from Redis, ms (50-10000). Env: HEARTBEAT_REDIS_SYNC_MS. Default: 200.")
+    var redisSyncMs: Int?
+    @Option(help: "This collector's name in Redis (monitor lease holder). Env: HEARTBEAT_COLLECTOR_ID. Default: HOST:PID:RANDOM.")
+    var collectorID: String?
+    @Option(help: "POST every transition to this URL (http:// or https://; repeat for several). Env: HEARTBEAT_WEBHOOK_URLS (comma-separated).")
+    var webhookURL: [String] = []
+    @Option(help: "Key for the X-Heartbeat-Signature HMAC of webhook bodies (16 bytes or more; required with webhooks). Env: HEARTBEAT_WEBHOOK_SECRET.")
+    var webhookSecret: String?
     @Option(help: "Receiver threads, each with its own SO_REUSEPORT socket (1-64). Env: HEARTBEAT_RECEIVERS. Default: the number of cores.")
     var receivers: Int?
     @Option(help: "Rows each receiver's ring holds (1024-16777216). Env: HEARTBEAT_RING_SIZE. Default: 262144.")
@@ -100,6 +110,8 @@ struct ServeCommand: ParsableCommand {
             if statusInterval > 0 {
                 report("status: \(pipeline.statistics)")
                 report(latencyLine(pipeline))
+                if configuration.redisURL != nil { report(hotStateLine(pipeline)) }
+                if !configuration.webhookURLs.isEmpty { report(webhookLine(pipeline)) }
             }
         }
         report("shutting down: draining rings and storing every accepted record")
@@ -107,6 +119,8 @@ struct ServeCommand: ParsableCommand {
         let totals = pipeline.statistics
         report("final: \(totals)")
         report(monitorLine(pipeline))
+        if configuration.redisURL != nil { report(hotStateLine(pipeline)) }
+        if !configuration.webhookURLs.isEmpty { report(webhookLine(pipeline)) }
         report(latencyLine(pipeline))
         if !totals.isBalanced { report("warning: the totals do not balance; please report this") }
         withExtendedLifetime(signals) {}
@@ -117,6 +131,21 @@ struct ServeCommand: ParsableCommand {
         func ms(_ value: Double?) -> String { value.map { String(format: "%.2f", $0 * 1000) } ?? "-" }
         let metrics = pipeline.monitorMetrics
         return "monitor: transitions=\(metrics.transitionsRecorded.load(ordering: .relaxed)) stalls=\(metrics.stalls.load(ordering: .relaxed)) failures=\(metrics.failures.load(ordering: .relaxed)) check_p50_ms=\(ms(metrics.checkSeconds.quantile(0.5))) check_p99_ms=\(ms(metrics.checkSeconds.quantile(0.99))) detection_p50_ms=\(ms(metrics.detectionDelaySeconds.quantile(0.5))) detection_p99_ms=\(ms(metrics.detectionDelaySeconds.quantile(0.99)))"
+    }
+
+    /// `hot_state: redis=up|down leader=yes|no degraded=yes|no sync_lag_ms=… pushed=… pulled=… remote_arrivals=… published=…`.
+    private func hotStateLine(_ pipeline: IngestPipeline) -> String {
+        let metrics = pipeline.hotStateMetrics
+        let last = metrics.lastSyncMicros.load(ordering: .relaxed)
+        let lag = last > 0 ? String((Int64(Date().timeIntervalSince1970 * 1_000_000) - last) / 1_000) : "-"
+        func yes(_ flag: ManagedAtomic<Bool>) -> String { flag.load(ordering: .relaxed) ? "yes" : "no" }
+        return "hot_state: redis=\(metrics.redisReachable.load(ordering: .relaxed) ? "up" : "down") leader=\(yes(metrics.isLeader)) degraded=\(yes(metrics.degraded)) sync_lag_ms=\(lag) sync_failures=\(metrics.syncFailures.load(ordering: .relaxed)) pushed=\(metrics.membersPushed.load(ordering: .relaxed)) pulled=\(metrics.membersPulled.load(ordering: .relaxed)) remote_arrivals=\(metrics.remoteArrivalsForwarded.load(ordering: .relaxed)) published=\(metrics.transitionsPublished.load(ordering: .relaxed)) publish_dropped=\(metrics.publicationsDropped.load(ordering: .relaxed))"
+    }
+
+    /// `webhooks: delivered=… failed_attempts=… abandoned=… queue=…`.
+    private func webhookLine(_ pipeline: IngestPipeline) -> String {
+        let metrics = pipeline.webhookMetrics
+        return "webhooks: delivered=\(metrics.delivered.load(ordering: .relaxed)) failed_attempts=\(metrics.failedAttempts.load(ordering: .relaxed)) abandoned=\(metrics.abandoned.load(ordering: .relaxed)) queue=\(metrics.queueDepth.load(ordering: .relaxed))"
     }
 
     /// `latency: commit_p50_ms=… commit_p99_ms=… flush_p50_ms=… flush_p99_ms=… batches=…`.
@@ -134,6 +163,13 @@ struct ServeCommand: ParsableCommand {
         if let text = http ?? Environment.value("HEARTBEAT_HTTP") { configuration.http = try address(text, "--http / HEARTBEAT_HTTP") }
         configuration.databaseURL = databaseURL ?? Environment.value("HEARTBEAT_DATABASE_URL") ?? ""
         configuration.redisURL = redisURL ?? Environment.value("HEARTBEAT_REDIS_URL")
+        if let value = try integer(redisSyncMs, "HEARTBEAT_REDIS_SYNC_MS", "--redis-sync-ms") { configuration.redisSyncMillis = value }
+        if let value = redisPrefix ?? Environment.value("HEARTBEAT_REDIS_PREFIX") { configuration.redisKeyPrefix = value }
+        if let value = collectorID ?? Environment.value("HEARTBEAT_COLLECTOR_ID") { configuration.collectorID = value }
+        configuration.webhookURLs = !webhookURL.isEmpty
+            ? webhookURL
+            : (Environment.value("HEARTBEAT_WEBHOOK_URLS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        configuration.webhookSecret = webhookSecret ?? Environment.value("HEARTBEAT_WEBHOOK_SECRET")
         if let value = try integer(receivers, "HEARTBEAT_RECEIVERS", "--receivers") { configuration.receivers = value }
         if let value = try integer(ringSize, "HEARTBEAT_RING_SIZE", "--ring-size") { configuration.ringCapacity = value }
         if let value = try integer(receiveBuffer, "HEARTBEAT_RECEIVE_BUFFER", "--receive-buffer") { configuration.receiveBufferBytes = value }

@@ -35,4 +35,9 @@ int hb_hmac_sha256_verify48(const hb_hmac_sha256_key *key, const uint8_t *messag
 int hb_hmac_sha256_reference(const uint8_t *secret, size_t secret_length,
                              const uint8_t *message, size_t message_length, uint8_t *digest32);
 
+/// HMAC-SHA256 of a message of any length through libcrypto's one-shot `HMAC()` (webhook
+/// signatures: not a hot path). Writes 32 bytes; returns 1 on success, 0 on failure.
+int hb_hmac_sha256_oneshot(const uint8_t *secret, size_t secret_length,
+                           const uint8_t *message, size_t message_length, uint8_t *digest32);
+
 #endif

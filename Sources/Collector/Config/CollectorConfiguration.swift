@@ -1,3 +1,4 @@
+import Foundation
 import Protocol
 
 /// Everything `heartbeat serve` can be told, validated up front: a bad value is an error at start
@@ -11,6 +12,17 @@ public struct CollectorConfiguration: Sendable {
     public var databaseURL = ""
     /// Redis URL (`--redis-url`, `HEARTBEAT_REDIS_URL`); optional.
     public var redisURL: String?
+    /// What every Redis key and channel starts with (`<prefix>:last_seen`, `<prefix>:transitions`, …),
+    /// so that several deployments can share one Redis.
+    public var redisKeyPrefix = "heartbeat"
+    /// How often the Redis hot state is synchronised (last-seen pushed and pulled), ms.
+    public var redisSyncMillis = 200
+    /// This collector's name in Redis (lease holder, stream origin); default host:pid:random.
+    public var collectorID = CollectorConfiguration.defaultCollectorID()
+    /// Webhook URLs every transition is POSTed to (`--webhook-url`, repeatable).
+    public var webhookURLs = [String]()
+    /// The key webhook bodies are signed with (`--webhook-secret`); required with webhook URLs.
+    public var webhookSecret: String?
     /// Receiver threads, each with its own SO_REUSEPORT socket and ring.
     public var receivers = 2
     /// Rows each receiver's ring holds.
@@ -87,6 +99,24 @@ public struct CollectorConfiguration: Sendable {
         try check((50...60_000).contains(registryPollMillis), "--registry-poll-ms", registryPollMillis, "50 to 60000 ms")
         try check((1...1_000_000).contains(autoRegisterPerMinute), "--auto-register-per-minute", autoRegisterPerMinute, "1 to 1000000")
         try check((100...60_000).contains(monitorPeriodMillis), "--check-period-ms", monitorPeriodMillis, "100 to 60000 ms")
+        if let redisURL { try check(RedisURL(redisURL) != nil, "--redis-url / HEARTBEAT_REDIS_URL", redisURL, "redis://HOST:PORT[/DB]") }
+        try check(!redisKeyPrefix.isEmpty && redisKeyPrefix.count <= 100 && !redisKeyPrefix.contains(where: \.isWhitespace),
+                  "--redis-prefix / HEARTBEAT_REDIS_PREFIX", redisKeyPrefix, "1 to 100 characters without spaces")
+        try check((50...10_000).contains(redisSyncMillis), "--redis-sync-ms", redisSyncMillis, "50 to 10000 ms")
+        try check(!collectorID.isEmpty && collectorID.count <= 200, "--collector-id", collectorID, "1 to 200 characters")
+        for url in webhookURLs {
+            try check(url.hasPrefix("http://") || url.hasPrefix("https://"), "--webhook-url / HEARTBEAT_WEBHOOK_URLS", url, "an http:// or https:// URL")
+        }
+        try check(webhookURLs.isEmpty || (webhookSecret?.utf8.count ?? 0) >= 16, "--webhook-secret / HEARTBEAT_WEBHOOK_SECRET",
+                  webhookSecret == nil ? "(unset)" : "(\(webhookSecret!.utf8.count) bytes)", "at least 16 bytes when webhook URLs are set")
         try check((60...86_400 * 7).contains(replayIdleSeconds), "--replay-idle-s", replayIdleSeconds, "60 to 604800 s")
+    }
+
+    /// `host:pid:random`: unique per process, readable in Redis (`GET heartbeat:monitor_leader`).
+    public static func defaultCollectorID() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(host):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     }
 }

@@ -7,6 +7,11 @@ public struct RedisError: Error, CustomStringConvertible {
     /// The server's or hiredis's message.
     public let message: String
 
+    public init(operation: String, message: String) {
+        self.operation = operation
+        self.message = message
+    }
+
     public var description: String { "Redis \(operation) failed: \(message)" }
 }
 
@@ -35,7 +40,8 @@ public enum RedisReply: Equatable, Sendable {
 public final class RedisConnection {
     private let context: UnsafeMutablePointer<redisContext>
 
-    /// Connects to `host`:`port`, waiting at most `timeoutMillis` for the connection.
+    /// Connects to `host`:`port`, waiting at most `timeoutMillis` for the connection and, after
+    /// that, for each reply (a hung server is an error, never a thread blocked for good).
     public init(host: String, port: Int, timeoutMillis: Int = 2_000) throws(RedisError) {
         let timeout = timeval(tv_sec: timeoutMillis / 1000, tv_usec: (timeoutMillis % 1000) * 1000)
         guard let context = redisConnectWithTimeout(host, Int32(port), timeout) else {
@@ -46,6 +52,7 @@ public final class RedisConnection {
             redisFree(context)
             throw RedisError(operation: "connect", message: "\(host):\(port): \(message)")
         }
+        redisSetTimeout(context, timeout)
         self.context = context
     }
 

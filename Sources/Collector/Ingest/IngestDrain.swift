@@ -18,6 +18,9 @@ final class IngestDrain: @unchecked Sendable {
     /// Accepted rows for the liveness monitor, when it runs; a full feed drops the event (counted)
     /// and the monitor falls back on the last-seen table before convicting anyone.
     private let monitorFeed: RowRing?
+    /// Accepted `start`/`success`/`fail`/`stop` rows for the Redis hot state, which shares them with
+    /// the other collectors (a last-seen time cannot carry a kind); a full ring is counted.
+    private let sharedEvents: RowRing?
     private let pool: BatchWriterPool
     private let metrics: StorageMetrics
     private let batchRows: Int
@@ -29,9 +32,11 @@ final class IngestDrain: @unchecked Sendable {
 
     init(
         rings: [RowRing], pool: BatchWriterPool, metrics: StorageMetrics, lastSeen: LastSeenTable, batchRows: Int,
-        batchAgeMillis: Int, replayIdleSeconds: Int, discard: Bool = false, monitorFeed: RowRing? = nil
+        batchAgeMillis: Int, replayIdleSeconds: Int, discard: Bool = false, monitorFeed: RowRing? = nil,
+        sharedEvents: RowRing? = nil
     ) {
         self.monitorFeed = monitorFeed
+        self.sharedEvents = sharedEvents
         self.lastSeen = lastSeen
         self.discard = discard
         self.rings = rings
@@ -63,6 +68,7 @@ final class IngestDrain: @unchecked Sendable {
         var accepted: UInt64 = 0
         var replays: UInt64 = 0
         var feedDrops: UInt64 = 0
+        var sharedEventDrops: UInt64 = 0
         var lastEviction = DispatchTime.now().uptimeNanoseconds
         // The drain naps between passes: 1 ms after a pass that moved rows (so under load it
         // wakes ~1,000 times a second, not once per datagram, while a 262,144-row ring absorbs
@@ -90,6 +96,9 @@ final class IngestDrain: @unchecked Sendable {
                     if replayGuard.admit(row) {
                         if accepted == 0 { metrics.firstAcceptedReceivedMicros.store(row.receivedAtMicros, ordering: .relaxed) }
                         accepted &+= 1
+                        // Shared before its last-seen time is recorded: the hot state reads last-seen
+                        // first, so any time it pushes has its record's kind already in the ring.
+                        if row.kind != .beat, let sharedEvents, !sharedEvents.push(row) { sharedEventDrops &+= 1 }
                         lastSeen.record(row)
                         if let monitorFeed, !monitorFeed.push(row) { feedDrops &+= 1 }
                         if discard { continue }
@@ -106,6 +115,7 @@ final class IngestDrain: @unchecked Sendable {
             metrics.recordsAccepted.store(accepted, ordering: .relaxed)
             metrics.recordsReplayRejected.store(replays, ordering: .relaxed)
             metrics.monitorEventsDropped.store(feedDrops, ordering: .relaxed)
+            metrics.sharedEventsDropped.store(sharedEventDrops, ordering: .relaxed)
             let now = DispatchTime.now().uptimeNanoseconds
             if batch.rows > 0, now &- batch.openedAtNanos >= batchAgeNanos {
                 pool.submit(batch)

@@ -28,6 +28,14 @@ public final class IngestPipeline: @unchecked Sendable {
     private let monitor: LivenessMonitor?
     /// What the liveness monitor measured (idle when the monitor is off).
     public let monitorMetrics: MonitorMetrics
+    /// What the Redis hot state did (idle without `--redis-url`).
+    public let hotStateMetrics = HotStateMetrics()
+    /// What webhook delivery did (idle without `--webhook-url`).
+    public let webhookMetrics = WebhookMetrics()
+    private let lease: MonitorLease?
+    private let hotStateSync: HotStateSync?
+    private let publisher: TransitionPublisher?
+    private let webhooks: WebhookDeliverer?
     private let maintenance = WorkerThread()
     /// Partition maintenance runs that failed.
     public let failedMaintenance = ManagedAtomic<UInt64>(0)
@@ -93,15 +101,44 @@ public final class IngestPipeline: @unchecked Sendable {
         let monitorMetrics = MonitorMetrics()
         self.monitorMetrics = monitorMetrics
         let holder = registry.holder
+        // Redis hot state: last-seen shared both ways, non-beat records shared, the leader lease.
+        var sharedEvents: RowRing?
+        var monitorHotState: LivenessMonitor.HotState?
+        if let redisURL = configuration.redisURL {
+            let localEvents = RowRing(capacity: 1 << 16)
+            let remoteFeed = RowRing(capacity: 1 << 18)
+            sharedEvents = localEvents
+            hotStateSync = HotStateSync(
+                url: redisURL, keyPrefix: configuration.redisKeyPrefix, collectorID: configuration.collectorID, lastSeen: lastSeen, localEvents: localEvents,
+                remoteFeed: remoteFeed, periodMillis: configuration.redisSyncMillis, metrics: hotStateMetrics)
+            let lease = MonitorLease(url: redisURL, keyPrefix: configuration.redisKeyPrefix, holderID: configuration.collectorID, metrics: hotStateMetrics)
+            let publisher = TransitionPublisher(url: redisURL, keyPrefix: configuration.redisKeyPrefix, metrics: hotStateMetrics)
+            self.lease = lease
+            self.publisher = publisher
+            if monitorFeed != nil {
+                monitorHotState = LivenessMonitor.HotState(remoteFeed: remoteFeed, lease: lease, publisher: publisher, metrics: hotStateMetrics)
+            }
+        } else {
+            hotStateSync = nil
+            lease = nil
+            publisher = nil
+        }
         monitor = monitorFeed.map { feed in
             LivenessMonitor(
                 databaseURL: configuration.databaseURL, registry: holder, lastSeen: lastSeen, feed: feed,
-                periodMillis: configuration.monitorPeriodMillis, metrics: monitorMetrics)
+                periodMillis: configuration.monitorPeriodMillis, metrics: monitorMetrics, hotState: monitorHotState,
+                webhookURLs: configuration.webhookURLs)
         }
+        // Every collector delivers the outbox (rows are claimed, never taken twice at once).
+        webhooks = configuration.webhookURLs.isEmpty || configuration.sink == .none
+            ? nil
+            : WebhookDeliverer(
+                databaseURL: configuration.databaseURL,
+                settings: WebhookDeliverer.Settings(secret: Array((configuration.webhookSecret ?? "").utf8)), metrics: webhookMetrics)
         drain = IngestDrain(
             rings: receivers.map(\.ring), pool: pool, metrics: metrics, lastSeen: lastSeen, batchRows: configuration.batchRows,
             batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds,
-            discard: configuration.sink == .none, monitorFeed: monitorFeed)
+            discard: configuration.sink == .none, monitorFeed: monitorFeed, sharedEvents: sharedEvents)
         autoRegistrar = configuration.autoRegister
             ? AutoRegistrar(
                 rings: receivers.compactMap(\.unknownApplications), registry: registry.holder,
@@ -123,6 +160,10 @@ public final class IngestPipeline: @unchecked Sendable {
     public func start() {
         registry.start()
         autoRegistrar?.start()
+        lease?.start()
+        hotStateSync?.start()
+        publisher?.start()
+        webhooks?.start()
         monitor?.start()
         drain.start()
         receivers.forEach { $0.start() }
@@ -134,6 +175,10 @@ public final class IngestPipeline: @unchecked Sendable {
         drain.stopAfterDraining()
         pool.shutdown()
         monitor?.stop()
+        publisher?.stop()
+        hotStateSync?.stop()  // after the drain: its last push carries the final last-seen times
+        lease?.stop()  // gives the lease up: another collector's monitor takes over at once
+        webhooks?.stop()
         autoRegistrar?.stop()
         registry.stop()
         maintenance.stop()

@@ -8,6 +8,13 @@ import Protocol
 /// ~1.4 ms for a million applications, and sweeping that often keeps detection well inside one
 /// period of the deadline.
 ///
+/// With Redis (``HotState``), it also takes arrivals at other collectors from `remoteFeed` and
+/// records transitions only while it holds the leader lease. Followers keep their board current,
+/// so a take-over starts from the same state; on gaining the lease the monitor re-reads the stored
+/// statuses first. Redis unreachable (degraded): every monitor acts, but convicts only applications
+/// whose latest record it received itself — the collector that heard an application last judges
+/// it, so one that beats only at another collector is not marked late here.
+///
 /// Stall guard: when it wakes more than two periods late (the process was stopped or starved), the
 /// monitor does not convict anyone for that gap: it first takes in every record that waited
 /// meanwhile, and convicts again only after one clean period — so a stalled collector never marks applications
@@ -19,15 +26,31 @@ final class LivenessMonitor: @unchecked Sendable {
     private let feed: RowRing
     private let periodMicros: Int64
     private let worker = WorkerThread()
+    private let hotState: HotState?
+    private let webhookURLs: [String]
     let metrics: MonitorMetrics
 
-    init(databaseURL: String, registry: RegistryHolder, lastSeen: LastSeenTable, feed: RowRing, periodMillis: Int, metrics: MonitorMetrics) {
+    /// The monitor's links to the Redis hot state.
+    struct HotState {
+        /// Arrivals at other collectors (from ``HotStateSync``).
+        let remoteFeed: RowRing
+        let lease: MonitorLease
+        let publisher: TransitionPublisher
+        let metrics: HotStateMetrics
+    }
+
+    init(
+        databaseURL: String, registry: RegistryHolder, lastSeen: LastSeenTable, feed: RowRing, periodMillis: Int, metrics: MonitorMetrics,
+        hotState: HotState? = nil, webhookURLs: [String] = []
+    ) {
         self.databaseURL = databaseURL
         self.registry = registry
         self.lastSeen = lastSeen
         self.feed = feed
         self.periodMicros = Int64(periodMillis) * 1_000
         self.metrics = metrics
+        self.hotState = hotState
+        self.webhookURLs = webhookURLs
     }
 
     func start() {
@@ -51,9 +74,18 @@ final class LivenessMonitor: @unchecked Sendable {
         // application.last_heartbeat is refreshed in batches, never per record.
         var heardSince = [Int: Int64]()
         var lastHeartbeatFlush = WallClock.nowMicros()
+        var previousRole = Role.follower
+        // Whether each application's latest record, as far as the board knows, came to this
+        // collector (false: through Redis from another one).
+        var heardHereLast = [Bool]()
         while !worker.isStopRequested {
             usleep(UInt32(max(1_000, periodMicros / 10)))
             let now = WallClock.nowMicros()
+            // Only the lease holder records transitions; one that just gained the lease first
+            // adopts what the previous holder stored.
+            let role: Role = hotState.map { $0.lease.isLeader ? .leader : $0.lease.isDegraded ? .degraded : .follower } ?? .alone
+            if role != previousRole, role != .follower { loadedVersion = -1 }
+            previousRole = role
             // Take in records as they come (every ~period/10), so recoveries are recorded promptly.
             transitions.removeAll(keepingCapacity: true)
             do throws(PostgresError) {
@@ -80,6 +112,22 @@ final class LivenessMonitor: @unchecked Sendable {
                     if let transition = board.receive(row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis) {
                         transitions.append((id, transition))
                     }
+                    if hotState != nil { Self.mark(&heardHereLast, id, true) }
+                }
+            }
+            while let hotState {
+                let count = scratch.withUnsafeMutableBufferPointer { hotState.remoteFeed.pop(into: $0.baseAddress!, maximum: $0.count) }
+                guard count > 0 else { break }
+                for row in scratch[0..<count] {
+                    let id = Int(row.applicationID)
+                    if id >= board.capacity { board = board.resized(capacity: id * 2, defaultPolicy: defaultPolicy) }
+                    // A remote last-seen time the board already has (the record itself came
+                    // through the stream, or here) adds nothing; a `fail` must not be undone by it.
+                    if row.kind == .beat, row.receivedAtMicros <= board.machine(for: id).lastSeenMicros { continue }
+                    if let transition = board.receive(row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis) {
+                        transitions.append((id, transition))
+                    }
+                    Self.mark(&heardHereLast, id, false)
                 }
             }
             // A wake-up much later than planned means this process stalled (stopped, starved):
@@ -107,15 +155,21 @@ final class LivenessMonitor: @unchecked Sendable {
                     metrics.failures.wrappingIncrement(ordering: .relaxed)
                 }
             }
+            switch role {
+            case .alone, .leader: break
+            case .follower: transitions.removeAll(keepingCapacity: true)
+            case .degraded: transitions.removeAll { !($0.applicationID < heardHereLast.count && heardHereLast[$0.applicationID]) }
+            }
             guard !transitions.isEmpty, let connection else { continue }
             let writeStarted = WallClock.nowMicros()
             defer { databaseMicros += WallClock.nowMicros() - writeStarted }
             do throws(PostgresError) {
-                let won = try TransitionWriter.write(transitions, on: connection)
+                let won = try TransitionWriter.write(transitions, webhookURLs: webhookURLs, on: connection)
                 let recordedAt = WallClock.nowMicros()
-                for (_, transition) in won where transition.reason == .missedInterval || transition.reason == .missedGrace || transition.reason == .runTimeout {
-                    metrics.detectionDelaySeconds.record(Double(recordedAt - transition.atMicros) / 1e6)
+                for recorded in won where [.missedInterval, .missedGrace, .runTimeout].contains(recorded.transition.reason) {
+                    metrics.detectionDelaySeconds.record(Double(recordedAt - recorded.transition.atMicros) / 1e6)
                 }
+                hotState?.publisher.publish(won.map(\.payload))
                 metrics.transitionsRecorded.wrappingIncrement(by: UInt64(won.count), ordering: .relaxed)
             } catch {
                 // The board moved on but the database did not: reload the stored statuses.
@@ -123,6 +177,23 @@ final class LivenessMonitor: @unchecked Sendable {
                 loadedVersion = -1
             }
         }
+    }
+
+    /// Who records transitions this tick.
+    private enum Role {
+        /// No Redis: this monitor decides alone (PostgreSQL still makes each transition once).
+        case alone
+        /// Holds the lease: records every transition.
+        case leader
+        /// Another collector leads: keeps its board current, records nothing.
+        case follower
+        /// Redis unreachable: records transitions of applications whose latest record it received.
+        case degraded
+    }
+
+    private static func mark(_ flags: inout [Bool], _ id: Int, _ value: Bool) {
+        if id >= flags.count { flags += Array(repeating: false, count: id + 1 - flags.count) }
+        flags[id] = value
     }
 
     /// How often `application.last_heartbeat` is brought up to date.

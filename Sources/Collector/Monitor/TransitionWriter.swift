@@ -1,16 +1,32 @@
+import Foundation
+
 /// Records transitions in PostgreSQL exactly once, however many collectors see them: each is a
 /// conditional UPDATE of `application.status` (`… WHERE status = <from>`), and only the rows that
 /// UPDATE changed get their `status_change` row, inserted by the same statement. A collector that
 /// loses the race changes nothing.
 ///
+/// The same statement renders each won transition as its notification (JSON, see
+/// `Spec/notifications.md`) and, for every webhook URL, inserts it into the `webhook_delivery` outbox —
+/// so a recorded transition always has its notifications queued, in the same transaction.
+///
 /// All transitions of a tick go in one transaction, one set-based statement per round; a round
 /// holds at most one transition per application (an application that went late and down in the
 /// same tick needs two rounds, in order), since an UPDATE changes each row once.
 struct TransitionWriter {
-    /// Writes `transitions` (in the order they happened); returns the ones this collector won.
+    /// A transition this collector won, with its notification.
+    struct Recorded {
+        let applicationID: Int
+        let transition: LivenessTransition
+        /// The JSON notification: published on Redis and POSTed to webhooks, byte for byte.
+        let payload: String
+    }
+
+    /// Writes `transitions` (in the order they happened), queueing a webhook delivery to each of
+    /// `webhookURLs` for every one recorded; returns the ones this collector won.
     static func write(
-        _ transitions: [(applicationID: Int, transition: LivenessTransition)], on connection: PostgresConnection
-    ) throws(PostgresError) -> [(applicationID: Int, transition: LivenessTransition)] {
+        _ transitions: [(applicationID: Int, transition: LivenessTransition)], webhookURLs: [String] = [],
+        on connection: PostgresConnection
+    ) throws(PostgresError) -> [Recorded] {
         guard !transitions.isEmpty else { return [] }
         var rounds = [[(applicationID: Int, transition: LivenessTransition)]]()
         var roundOf = [Int: Int]()
@@ -20,6 +36,7 @@ struct TransitionWriter {
             if round == rounds.count { rounds.append([]) }
             rounds[round].append(item)
         }
+        let urls = sqlTextArray(webhookURLs)
         var sql = "BEGIN;\n"
         for round in rounds {
             // Arrays, not a VALUES list: PostgreSQL plans 100,000 array elements in ~10 ms but
@@ -39,10 +56,22 @@ struct TransitionWriter {
                 changed AS (
                     UPDATE application SET status = input.to_status, updated_at = now()
                     FROM input WHERE application.id = input.id AND application.status = input.from_status
-                    RETURNING input.*)
-                INSERT INTO status_change (application_id, at, from_status, to_status, reason, run_duration_ms)
-                SELECT id, to_timestamp(at_micros / 1000000.0), from_status, to_status, reason, run_duration_ms FROM changed
-                RETURNING application_id, to_status;
+                    RETURNING input.*, application.uuid, application.name),
+                inserted AS (
+                    INSERT INTO status_change (application_id, at, from_status, to_status, reason, run_duration_ms)
+                    SELECT id, to_timestamp(at_micros / 1000000.0), from_status, to_status, reason, run_duration_ms FROM changed
+                    RETURNING id, application_id),
+                notice AS (
+                    SELECT changed.id, changed.to_status, json_build_object(
+                        'id', inserted.id, 'app', changed.uuid, 'name', changed.name,
+                        'from', changed.from_status, 'to', changed.to_status,
+                        'at', to_char(to_timestamp(changed.at_micros / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                        'reason', changed.reason, 'run_duration_ms', changed.run_duration_ms)::text AS payload, inserted.id AS change_id
+                    FROM inserted JOIN changed ON changed.id = inserted.application_id),
+                outbox AS (
+                    INSERT INTO webhook_delivery (status_change_id, application_id, url, payload)
+                    SELECT notice.change_id, notice.id, target.url, notice.payload FROM notice CROSS JOIN unnest(\(urls)::text[]) AS target (url))
+                SELECT id, to_status, payload FROM notice;
 
                 """
         }
@@ -54,19 +83,29 @@ struct TransitionWriter {
             _ = try? connection.query("ROLLBACK")
             throw error
         }
-        // results[0] is BEGIN; results[r + 1] holds round r's winners as (id, to_status).
-        var won = Set<String>()
+        // results[0] is BEGIN; results[r + 1] holds round r's winners as (id, to_status, payload).
+        var won = [String: String]()
         for round in rounds.indices where round + 1 < results.count {
             for row in results[round + 1] {
-                if let id = row[0], let to = row[1] { won.insert("\(round)/\(id)/\(to)") }
+                if let id = row[0], let to = row[1], let payload = row[2] { won["\(round)/\(id)/\(to)"] = payload }
             }
         }
-        var result = [(applicationID: Int, transition: LivenessTransition)]()
+        var result = [Recorded]()
         for (round, items) in rounds.enumerated() {
-            for item in items where won.contains("\(round)/\(item.applicationID)/\(item.transition.to)") {
-                result.append(item)
+            for item in items {
+                if let payload = won["\(round)/\(item.applicationID)/\(item.transition.to)"] {
+                    result.append(Recorded(applicationID: item.applicationID, transition: item.transition, payload: payload))
+                }
             }
         }
         return result
+    }
+
+    /// A PostgreSQL text-array literal (quoted for SQL) holding `values` verbatim.
+    static func sqlTextArray(_ values: [String]) -> String {
+        let elements = values.map { value in
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return "'" + ("{" + elements.joined(separator: ",") + "}").replacingOccurrences(of: "'", with: "''") + "'"
     }
 }

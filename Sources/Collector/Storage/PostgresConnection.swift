@@ -1,4 +1,5 @@
 import CLibPQ
+import Foundation
 
 /// A failure reported by PostgreSQL or libpq, with libpq's own message.
 public struct PostgresError: Error, CustomStringConvertible {
@@ -165,6 +166,11 @@ public final class PostgresConnection {
     }
 
     /// Whether the connection is still up (false after the server went away).
+    /// `text` as an SQL string literal (quotes doubled; NUL, which text cannot hold, removed).
+    public static func literal(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "\0", with: "").replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
     public var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
 
     private static func errorMessage(of connection: OpaquePointer) -> String {

@@ -11,4 +11,13 @@ enum WallClock {
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1_000
     }
+
+    /// A clock that only moves forward (CLOCK_MONOTONIC, µs since an arbitrary point): for leases
+    /// and timeouts, which must not jump with the wall clock. It keeps running while the process is
+    /// stopped (SIGSTOP), so a lease held before a stop is seen to have run out after it.
+    static func monotonicMicros() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1_000
+    }
 }

@@ -1,0 +1,94 @@
+import CSHA256
+import Collector
+import Foundation
+import HeartbeatTestSupport
+import Protocol
+import Testing
+
+/// Webhook delivery through the `webhook_delivery` outbox, against real PostgreSQL and a real HTTP
+/// receiver: each transition once, signed, retried after a failure.
+@Suite("Webhooks (integration)", .serialized)
+struct WebhookTests {
+    typealias Harness = IngestPipelineTests.Harness
+    static let secret = "webhook-test-secret-0123456789"
+
+    /// HMAC-SHA256 of `body` under the test secret, as the header carries it.
+    static func expectedSignature(_ body: [UInt8]) -> String {
+        var digest = [UInt8](repeating: 0, count: 32)
+        let key = Array(secret.utf8)
+        _ = hb_hmac_sha256_reference(key, key.count, body, body.count, &digest)
+        return "sha256=" + hex(digest)
+    }
+
+    @Test("each transition reaches the receiver once, signed, in order; a failed POST is retried; the outbox empties")
+    func deliveredOnceSigned() throws {
+        let receiver = WebhookReceiver(statuses: [500])  // the first POST fails
+        defer { receiver.stop() }
+        let harness = try Harness {
+            $0.monitorPeriodMillis = 200
+            $0.webhookURLs = [receiver.url]
+            $0.webhookSecret = Self.secret
+        }
+        defer { harness.pipeline.shutdown() }
+        try harness.connection.query("UPDATE application SET interval_ms = 500, grace_ms = 500")
+        usleep(600_000)
+        for sequence in 1...3 {
+            harness.sender.send(harness.record(1, sequence: UInt64(sequence)))
+            usleep(100_000)
+        }
+        // new->up, up->late, late->down: three notifications, the first after one retry.
+        let deadline = Date().addingTimeInterval(12)
+        while Date() < deadline, receiver.requests.filter({ $0.answered == 200 }).count < 3 { usleep(50_000) }
+        usleep(500_000)  // room for a duplicate, if one were coming
+        let requests = receiver.requests
+        let delivered = requests.filter { $0.answered == 200 }
+        #expect(requests.count == 4, "3 transitions + 1 retry, got \(requests.count)")
+        #expect(delivered.count == 3)
+        #expect(Set(delivered.compactMap { $0.headers["x-heartbeat-delivery"] }).count == 3, "distinct deliveries")
+        #expect(requests[0].headers["x-heartbeat-delivery"] == requests[1].headers["x-heartbeat-delivery"], "the failed one is sent again")
+        for request in requests {
+            #expect(request.headers["x-heartbeat-signature"] == Self.expectedSignature(request.body))
+            #expect(request.headers["content-type"] == "application/json")
+        }
+        let bodies = delivered.compactMap { try? JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any] }
+        #expect(bodies.map { "\($0["from"] ?? "")->\($0["to"] ?? "")" } == ["new->up", "up->late", "late->down"])
+        #expect(bodies.allSatisfy { ($0["app"] as? String) == "\(harness.applications[1].uuid)" })
+        let outbox = try harness.connection.query(
+            "SELECT count(*), count(delivered_at), sum(attempts) FROM webhook_delivery")
+        #expect(outbox == [["3", "3", "4"]])
+        let metrics = harness.pipeline.webhookMetrics
+        let (sent, failed) = (metrics.delivered.load(ordering: .relaxed), metrics.failedAttempts.load(ordering: .relaxed))
+        #expect(sent == 3 && failed == 1)
+    }
+
+    @Test("a receiver that is down: the row waits with its error, due again later, and the failure is counted")
+    func receiverDown() throws {
+        let harness = try Harness {
+            $0.monitorPeriodMillis = 200
+            $0.webhookURLs = ["http://127.0.0.1:1/unreachable"]
+            $0.webhookSecret = Self.secret
+        }
+        defer { harness.pipeline.shutdown() }
+        harness.sender.send(harness.record(1, sequence: 1))
+        let deadline = Date().addingTimeInterval(6)
+        while Date() < deadline, harness.pipeline.webhookMetrics.failedAttempts.load(ordering: .relaxed) == 0 { usleep(50_000) }
+        let failed = harness.pipeline.webhookMetrics.failedAttempts.load(ordering: .relaxed)
+        #expect(failed >= 1)
+        let row = try harness.connection.query("SELECT delivered_at IS NULL, last_error LIKE 'transport:%', next_attempt_at > now() FROM webhook_delivery")
+        #expect(row == [["t", "t", "t"]], "kept, with the error, due again later")
+        let depth = harness.pipeline.webhookMetrics.queueDepth.load(ordering: .relaxed)
+        #expect(depth == 1)
+    }
+
+    @Test("webhook URLs without a secret are refused at start")
+    func secretRequired() {
+        var configuration = CollectorConfiguration()
+        configuration.databaseURL = "postgresql://x@127.0.0.1/x"
+        configuration.webhookURLs = ["http://127.0.0.1:9/hook"]
+        #expect(throws: CollectorConfiguration.InvalidSetting.self) { try configuration.validate() }
+        configuration.webhookSecret = Self.secret
+        #expect(throws: Never.self) { try configuration.validate() }
+        configuration.webhookURLs = ["ftp://127.0.0.1/hook"]
+        #expect(throws: CollectorConfiguration.InvalidSetting.self) { try configuration.validate() }
+    }
+}

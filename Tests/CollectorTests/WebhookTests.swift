@@ -1,5 +1,5 @@
 import CSHA256
-import Collector
+@testable import Collector
 import Foundation
 import HeartbeatTestSupport
 import Protocol
@@ -90,5 +90,15 @@ struct WebhookTests {
         #expect(throws: Never.self) { try configuration.validate() }
         configuration.webhookURLs = ["ftp://127.0.0.1/hook"]
         #expect(throws: CollectorConfiguration.InvalidSetting.self) { try configuration.validate() }
+    }
+
+    @Test("URLs with quotes, backslashes and commas reach the outbox verbatim")
+    func urlQuoting() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        let urls = ["http://127.0.0.1/a'b", "http://127.0.0.1/c\\\"d", "http://127.0.0.1/e,f{g}", "http://127.0.0.1/plain"]
+        let rows = try connection.query("SELECT unnest(\(TransitionWriter.sqlTextArray(urls))::text[])").compactMap { $0[0] }
+        #expect(rows == urls)
+        #expect(try connection.query("SELECT cardinality(\(TransitionWriter.sqlTextArray([]))::text[])") == [["0"]])
     }
 }

@@ -133,13 +133,13 @@ struct ServeCommand: ParsableCommand {
         return "monitor: transitions=\(metrics.transitionsRecorded.load(ordering: .relaxed)) stalls=\(metrics.stalls.load(ordering: .relaxed)) failures=\(metrics.failures.load(ordering: .relaxed)) check_p50_ms=\(ms(metrics.checkSeconds.quantile(0.5))) check_p99_ms=\(ms(metrics.checkSeconds.quantile(0.99))) detection_p50_ms=\(ms(metrics.detectionDelaySeconds.quantile(0.5))) detection_p99_ms=\(ms(metrics.detectionDelaySeconds.quantile(0.99)))"
     }
 
-    /// `hot_state: redis=up|down leader=yes|no degraded=yes|no sync_lag_ms=… pushed=… pulled=… remote_arrivals=… published=…`.
+    /// `hot_state: redis=up|down leader=yes|no leaderships=… degraded=yes|no sync_lag_ms=… sync_failures=… pushed=… pulled=… remote_arrivals=… published=… publish_dropped=…`.
     private func hotStateLine(_ pipeline: IngestPipeline) -> String {
         let metrics = pipeline.hotStateMetrics
         let last = metrics.lastSyncMicros.load(ordering: .relaxed)
         let lag = last > 0 ? String((Int64(Date().timeIntervalSince1970 * 1_000_000) - last) / 1_000) : "-"
         func yes(_ flag: ManagedAtomic<Bool>) -> String { flag.load(ordering: .relaxed) ? "yes" : "no" }
-        return "hot_state: redis=\(metrics.redisReachable.load(ordering: .relaxed) ? "up" : "down") leader=\(yes(metrics.isLeader)) degraded=\(yes(metrics.degraded)) sync_lag_ms=\(lag) sync_failures=\(metrics.syncFailures.load(ordering: .relaxed)) pushed=\(metrics.membersPushed.load(ordering: .relaxed)) pulled=\(metrics.membersPulled.load(ordering: .relaxed)) remote_arrivals=\(metrics.remoteArrivalsForwarded.load(ordering: .relaxed)) published=\(metrics.transitionsPublished.load(ordering: .relaxed)) publish_dropped=\(metrics.publicationsDropped.load(ordering: .relaxed))"
+        return "hot_state: redis=\(metrics.redisReachable.load(ordering: .relaxed) ? "up" : "down") leader=\(yes(metrics.isLeader)) leaderships=\(metrics.leadershipsGained.load(ordering: .relaxed)) degraded=\(yes(metrics.degraded)) sync_lag_ms=\(lag) sync_failures=\(metrics.syncFailures.load(ordering: .relaxed)) pushed=\(metrics.membersPushed.load(ordering: .relaxed)) pulled=\(metrics.membersPulled.load(ordering: .relaxed)) remote_arrivals=\(metrics.remoteArrivalsForwarded.load(ordering: .relaxed)) published=\(metrics.transitionsPublished.load(ordering: .relaxed)) publish_dropped=\(metrics.publicationsDropped.load(ordering: .relaxed))"
     }
 
     /// `webhooks: delivered=… failed_attempts=… abandoned=… queue=…`.

@@ -5,38 +5,42 @@ import Protocol
 /// Shares last-seen state between collectors through Redis, so that every monitor decides from the
 /// global view: an application whose records land on several collectors is never falsely `late`.
 ///
-/// Every ``periodMillis`` one thread, on its own connection:
-/// Keys start with the configured prefix (`heartbeat` by default, so several deployments can share
-/// one Redis):
-/// 1. **share** — this collector's `start`/`success`/`fail`/`stop` records (which a last-seen time
-///    cannot carry) appended to the stream `heartbeat:events`;
-/// 2. **push** — the last-seen time of every application that changed since the last round, merged
-///    into the sorted set `heartbeat:last_seen` (member: `application.id`, score: Unix µs) with
-///    pipelined variadic `ZADD … GT`, so a later arrival always wins whoever sends it;
-/// 3. **pull** — members whose score moved recently (`ZRANGEBYSCORE` from the previous round's start
-///    minus ``lookbackMicros``), then new stream entries from other collectors; whatever this
-///    collector did not receive itself goes to the monitor's remote feed, stream entries first.
+/// Every ``periodMillis`` one thread, on its own connection, off the receive path, pipelines:
+/// 1. **the global state** — the last-seen time of every application that changed since the last
+///    round, merged into the sorted set `<prefix>:last_seen` (member `application.id`, score Unix
+///    µs) with variadic `ZADD … GT`, so a later arrival always wins whoever reports it;
+/// 2. **the same changes, as a delta** — one entry on the stream `<prefix>:updates` with this
+///    collector's id, its `start`/`success`/`fail`/`stop` records (which a time cannot carry) and
+///    the changed times, both packed as little-endian binary arrays (``UpdateEncoding``), the
+///    stream trimmed to the last ``streamRetentionMillis``;
+/// 3. **what the others sent** — new stream entries after its cursor (`XREAD`); entries of other
+///    collectors go to the monitor's remote feed, events before times, and times only when newer
+///    than what this collector received itself.
+///
+/// Reading deltas costs each collector the others' changes once, however many applications there
+/// are — not a re-read of every recent member each round.
 ///
 /// Ordering invariant: a `fail` or `stop` must never be undone by its own arrival time read back as
 /// a beat. The last-seen times are read *before* the event ring is emptied (the drain shares an
-/// event before recording its time), events reach Redis before times, a pull reads times before
-/// the stream, and the monitor gets the events before the times — so whenever a pulled time
-/// belongs to an event, the monitor already has the event, and ignores a time it has already seen.
+/// event before recording its time, and the time is stored releasing / loaded acquiring), so a
+/// time in an entry always has its event in the same or an earlier entry, and the monitor gets
+/// events first and ignores a time it has already seen.
 ///
-/// Redis unreachable: the round fails and is counted, ingest is untouched (nothing here is on the
-/// receive path), and after reconnecting the first push resends every application (resync).
+/// Redis unreachable: the round fails and is counted, ingest is untouched, and after reconnecting
+/// the first round pushes every application again (resync) and reads the stream from where it was.
 final class HotStateSync: @unchecked Sendable {
-    /// The stream keeps about this many entries.
-    static let eventsKept = 100_000
-    /// Members per `ZADD`.
-    static let pushChunk = 1_000
+    /// Members per `ZADD` and per stream entry.
+    static let chunk = 1_000
+    static let streamChunk = 100_000
+    /// The stream keeps about this much history; a collector away longer resumes from the oldest.
+    static let streamRetentionMillis: Int64 = 30_000
 
     private let url: String
     let lastSeenKey: String
-    let eventsKey: String
+    let updatesKey: String
     private let collectorID: String
     private let lastSeen: LastSeenTable
-    /// Local non-beat records, from the monitor.
+    /// Local non-beat records, from the drain.
     private let localEvents: RowRing
     /// Arrivals at other collectors, to the monitor.
     private let remoteFeed: RowRing
@@ -44,10 +48,13 @@ final class HotStateSync: @unchecked Sendable {
     private let metrics: HotStateMetrics
     private let worker = WorkerThread()
 
-    init(url: String, keyPrefix: String, collectorID: String, lastSeen: LastSeenTable, localEvents: RowRing, remoteFeed: RowRing, periodMillis: Int, metrics: HotStateMetrics) {
+    init(
+        url: String, keyPrefix: String, collectorID: String, lastSeen: LastSeenTable, localEvents: RowRing, remoteFeed: RowRing,
+        periodMillis: Int, metrics: HotStateMetrics
+    ) {
         self.url = url
         self.lastSeenKey = keyPrefix + ":last_seen"
-        self.eventsKey = keyPrefix + ":events"
+        self.updatesKey = keyPrefix + ":updates"
         self.collectorID = collectorID
         self.lastSeen = lastSeen
         self.localEvents = localEvents
@@ -55,10 +62,6 @@ final class HotStateSync: @unchecked Sendable {
         self.periodMicros = Int64(periodMillis) * 1_000
         self.metrics = metrics
     }
-
-    /// How far before the previous round a pull starts: a member pushed by another collector can
-    /// carry a score up to one of its periods old, plus clock skew between hosts.
-    var lookbackMicros: Int64 { 2 * periodMicros + 1_000_000 }
 
     func start() {
         worker.start(name: "heartbeat-hot-state") { [self] in run() }
@@ -70,19 +73,17 @@ final class HotStateSync: @unchecked Sendable {
 
     /// State carried from round to round (sync thread only).
     private struct Progress {
-        /// The last-seen time pushed for each id (reset to zero after a reconnect: full resync).
+        /// The last-seen time pushed for each id (emptied after a reconnect: full resync).
         var pushed = [Int64]()
         /// The latest remote arrival handed to the monitor for each id.
         var forwarded = [Int64]()
-        /// Pull members scored after this (Unix µs).
-        var pullFrom: Int64
         /// Read the stream after this entry id.
         var streamCursor: String
     }
 
     private func run() {
-        let start = WallClock.nowMicros()
-        var progress = Progress(pullFrom: start - lookbackMicros, streamCursor: "\((start - lookbackMicros) / 1_000)-0")
+        // Start a little in the past, so a collector (re)started mid-flight learns recent arrivals.
+        var progress = Progress(streamCursor: "\(WallClock.nowMicros() / 1_000 - 2 * periodMicros / 1_000)-0")
         var connection: RedisConnection?
         var scratch = [HeartbeatRow](repeating: HeartbeatRow(applicationID: 0, kind: .beat, instance: 0, sequence: 0, receivedAtMicros: 0, sentAtMicros: 0, status: 0), count: 1_024)
         while !worker.isStopRequested {
@@ -92,11 +93,10 @@ final class HotStateSync: @unchecked Sendable {
                     connection = try RedisConnection(url: url)
                     progress.pushed = []  // resync: push every application again
                 }
-                var changed = changedLastSeen(progress: &progress)
-                try share(on: connection!, scratch: &scratch)
-                try push(changed, on: connection!)
-                changed.removeAll()
-                try pull(on: connection!, roundStarted: roundStarted, progress: &progress)
+                let changed = changedLastSeen(progress: &progress)  // before the events: see the invariant
+                let events = takeLocalEvents(scratch: &scratch)
+                try publish(changed: changed, events: events, on: connection!)
+                try readOthers(on: connection!, progress: &progress)
                 metrics.redisReachable.store(true, ordering: .relaxed)
                 metrics.lastSyncMicros.store(WallClock.nowMicros(), ordering: .relaxed)
                 metrics.syncRounds.wrappingIncrement(ordering: .relaxed)
@@ -110,119 +110,169 @@ final class HotStateSync: @unchecked Sendable {
         }
     }
 
-    /// The last-seen times that moved since they were last pushed, as `ZADD` score/member
-    /// arguments. Marks them pushed: if the push then fails, the reconnect resends everything.
-    private func changedLastSeen(progress: inout Progress) -> [String] {
+    /// The last-seen times that moved since they were last pushed. Marks them pushed: if the push
+    /// then fails, the reconnect resends everything.
+    private func changedLastSeen(progress: inout Progress) -> [(id: Int32, micros: Int64)] {
         if progress.pushed.count < lastSeen.capacity {
             progress.pushed += Array(repeating: 0, count: lastSeen.capacity - progress.pushed.count)
         }
-        var arguments = [String]()
+        var changed = [(id: Int32, micros: Int64)]()
         var pushed = progress.pushed
         progress.pushed = []  // one owner of the storage while it is updated in place
         lastSeen.forEachReceived { id, received in
             guard id < pushed.count, received > pushed[id] else { return }
-            arguments.append(String(received))
-            arguments.append(String(id))
+            changed.append((Int32(id), received))
             pushed[id] = received
         }
         progress.pushed = pushed
-        return arguments
+        return changed
     }
 
-    /// Merges score/member `arguments` into Redis: chunks of ``pushChunk`` members, all queued
-    /// before the first reply is read.
-    private func push(_ arguments: [String], on connection: RedisConnection) throws(RedisError) {
-        var commands = 0
-        var index = 0
-        while index < arguments.count {
-            let end = min(arguments.count, index + 2 * Self.pushChunk)
-            try connection.append(["ZADD", lastSeenKey, "GT"] + arguments[index..<end])
-            commands += 1
-            index = end
-        }
-        for _ in 0..<commands {
-            if case .error(let message) = try connection.readReply() { throw RedisError(operation: "ZADD", message: message) }
-        }
-        metrics.membersPushed.wrappingIncrement(by: UInt64(arguments.count / 2), ordering: .relaxed)
-    }
-
-    /// Appends this collector's non-beat records to the shared stream.
-    private func share(on connection: RedisConnection, scratch: inout [HeartbeatRow]) throws(RedisError) {
-        var commands = 0
+    /// This collector's non-beat records since the last round.
+    private func takeLocalEvents(scratch: inout [HeartbeatRow]) -> [HeartbeatRow] {
+        var events = [HeartbeatRow]()
         while true {
             let count = scratch.withUnsafeMutableBufferPointer { localEvents.pop(into: $0.baseAddress!, maximum: $0.count) }
             guard count > 0 else { break }
-            for row in scratch[0..<count] {
-                try connection.append([
-                    "XADD", eventsKey, "MAXLEN", "~", String(Self.eventsKept), "*",
-                    "origin", collectorID, "app", String(row.applicationID), "kind", String(row.kind.rawValue),
-                    "at", String(row.receivedAtMicros), "interval", String(row.intervalMillis),
-                ])
-                commands += 1
-            }
+            events += scratch[0..<count]
         }
-        for _ in 0..<commands {
-            if case .error(let message) = try connection.readReply() { throw RedisError(operation: "XADD", message: message) }
-        }
-        metrics.eventsShared.wrappingIncrement(by: UInt64(commands), ordering: .relaxed)
+        return events
     }
 
-    /// Reads what other collectors received and hands the monitor what it has not seen: times
-    /// first, then the stream (see the ordering invariant), forwarding stream events first.
-    private func pull(on connection: RedisConnection, roundStarted: Int64, progress: inout Progress) throws(RedisError) {
-        let reply = try connection.command(["ZRANGEBYSCORE", lastSeenKey, "(\(progress.pullFrom)", "+inf", "WITHSCORES"])
-        guard case .array(let items) = reply else { throw RedisError(operation: "ZRANGEBYSCORE", message: "\(reply)") }
-        metrics.membersPulled.wrappingIncrement(by: UInt64(items.count / 2), ordering: .relaxed)
-        let events = try connection.command(["XREAD", "COUNT", "10000", "STREAMS", eventsKey, progress.streamCursor])
+    /// One pipeline: `ZADD … GT` chunks into the global set, and the delta on the stream.
+    private func publish(changed: [(id: Int32, micros: Int64)], events: [HeartbeatRow], on connection: RedisConnection) throws(RedisError) {
+        guard !changed.isEmpty || !events.isEmpty else { return }
+        var commands = 0
+        for start in stride(from: 0, to: changed.count, by: Self.chunk) {
+            var arguments = ["ZADD", lastSeenKey, "GT"]
+            arguments.reserveCapacity(3 + 2 * Self.chunk)
+            for (id, micros) in changed[start..<min(changed.count, start + Self.chunk)] {
+                arguments.append(String(micros))
+                arguments.append(String(id))
+            }
+            try connection.append(arguments)
+            commands += 1
+        }
+        let oldest = String(WallClock.nowMicros() / 1_000 - Self.streamRetentionMillis)
+        var start = 0
+        repeat {
+            let slice = changed[start..<min(changed.count, start + Self.streamChunk)]
+            try connection.append(bytes: [
+                Array("XADD".utf8), Array(updatesKey.utf8), Array("MINID".utf8), Array("~".utf8), Array(oldest.utf8), Array("*".utf8),
+                Array("origin".utf8), Array(collectorID.utf8),
+                Array("events".utf8), start == 0 ? UpdateEncoding.pack(events: events) : [],
+                Array("seen".utf8), UpdateEncoding.pack(seen: slice),
+            ])
+            commands += 1
+            start += Self.streamChunk
+        } while start < changed.count
+        for _ in 0..<commands {
+            if case .error(let message) = try connection.readReply() { throw RedisError(operation: "publish hot state", message: message) }
+        }
+        metrics.membersPushed.wrappingIncrement(by: UInt64(changed.count), ordering: .relaxed)
+        metrics.eventsShared.wrappingIncrement(by: UInt64(events.count), ordering: .relaxed)
+    }
 
-        var allForwarded = true
-        if case .array(let streams) = events, case .array(let stream)? = streams.first, stream.count == 2, case .array(let entries) = stream[1] {
+    /// Reads the other collectors' entries after the cursor and hands the monitor what it lacks.
+    /// A full feed stops the reading at that entry; it is read again next round (forwarding is
+    /// idempotent for times, and the monitor ignores a repeated event's non-change).
+    private func readOthers(on connection: RedisConnection, progress: inout Progress) throws(RedisError) {
+        while true {
+            let reply = try connection.command(["XREAD", "COUNT", "64", "STREAMS", updatesKey, progress.streamCursor])
+            guard case .array(let streams) = reply, case .array(let stream)? = streams.first, stream.count == 2, case .array(let entries) = stream[1]
+            else { return }  // nothing new (a null reply)
             for entry in entries {
                 guard case .array(let parts) = entry, parts.count == 2, let entryID = parts[0].text, case .array(let fields) = parts[1] else { continue }
-                var values = [String: String]()
+                var values = [String: [UInt8]]()
                 for pair in stride(from: 0, to: fields.count - 1, by: 2) {
-                    if let name = fields[pair].text, let value = fields[pair + 1].text { values[name] = value }
+                    if let name = fields[pair].text, case .bulk(let value) = fields[pair + 1] { values[name] = value }
                 }
-                if values["origin"] != collectorID, let id = values["app"].flatMap({ Int32($0) }),
-                    let kind = values["kind"].flatMap({ UInt8($0) }).flatMap({ RecordKind(rawValue: $0) }),
-                    let at = values["at"].flatMap({ Int64($0) })
-                {
-                    let row = HeartbeatRow(
-                        applicationID: id, kind: kind, instance: 0, sequence: 0, receivedAtMicros: at, sentAtMicros: 0, status: 0,
-                        intervalMillis: values["interval"].flatMap { UInt32($0) } ?? 0)
-                    guard remoteFeed.push(row) else {
-                        metrics.remoteFeedFull.wrappingIncrement(ordering: .relaxed)
-                        allForwarded = false
-                        break
-                    }
-                    metrics.remoteArrivalsForwarded.wrappingIncrement(ordering: .relaxed)
+                if let origin = values["origin"], origin != Array(collectorID.utf8) {
+                    guard forward(events: UpdateEncoding.unpackEvents(values["events"] ?? []), seen: UpdateEncoding.unpackSeen(values["seen"] ?? []), progress: &progress)
+                    else { return }
                 }
                 progress.streamCursor = entryID
             }
+            if entries.count < 64 { return }
         }
-        guard allForwarded else { return }  // the times wait for their events: next round
-        for pair in stride(from: 0, to: items.count - 1, by: 2) {
-            guard let id = items[pair].text.flatMap({ Int32($0) }), let score = items[pair + 1].text.flatMap({ Double($0) }) else { continue }
-            let row = HeartbeatRow(applicationID: id, kind: .beat, instance: 0, sequence: 0, receivedAtMicros: Int64(score), sentAtMicros: 0, status: 0)
-            if !forward(row, progress: &progress) { allForwarded = false }
-        }
-        // A full feed leaves the window where it was, so those arrivals are offered again.
-        if allForwarded { progress.pullFrom = roundStarted - lookbackMicros }
     }
 
-    /// Hands a remote last-seen time to the monitor unless this collector received that record
-    /// itself or already forwarded it; false when the feed was full.
-    private func forward(_ row: HeartbeatRow, progress: inout Progress) -> Bool {
-        let id = Int(row.applicationID)
-        guard id >= 0 else { return true }
-        if id >= progress.forwarded.count { progress.forwarded += Array(repeating: 0, count: id + 1 - progress.forwarded.count) }
-        guard row.receivedAtMicros > progress.forwarded[id], row.receivedAtMicros > lastSeen.entry(for: Int64(id)).receivedMicros else { return true }
-        guard remoteFeed.push(row) else {
-            metrics.remoteFeedFull.wrappingIncrement(ordering: .relaxed)
-            return false
+    /// Hands events, then newer times, to the monitor; false when the feed filled up.
+    private func forward(events: [HeartbeatRow], seen: [(id: Int32, micros: Int64)], progress: inout Progress) -> Bool {
+        for row in events {
+            guard remoteFeed.push(row) else {
+                metrics.remoteFeedFull.wrappingIncrement(ordering: .relaxed)
+                return false
+            }
+            metrics.remoteArrivalsForwarded.wrappingIncrement(ordering: .relaxed)
         }
-        progress.forwarded[id] = row.receivedAtMicros
-        metrics.remoteArrivalsForwarded.wrappingIncrement(ordering: .relaxed)
+        metrics.membersPulled.wrappingIncrement(by: UInt64(seen.count), ordering: .relaxed)
+        for (id32, micros) in seen {
+            let id = Int(id32)
+            guard id >= 0 else { continue }
+            if id >= progress.forwarded.count { progress.forwarded += Array(repeating: 0, count: id + 1 - progress.forwarded.count) }
+            guard micros > progress.forwarded[id], micros > lastSeen.entry(for: Int64(id)).receivedMicros else { continue }
+            let row = HeartbeatRow(applicationID: id32, kind: .beat, instance: 0, sequence: 0, receivedAtMicros: micros, sentAtMicros: 0, status: 0)
+            guard remoteFeed.push(row) else {
+                metrics.remoteFeedFull.wrappingIncrement(ordering: .relaxed)
+                return false
+            }
+            progress.forwarded[id] = micros
+            metrics.remoteArrivalsForwarded.wrappingIncrement(ordering: .relaxed)
+        }
         return true
+    }
+}
+
+/// The binary arrays of a `<prefix>:updates` stream entry (`Spec/hot-state.md`), little-endian:
+/// `seen` is 12 bytes per application (id i32, arrival µs i64); `events` is 17 bytes per record
+/// (id i32, kind u8, arrival µs i64, promised interval ms u32).
+enum UpdateEncoding {
+    static func pack(seen: ArraySlice<(id: Int32, micros: Int64)>) -> [UInt8] {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(seen.count * 12)
+        for (id, micros) in seen {
+            append(id.littleEndian, to: &bytes)
+            append(micros.littleEndian, to: &bytes)
+        }
+        return bytes
+    }
+
+    static func pack(events: [HeartbeatRow]) -> [UInt8] {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(events.count * 17)
+        for row in events {
+            append(row.applicationID.littleEndian, to: &bytes)
+            bytes.append(row.kind.rawValue)
+            append(row.receivedAtMicros.littleEndian, to: &bytes)
+            append(row.intervalMillis.littleEndian, to: &bytes)
+        }
+        return bytes
+    }
+
+    /// The pairs in `bytes`; a trailing partial pair is ignored.
+    static func unpackSeen(_ bytes: [UInt8]) -> [(id: Int32, micros: Int64)] {
+        stride(from: 0, to: bytes.count - bytes.count % 12, by: 12).map { offset in
+            (Int32(littleEndian: load(bytes, offset)), Int64(littleEndian: load(bytes, offset + 4)))
+        }
+    }
+
+    /// The records in `bytes`; unknown kinds and a trailing partial record are skipped.
+    static func unpackEvents(_ bytes: [UInt8]) -> [HeartbeatRow] {
+        stride(from: 0, to: bytes.count - bytes.count % 17, by: 17).compactMap { offset in
+            guard let kind = RecordKind(rawValue: bytes[offset + 4]) else { return nil }
+            return HeartbeatRow(
+                applicationID: Int32(littleEndian: load(bytes, offset)), kind: kind, instance: 0, sequence: 0,
+                receivedAtMicros: Int64(littleEndian: load(bytes, offset + 5)), sentAtMicros: 0, status: 0,
+                intervalMillis: UInt32(littleEndian: load(bytes, offset + 13)))
+        }
+    }
+
+    private static func append<Value: FixedWidthInteger>(_ value: Value, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
+    }
+
+    private static func load<Value: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int) -> Value {
+        bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Value.self) }
     }
 }

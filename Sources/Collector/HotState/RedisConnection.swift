@@ -84,7 +84,11 @@ public final class RedisConnection {
     /// Queues one command in the output buffer without waiting (pipelining); read its reply later
     /// with ``readReply()``, in order.
     public func append(_ arguments: [String]) throws(RedisError) {
-        let bytes = arguments.map { Array($0.utf8) }
+        try append(bytes: arguments.map { Array($0.utf8) })
+    }
+
+    /// Queues one command whose arguments are raw bytes (binary values, e.g. packed arrays).
+    public func append(bytes: [[UInt8]]) throws(RedisError) {
         let status: Int32 = withCStringArray(bytes) { pointers, lengths in
             redisAppendCommandArgv(context, Int32(bytes.count), pointers, lengths)
         }

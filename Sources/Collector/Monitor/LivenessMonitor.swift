@@ -9,9 +9,10 @@ import Protocol
 /// period of the deadline.
 ///
 /// With Redis (``HotState``), it also takes arrivals at other collectors from `remoteFeed` and
-/// records transitions only while it holds the leader lease. Followers keep their board current,
-/// so a take-over starts from the same state; on gaining the lease the monitor re-reads the stored
-/// statuses first. Redis unreachable (degraded): every monitor acts, but convicts only applications
+/// records transitions only while it holds the leader lease. Followers keep their board current
+/// and hold the transitions they computed for ``pendingHorizonMicros``: a new leader writes those
+/// first (the conditional UPDATE skips any its predecessor already recorded, so none is lost in the
+/// hand-over and none doubled), then re-reads the stored statuses. Redis unreachable (degraded): every monitor acts, but convicts only applications
 /// whose latest record it received itself — the collector that heard an application last judges
 /// it, so one that beats only at another collector is not marked late here.
 ///
@@ -75,6 +76,9 @@ final class LivenessMonitor: @unchecked Sendable {
         var heardSince = [Int: Int64]()
         var lastHeartbeatFlush = WallClock.nowMicros()
         var previousRole = Role.follower
+        var reloadNextTick = false
+        // A follower's transitions, kept for a new leader to write (oldest first).
+        var pending = [(applicationID: Int, transition: LivenessTransition)]()
         // Whether each application's latest record, as far as the board knows, came to this
         // collector (false: through Redis from another one).
         var heardHereLast = [Bool]()
@@ -84,8 +88,12 @@ final class LivenessMonitor: @unchecked Sendable {
             // Only the lease holder records transitions; one that just gained the lease first
             // adopts what the previous holder stored.
             let role: Role = hotState.map { $0.lease.isLeader ? .leader : $0.lease.isDegraded ? .degraded : .follower } ?? .alone
-            if role != previousRole, role != .follower { loadedVersion = -1 }
+            let becameActing = role != previousRole && role != .follower
             previousRole = role
+            if reloadNextTick {
+                loadedVersion = -1
+                reloadNextTick = false
+            }
             // Take in records as they come (every ~period/10), so recoveries are recorded promptly.
             transitions.removeAll(keepingCapacity: true)
             do throws(PostgresError) {
@@ -156,9 +164,21 @@ final class LivenessMonitor: @unchecked Sendable {
                 }
             }
             switch role {
-            case .alone, .leader: break
-            case .follower: transitions.removeAll(keepingCapacity: true)
-            case .degraded: transitions.removeAll { !($0.applicationID < heardHereLast.count && heardHereLast[$0.applicationID]) }
+            case .alone, .leader, .degraded:
+                if becameActing {
+                    transitions = pending + transitions
+                    pending.removeAll()
+                    reloadNextTick = true  // after this tick's write: adopt what the predecessor stored
+                }
+                if role == .degraded {
+                    transitions.removeAll { !($0.applicationID < heardHereLast.count && heardHereLast[$0.applicationID]) }
+                }
+            case .follower:
+                pending += transitions
+                transitions.removeAll(keepingCapacity: true)
+                if let first = pending.first, first.transition.atMicros < now - Self.pendingHorizonMicros {
+                    pending.removeAll { $0.transition.atMicros < now - Self.pendingHorizonMicros }
+                }
             }
             guard !transitions.isEmpty, let connection else { continue }
             let writeStarted = WallClock.nowMicros()
@@ -178,6 +198,9 @@ final class LivenessMonitor: @unchecked Sendable {
             }
         }
     }
+
+    /// How long a follower keeps the transitions it computed: longer than a take-over takes.
+    static let pendingHorizonMicros: Int64 = 10_000_000
 
     /// Who records transitions this tick.
     private enum Role {

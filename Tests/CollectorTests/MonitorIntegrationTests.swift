@@ -92,6 +92,43 @@ struct MonitorIntegrationTests {
         harness.pipeline.shutdown()
         #expect(try changes(harness, 1) == ["new->up:heartbeat", "up->down:failed", "down->paused:stopped", "paused->up:heartbeat"])
     }
+
+    @Test("a run longer than its application's max_run_ms goes down (run_timeout)")
+    func runTimeout() throws {
+        let harness = try Harness { $0.monitorPeriodMillis = 200 }
+        try harness.connection.query("UPDATE application SET interval_ms = 10000, grace_ms = 10000, max_run_ms = 600")
+        usleep(600_000)
+        harness.sender.send(harness.record(1, sequence: 1, kind: .start))
+        #expect(try waitForStatus(harness, 1, "up") != nil)
+        let startedAt = Date()
+        _ = try #require(try waitForStatus(harness, 1, "down", timeout: 4))
+        let after = Date().timeIntervalSince(startedAt)
+        #expect(after >= 0.4 && after <= 1.4, "down \(after) s after the start (max 0.6 s + a check period)")
+        harness.pipeline.shutdown()
+        #expect(try changes(harness, 1) == ["new->up:heartbeat", "up->down:run_timeout"])
+    }
+
+    @Test("an operator's pause, stored in the database, is adopted: no alert while paused; the next record resumes")
+    func operatorPause() throws {
+        let harness = try Harness { $0.monitorPeriodMillis = 200 }
+        try harness.connection.query("UPDATE application SET interval_ms = 500, grace_ms = 500")
+        usleep(600_000)
+        harness.sender.send(harness.record(1, sequence: 1))
+        #expect(try waitForStatus(harness, 1, "up") != nil)
+        let id = harness.applications[1].id
+        try harness.connection.query("""
+            BEGIN;
+            UPDATE application SET status = 'paused' WHERE id = \(id);
+            INSERT INTO status_change (application_id, at, from_status, to_status, reason) VALUES (\(id), now(), 'up', 'paused', 'operator');
+            COMMIT;
+            """)
+        usleep(2_000_000)  // well past interval + grace
+        #expect(try status(harness, 1) == "paused")
+        harness.sender.send(harness.record(1, sequence: 2))
+        #expect(try waitForStatus(harness, 1, "up") != nil)
+        harness.pipeline.shutdown()
+        #expect(try changes(harness, 1) == ["new->up:heartbeat", "up->paused:operator", "paused->up:heartbeat"])
+    }
 }
 
 @Suite("Liveness monitor: two collectors", .serialized)

@@ -191,6 +191,14 @@ final class LivenessMonitor: @unchecked Sendable {
                 }
                 hotState?.publisher.publish(won.map(\.payload))
                 metrics.transitionsRecorded.wrappingIncrement(by: UInt64(won.count), ordering: .relaxed)
+                // A transition lost means the stored status was not what the board expected:
+                // another collector recorded the same change (nothing to do), or an operator
+                // paused or resumed the application — the board takes the stored status.
+                if won.count < transitions.count {
+                    let wonKeys = Set(won.map { "\($0.applicationID)/\($0.transition.atMicros)/\($0.transition.to)" })
+                    let lost = Set(transitions.filter { !wonKeys.contains("\($0.applicationID)/\($0.transition.atMicros)/\($0.transition.to)") }.map(\.applicationID))
+                    try Self.adoptStoredStatuses(of: lost, into: &board, on: connection, nowMicros: WallClock.nowMicros())
+                }
             } catch {
                 // The board moved on but the database did not: reload the stored statuses.
                 metrics.failures.wrappingIncrement(ordering: .relaxed)
@@ -231,6 +239,17 @@ final class LivenessMonitor: @unchecked Sendable {
                 FROM (VALUES \(values)) AS v(id, micros)
                 WHERE application.id = v.id AND (last_heartbeat IS NULL OR last_heartbeat < to_timestamp(v.micros / 1000000.0))
                 """)
+        }
+    }
+
+    /// Makes the board agree with the stored status of applications `ids`.
+    private static func adoptStoredStatuses(of ids: Set<Int>, into board: inout LivenessBoard, on connection: PostgresConnection, nowMicros: Int64) throws(PostgresError) {
+        let list = ids.map(String.init).joined(separator: ",")
+        for row in try connection.query("SELECT id, status FROM application WHERE id = ANY('{\(list)}'::int[])") {
+            guard let id = row[0].flatMap({ Int($0) }), id < board.capacity, let text = row[1],
+                let status = LivenessStatus.allCases.first(where: { $0.description == text })
+            else { continue }
+            board.adopt(status: status, for: id, nowMicros: nowMicros)
         }
     }
 

@@ -92,6 +92,41 @@ struct WebhookTests {
         #expect(throws: CollectorConfiguration.InvalidSetting.self) { try configuration.validate() }
     }
 
+    @Test("a row claimed by a worker that died is sent once its lease runs out; a live lease is respected")
+    func expiredLease() throws {
+        let receiver = WebhookReceiver()
+        defer { receiver.stop() }
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try Migrator().migrate(connection)
+        // Two notifications another collector claimed before dying: one lease already over, one
+        // with 2 s left (that worker might still be sending it).
+        try connection.query("""
+            INSERT INTO application (uuid, name) VALUES ('\(ApplicationUUID.random())', 'a'), ('\(ApplicationUUID.random())', 'b');
+            INSERT INTO status_change (application_id, at, from_status, to_status, reason) VALUES (1, now(), 'new', 'up', 'heartbeat'), (2, now(), 'new', 'up', 'heartbeat');
+            INSERT INTO webhook_delivery (status_change_id, application_id, url, payload, attempts, leased_until) VALUES
+                (1, 1, '\(receiver.url)', '{"id": 1}', 1, now() - interval '1 second'),
+                (2, 2, '\(receiver.url)', '{"id": 2}', 1, now() + interval '2 seconds');
+            """)
+        var configuration = CollectorConfiguration()
+        configuration.udp = try ListenAddress(parsing: "127.0.0.1:0")
+        configuration.databaseURL = database.url
+        configuration.spoolDirectory = NSTemporaryDirectory() + "heartbeat-spool-\(UUID().uuidString)"
+        configuration.webhookURLs = [receiver.url]
+        configuration.webhookSecret = Self.secret
+        defer { try? FileManager.default.removeItem(atPath: configuration.spoolDirectory) }
+        let pipeline = try IngestPipeline(configuration: configuration)
+        pipeline.start()
+        defer { pipeline.shutdown() }
+        usleep(1_000_000)
+        #expect(receiver.requests.map { String(decoding: $0.body, as: UTF8.self) } == [#"{"id": 1}"#], "only the expired lease is taken over at first")
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline, receiver.requests.count < 2 { usleep(50_000) }
+        usleep(500_000)
+        #expect(receiver.requests.map { String(decoding: $0.body, as: UTF8.self) } == [#"{"id": 1}"#, #"{"id": 2}"#], "each sent once")
+        #expect(try connection.query("SELECT id, attempts, delivered_at IS NOT NULL FROM webhook_delivery ORDER BY id") == [["1", "2", "t"], ["2", "2", "t"]])
+    }
+
     @Test("URLs with quotes, backslashes and commas reach the outbox verbatim")
     func urlQuoting() throws {
         let database = try TestDatabase()

@@ -108,6 +108,26 @@ struct MonitorIntegrationTests {
         #expect(try changes(harness, 1) == ["new->up:heartbeat", "up->down:run_timeout"])
     }
 
+    @Test("a closed run's duration is stored on the application, even when the status does not change")
+    func runDuration() throws {
+        let harness = try Harness { $0.monitorPeriodMillis = 200 }
+        harness.sender.send(harness.record(1, sequence: 1, kind: .start))
+        usleep(400_000)
+        harness.sender.send(harness.record(1, sequence: 2, kind: .success))
+        let deadline = Date().addingTimeInterval(5)
+        var stored: [[String?]] = []
+        while Date() < deadline {
+            stored = try harness.connection.query("SELECT last_run_ms FROM application WHERE id = \(harness.applications[1].id) AND last_run_ms IS NOT NULL")
+            if !stored.isEmpty { break }
+            usleep(50_000)
+        }
+        harness.pipeline.shutdown()
+        let text: String?? = stored.first?.first
+        let milliseconds = try #require(text.flatMap { $0 }.flatMap { Int($0) })
+        #expect(milliseconds >= 350 && milliseconds <= 600, "run of ~400 ms stored as \(milliseconds) ms")
+        #expect(try changes(harness, 1) == ["new->up:heartbeat"], "up -> up is not a transition")
+    }
+
     @Test("an operator's pause, stored in the database, is adopted: no alert while paused; the next record resumes")
     func operatorPause() throws {
         let harness = try Harness { $0.monitorPeriodMillis = 200 }

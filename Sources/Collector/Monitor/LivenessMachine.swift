@@ -40,6 +40,14 @@ public struct LivenessMachine: Equatable, Sendable {
     public private(set) var recordIntervalMicros: Int64 = 0
     /// When the open run started (Unix µs), if one is open.
     public private(set) var runStartedMicros: Int64?
+    /// The latest closed run: how long it took (µs) and when it ended (Unix µs).
+    public private(set) var lastRun: ClosedRun?
+
+    /// A run that a `success` or `fail` closed.
+    public struct ClosedRun: Equatable, Sendable {
+        public let durationMicros: Int64
+        public let endedMicros: Int64
+    }
 
     public init(status: LivenessStatus = .new) {
         self.status = status
@@ -76,7 +84,10 @@ public struct LivenessMachine: Equatable, Sendable {
         case .start:
             runStartedMicros = atMicros
         case .success, .fail:
-            if let started = runStartedMicros { runDuration = max(0, atMicros - started) }
+            if let started = runStartedMicros {
+                runDuration = max(0, atMicros - started)
+                lastRun = ClosedRun(durationMicros: max(0, atMicros - started), endedMicros: atMicros)
+            }
             runStartedMicros = nil
         case .beat, .stop:
             break

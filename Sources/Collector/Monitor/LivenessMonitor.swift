@@ -74,6 +74,8 @@ final class LivenessMonitor: @unchecked Sendable {
         var databaseMicros: Int64 = 0
         // application.last_heartbeat is refreshed in batches, never per record.
         var heardSince = [Int: Int64]()
+        // Runs closed by records this collector received, not yet stored (application.last_run_*).
+        var runsClosed = [Int: LivenessMachine.ClosedRun]()
         var lastHeartbeatFlush = WallClock.nowMicros()
         var previousRole = Role.follower
         var reloadNextTick = false
@@ -121,6 +123,9 @@ final class LivenessMonitor: @unchecked Sendable {
                         transitions.append((id, transition))
                     }
                     if hotState != nil { Self.mark(&heardHereLast, id, true) }
+                    if row.kind == .success || row.kind == .fail, let run = board.machine(for: id).lastRun, run.endedMicros == row.receivedAtMicros {
+                        runsClosed[id] = run
+                    }
                 }
             }
             while let hotState {
@@ -178,6 +183,14 @@ final class LivenessMonitor: @unchecked Sendable {
                 transitions.removeAll(keepingCapacity: true)
                 if let first = pending.first, first.transition.atMicros < now - Self.pendingHorizonMicros {
                     pending.removeAll { $0.transition.atMicros < now - Self.pendingHorizonMicros }
+                }
+            }
+            if !runsClosed.isEmpty, let connection {
+                do throws(PostgresError) {
+                    try Self.storeRuns(runsClosed, on: connection)
+                    runsClosed.removeAll(keepingCapacity: true)
+                } catch {
+                    metrics.failures.wrappingIncrement(ordering: .relaxed)
                 }
             }
             guard !transitions.isEmpty, let connection else { continue }
@@ -240,6 +253,19 @@ final class LivenessMonitor: @unchecked Sendable {
                 WHERE application.id = v.id AND (last_heartbeat IS NULL OR last_heartbeat < to_timestamp(v.micros / 1000000.0))
                 """)
         }
+    }
+
+    /// Stores each application's latest closed run (`last_run_ms`, `last_run_at`), in one
+    /// statement; an older run never overwrites a newer one.
+    private static func storeRuns(_ runs: [Int: LivenessMachine.ClosedRun], on connection: PostgresConnection) throws(PostgresError) {
+        let ids = runs.keys.map(String.init).joined(separator: ",")
+        let durations = runs.values.map { String($0.durationMicros / 1_000) }.joined(separator: ",")
+        let ended = runs.values.map { String($0.endedMicros) }.joined(separator: ",")
+        try connection.query("""
+            UPDATE application SET last_run_ms = v.ms, last_run_at = to_timestamp(v.ended / 1000000.0)
+            FROM unnest('{\(ids)}'::int[], '{\(durations)}'::bigint[], '{\(ended)}'::bigint[]) AS v (id, ms, ended)
+            WHERE application.id = v.id AND (last_run_at IS NULL OR last_run_at < to_timestamp(v.ended / 1000000.0))
+            """)
     }
 
     /// Makes the board agree with the stored status of applications `ids`.

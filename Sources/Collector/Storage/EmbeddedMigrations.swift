@@ -115,5 +115,16 @@ CREATE INDEX webhook_delivery_due_idx ON webhook_delivery (next_attempt_at)
 CREATE INDEX webhook_delivery_owed_idx ON webhook_delivery (application_id, url, id)
     WHERE delivered_at IS NULL AND abandoned_at IS NULL;
 """#),
+        Migration(
+            version: 3, name: "last_run",
+            sql: #"""
+-- Heartbeat schema, migration 3: each application's latest run.
+-- A `start` record opens a run and the next `success`/`fail` closes it. A run that changes the
+-- status carries its duration in status_change.run_duration_ms; every closed run, changing the
+-- status or not, is kept here by the collector that received the closing record.
+ALTER TABLE application
+    ADD COLUMN last_run_ms  bigint CHECK (last_run_ms IS NULL OR last_run_ms >= 0),
+    ADD COLUMN last_run_at  timestamptz;
+"""#),
     ]
 }

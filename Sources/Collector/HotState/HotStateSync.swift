@@ -144,13 +144,16 @@ final class HotStateSync: @unchecked Sendable {
         guard !changed.isEmpty || !events.isEmpty else { return }
         var commands = 0
         for start in stride(from: 0, to: changed.count, by: Self.chunk) {
-            var arguments = ["ZADD", lastSeenKey, "GT"]
-            arguments.reserveCapacity(3 + 2 * Self.chunk)
-            for (id, micros) in changed[start..<min(changed.count, start + Self.chunk)] {
-                arguments.append(String(micros))
-                arguments.append(String(id))
+            let members = changed[start..<min(changed.count, start + Self.chunk)]
+            var command = RESPWriter(argumentCount: 3 + 2 * members.count, reservingCapacity: 64 + 40 * members.count)
+            command.argument("ZADD")
+            command.argument(lastSeenKey)
+            command.argument("GT")
+            for (id, micros) in members {
+                command.argument(micros)
+                command.argument(Int64(id))
             }
-            try connection.append(arguments)
+            try connection.appendFormatted(command.bytes)
             commands += 1
         }
         let oldest = String(WallClock.nowMicros() / 1_000 - Self.streamRetentionMillis)

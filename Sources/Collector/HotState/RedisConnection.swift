@@ -97,6 +97,16 @@ public final class RedisConnection {
         }
     }
 
+    /// Queues one command already in the wire protocol (see ``RESPWriter``).
+    func appendFormatted(_ command: [UInt8]) throws(RedisError) {
+        let status = command.withUnsafeBytes { raw in
+            redisAppendFormattedCommand(context, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+        }
+        guard status == REDIS_OK else {
+            throw RedisError(operation: "command", message: Self.contextError(context))
+        }
+    }
+
     /// Reads the next reply (flushing queued commands first).
     public func readReply() throws(RedisError) -> RedisReply {
         var raw: UnsafeMutableRawPointer?

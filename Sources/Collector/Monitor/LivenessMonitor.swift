@@ -197,12 +197,12 @@ final class LivenessMonitor: @unchecked Sendable {
             let writeStarted = WallClock.nowMicros()
             defer { databaseMicros += WallClock.nowMicros() - writeStarted }
             do throws(PostgresError) {
-                let won = try TransitionWriter.write(transitions, webhookURLs: webhookURLs, on: connection)
+                let won = try TransitionWriter.write(transitions, webhookURLs: webhookURLs, render: hotState != nil, on: connection)
                 let recordedAt = WallClock.nowMicros()
                 for recorded in won where [.missedInterval, .missedGrace, .runTimeout].contains(recorded.transition.reason) {
                     metrics.detectionDelaySeconds.record(Double(recordedAt - recorded.transition.atMicros) / 1e6)
                 }
-                hotState?.publisher.publish(won.map(\.payload))
+                hotState?.publisher.publish(won.compactMap(\.payload))
                 metrics.transitionsRecorded.wrappingIncrement(by: UInt64(won.count), ordering: .relaxed)
                 // A transition lost means the stored status was not what the board expected:
                 // another collector recorded the same change (nothing to do), or an operator

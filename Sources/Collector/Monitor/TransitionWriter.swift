@@ -17,14 +17,16 @@ struct TransitionWriter {
     struct Recorded {
         let applicationID: Int
         let transition: LivenessTransition
-        /// The JSON notification: published on Redis and POSTed to webhooks, byte for byte.
-        let payload: String
+        /// The JSON notification: published on Redis and POSTed to webhooks, byte for byte (nil
+        /// when nobody is notified: rendering 100,000 of them costs PostgreSQL ~1 s).
+        let payload: String?
     }
 
     /// Writes `transitions` (in the order they happened), queueing a webhook delivery to each of
-    /// `webhookURLs` for every one recorded; returns the ones this collector won.
+    /// `webhookURLs` for every one recorded; returns the ones this collector won, with their
+    /// notification when `render` (or webhooks) asks for it.
     static func write(
-        _ transitions: [(applicationID: Int, transition: LivenessTransition)], webhookURLs: [String] = [],
+        _ transitions: [(applicationID: Int, transition: LivenessTransition)], webhookURLs: [String] = [], render: Bool = false,
         on connection: PostgresConnection
     ) throws(PostgresError) -> [Recorded] {
         guard !transitions.isEmpty else { return [] }
@@ -36,7 +38,23 @@ struct TransitionWriter {
             if round == rounds.count { rounds.append([]) }
             rounds[round].append(item)
         }
-        let urls = sqlTextArray(webhookURLs)
+        let payload = render || !webhookURLs.isEmpty
+            ? """
+                json_build_object(
+                        'id', inserted.id, 'app', changed.uuid, 'name', changed.name,
+                        'from', changed.from_status, 'to', changed.to_status,
+                        'at', to_char(to_timestamp(changed.at_micros / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                        'reason', changed.reason, 'run_duration_ms', changed.run_duration_ms)::text
+                """
+            : "NULL::text"
+        let outbox = webhookURLs.isEmpty
+            ? ""
+            : """
+                ,
+                outbox AS (
+                    INSERT INTO webhook_delivery (status_change_id, application_id, url, payload)
+                    SELECT notice.change_id, notice.id, target.url, notice.payload FROM notice CROSS JOIN unnest(\(sqlTextArray(webhookURLs))::text[]) AS target (url))
+                """
         var sql = "BEGIN;\n"
         for round in rounds {
             // Arrays, not a VALUES list: PostgreSQL plans 100,000 array elements in ~10 ms but
@@ -62,15 +80,8 @@ struct TransitionWriter {
                     SELECT id, to_timestamp(at_micros / 1000000.0), from_status, to_status, reason, run_duration_ms FROM changed
                     RETURNING id, application_id),
                 notice AS (
-                    SELECT changed.id, changed.to_status, json_build_object(
-                        'id', inserted.id, 'app', changed.uuid, 'name', changed.name,
-                        'from', changed.from_status, 'to', changed.to_status,
-                        'at', to_char(to_timestamp(changed.at_micros / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                        'reason', changed.reason, 'run_duration_ms', changed.run_duration_ms)::text AS payload, inserted.id AS change_id
-                    FROM inserted JOIN changed ON changed.id = inserted.application_id),
-                outbox AS (
-                    INSERT INTO webhook_delivery (status_change_id, application_id, url, payload)
-                    SELECT notice.change_id, notice.id, target.url, notice.payload FROM notice CROSS JOIN unnest(\(urls)::text[]) AS target (url))
+                    SELECT changed.id, changed.to_status, \(payload) AS payload, inserted.id AS change_id
+                    FROM inserted JOIN changed ON changed.id = inserted.application_id)\(outbox)
                 SELECT id, to_status, payload FROM notice;
 
                 """
@@ -84,10 +95,10 @@ struct TransitionWriter {
             throw error
         }
         // results[0] is BEGIN; results[r + 1] holds round r's winners as (id, to_status, payload).
-        var won = [String: String]()
+        var won = [String: String?]()
         for round in rounds.indices where round + 1 < results.count {
             for row in results[round + 1] {
-                if let id = row[0], let to = row[1], let payload = row[2] { won["\(round)/\(id)/\(to)"] = payload }
+                if let id = row[0], let to = row[1] { won["\(round)/\(id)/\(to)"] = .some(row[2]) }
             }
         }
         var result = [Recorded]()

@@ -1,0 +1,65 @@
+/// Builds one Redis command in the wire protocol (RESP arrays of bulk strings) straight into a
+/// byte buffer, for commands with thousands of arguments: a `ZADD` of 100,000 members costs no
+/// String per argument. Send the bytes with ``RedisConnection/appendFormatted(_:)``.
+struct RESPWriter {
+    private(set) var bytes = [UInt8]()
+
+    /// Starts a command of `count` arguments (the command name included).
+    init(argumentCount count: Int, reservingCapacity capacity: Int = 0) {
+        bytes.reserveCapacity(capacity)
+        bytes.append(UInt8(ascii: "*"))
+        appendDecimal(Int64(count))
+        appendLineEnd()
+    }
+
+    mutating func argument(_ text: String) {
+        argument(bytes: Array(text.utf8))
+    }
+
+    mutating func argument(bytes value: [UInt8]) {
+        bytes.append(UInt8(ascii: "$"))
+        appendDecimal(Int64(value.count))
+        appendLineEnd()
+        bytes += value
+        appendLineEnd()
+    }
+
+    /// An integer argument, in decimal.
+    mutating func argument(_ value: Int64) {
+        bytes.append(UInt8(ascii: "$"))
+        appendDecimal(Int64(Self.decimalLength(value)))
+        appendLineEnd()
+        appendDecimal(value)
+        appendLineEnd()
+    }
+
+    private static func decimalLength(_ value: Int64) -> Int {
+        var probe = value.magnitude
+        var count = value < 0 ? 2 : 1
+        while probe >= 10 {
+            probe /= 10
+            count += 1
+        }
+        return count
+    }
+
+    /// Appends `value` in decimal, digits written in place (no intermediate String).
+    private mutating func appendDecimal(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        let digits = Self.decimalLength(value) - (value < 0 ? 1 : 0)
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+        var magnitude = value.magnitude
+        var index = start + digits - 1
+        while magnitude > 0 {
+            bytes[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            index -= 1
+        }
+    }
+
+    private mutating func appendLineEnd() {
+        bytes.append(13)
+        bytes.append(10)
+    }
+}

@@ -47,6 +47,12 @@ final class HotStateSync: @unchecked Sendable {
     private let periodMicros: Int64
     private let metrics: HotStateMetrics
     private let worker = WorkerThread()
+    /// Every arrival at any collector before this time (Unix µs) has reached this collector: set
+    /// after each completed round to the round's start minus one period (another collector
+    /// publishes an arrival within one of its periods). The leader convicts nobody whose deadline
+    /// is later — otherwise a record that beat the deadline at another collector but had not been
+    /// synchronised yet would count as missing.
+    let consistentUntilMicros = ManagedAtomic<Int64>(0)
 
     init(
         url: String, keyPrefix: String, collectorID: String, lastSeen: LastSeenTable, localEvents: RowRing, remoteFeed: RowRing,
@@ -99,6 +105,7 @@ final class HotStateSync: @unchecked Sendable {
                 try readOthers(on: connection!, progress: &progress)
                 metrics.redisReachable.store(true, ordering: .relaxed)
                 metrics.lastSyncMicros.store(WallClock.nowMicros(), ordering: .relaxed)
+                consistentUntilMicros.store(roundStarted - periodMicros, ordering: .releasing)
                 metrics.syncRounds.wrappingIncrement(ordering: .relaxed)
             } catch {
                 connection = nil

@@ -36,6 +36,7 @@ public final class IngestPipeline: @unchecked Sendable {
     private let hotStateSync: HotStateSync?
     private let publisher: TransitionPublisher?
     private let webhooks: WebhookDeliverer?
+    private let lastHeartbeats: LastHeartbeatWriter?
     private let maintenance = WorkerThread()
     /// Partition maintenance runs that failed.
     public let failedMaintenance = ManagedAtomic<UInt64>(0)
@@ -108,15 +109,16 @@ public final class IngestPipeline: @unchecked Sendable {
             let localEvents = RowRing(capacity: 1 << 16)
             let remoteFeed = RowRing(capacity: 1 << 18)
             sharedEvents = localEvents
-            hotStateSync = HotStateSync(
+            let sync = HotStateSync(
                 url: redisURL, keyPrefix: configuration.redisKeyPrefix, collectorID: configuration.collectorID, lastSeen: lastSeen, localEvents: localEvents,
                 remoteFeed: remoteFeed, periodMillis: configuration.redisSyncMillis, metrics: hotStateMetrics)
+            hotStateSync = sync
             let lease = MonitorLease(url: redisURL, keyPrefix: configuration.redisKeyPrefix, holderID: configuration.collectorID, metrics: hotStateMetrics)
             let publisher = TransitionPublisher(url: redisURL, keyPrefix: configuration.redisKeyPrefix, metrics: hotStateMetrics)
             self.lease = lease
             self.publisher = publisher
             if monitorFeed != nil {
-                monitorHotState = LivenessMonitor.HotState(remoteFeed: remoteFeed, lease: lease, publisher: publisher, metrics: hotStateMetrics)
+                monitorHotState = LivenessMonitor.HotState(remoteFeed: remoteFeed, lease: lease, sync: sync, publisher: publisher, metrics: hotStateMetrics)
             }
         } else {
             hotStateSync = nil
@@ -129,6 +131,7 @@ public final class IngestPipeline: @unchecked Sendable {
                 periodMillis: configuration.monitorPeriodMillis, metrics: monitorMetrics, hotState: monitorHotState,
                 webhookURLs: configuration.webhookURLs)
         }
+        lastHeartbeats = configuration.sink == .postgres ? LastHeartbeatWriter(databaseURL: configuration.databaseURL, lastSeen: lastSeen) : nil
         // Every collector delivers the outbox (rows are claimed, never taken twice at once).
         webhooks = configuration.webhookURLs.isEmpty || configuration.sink == .none
             ? nil
@@ -164,6 +167,7 @@ public final class IngestPipeline: @unchecked Sendable {
         hotStateSync?.start()
         publisher?.start()
         webhooks?.start()
+        lastHeartbeats?.start()
         monitor?.start()
         drain.start()
         receivers.forEach { $0.start() }
@@ -179,6 +183,7 @@ public final class IngestPipeline: @unchecked Sendable {
         hotStateSync?.stop()  // after the drain: its last push carries the final last-seen times
         lease?.stop()  // gives the lease up: another collector's monitor takes over at once
         webhooks?.stop()
+        lastHeartbeats?.stop()  // after the drain: its final flush stores the last arrivals
         autoRegistrar?.stop()
         registry.stop()
         maintenance.stop()

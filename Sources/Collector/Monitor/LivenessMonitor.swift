@@ -36,6 +36,7 @@ final class LivenessMonitor: @unchecked Sendable {
         /// Arrivals at other collectors (from ``HotStateSync``).
         let remoteFeed: RowRing
         let lease: MonitorLease
+        let sync: HotStateSync
         let publisher: TransitionPublisher
         let metrics: HotStateMetrics
     }
@@ -72,11 +73,8 @@ final class LivenessMonitor: @unchecked Sendable {
         var previousWake = WallClock.nowMicros()
         var convictAfter = previousWake + periodMicros  // start-up counts as a gap: watch one period first
         var databaseMicros: Int64 = 0
-        // application.last_heartbeat is refreshed in batches, never per record.
-        var heardSince = [Int: Int64]()
         // Runs closed by records this collector received, not yet stored (application.last_run_*).
         var runsClosed = [Int: LivenessMachine.ClosedRun]()
-        var lastHeartbeatFlush = WallClock.nowMicros()
         var previousRole = Role.follower
         var reloadNextTick = false
         // A follower's transitions, kept for a new leader to write (oldest first).
@@ -117,7 +115,6 @@ final class LivenessMonitor: @unchecked Sendable {
                 for index in 0..<count {
                     let row = scratch[index]
                     let id = Int(row.applicationID)
-                    heardSince[id] = max(heardSince[id] ?? .min, row.receivedAtMicros)
                     if id >= board.capacity { board = board.resized(capacity: id * 2, defaultPolicy: defaultPolicy) }
                     if let transition = board.receive(row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis) {
                         transitions.append((id, transition))
@@ -156,17 +153,10 @@ final class LivenessMonitor: @unchecked Sendable {
             if now >= convictAfter {
                 let started = DispatchTime.now().uptimeNanoseconds
                 let lastSeen = self.lastSeen
-                board.sweep(nowMicros: now, latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }, into: &transitions)
+                // A leader judges only deadlines the global view is complete for.
+                let judgedUntil = role == .leader ? min(now, hotState!.sync.consistentUntilMicros.load(ordering: .acquiring)) : now
+                board.sweep(nowMicros: judgedUntil, latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }, into: &transitions)
                 metrics.checkSeconds.record(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-            }
-            if now - lastHeartbeatFlush >= Self.lastHeartbeatFlushMicros, !heardSince.isEmpty, let connection {
-                do throws(PostgresError) {
-                    try Self.flushLastHeartbeats(heardSince, on: connection)
-                    heardSince.removeAll(keepingCapacity: true)
-                    lastHeartbeatFlush = now
-                } catch {
-                    metrics.failures.wrappingIncrement(ordering: .relaxed)
-                }
             }
             switch role {
             case .alone, .leader, .degraded:
@@ -238,21 +228,6 @@ final class LivenessMonitor: @unchecked Sendable {
     private static func mark(_ flags: inout [Bool], _ id: Int, _ value: Bool) {
         if id >= flags.count { flags += Array(repeating: false, count: id + 1 - flags.count) }
         flags[id] = value
-    }
-
-    /// How often `application.last_heartbeat` is brought up to date.
-    static let lastHeartbeatFlushMicros: Int64 = 10_000_000
-
-    /// Sets `last_heartbeat` of every application heard since the last flush, in one statement.
-    private static func flushLastHeartbeats(_ heard: [Int: Int64], on connection: PostgresConnection) throws(PostgresError) {
-        for chunk in stride(from: 0, to: heard.count, by: 10_000).map({ Array(heard.dropFirst($0).prefix(10_000)) }) {
-            let values = chunk.map { "(\($0.key), \($0.value))" }.joined(separator: ",")
-            try connection.query("""
-                UPDATE application SET last_heartbeat = to_timestamp(v.micros / 1000000.0)
-                FROM (VALUES \(values)) AS v(id, micros)
-                WHERE application.id = v.id AND (last_heartbeat IS NULL OR last_heartbeat < to_timestamp(v.micros / 1000000.0))
-                """)
-        }
     }
 
     /// Stores each application's latest closed run (`last_run_ms`, `last_run_at`), in one

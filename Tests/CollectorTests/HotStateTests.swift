@@ -97,6 +97,32 @@ struct HotStateTests {
         #expect(decoded.map { $0["reason"] as? String } == ["heartbeat", "missed_interval", "missed_grace"])
     }
 
+    @Test("an application beating just in time at the follower is never judged late by the leader (sync lag is not silence)")
+    func justInTime() throws {
+        let redisURL = try serviceURL("HEARTBEAT_REDIS_URL")
+        let prefix = "test-\(UUID().uuidString)"
+        let first = try Harness { Self.useRedis(&$0, url: redisURL, prefix: prefix, id: "first") }
+        defer { first.pipeline.shutdown() }
+        try first.connection.query("UPDATE application SET interval_ms = 1000, grace_ms = 1000")
+        #expect(Self.waitFor(5) { first.pipeline.hotStateMetrics.isLeader.load(ordering: .relaxed) } != nil)
+        var configuration = first.pipeline.configuration
+        configuration.collectorID = "second"
+        configuration.redisSyncMillis = 200  // the other collector reports a beat up to ~400 ms after it arrived
+        configuration.spoolDirectory += "-second"
+        defer { try? FileManager.default.removeItem(atPath: configuration.spoolDirectory) }
+        let second = try IngestPipeline(configuration: configuration)
+        second.start()
+        defer { second.shutdown() }
+        let secondSender = UDPSender(port: second.udpPort)
+        usleep(700_000)
+        // Every 850 ms against an interval of 1 s: 150 ms to spare, less than the sync lag.
+        for sequence in 1...7 {
+            secondSender.send(first.record(1, sequence: UInt64(sequence)))
+            usleep(850_000)
+        }
+        #expect(try changes(first, 1) == ["new->up"], "no late while every beat came in time")
+    }
+
     @Test("a fail sent to the follower takes the application down at the leader at once")
     func remoteFail() throws {
         let redisURL = try serviceURL("HEARTBEAT_REDIS_URL")

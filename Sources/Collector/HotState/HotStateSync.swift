@@ -47,12 +47,15 @@ final class HotStateSync: @unchecked Sendable {
     private let periodMicros: Int64
     private let metrics: HotStateMetrics
     private let worker = WorkerThread()
-    /// Every arrival at any collector before this time (Unix µs) has reached this collector: set
-    /// after each completed round to the round's start minus one period (another collector
-    /// publishes an arrival within one of its periods). The leader convicts nobody whose deadline
-    /// is later — otherwise a record that beat the deadline at another collector but had not been
-    /// synchronised yet would count as missing.
+    /// Every arrival at any other live collector before this time (Unix µs) has reached this
+    /// collector: the oldest `upto` among the collectors heard from within ``liveMicros`` (each
+    /// entry says up to when its collector's arrivals are in it; every collector publishes an entry
+    /// each round, empty or not). `Int64.max` when no other collector is live. The leader convicts
+    /// nobody whose deadline is later — otherwise a record that beat its deadline at another
+    /// collector but was not synchronised yet would count as missing. 0 until the first read.
     let consistentUntilMicros = ManagedAtomic<Int64>(0)
+    /// A collector not heard from for this long is gone (it cannot report arrivals any more).
+    var liveMicros: Int64 { 3 * periodMicros + 1_000_000 }
 
     init(
         url: String, keyPrefix: String, collectorID: String, lastSeen: LastSeenTable, localEvents: RowRing, remoteFeed: RowRing,
@@ -85,6 +88,8 @@ final class HotStateSync: @unchecked Sendable {
         var forwarded = [Int64]()
         /// Read the stream after this entry id.
         var streamCursor: String
+        /// Per other collector: the `upto` of its latest entry, and when (monotonic µs) it was read.
+        var others = [[UInt8]: (upto: Int64, heardMicros: Int64)]()
     }
 
     private func run() {
@@ -101,11 +106,13 @@ final class HotStateSync: @unchecked Sendable {
                 }
                 let changed = changedLastSeen(progress: &progress)  // before the events: see the invariant
                 let events = takeLocalEvents(scratch: &scratch)
-                try publish(changed: changed, events: events, on: connection!)
+                try publish(changed: changed, events: events, upto: roundStarted, on: connection!)
                 try readOthers(on: connection!, progress: &progress)
                 metrics.redisReachable.store(true, ordering: .relaxed)
                 metrics.lastSyncMicros.store(WallClock.nowMicros(), ordering: .relaxed)
-                consistentUntilMicros.store(roundStarted - periodMicros, ordering: .releasing)
+                let now = WallClock.monotonicMicros()
+                progress.others = progress.others.filter { now - $0.value.heardMicros <= liveMicros }
+                consistentUntilMicros.store(progress.others.values.map(\.upto).min() ?? .max, ordering: .releasing)
                 metrics.syncRounds.wrappingIncrement(ordering: .relaxed)
             } catch {
                 connection = nil
@@ -146,9 +153,9 @@ final class HotStateSync: @unchecked Sendable {
         return events
     }
 
-    /// One pipeline: `ZADD … GT` chunks into the global set, and the delta on the stream.
-    private func publish(changed: [(id: Int32, micros: Int64)], events: [HeartbeatRow], on connection: RedisConnection) throws(RedisError) {
-        guard !changed.isEmpty || !events.isEmpty else { return }
+    /// One pipeline: `ZADD … GT` chunks into the global set, and the delta on the stream — an entry
+    /// every round, empty or not, saying that this collector's arrivals before `upto` are in.
+    private func publish(changed: [(id: Int32, micros: Int64)], events: [HeartbeatRow], upto: Int64, on connection: RedisConnection) throws(RedisError) {
         var commands = 0
         for start in stride(from: 0, to: changed.count, by: Self.chunk) {
             let members = changed[start..<min(changed.count, start + Self.chunk)]
@@ -167,12 +174,15 @@ final class HotStateSync: @unchecked Sendable {
         var start = 0
         repeat {
             let slice = changed[start..<min(changed.count, start + Self.streamChunk)]
-            try connection.append(bytes: [
+            var arguments: [[UInt8]] = [
                 Array("XADD".utf8), Array(updatesKey.utf8), Array("MINID".utf8), Array("~".utf8), Array(oldest.utf8), Array("*".utf8),
                 Array("origin".utf8), Array(collectorID.utf8),
                 Array("events".utf8), start == 0 ? UpdateEncoding.pack(events: events) : [],
                 Array("seen".utf8), UpdateEncoding.pack(seen: slice),
-            ])
+            ]
+            // Only the round's last entry vouches that everything before `upto` is in.
+            if start + Self.streamChunk >= changed.count { arguments += [Array("upto".utf8), Array(String(upto).utf8)] }
+            try connection.append(bytes: arguments)
             commands += 1
             start += Self.streamChunk
         } while start < changed.count
@@ -200,6 +210,9 @@ final class HotStateSync: @unchecked Sendable {
                 if let origin = values["origin"], origin != Array(collectorID.utf8) {
                     guard forward(events: UpdateEncoding.unpackEvents(values["events"] ?? []), seen: UpdateEncoding.unpackSeen(values["seen"] ?? []), progress: &progress)
                     else { return }
+                    if let upto = values["upto"].flatMap({ Int64(String(decoding: $0, as: UTF8.self)) }) {
+                        progress.others[origin] = (upto, WallClock.monotonicMicros())
+                    }
                 }
                 progress.streamCursor = entryID
             }

@@ -43,18 +43,22 @@ struct RESPWriter {
         return count
     }
 
-    /// Appends `value` in decimal, digits written in place (no intermediate String).
+    /// Appends `value` in decimal: digits written right to left into 20 bytes on the stack (any
+    /// Int64 fits), then copied once — no String, no per-digit array growth.
     private mutating func appendDecimal(_ value: Int64) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        let digits = Self.decimalLength(value) - (value < 0 ? 1 : 0)
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
-        var magnitude = value.magnitude
-        var index = start + digits - 1
-        while magnitude > 0 {
-            bytes[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            index -= 1
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var index = 20
+            var magnitude = value.magnitude
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                index -= 1
+                buffer[index] = UInt8(ascii: "-")
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<20]))
         }
     }
 

@@ -13,11 +13,14 @@ let package = Package(
         .library(name: "Protocol", targets: ["Protocol"]),
         .library(name: "ClientKit", targets: ["ClientKit"]),
         .library(name: "Collector", targets: ["Collector"]),
+        .library(name: "Sidecar", targets: ["Sidecar"]),
         .executable(name: "heartbeat", targets: ["HeartbeatCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C shims.
@@ -42,10 +45,19 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
+        .target(
+            name: "Sidecar",
+            dependencies: [
+                "Collector", "Protocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
         .executableTarget(
             name: "HeartbeatCLI",
             dependencies: [
-                "Protocol", "ClientKit", "Collector",
+                "Protocol", "ClientKit", "Collector", "Sidecar",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
@@ -53,10 +65,11 @@ let package = Package(
 
         // Tests: one target per module; CollectorTests talk to real PostgreSQL and Redis.
         // HeartbeatTestSupport holds helpers the test targets share (a UDP receiver, paths).
-        .target(name: "HeartbeatTestSupport", dependencies: ["Protocol"], path: "Tests/Support"),
+        .target(name: "HeartbeatTestSupport", dependencies: ["Protocol", "Collector"], path: "Tests/Support"),
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "CSHA256", "HeartbeatTestSupport"]),
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Protocol", "HeartbeatTestSupport"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "Protocol", "CSHA256", "HeartbeatTestSupport"]),
+        .testTarget(name: "SidecarTests", dependencies: ["Sidecar", "Collector", "Protocol", "HeartbeatTestSupport"]),
         .testTarget(name: "HeartbeatCLITests", dependencies: ["Protocol", "HeartbeatTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,6 +3,7 @@ import Atomics
 import Collector
 import Dispatch
 import Foundation
+import Sidecar
 
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +24,7 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "UDP address to receive on, IPv4:PORT or [IPv6]:PORT. Env: HEARTBEAT_UDP. Default: 127.0.0.1:7411.")
     var udp: String?
-    @Option(help: "HTTP address of the status sidecar. Env: HEARTBEAT_HTTP. Default: 127.0.0.1:7412.")
+    @Option(help: "HTTP address of the status sidecar (/healthz, /readyz, /metrics); port 0 picks a free one. Env: HEARTBEAT_HTTP. Default: 127.0.0.1:7412.")
     var http: String?
     @Option(help: "libpq connection URL. Env: HEARTBEAT_DATABASE_URL. Required.")
     var databaseURL: String?
@@ -105,7 +106,16 @@ struct ServeCommand: ParsableCommand {
             return source
         }
         pipeline.start()
-        report("heartbeat collector: UDP \(configuration.udp.host):\(pipeline.udpPort) ×\(configuration.receivers) receivers, sink \(configuration.sink.rawValue), registry version \(pipeline.registry.holder.snapshot.version) with \(pipeline.registry.holder.snapshot.validator.applications.count) apps")
+        let sidecar = SidecarServer(pipeline: pipeline, host: configuration.http.host, port: Int(configuration.http.port))
+        let httpPort: Int
+        do throws(SidecarServer.StartError) {
+            httpPort = try sidecar.start()
+        } catch {
+            report("error: \(error)")
+            pipeline.shutdown()
+            throw ExitCode(1)
+        }
+        report("heartbeat collector: HTTP \(configuration.http.host):\(httpPort), UDP \(configuration.udp.host):\(pipeline.udpPort) ×\(configuration.receivers) receivers, sink \(configuration.sink.rawValue), registry version \(pipeline.registry.holder.snapshot.version) with \(pipeline.registry.holder.snapshot.validator.applications.count) apps")
         while stop.wait(timeout: .now() + .seconds(statusInterval > 0 ? statusInterval : 3_600)) == .timedOut {
             if statusInterval > 0 {
                 report("status: \(pipeline.statistics)")
@@ -115,6 +125,7 @@ struct ServeCommand: ParsableCommand {
             }
         }
         report("shutting down: draining rings and storing every accepted record")
+        sidecar.stop()
         pipeline.shutdown()
         let totals = pipeline.statistics
         report("final: \(totals)")

@@ -1,3 +1,4 @@
+import HeartbeatTestSupport
 import Collector
 import Protocol
 import Testing

@@ -247,7 +247,7 @@ struct HotStateTests {
             let process = Process()
             process.executableURL = heartbeatExecutable()
             process.arguments = [
-                "serve", "--udp", "127.0.0.1:\(port)", "--database-url", database.url, "--redis-url", redisURL, "--redis-prefix", prefix,
+                "serve", "--udp", "127.0.0.1:\(port)", "--http", "127.0.0.1:0", "--database-url", database.url, "--redis-url", redisURL, "--redis-prefix", prefix,
                 "--collector-id", id, "--spool-dir", spool + "-" + id, "--status-interval-s", "0", "--check-period-ms", "200", "--redis-sync-ms", "100",
             ]
             process.standardError = FileHandle.nullDevice

@@ -1,5 +1,6 @@
 import Collector
 import Foundation
+import HeartbeatTestSupport
 import Testing
 
 @Suite("Schema migrations")

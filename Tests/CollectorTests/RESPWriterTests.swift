@@ -1,5 +1,6 @@
 @testable import Collector
 import Foundation
+import HeartbeatTestSupport
 import Testing
 
 /// Commands written straight into the Redis wire protocol, checked byte for byte and against Redis.

@@ -29,7 +29,7 @@ struct ServeProcessTests {
         defer { try? FileManager.default.removeItem(atPath: spool) }
         let serve = Process()
         serve.executableURL = heartbeatExecutable()
-        serve.arguments = ["serve", "--udp", "127.0.0.1:\(port)", "--database-url", database.url, "--spool-dir", spool, "--status-interval-s", "0"]
+        serve.arguments = ["serve", "--udp", "127.0.0.1:\(port)", "--http", "127.0.0.1:0", "--database-url", database.url, "--spool-dir", spool, "--status-interval-s", "0"]
         let errors = Pipe()
         serve.standardError = errors
         try serve.run()
@@ -70,7 +70,7 @@ struct ServeProcessTests {
         let holder = UDPReceiver()
         let result = try runProcess(
             heartbeatExecutable(),
-            ["serve", "--udp", "127.0.0.1:\(holder.port)", "--database-url", try serviceURL("HEARTBEAT_DATABASE_URL"), "--status-interval-s", "0"])
+            ["serve", "--udp", "127.0.0.1:\(holder.port)", "--http", "127.0.0.1:0", "--database-url", try serviceURL("HEARTBEAT_DATABASE_URL"), "--status-interval-s", "0"])
         #expect(result.status == 1)
         #expect(result.standardError.contains("is not free"), "\(result.standardError)")
     }
@@ -96,7 +96,7 @@ struct ServeProcessTests {
         defer { try? FileManager.default.removeItem(atPath: spool) }
         let serve = Process()
         serve.executableURL = heartbeatExecutable()
-        serve.arguments = ["serve", "--udp", "127.0.0.1:\(port)", "--database-url", database.url, "--spool-dir", spool,
+        serve.arguments = ["serve", "--udp", "127.0.0.1:\(port)", "--http", "127.0.0.1:0", "--database-url", database.url, "--spool-dir", spool,
                            "--status-interval-s", "0", "--check-period-ms", "200"]
         serve.standardError = FileHandle.nullDevice
         try serve.run()

@@ -1,22 +1,7 @@
 import Collector
 import Foundation
+import HeartbeatTestSupport
 import Testing
-
-/// The connection URL of a test service, from the environment `scripts/test` sets up.
-func serviceURL(_ variable: String) throws -> String {
-    guard let url = ProcessInfo.processInfo.environment[variable], !url.isEmpty else {
-        throw ServiceNotConfigured(variable: variable)
-    }
-    return url
-}
-
-/// Integration tests need the throwaway services of `scripts/services up`.
-struct ServiceNotConfigured: Error, CustomStringConvertible {
-    let variable: String
-    var description: String {
-        "\(variable) is not set: run the tests with scripts/test, or `eval \"$(scripts/services env)\"` after `scripts/services up`"
-    }
-}
 
 @Suite("Links to PostgreSQL (libpq) and Redis (hiredis)")
 struct ServiceLinkTests {

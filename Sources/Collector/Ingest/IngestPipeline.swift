@@ -37,6 +37,8 @@ public final class IngestPipeline: @unchecked Sendable {
     private let publisher: TransitionPublisher?
     private let webhooks: WebhookDeliverer?
     private let lastHeartbeats: LastHeartbeatWriter?
+    /// PostgreSQL reachability and applications by status, for `/readyz` and `/metrics`.
+    public let databaseProbe: DatabaseProbe
     private let maintenance = WorkerThread()
     /// Partition maintenance runs that failed.
     public let failedMaintenance = ManagedAtomic<UInt64>(0)
@@ -131,6 +133,7 @@ public final class IngestPipeline: @unchecked Sendable {
                 periodMillis: configuration.monitorPeriodMillis, metrics: monitorMetrics, hotState: monitorHotState,
                 webhookURLs: configuration.webhookURLs)
         }
+        databaseProbe = DatabaseProbe(databaseURL: configuration.databaseURL)
         lastHeartbeats = configuration.sink == .postgres ? LastHeartbeatWriter(databaseURL: configuration.databaseURL, lastSeen: lastSeen) : nil
         // Every collector delivers the outbox (rows are claimed, never taken twice at once).
         webhooks = configuration.webhookURLs.isEmpty || configuration.sink == .none
@@ -150,6 +153,14 @@ public final class IngestPipeline: @unchecked Sendable {
         startMaintenance(maintainer)
     }
 
+    /// `application.last_heartbeat` rows written, and failed flushes (0 with `--sink none`).
+    public var lastHeartbeatWrites: (rows: UInt64, failures: UInt64) {
+        (lastHeartbeats?.applicationsWritten.load(ordering: .relaxed) ?? 0, lastHeartbeats?.failures.load(ordering: .relaxed) ?? 0)
+    }
+
+    /// Batches waiting for a writer, and the writers' PostgreSQL connections.
+    public var writerQueue: (queued: Int, connections: Int) { (pool.queueDepth, configuration.writerConnections) }
+
     /// Applications auto-registered so far (0 unless auto-registration is on).
     public var applicationsAutoRegistered: UInt64 { autoRegistrar?.registered.load(ordering: .relaxed) ?? 0 }
 
@@ -168,6 +179,7 @@ public final class IngestPipeline: @unchecked Sendable {
         publisher?.start()
         webhooks?.start()
         lastHeartbeats?.start()
+        databaseProbe.start()
         monitor?.start()
         drain.start()
         receivers.forEach { $0.start() }
@@ -184,6 +196,7 @@ public final class IngestPipeline: @unchecked Sendable {
         lease?.stop()  // gives the lease up: another collector's monitor takes over at once
         webhooks?.stop()
         lastHeartbeats?.stop()  // after the drain: its final flush stores the last arrivals
+        databaseProbe.stop()
         autoRegistrar?.stop()
         registry.stop()
         maintenance.stop()

@@ -1,0 +1,108 @@
+import Collector
+import Foundation
+import Protocol
+
+/// `/metrics`: every counter, gauge and histogram of a running collector, in Prometheus text
+/// format. Names follow Prometheus conventions (`heartbeat_` prefix, `_total` counters, base units:
+/// seconds, bytes). The list is documented in `Spec/metrics.md`.
+enum CollectorMetricsPage {
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    static func render(_ pipeline: IngestPipeline) -> String {
+        var page = PrometheusText()
+        let statistics = pipeline.statistics
+        let storage = pipeline.metrics
+
+        // Ingest.
+        page.counter("heartbeat_records_received_total", "Records received over UDP (datagrams are split into 64-byte records).", statistics.recordsReceived)
+        page.counter("heartbeat_records_accepted_total", "Records that passed every check.", statistics.recordsAccepted)
+        page.counter(
+            "heartbeat_records_rejected_total", "Records rejected, by reason (Spec/protocol.md).",
+            RejectionReason.allCases.map { ([("reason", $0.description)], statistics.rejected[$0] ?? 0) })
+        page.counter("heartbeat_rows_stored_total", "Accepted records committed to heartbeat_event.", statistics.rowsStored)
+        page.counter("heartbeat_rows_spooled_total", "Rows written to the spool while PostgreSQL could not take them.", statistics.rowsSpooled)
+        page.counter("heartbeat_rows_replayed_total", "Spooled rows later stored in PostgreSQL.", statistics.rowsReplayedFromSpool)
+        page.counter(
+            "heartbeat_rows_dropped_total", "Accepted rows lost, by cause: spool over its cap, a disk error, a corrupt spool file.",
+            [
+                ([("cause", "spool_full")], statistics.rowsDroppedSpoolFull), ([("cause", "spool_error")], statistics.rowsDroppedSpoolError),
+                ([("cause", "spool_corrupt")], statistics.rowsDroppedSpoolCorrupt),
+            ])
+        page.counter("heartbeat_rows_discarded_total", "Accepted rows not stored on purpose (--sink none).", statistics.rowsDiscarded)
+        page.gauge("heartbeat_ring_occupancy_rows", "Rows waiting in the receivers' rings.", Double(statistics.ringOccupancy))
+        page.gauge("heartbeat_ring_capacity_rows", "Rows the receivers' rings hold in all.", Double(pipeline.configuration.ringCapacity * pipeline.receivers.count))
+        page.gauge("heartbeat_spool_rows", "Rows waiting in the spool.", Double(statistics.spoolRows))
+        page.gauge("heartbeat_spool_bytes", "Bytes the spool holds.", Double(pipeline.spool.pendingBytes))
+        page.gauge("heartbeat_spool_capacity_bytes", "The spool's cap.", Double(pipeline.spool.capacityBytes))
+        let writers = pipeline.writerQueue
+        page.gauge("heartbeat_postgres_writer_queue_batches", "COPY batches waiting for a writer connection.", Double(writers.queued))
+        page.gauge("heartbeat_postgres_writer_connections", "PostgreSQL connections writing batches.", Double(writers.connections))
+        histogram(&page, "heartbeat_flush_seconds", "Time to COPY one batch into PostgreSQL.", storage.flushSeconds)
+        histogram(&page, "heartbeat_receive_to_commit_seconds", "From a record's arrival to its commit in PostgreSQL.", storage.commitLatencySeconds)
+        page.counter("heartbeat_monitor_events_dropped_total", "Accepted rows the monitor's feed had no room for (it then reads the last-seen table).", storage.monitorEventsDropped.load(ordering: .relaxed))
+
+        // Registry and maintenance.
+        let snapshot = pipeline.registry.holder.snapshot
+        page.gauge("heartbeat_registry_version", "Version of the registry snapshot receivers use.", Double(snapshot.version))
+        page.gauge("heartbeat_registry_applications", "Applications in that snapshot.", Double(snapshot.validator.applications.count))
+        page.counter("heartbeat_registry_reload_failures_total", "Failed registry reloads (retried).", pipeline.registry.failedReloads.load(ordering: .relaxed))
+        page.counter("heartbeat_applications_auto_registered_total", "Applications registered by --auto-register.", pipeline.applicationsAutoRegistered)
+        page.counter("heartbeat_partition_maintenance_failures_total", "Failed partition maintenance runs (retried).", pipeline.failedMaintenance.load(ordering: .relaxed))
+        let lastHeartbeats = pipeline.lastHeartbeatWrites
+        page.counter("heartbeat_last_heartbeat_rows_written_total", "application.last_heartbeat values written (in batches).", lastHeartbeats.rows)
+        page.counter("heartbeat_last_heartbeat_write_failures_total", "Failed last_heartbeat flushes (retried).", lastHeartbeats.failures)
+
+        // Monitor.
+        let monitor = pipeline.monitorMetrics
+        page.gauge(
+            "heartbeat_applications", "Enabled applications by stored status (counted every 5 s).",
+            pipeline.databaseProbe.applicationsByStatus.sorted { $0.key < $1.key }.map { ([("status", $0.key)], Double($0.value)) })
+        histogram(&page, "heartbeat_monitor_check_seconds", "Time one sweep over every application's deadline took.", monitor.checkSeconds)
+        histogram(&page, "heartbeat_detection_delay_seconds", "From a missed deadline to its transition being recorded.", monitor.detectionDelaySeconds)
+        page.counter("heartbeat_transitions_recorded_total", "Transitions this collector recorded (won the conditional UPDATE).", monitor.transitionsRecorded.load(ordering: .relaxed))
+        page.counter("heartbeat_monitor_stalls_total", "Monitor ticks so late that convictions were skipped (stall guard).", monitor.stalls.load(ordering: .relaxed))
+        page.counter("heartbeat_monitor_failures_total", "Failed monitor round trips to PostgreSQL (retried).", monitor.failures.load(ordering: .relaxed))
+
+        // Redis hot state.
+        let hot = pipeline.hotStateMetrics
+        let redisConfigured = pipeline.configuration.redisURL != nil
+        page.gauge("heartbeat_redis_up", "1 when the last sync round reached Redis (0 also when Redis is not configured).", hot.redisReachable.load(ordering: .relaxed) ? 1 : 0)
+        page.gauge("heartbeat_monitor_leader", "1 while this collector's monitor holds the leader lease.", hot.isLeader.load(ordering: .relaxed) ? 1 : 0)
+        page.gauge("heartbeat_monitor_degraded", "1 while Redis is unreachable and the monitor decides from local state.", hot.degraded.load(ordering: .relaxed) ? 1 : 0)
+        let lastSync = hot.lastSyncMicros.load(ordering: .relaxed)
+        let lag = redisConfigured && lastSync > 0 ? max(0, Date().timeIntervalSince1970 - Double(lastSync) / 1e6) : 0
+        page.gauge("heartbeat_redis_sync_lag_seconds", "Time since the last completed sync round.", lag)
+        page.counter("heartbeat_redis_sync_failures_total", "Failed sync rounds.", hot.syncFailures.load(ordering: .relaxed))
+        page.counter("heartbeat_redis_members_pushed_total", "Last-seen times merged into Redis.", hot.membersPushed.load(ordering: .relaxed))
+        page.counter("heartbeat_redis_members_pulled_total", "Last-seen times read from other collectors.", hot.membersPulled.load(ordering: .relaxed))
+        page.counter("heartbeat_redis_remote_arrivals_total", "Arrivals at other collectors handed to this monitor.", hot.remoteArrivalsForwarded.load(ordering: .relaxed))
+        page.counter("heartbeat_redis_leaderships_total", "Times this collector became the monitor leader.", hot.leadershipsGained.load(ordering: .relaxed))
+        page.counter("heartbeat_transitions_published_total", "Transitions published on the Redis channel.", hot.transitionsPublished.load(ordering: .relaxed))
+        page.counter("heartbeat_publications_dropped_total", "Publications dropped because their queue was full.", hot.publicationsDropped.load(ordering: .relaxed))
+
+        // Webhooks.
+        let webhooks = pipeline.webhookMetrics
+        page.counter(
+            "heartbeat_webhook_attempts_total", "Webhook POSTs by outcome.",
+            [([("outcome", "delivered")], webhooks.delivered.load(ordering: .relaxed)), ([("outcome", "failed")], webhooks.failedAttempts.load(ordering: .relaxed))])
+        page.counter("heartbeat_webhook_abandoned_total", "Webhook deliveries given up after the last attempt.", webhooks.abandoned.load(ordering: .relaxed))
+        page.gauge("heartbeat_webhook_queue_depth", "Webhook deliveries still owed (outbox rows).", Double(webhooks.queueDepth.load(ordering: .relaxed)))
+
+        // Process.
+        page.gauge("heartbeat_postgres_up", "1 when PostgreSQL answered within the last 3 s.", pipeline.databaseProbe.isReachable ? 1 : 0)
+        page.gauge("heartbeat_process_resident_memory_bytes", "Resident set size of the collector.", Double(residentBytes()))
+        return page.text
+    }
+
+    private static func histogram(_ page: inout PrometheusText, _ name: String, _ help: String, _ histogram: LatencyHistogram) {
+        page.histogram(name, help, bounds: histogram.bounds, bucketCounts: histogram.bucketCounts, sum: histogram.sum)
+    }
+
+    /// RSS from /proc/self/statm (pages × page size); 0 where unavailable.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

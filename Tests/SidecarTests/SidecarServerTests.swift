@@ -1,0 +1,131 @@
+import Collector
+import Foundation
+import HeartbeatTestSupport
+import Protocol
+import Sidecar
+import Testing
+
+/// The HTTP sidecar against a running collector pipeline (real PostgreSQL, real sockets).
+@Suite("HTTP sidecar: health, readiness, metrics", .serialized)
+struct SidecarServerTests {
+    /// A pipeline with one unsigned application, its sidecar on a free port.
+    final class Running {
+        let database: TestDatabase
+        let connection: PostgresConnection
+        let pipeline: IngestPipeline
+        let sidecar: SidecarServer
+        let port: Int
+        let application = ApplicationUUID.random()
+        private let spool = NSTemporaryDirectory() + "heartbeat-sidecar-\(UUID().uuidString)"
+
+        init(configure: (inout CollectorConfiguration) -> Void = { _ in }) throws {
+            database = try TestDatabase()
+            connection = try database.connect()
+            try Migrator().migrate(connection)
+            try connection.query("INSERT INTO application (uuid, name) VALUES ('\(application)', 'sidecar')")
+            var configuration = CollectorConfiguration()
+            configuration.udp = try ListenAddress(parsing: "127.0.0.1:0")
+            configuration.http = try ListenAddress(parsing: "127.0.0.1:0")
+            configuration.databaseURL = database.url
+            configuration.receivers = 1
+            configuration.ringCapacity = 4_096
+            configuration.batchAgeMillis = 20
+            configuration.spoolDirectory = spool
+            configure(&configuration)
+            pipeline = try IngestPipeline(configuration: configuration)
+            pipeline.start()
+            sidecar = SidecarServer(pipeline: pipeline, host: "127.0.0.1", port: 0)
+            port = try sidecar.start()
+        }
+
+        func stop() {
+            sidecar.stop()
+            pipeline.shutdown()
+            try? FileManager.default.removeItem(atPath: spool)
+        }
+
+        func waitFor(_ timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if try condition() { return true }
+                usleep(50_000)
+            }
+            return false
+        }
+    }
+
+    @Test("/healthz answers 200 at once; /readyz answers 200 once PostgreSQL has answered, naming each dependency")
+    func healthAndReady() throws {
+        let running = try Running()
+        defer { running.stop() }
+        let health = try httpRequest(port: running.port, "/healthz")
+        #expect(health.status == 200 && health.text == #"{"status":"ok"}"#)
+        #expect(health.headers["content-type"] == "application/json")
+        #expect(try running.waitFor(5) { try httpRequest(port: running.port, "/readyz").status == 200 })
+        let ready = try httpRequest(port: running.port, "/readyz")
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(ready.body)) as? [String: Any])
+        #expect(body["ready"] as? Bool == true)
+        #expect(body["postgres"] as? String == "up")
+        #expect(body["redis"] as? String == "not_configured")
+        #expect(body["monitor"] as? String == "alone")
+        #expect((body["down"] as? [String]) == [])
+    }
+
+    @Test("/readyz answers 503 naming Redis when the configured Redis does not answer, and PostgreSQL when it refuses")
+    func notReady() throws {
+        let running = try Running { $0.redisURL = "redis://127.0.0.1:1" }
+        defer { running.stop() }
+        #expect(try running.waitFor(5) { try httpRequest(port: running.port, "/readyz").text.contains(#""postgres":"up""#) })
+        let redisDown = try httpRequest(port: running.port, "/readyz")
+        #expect(redisDown.status == 503)
+        #expect(redisDown.text.contains(#""down":["redis"]"#), "\(redisDown.text)")
+        // PostgreSQL refuses connections to this database from now on.
+        let administration = try PostgresConnection(url: serviceURL("HEARTBEAT_DATABASE_URL"))
+        try administration.query("ALTER DATABASE \(running.database.name) ALLOW_CONNECTIONS false")
+        try administration.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(running.database.name)'")
+        defer { _ = try? administration.query("ALTER DATABASE \(running.database.name) ALLOW_CONNECTIONS true") }
+        #expect(try running.waitFor(6) { try httpRequest(port: running.port, "/readyz").text.contains(#""down":["postgres","redis"]"#) })
+        #expect(try httpRequest(port: running.port, "/readyz").status == 503)
+    }
+
+    @Test("/metrics: Prometheus text that a Prometheus parser accepts, with the ingest counters moving")
+    func metrics() throws {
+        let running = try Running()
+        defer { running.stop() }
+        let sender = UDPSender(port: running.pipeline.udpPort)
+        for sequence in 1...5 {
+            var record = HeartbeatRecord(kind: .beat, application: running.application, instance: 1, sequence: UInt64(sequence), sentAtMicros: Int64(Date().timeIntervalSince1970 * 1e6), intervalMillis: 1_000, status: 0)
+            var bytes = [UInt8](repeating: 0, count: 64)
+            bytes.withUnsafeMutableBytes { record.encodeSigned(with: nil, to: $0.baseAddress!) }
+            sender.send(bytes)
+        }
+        sender.send([UInt8](repeating: 0, count: 64))  // malformed: no magic
+        #expect(try running.waitFor(5) { try httpRequest(port: running.port, "/metrics").text.contains("heartbeat_rows_stored_total 5\n") })
+        let page = try httpRequest(port: running.port, "/metrics")
+        #expect(page.status == 200)
+        #expect(page.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+        for line in [
+            "heartbeat_records_received_total 6", "heartbeat_records_accepted_total 5", #"heartbeat_records_rejected_total{reason="malformed"} 1"#,
+            #"heartbeat_records_rejected_total{reason="replay"} 0"#, "heartbeat_postgres_up 1", #"heartbeat_receive_to_commit_seconds_bucket{le="+Inf"} 5"#,
+            "heartbeat_receive_to_commit_seconds_count 5", "# TYPE heartbeat_monitor_check_seconds histogram",
+            "# TYPE heartbeat_detection_delay_seconds histogram", "# TYPE heartbeat_records_received_total counter",
+        ] {
+            #expect(page.text.contains(line + "\n"), "missing: \(line)")
+        }
+        // An independent parser: the Prometheus project's Python client (Debian python3-prometheus-client).
+        let parsed = try runProcess(
+            URL(fileURLWithPath: "/usr/bin/python3"),
+            ["-c", "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as parse\nfor family in parse(sys.argv[1]): print(family.name, family.type, len(family.samples))", page.text])
+        #expect(parsed.status == 0, "\(parsed.standardError)")
+        #expect(parsed.standardOutput.contains("heartbeat_records_rejected counter 9"), "\(parsed.standardOutput)")
+        #expect(parsed.standardOutput.contains("heartbeat_receive_to_commit_seconds histogram"))
+    }
+
+    @Test("an HTTP port already taken is a start-up error, not a silent sidecar-less collector")
+    func portTaken() throws {
+        let running = try Running()
+        defer { running.stop() }
+        let second = SidecarServer(pipeline: running.pipeline, host: "127.0.0.1", port: running.port)
+        #expect(throws: SidecarServer.StartError.self) { _ = try second.start() }
+    }
+}

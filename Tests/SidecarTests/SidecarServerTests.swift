@@ -121,6 +121,21 @@ struct SidecarServerTests {
         #expect(parsed.standardOutput.contains("heartbeat_receive_to_commit_seconds histogram"))
     }
 
+    @Test("Spec/metrics.md documents exactly the metric families /metrics exports")
+    func documented() throws {
+        let running = try Running()
+        defer { running.stop() }
+        let page = try httpRequest(port: running.port, "/metrics").text
+        let exported = Set(page.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
+        let specURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Spec/metrics.md")
+        let spec = try String(contentsOf: specURL, encoding: .utf8)
+        let documented = Set(spec.split(separator: "\n").filter { $0.hasPrefix("| `heartbeat_") }.compactMap { $0.split(separator: "`").dropFirst().first.map(String.init) })
+        #expect(exported.count > 40)
+        #expect(exported.subtracting(documented).isEmpty, "exported, not documented: \(exported.subtracting(documented).sorted())")
+        #expect(documented.subtracting(exported).isEmpty, "documented, not exported: \(documented.subtracting(exported).sorted())")
+    }
+
     @Test("an HTTP port already taken is a start-up error, not a silent sidecar-less collector")
     func portTaken() throws {
         let running = try Running()

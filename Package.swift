@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "Sidecar",
             dependencies: [
-                "Collector", "Protocol",
+                "Collector", "Protocol", "ThreadSafety",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),

@@ -40,6 +40,10 @@ struct ServeCommand: ParsableCommand {
     var webhookURL: [String] = []
     @Option(help: "Key for the X-Heartbeat-Signature HMAC of webhook bodies (16 bytes or more; required with webhooks). Env: HEARTBEAT_WEBHOOK_SECRET.")
     var webhookSecret: String?
+    @Option(help: "Bearer token for the management API (POST/PATCH/DELETE /v1/apps…), 16 bytes or more; without it management is off. Env: HEARTBEAT_ADMIN_TOKEN.")
+    var adminToken: String?
+    @Option(help: "How long a rotated-out application secret stays valid, seconds (0-2592000). Env: HEARTBEAT_SECRET_GRACE_S. Default: 3600.")
+    var secretGraceS: Int?
     @Option(help: "Receiver threads, each with its own SO_REUSEPORT socket (1-64). Env: HEARTBEAT_RECEIVERS. Default: the number of cores.")
     var receivers: Int?
     @Option(help: "Rows each receiver's ring holds (1024-16777216). Env: HEARTBEAT_RING_SIZE. Default: 262144.")
@@ -106,7 +110,9 @@ struct ServeCommand: ParsableCommand {
             return source
         }
         pipeline.start()
-        let sidecar = SidecarServer(pipeline: pipeline, host: configuration.http.host, port: Int(configuration.http.port))
+        let sidecar = SidecarServer(
+            pipeline: pipeline, host: configuration.http.host, port: Int(configuration.http.port), adminToken: configuration.adminToken,
+            previousSecretSeconds: configuration.previousSecretSeconds)
         let httpPort: Int
         do throws(SidecarServer.StartError) {
             httpPort = try sidecar.start()
@@ -181,6 +187,8 @@ struct ServeCommand: ParsableCommand {
             ? webhookURL
             : (Environment.value("HEARTBEAT_WEBHOOK_URLS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         configuration.webhookSecret = webhookSecret ?? Environment.value("HEARTBEAT_WEBHOOK_SECRET")
+        configuration.adminToken = adminToken ?? Environment.value("HEARTBEAT_ADMIN_TOKEN")
+        if let value = try integer(secretGraceS, "HEARTBEAT_SECRET_GRACE_S", "--secret-grace-s") { configuration.previousSecretSeconds = value }
         if let value = try integer(receivers, "HEARTBEAT_RECEIVERS", "--receivers") { configuration.receivers = value }
         if let value = try integer(ringSize, "HEARTBEAT_RING_SIZE", "--ring-size") { configuration.ringCapacity = value }
         if let value = try integer(receiveBuffer, "HEARTBEAT_RECEIVE_BUFFER", "--receive-buffer") { configuration.receiveBufferBytes = value }

@@ -8,7 +8,7 @@ import Protocol
 enum CollectorMetricsPage {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    static func render(_ pipeline: IngestPipeline) -> String {
+    static func render(_ pipeline: IngestPipeline, cache: ReadCache) -> String {
         var page = PrometheusText()
         let statistics = pipeline.statistics
         let storage = pipeline.metrics
@@ -87,6 +87,10 @@ enum CollectorMetricsPage {
             [([("outcome", "delivered")], webhooks.delivered.load(ordering: .relaxed)), ([("outcome", "failed")], webhooks.failedAttempts.load(ordering: .relaxed))])
         page.counter("heartbeat_webhook_abandoned_total", "Webhook deliveries given up after the last attempt.", webhooks.abandoned.load(ordering: .relaxed))
         page.gauge("heartbeat_webhook_queue_depth", "Webhook deliveries still owed (outbox rows).", Double(webhooks.queueDepth.load(ordering: .relaxed)))
+
+        // Status API.
+        page.counter("heartbeat_api_cache_hits_total", "Status reads answered from the 1-second cache.", cache.hits.load(ordering: .relaxed))
+        page.counter("heartbeat_api_cache_misses_total", "Status reads that went to PostgreSQL.", cache.misses.load(ordering: .relaxed))
 
         // Process.
         page.gauge("heartbeat_postgres_up", "1 when PostgreSQL answered within the last 3 s.", pipeline.databaseProbe.isReachable ? 1 : 0)

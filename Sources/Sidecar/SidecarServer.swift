@@ -4,9 +4,11 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// The collector's HTTP sidecar (Hummingbird 2) on `--http`: `/healthz`, `/readyz`, `/metrics`.
-/// It only reads what the collector's threads publish (atomics, the probe's last answers), so a
-/// request never waits on PostgreSQL or Redis.
+/// The collector's HTTP sidecar (Hummingbird 2) on `--http`: health, readiness and metrics, the
+/// status API and status page, management behind an admin token, and batch ingest
+/// (`Spec/openapi.yaml`). Health, readiness and metrics only read what the collector's threads
+/// publish (atomics, the probe's last answers); API reads go through a 1-second cache, and
+/// database work runs on a pool off the HTTP threads.
 ///
 /// Lifecycle from synchronous code: ``start()`` returns once the port is bound (or throws, e.g.
 /// when it is taken), ``stop()`` returns once the server has closed.
@@ -17,13 +19,15 @@ public final class SidecarServer: @unchecked Sendable {
     }
 
     private let pipeline: IngestPipeline
+    private let shared: SidecarContext
     private let host: String
     private let requestedPort: Int
     private var task: Task<Void, Never>?
     private let finished = DispatchSemaphore(value: 0)
 
-    public init(pipeline: IngestPipeline, host: String, port: Int) {
+    public init(pipeline: IngestPipeline, host: String, port: Int, adminToken: String? = nil, previousSecretSeconds: Int = 3_600) {
         self.pipeline = pipeline
+        self.shared = SidecarContext(pipeline: pipeline, adminToken: adminToken, previousSecretSeconds: previousSecretSeconds)
         self.host = host
         self.requestedPort = port
     }
@@ -32,7 +36,7 @@ public final class SidecarServer: @unchecked Sendable {
     public func start() throws(StartError) -> Int {
         let bound = Bound()
         let application = Application(
-            router: Self.router(pipeline),
+            router: Self.router(shared),
             configuration: .init(address: .hostname(host, port: requestedPort), serverName: "heartbeat"),
             onServerRunning: { channel in bound.set(port: channel.localAddress?.port ?? -1) },
             logger: {
@@ -56,7 +60,10 @@ public final class SidecarServer: @unchecked Sendable {
         }
     }
 
-    /// Stops the server and waits until it has closed.
+    /// Stops the server and waits until it has closed. Call it from a thread outside Swift's
+    /// cooperative pool (`heartbeat serve` uses its main thread): swift-service-lifecycle reacts
+    /// to the cancellation with an unstructured `Task`, which needs a free pool thread — a pool
+    /// thread blocked here could be the one it needs. From async code, use ``shutdown()``.
     public func stop() {
         guard let task else { return }
         task.cancel()
@@ -64,12 +71,37 @@ public final class SidecarServer: @unchecked Sendable {
         self.task = nil
     }
 
+    /// Stops the server and waits, without blocking a thread, until it has closed.
+    public func shutdown() async {
+        guard let task else { return }
+        task.cancel()
+        await task.value
+        self.task = nil
+    }
+
     /// Where the server's async code runs (shared by every sidecar in the process; see
     /// ``DedicatedExecutor``).
     private static let executor = DedicatedExecutor(threads: 2, name: "heartbeat-http")
 
-    static func router(_ pipeline: IngestPipeline) -> Router<BasicRequestContext> {
+    /// Every route the server registers, as `METHOD /path/{param}` (the form `Spec/openapi.yaml`
+    /// uses), read back from the router itself.
+    public static func registeredRoutes(pipeline: IngestPipeline) -> [String] {
+        router(SidecarContext(pipeline: pipeline, adminToken: nil, previousSecretSeconds: 0)).routes.map { route in
+            let path = "\(route.path)".split(separator: "/", omittingEmptySubsequences: false).map { segment in
+                segment.hasPrefix(":") ? "{" + segment.dropFirst() + "}" : String(segment)
+            }.joined(separator: "/")
+            return "\(route.method) " + (path.hasPrefix("/") ? path : "/" + path)
+        }.sorted()
+    }
+
+    static func router(_ shared: SidecarContext) -> Router<BasicRequestContext> {
+        let pipeline = shared.pipeline
         let router = Router()
+        router.add(middleware: ErrorMiddleware())
+        StatusAPI.register(on: router, shared)
+        ManagementAPI.register(on: router, shared)
+        BatchIngestAPI.register(on: router, shared)
+        StatusPage.register(on: router, shared)
         router.get("/healthz") { _, _ in
             json(.ok, #"{"status":"ok"}"#)
         }
@@ -81,7 +113,7 @@ public final class SidecarServer: @unchecked Sendable {
         router.get("/metrics") { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: CollectorMetricsPage.contentType, .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(pipeline))))
+                body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(pipeline, cache: shared.cache))))
         }
         return router
     }

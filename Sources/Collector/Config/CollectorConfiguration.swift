@@ -23,6 +23,10 @@ public struct CollectorConfiguration: Sendable {
     public var webhookURLs = [String]()
     /// The key webhook bodies are signed with (`--webhook-secret`); required with webhook URLs.
     public var webhookSecret: String?
+    /// The bearer token of the management API (`--admin-token`); nil disables management.
+    public var adminToken: String?
+    /// How long a rotated-out secret stays valid, seconds (`--secret-grace-s`).
+    public var previousSecretSeconds = 3_600
     /// Receiver threads, each with its own SO_REUSEPORT socket and ring.
     public var receivers = 2
     /// Rows each receiver's ring holds.
@@ -109,6 +113,8 @@ public struct CollectorConfiguration: Sendable {
         }
         try check(webhookURLs.isEmpty || (webhookSecret?.utf8.count ?? 0) >= 16, "--webhook-secret / HEARTBEAT_WEBHOOK_SECRET",
                   webhookSecret == nil ? "(unset)" : "(\(webhookSecret!.utf8.count) bytes)", "at least 16 bytes when webhook URLs are set")
+        if let adminToken { try check(adminToken.utf8.count >= 16, "--admin-token / HEARTBEAT_ADMIN_TOKEN", "(\(adminToken.utf8.count) bytes)", "at least 16 bytes") }
+        try check((0...86_400 * 30).contains(previousSecretSeconds), "--secret-grace-s", previousSecretSeconds, "0 to 2592000 s")
         try check((60...86_400 * 7).contains(replayIdleSeconds), "--replay-idle-s", replayIdleSeconds, "60 to 604800 s")
     }
 

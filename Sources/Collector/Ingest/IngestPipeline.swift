@@ -18,6 +18,8 @@ public final class IngestPipeline: @unchecked Sendable {
     public let configuration: CollectorConfiguration
     public let registry: RegistryLoader
     public let receivers: [DatagramReceiver]
+    /// Records that arrive over HTTP, validated and counted like the receivers' (`POST /v1/heartbeats`).
+    public let httpIngest: HTTPIngestGate
     public let metrics = StorageMetrics()
     /// Per-application last-seen time and (instance, seq), for the liveness monitor.
     public let lastSeen: LastSeenTable
@@ -141,8 +143,9 @@ public final class IngestPipeline: @unchecked Sendable {
             : WebhookDeliverer(
                 databaseURL: configuration.databaseURL,
                 settings: WebhookDeliverer.Settings(secret: Array((configuration.webhookSecret ?? "").utf8)), metrics: webhookMetrics)
+        httpIngest = HTTPIngestGate(registry: registry.holder, ringCapacity: 65_536)
         drain = IngestDrain(
-            rings: receivers.map(\.ring), pool: pool, metrics: metrics, lastSeen: lastSeen, batchRows: configuration.batchRows,
+            rings: receivers.map(\.ring) + [httpIngest.ring], pool: pool, metrics: metrics, lastSeen: lastSeen, batchRows: configuration.batchRows,
             batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds,
             discard: configuration.sink == .none, monitorFeed: monitorFeed, sharedEvents: sharedEvents)
         autoRegistrar = configuration.autoRegister
@@ -160,6 +163,12 @@ public final class IngestPipeline: @unchecked Sendable {
 
     /// Batches waiting for a writer, and the writers' PostgreSQL connections.
     public var writerQueue: (queued: Int, connections: Int) { (pool.queueDepth, configuration.writerConnections) }
+
+    /// Publishes a notification rendered elsewhere (an operator's pause or resume) on the Redis
+    /// channel, when Redis is configured.
+    public func publishNotification(_ payload: String) {
+        publisher?.publish([payload])
+    }
 
     /// Applications auto-registered so far (0 unless auto-registration is on).
     public var applicationsAutoRegistered: UInt64 { autoRegistrar?.registered.load(ordering: .relaxed) ?? 0 }
@@ -212,6 +221,11 @@ public final class IngestPipeline: @unchecked Sendable {
             }
             statistics.ringOccupancy += receiver.ring.occupancy
         }
+        statistics.recordsReceived += httpIngest.counters.recordsReceived
+        for reason in RejectionReason.allCases {
+            statistics.rejected[reason, default: 0] += httpIngest.counters.recordsRejected(reason)
+        }
+        statistics.ringOccupancy += httpIngest.ring.occupancy
         statistics.rejected[.replay, default: 0] += metrics.recordsReplayRejected.load(ordering: .relaxed)
         statistics.recordsAccepted = metrics.recordsAccepted.load(ordering: .relaxed)
         statistics.rowsStored = metrics.rowsStored.load(ordering: .relaxed)

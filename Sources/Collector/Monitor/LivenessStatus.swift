@@ -37,6 +37,10 @@ public enum TransitionReason: String, Sendable {
     case stopped
     /// A run (`start` … `success`/`fail`) lasted longer than the application's maximum.
     case runTimeout = "run_timeout"
+    /// An operator paused the application (API or `heartbeat app pause`).
+    case operatorPause = "operator_pause"
+    /// An operator resumed it: it waits for its next record (`new`, no deadline).
+    case operatorResume = "operator_resume"
 }
 
 /// One change of status, as the monitor records it exactly once.

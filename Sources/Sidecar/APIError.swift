@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+
+/// Every 4xx/5xx the sidecar sends: `{"error": code, "message": …}` with a stable code.
+struct APIError: Error, HTTPResponseError {
+    let status: HTTPResponse.Status
+    let code: String
+    let message: String
+
+    static func badRequest(_ message: String) -> APIError { APIError(status: .badRequest, code: "bad_request", message: message) }
+    static func notFound(_ message: String = "no such resource") -> APIError { APIError(status: .notFound, code: "not_found", message: message) }
+    static let unauthorized = APIError(status: .unauthorized, code: "unauthorized", message: "an admin bearer token is required (Authorization: Bearer …)")
+    static let forbidden = APIError(status: .forbidden, code: "forbidden", message: "the admin token is not valid")
+    static func tooLarge(_ limit: Int) -> APIError { APIError(status: .contentTooLarge, code: "too_large", message: "the body exceeds \(limit) bytes") }
+    static func unavailable(_ message: String) -> APIError { APIError(status: .serviceUnavailable, code: "unavailable", message: message) }
+    static func internalError(_ message: String) -> APIError { APIError(status: .internalServerError, code: "internal", message: message) }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = (try? JSONSerialization.data(withJSONObject: ["error": code, "message": message], options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Response(
+            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Turns every error a handler (or the router) throws into an ``APIError`` body: unknown routes
+/// and methods, oversized bodies, and anything unexpected (500, logged nowhere else).
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError {
+            switch error.status {
+            case .notFound: throw APIError.notFound("no route for \(request.method) \(request.uri.path)")
+            case .methodNotAllowed: throw APIError(status: .methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.uri.path)")
+            case .contentTooLarge: throw APIError(status: .contentTooLarge, code: "too_large", message: "the body is too large")
+            default: throw APIError(status: error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase)
+            }
+        } catch {
+            throw APIError.internalError("\(error)")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Collector
+import Foundation
+import Hummingbird
+import Protocol
+
+/// The write side of the API, behind the admin bearer token: register, change, delete, pause,
+/// resume, rotate a secret. Every write empties the read cache, so the caller reads its change.
+enum ManagementAPI {
+    static func register(on router: Router<BasicRequestContext>, _ shared: SidecarContext) {
+        router.post("/v1/apps") { request, _ -> Response in
+            try shared.requireAdmin(request)
+            let (body, _, _) = try await SidecarContext.jsonBody(
+                request, as: CreateBody.self, allowed: ["name", "interval_ms", "grace_ms", "max_run_ms", "signed"])
+            let (record, secret) = try await shared.database.run { connection in
+                try ApplicationStore.create(
+                    name: body.name, intervalMillis: body.interval_ms ?? 60_000, graceMillis: body.grace_ms ?? 30_000, maxRunMillis: body.max_run_ms,
+                    signed: body.signed ?? false, on: connection)
+            }
+            shared.cache.invalidate()
+            return SidecarContext.json(
+                .created, APIModels.encode(APIModels.application(record, secret: secret?.hexString)),
+                headers: [.location: "/v1/apps/\(record.uuid)"])
+        }
+        router.patch("/v1/apps/:uuid") { request, context -> Response in
+            try shared.requireAdmin(request)
+            let uuid = try StatusAPI.applicationUUID(context)
+            let (body, present, nulls) = try await SidecarContext.jsonBody(
+                request, as: PatchBody.self, allowed: ["name", "interval_ms", "grace_ms", "max_run_ms", "enabled"])
+            for field in nulls where field != "max_run_ms" { throw APIError.badRequest("\(field): may not be null") }
+            let changes = ApplicationStore.Changes(
+                name: body.name, intervalMillis: body.interval_ms, graceMillis: body.grace_ms,
+                maxRunMillis: present.contains("max_run_ms") ? .some(body.max_run_ms) : nil, enabled: body.enabled)
+            let record = try await shared.database.run { try ApplicationStore.update(uuid, changes, on: $0) }
+            shared.cache.invalidate()
+            return SidecarContext.json(.ok, APIModels.encode(APIModels.application(record)))
+        }
+        router.delete("/v1/apps/:uuid") { request, context -> Response in
+            try shared.requireAdmin(request)
+            let uuid = try StatusAPI.applicationUUID(context)
+            let existed = try await shared.database.run { try ApplicationStore.delete(uuid, on: $0) }
+            guard existed else { throw APIError.notFound("no application \(uuid)") }
+            shared.cache.invalidate()
+            return Response(status: .noContent)
+        }
+        for (path, paused) in [("pause", true), ("resume", false)] {
+            router.post("/v1/apps/:uuid/\(path)") { request, context -> Response in
+                try shared.requireAdmin(request)
+                let uuid = try StatusAPI.applicationUUID(context)
+                let urls = shared.pipeline.configuration.webhookURLs
+                let (record, notification) = try await shared.database.run { connection in
+                    try ApplicationStore.setOperatorStatus(uuid, paused: paused, webhookURLs: urls, on: connection)
+                }
+                if let notification { shared.pipeline.publishNotification(notification) }
+                shared.cache.invalidate()
+                return SidecarContext.json(.ok, APIModels.encode(APIModels.application(record)))
+            }
+        }
+        router.post("/v1/apps/:uuid/rotate-secret") { request, context -> Response in
+            try shared.requireAdmin(request)
+            let uuid = try StatusAPI.applicationUUID(context)
+            let seconds = shared.previousSecretSeconds
+            let (secret, expires) = try await shared.database.run { try ApplicationStore.rotateSecret(uuid, previousValidSeconds: seconds, on: $0) }
+            shared.cache.invalidate()
+            return SidecarContext.json(.ok, APIModels.encode(["secret": secret.hexString, "previous_secret_expires_at": APIModels.timestamp(expires)]))
+        }
+    }
+
+    /// `POST /v1/apps`.
+    struct CreateBody: Decodable {
+        let name: String
+        let interval_ms: Int?
+        let grace_ms: Int?
+        let max_run_ms: Int?
+        let signed: Bool?
+    }
+
+    /// `PATCH /v1/apps/{uuid}`: absent fields stay as they are; `max_run_ms: null` removes the limit.
+    struct PatchBody: Decodable {
+        let name: String?
+        let interval_ms: Int?
+        let grace_ms: Int?
+        let max_run_ms: Int?
+        let enabled: Bool?
+    }
+}

@@ -1,0 +1,95 @@
+import Collector
+import Foundation
+import Hummingbird
+
+/// What every API handler shares: the collector, the database pool, the read cache and the
+/// management settings.
+final class SidecarContext: Sendable {
+    let pipeline: IngestPipeline
+    let database: DatabaseWork
+    let cache = ReadCache()
+    /// The bearer token management calls need; nil disables management.
+    let adminToken: String?
+    /// How long a rotated-out secret stays valid.
+    let previousSecretSeconds: Int
+
+    init(pipeline: IngestPipeline, adminToken: String?, previousSecretSeconds: Int) {
+        self.pipeline = pipeline
+        self.database = DatabaseWork(url: pipeline.configuration.databaseURL)
+        self.adminToken = adminToken
+        self.previousSecretSeconds = previousSecretSeconds
+    }
+
+    /// Checks `Authorization: Bearer <token>` in constant time: 401 without one, 403 when wrong
+    /// (or when no token is configured: management is then disabled).
+    func requireAdmin(_ request: Request) throws {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw APIError.unauthorized }
+        guard let adminToken else {
+            throw APIError(status: .forbidden, code: "management_disabled", message: "management is disabled: start the collector with --admin-token")
+        }
+        let given = Array(header.dropFirst("Bearer ".count).utf8)
+        let expected = Array(adminToken.utf8)
+        var difference = UInt8(given.count == expected.count ? 0 : 1)
+        for index in 0..<expected.count { difference |= expected[index] ^ (index < given.count ? given[index] : 0) }
+        guard difference == 0 else { throw APIError.forbidden }
+    }
+
+    /// A JSON response.
+    static func json(_ status: HTTPResponse.Status, _ body: [UInt8], headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// A cached read: 304 when `If-None-Match` carries the current ETag, else the body; either way
+    /// with `ETag` and `Cache-Control: max-age=1`.
+    func cachedRead(_ request: Request, contentType: String = "application/json", produce: () async throws -> [UInt8]) async throws -> Response {
+        let key = request.uri.path + "?" + (request.uri.query ?? "")
+        let entry = try await cache.answer(for: key, produce: produce)
+        var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "max-age=1"]
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == entry.etag || $0.trimmingCharacters(in: .whitespaces) == "*" }) {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentType] = contentType
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: entry.body)))
+    }
+
+    /// The request's JSON object body (at most `limit` bytes) decoded as `Body`, refusing unknown
+    /// fields and wrong types; also which fields were present and which were `null`.
+    static func jsonBody<Body: Decodable>(
+        _ request: Request, as type: Body.Type, allowed: Set<String>, limit: Int = 16_384
+    ) async throws -> (body: Body, present: Set<String>, nulls: Set<String>) {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch {
+            throw APIError.tooLarge(limit)  // NIO's "too many bytes": the only way collecting fails here
+        }
+        let data = buffer.readableBytes > 0 ? Data(buffer.readableBytesView) : Data("{}".utf8)
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw APIError.badRequest("the body is not a JSON object")
+        }
+        let unknown = Set(object.keys).subtracting(allowed)
+        guard unknown.isEmpty else { throw APIError.badRequest("unknown field(s): \(unknown.sorted().joined(separator: ", "))") }
+        do {
+            let body = try JSONDecoder().decode(Body.self, from: data)
+            return (body, Set(object.keys), Set(object.filter { $0.value is NSNull }.keys))
+        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
+            throw APIError.badRequest("\(context.codingPath.map(\.stringValue).joined(separator: ".")): wrong type")
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw APIError.badRequest("\(key.stringValue): required")
+        } catch {
+            throw APIError.badRequest("the body does not match: \(error)")
+        }
+    }
+
+    /// An integer query parameter within `range` (default when absent).
+    static func integer(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = request.uri.queryParameters.get(name) else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw APIError.badRequest("\(name): \(text) is not a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+}

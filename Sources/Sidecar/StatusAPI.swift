@@ -1,0 +1,92 @@
+import Collector
+import Foundation
+import Hummingbird
+import Protocol
+
+/// The read side of the API: applications, one application, its events and transitions, the
+/// summary. Every read goes through the context's short-lived cache and carries an ETag.
+enum StatusAPI {
+    static let states = Set(["new", "up", "late", "down", "paused"])
+
+    static func register(on router: Router<BasicRequestContext>, _ shared: SidecarContext) {
+        router.get("/v1/apps") { request, _ in
+            let state = request.uri.queryParameters.get("state")
+            if let state, !states.contains(state) { throw APIError.badRequest("state: \(state) is not one of new, up, late, down, paused") }
+            let prefix = request.uri.queryParameters.get("prefix")
+            let limit = try SidecarContext.integer(request, "limit", default: 100, range: 1...1_000)
+            var cursorID = 0
+            if let cursor = request.uri.queryParameters.get("cursor") {
+                guard let value = Int(cursor), value >= 0 else { throw APIError.badRequest("cursor: not a cursor this API returned") }
+                cursorID = value
+            }
+            let after = cursorID
+            return try await shared.cachedRead(request) {
+                let page = try await shared.database.run { connection in
+                    try ApplicationStore.list(status: state, namePrefix: prefix, afterID: after, limit: limit + 1, on: connection)
+                }
+                let shown = page.prefix(limit)
+                let next: Any = page.count > limit ? String(shown.last!.id) : NSNull()
+                return APIModels.encode(["apps": shown.map { APIModels.application($0) }, "next_cursor": next])
+            }
+        }
+        router.get("/v1/apps/:uuid") { request, context in
+            let uuid = try applicationUUID(context)
+            return try await shared.cachedRead(request) {
+                let (record, lost) = try await shared.database.run { connection -> (ApplicationRecord, Int64) in
+                    guard let record = try ApplicationStore.get(uuid, on: connection) else { throw APIError.notFound("no application \(uuid)") }
+                    return (record, try ApplicationStore.recordsLostLastHour(applicationID: record.id, on: connection))
+                }
+                return APIModels.encode(APIModels.application(record, recordsLost: lost))
+            }
+        }
+        router.get("/v1/apps/:uuid/events") { request, context in
+            let uuid = try applicationUUID(context)
+            let limit = try SidecarContext.integer(request, "limit", default: 100, range: 1...1_000)
+            var beforeMicros: Int64?
+            if let text = request.uri.queryParameters.get("before") {
+                guard let micros = APIModels.parseTimestamp(text) else { throw APIError.badRequest("before: not an RFC 3339 time or Unix microseconds") }
+                beforeMicros = micros
+            }
+            let before = beforeMicros
+            return try await shared.cachedRead(request) {
+                let events = try await shared.database.run { connection in
+                    guard let events = try ApplicationStore.events(uuid, limit: limit, beforeMicros: before, on: connection) else {
+                        throw APIError.notFound("no application \(uuid)")
+                    }
+                    return events
+                }
+                let next: Any = events.count == limit ? APIModels.timestamp(events.last!.receivedAtMicros) : NSNull()
+                return APIModels.encode(["events": events.map(APIModels.event), "next_before": next])
+            }
+        }
+        router.get("/v1/apps/:uuid/transitions") { request, context in
+            let uuid = try applicationUUID(context)
+            let limit = try SidecarContext.integer(request, "limit", default: 100, range: 1...1_000)
+            return try await shared.cachedRead(request) {
+                let transitions = try await shared.database.run { connection in
+                    guard let transitions = try ApplicationStore.transitions(uuid, limit: limit, on: connection) else {
+                        throw APIError.notFound("no application \(uuid)")
+                    }
+                    return transitions
+                }
+                return APIModels.encode(["transitions": transitions.map(APIModels.transition)])
+            }
+        }
+        router.get("/v1/summary") { request, _ in
+            try await shared.cachedRead(request) {
+                let counts = try await shared.database.run { try ApplicationStore.summary(on: $0) }
+                var object: [String: Any] = counts
+                object["total"] = counts.values.reduce(0, +)
+                return APIModels.encode(object)
+            }
+        }
+    }
+
+    /// The `{uuid}` path parameter, or 400.
+    static func applicationUUID(_ context: BasicRequestContext) throws -> ApplicationUUID {
+        guard let text = context.parameters.get("uuid"), let uuid = ApplicationUUID(text) else {
+            throw APIError.badRequest("not an application UUID: \(context.parameters.get("uuid") ?? "")")
+        }
+        return uuid
+    }
+}

@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Protocol", "HeartbeatTestSupport"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "Protocol", "CSHA256", "HeartbeatTestSupport"]),
         .testTarget(name: "SidecarTests", dependencies: ["Sidecar", "Collector", "Protocol", "HeartbeatTestSupport"]),
-        .testTarget(name: "HeartbeatCLITests", dependencies: ["Protocol", "HeartbeatTestSupport"]),
+        .testTarget(name: "HeartbeatCLITests", dependencies: ["Protocol", "Collector", "HeartbeatTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -14,7 +14,7 @@ struct Heartbeat: ParsableCommand {
             variables; each command's --help names them.
             """,
         version: HeartbeatVersion.current,
-        subcommands: [ServeCommand.self, MigrateCommand.self, SendCommand.self, RunCommand.self, LoadCommand.self, InspectCommand.self]
+        subcommands: [ServeCommand.self, MigrateCommand.self, AppCommand.self, SendCommand.self, RunCommand.self, LoadCommand.self, InspectCommand.self]
     )
 }
 

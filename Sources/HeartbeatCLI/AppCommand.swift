@@ -1,0 +1,179 @@
+import ArgumentParser
+import Collector
+import Foundation
+import Protocol
+
+/// `heartbeat app …`: manage registered applications from a shell, straight against PostgreSQL
+/// (the same SQL as the sidecar's management API, `ApplicationStore`).
+struct AppCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "app",
+        abstract: "Register, list, show, remove, pause and resume applications.",
+        discussion: """
+            Works directly on the database (--database-url or HEARTBEAT_DATABASE_URL), like the \
+            sidecar's /v1/apps API; running collectors pick changes up within a second. A pause or \
+            resume is recorded as a transition (status_change) and queued for the webhooks in \
+            HEARTBEAT_WEBHOOK_URLS; its Redis publication is done only by the API.
+            """,
+        subcommands: [Add.self, List.self, Show.self, Remove.self, Pause.self, Resume.self]
+    )
+
+    /// The database option every subcommand takes.
+    struct DatabaseOption: ParsableArguments {
+        @Option(help: ArgumentHelp("libpq connection URL. Env: HEARTBEAT_DATABASE_URL.", valueName: "postgresql://user@host:port/db"))
+        var databaseURL: String?
+
+        func connect() throws -> PostgresConnection {
+            guard let url = databaseURL ?? Environment.value("HEARTBEAT_DATABASE_URL") else {
+                usage("no database: pass --database-url or set HEARTBEAT_DATABASE_URL")
+            }
+            do throws(PostgresError) {
+                return try PostgresConnection(url: url)
+            } catch {
+                fail("\(error)")
+            }
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register an application; prints its UUID (and secret, once, with --signed).")
+        @OptionGroup var database: DatabaseOption
+        @Argument(help: "A name for people (1-200 characters).") var name: String
+        @Option(help: "Longest silence before it is late, ms.") var intervalMs = 60_000
+        @Option(help: "Extra time after the interval before it is down, ms.") var graceMs = 30_000
+        @Option(help: "Longest run (start … success/fail), ms; none by default.") var maxRunMs: Int?
+        @Flag(help: "Give it a secret: its records must then carry a valid HMAC tag.") var signed = false
+
+        func run() throws {
+            let connection = try database.connect()
+            let (record, secret) = try store {
+                try ApplicationStore.create(name: name, intervalMillis: intervalMs, graceMillis: graceMs, maxRunMillis: maxRunMs, signed: signed, on: connection)
+            }
+            printRecord(record)
+            if let secret { print("secret: \(secret.hexString)   (shown once: keep it with the application)") }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List applications: uuid, status, last heartbeat, name.")
+        @OptionGroup var database: DatabaseOption
+        @Option(help: "Only this status: new, up, late, down or paused.") var state: String?
+        @Option(help: "Only names starting with this.") var prefix: String?
+
+        func run() throws {
+            if let state, !["new", "up", "late", "down", "paused"].contains(state) {
+                usage("--state: \(state) is not one of new, up, late, down, paused")
+            }
+            let connection = try database.connect()
+            var after = 0
+            while true {
+                let page = try store { try ApplicationStore.list(status: state, namePrefix: prefix, afterID: after, limit: 1_000, on: connection) }
+                for record in page {
+                    print("\(record.uuid)  \(record.status.padding(toLength: 6, withPad: " ", startingAt: 0))  \(lastHeartbeat(record).padding(toLength: 26, withPad: " ", startingAt: 0))  \(record.name)")
+                }
+                guard let last = page.last, page.count == 1_000 else { break }
+                after = last.id
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one application and its latest transitions.")
+        @OptionGroup var database: DatabaseOption
+        @Argument(help: "The application's UUID.") var uuid: String
+
+        func run() throws {
+            let connection = try database.connect()
+            let id = try applicationUUID(uuid)
+            guard let record = try store({ try ApplicationStore.get(id, on: connection) }) else { fail("no application \(uuid)") }
+            printRecord(record)
+            print("records lost (last hour): \(try store { try ApplicationStore.recordsLostLastHour(applicationID: record.id, on: connection) })")
+            for transition in try store({ try ApplicationStore.transitions(id, limit: 10, on: connection) }) ?? [] {
+                print("transition: \(iso(transition.atMicros))  \(transition.from) -> \(transition.to)  (\(transition.reason))")
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete an application (and its transitions).")
+        @OptionGroup var database: DatabaseOption
+        @Argument(help: "The application's UUID.") var uuid: String
+
+        func run() throws {
+            let connection = try database.connect()
+            let id = try applicationUUID(uuid)
+            guard try store({ try ApplicationStore.delete(id, on: connection) }) else { fail("no application \(uuid)") }
+            print("deleted \(uuid)")
+        }
+    }
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pause an application: no alerts until its next record.")
+        @OptionGroup var database: DatabaseOption
+        @Argument(help: "The application's UUID.") var uuid: String
+
+        func run() throws { try setPaused(true, uuid, database) }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Undo a pause: the application waits for its next record (status new).")
+        @OptionGroup var database: DatabaseOption
+        @Argument(help: "The application's UUID.") var uuid: String
+
+        func run() throws { try setPaused(false, uuid, database) }
+    }
+}
+
+private func setPaused(_ paused: Bool, _ uuid: String, _ database: AppCommand.DatabaseOption) throws {
+    let connection = try database.connect()
+    let id = try applicationUUID(uuid)
+    let urls = (Environment.value("HEARTBEAT_WEBHOOK_URLS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    let (record, notification) = try store { try ApplicationStore.setOperatorStatus(id, paused: paused, webhookURLs: urls, on: connection) }
+    printRecord(record)
+    if notification == nil { print("(unchanged: it was \(record.status))") }
+}
+
+private func applicationUUID(_ text: String) throws -> ApplicationUUID {
+    guard let uuid = ApplicationUUID(text) else { usage("not an application UUID: \(text)") }
+    return uuid
+}
+
+/// A command-line mistake: the message on standard error, exit status 2 (as ``UsageError``).
+private func usage(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    Foundation.exit(2)
+}
+
+/// Runs a store operation; a failure is printed and exits 1 (not found, invalid value, database).
+private func store<Result>(_ body: () throws -> Result) throws -> Result {
+    do {
+        return try body()
+    } catch {
+        fail("\(error)")
+    }
+}
+
+private func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    Foundation.exit(1)
+}
+
+private func printRecord(_ record: ApplicationRecord) {
+    print("uuid: \(record.uuid)")
+    print("name: \(record.name)")
+    print("status: \(record.status)")
+    print("interval_ms: \(record.intervalMillis)  grace_ms: \(record.graceMillis)  max_run_ms: \(record.maxRunMillis.map(String.init) ?? "none")")
+    print("signed: \(record.signed ? "yes" : "no")  enabled: \(record.enabled ? "yes" : "no")")
+    print("last_heartbeat: \(lastHeartbeat(record))")
+    if let run = record.lastRunMillis { print("last_run_ms: \(run)") }
+}
+
+private func lastHeartbeat(_ record: ApplicationRecord) -> String {
+    record.lastHeartbeatMicros.map(iso) ?? "never"
+}
+
+private func iso(_ micros: Int64) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: Date(timeIntervalSince1970: Double(micros) / 1e6))
+}

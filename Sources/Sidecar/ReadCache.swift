@@ -2,9 +2,12 @@ import Atomics
 import Foundation
 import ThreadSafety
 
-/// A short-lived cache in front of the status reads: each answer (body and ETag) is kept for
+/// A short-lived cache in front of the status reads: each answer (body and ETag) is fresh for
 /// ``ttlMicros`` under its path and query, so a dashboard polling every second costs PostgreSQL one
-/// query per period however many viewers it has. Hits and misses are counted for `/metrics`.
+/// query per period however many viewers it has. An answer up to ``staleMicros`` past its expiry
+/// is still served at once while one background refresh replaces it (stale-while-revalidate), so
+/// a reader never waits on PostgreSQL for a resource that is being read anyway; older or absent
+/// answers are produced while the reader waits. Hits (fresh or stale) and misses are counted.
 final class ReadCache: @unchecked Sendable {
     struct Entry: Sendable {
         let body: [UInt8]
@@ -13,28 +16,51 @@ final class ReadCache: @unchecked Sendable {
     }
 
     let ttlMicros: Int64
+    let staleMicros: Int64
     private let entries = Locked([String: Entry]())
+    /// Keys being refreshed in the background (one refresh per key at a time).
+    private let refreshing = Locked(Set<String>())
     let hits = ManagedAtomic<UInt64>(0)
     let misses = ManagedAtomic<UInt64>(0)
     /// Entries beyond this are dropped (oldest first) so many distinct queries cannot grow memory.
     static let capacity = 10_000
 
-    init(ttlMillis: Int = 1_000) {
+    init(ttlMillis: Int = 1_000, staleMillis: Int = 5_000) {
         ttlMicros = Int64(ttlMillis) * 1_000
+        staleMicros = Int64(staleMillis) * 1_000
     }
 
     /// The cached answer for `key`, or the one `produce` makes (then cached).
-    func answer(for key: String, produce: () async throws -> [UInt8]) async throws -> Entry {
+    func answer(for key: String, produce: @escaping @Sendable () async throws -> [UInt8]) async throws -> Entry {
         let now = Self.nowMicros()
-        if let entry = entries.withLock({ $0[key] }), entry.expiresMicros > now {
-            hits.wrappingIncrement(ordering: .relaxed)
-            return entry
+        if let entry = entries.withLock({ $0[key] }) {
+            if entry.expiresMicros > now {
+                hits.wrappingIncrement(ordering: .relaxed)
+                return entry
+            }
+            if entry.expiresMicros + staleMicros > now {
+                hits.wrappingIncrement(ordering: .relaxed)
+                if refreshing.withLock({ $0.insert(key).inserted }) {
+                    // On the sidecar's executor: an unstructured task would otherwise need a free
+                    // thread of the global pool, which blocking code elsewhere may be holding.
+                    Task(executorPreference: DedicatedExecutor.shared) {
+                        defer { self.refreshing.withLock { _ = $0.remove(key) } }
+                        if let body = try? await produce() { self.store(key, body) }
+                    }
+                }
+                return entry
+            }
         }
         misses.wrappingIncrement(ordering: .relaxed)
-        let body = try await produce()
+        return store(key, try await produce())
+    }
+
+    @discardableResult
+    private func store(_ key: String, _ body: [UInt8]) -> Entry {
+        let now = Self.nowMicros()
         let entry = Entry(body: body, etag: Self.etag(of: body), expiresMicros: now + ttlMicros)
         entries.withLock { entries in
-            if entries.count >= Self.capacity { entries = entries.filter { $0.value.expiresMicros > now } }
+            if entries.count >= Self.capacity { entries = entries.filter { $0.value.expiresMicros + staleMicros > now } }
             if entries.count >= Self.capacity { entries.removeAll() }
             entries[key] = entry
         }

@@ -43,7 +43,7 @@ final class SidecarContext: Sendable {
 
     /// A cached read: 304 when `If-None-Match` carries the current ETag, else the body; either way
     /// with `ETag` and `Cache-Control: max-age=1`.
-    func cachedRead(_ request: Request, contentType: String = "application/json", produce: () async throws -> [UInt8]) async throws -> Response {
+    func cachedRead(_ request: Request, contentType: String = "application/json", produce: @escaping @Sendable () async throws -> [UInt8]) async throws -> Response {
         let key = request.uri.path + "?" + (request.uri.query ?? "")
         let entry = try await cache.answer(for: key, produce: produce)
         var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "max-age=1"]

@@ -81,7 +81,7 @@ public final class SidecarServer: @unchecked Sendable {
 
     /// Where the server's async code runs (shared by every sidecar in the process; see
     /// ``DedicatedExecutor``).
-    private static let executor = DedicatedExecutor(threads: 2, name: "heartbeat-http")
+    private static var executor: DedicatedExecutor { .shared }
 
     /// Every route the server registers, as `METHOD /path/{param}` (the form `Spec/openapi.yaml`
     /// uses), read back from the router itself.

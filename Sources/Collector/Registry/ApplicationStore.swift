@@ -220,17 +220,20 @@ public enum ApplicationStore {
     }
 
     /// The latest stored heartbeats, newest first, received before `beforeMicros` when given.
+    /// One round trip when there are events; a second only to tell "no events" from "no such
+    /// application".
     public static func events(_ uuid: ApplicationUUID, limit: Int, beforeMicros: Int64?, on connection: PostgresConnection) throws(StoreError) -> [StoredEvent]? {
-        guard let application = try get(uuid, on: connection) else { return nil }
         let before = beforeMicros.map { "AND received_at < to_timestamp(\($0) / 1000000.0)" } ?? ""
         let kinds = ["beat", "start", "success", "fail", "stop"]
-        return try run(connection) {
+        let rows = try run(connection) {
             try $0.query("""
                 SELECT (extract(epoch FROM received_at) * 1000000)::bigint, (extract(epoch FROM sent_at) * 1000000)::bigint, instance, seq, kind, status
-                FROM heartbeat_event WHERE application_id = \(application.id) \(before)
+                FROM heartbeat_event WHERE application_id = (SELECT id FROM application WHERE uuid = '\(uuid)') \(before)
                 ORDER BY received_at DESC LIMIT \(limit)
                 """)
-        }.compactMap { row in
+        }
+        if rows.isEmpty, try get(uuid, on: connection) == nil { return nil }
+        return rows.compactMap { row in
             guard let received = row[0].flatMap({ Int64($0) }), let sent = row[1].flatMap({ Int64($0) }), let instance = row[2].flatMap({ Int64($0) }),
                 let sequence = row[3].flatMap({ Int64($0) }), let kind = row[4].flatMap({ Int($0) }), let status = row[5].flatMap({ Int32($0) })
             else { return nil }

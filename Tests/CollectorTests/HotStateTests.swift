@@ -50,14 +50,8 @@ struct HotStateTests {
         defer { first.pipeline.shutdown() }
         try first.connection.query("UPDATE application SET interval_ms = 600, grace_ms = 600")
         #expect(Self.waitFor(5) { first.pipeline.hotStateMetrics.isLeader.load(ordering: .relaxed) } != nil, "the first collector leads")
-        var configuration = first.pipeline.configuration
-        configuration.collectorID = "second"
-        configuration.spoolDirectory += "-second"
-        defer { try? FileManager.default.removeItem(atPath: configuration.spoolDirectory) }
-        let second = try IngestPipeline(configuration: configuration)
-        second.start()
-        defer { second.shutdown() }
-        let secondSender = UDPSender(port: second.udpPort)
+        let second = try SecondCollector(beside: first)
+        defer { second.stop() }
 
         // Listen on the channel before anything happens.
         let subscriber = try RedisConnection(url: redisURL)
@@ -66,12 +60,12 @@ struct HotStateTests {
 
         // Application 1 beats for 2.4 s (4 intervals), only ever to the second collector.
         for sequence in 1...24 {
-            secondSender.send(first.record(1, sequence: UInt64(sequence)))
+            second.sender.send(first.record(1, sequence: UInt64(sequence)))
             usleep(100_000)
         }
         #expect(try status(first, 1) == "up")
         #expect(try changes(first, 1) == ["new->up"], "no false late while it beat at the other collector")
-        let secondLeads = second.hotStateMetrics.isLeader.load(ordering: .relaxed)
+        let secondLeads = second.pipeline.hotStateMetrics.isLeader.load(ordering: .relaxed)
         let forwarded = first.pipeline.hotStateMetrics.remoteArrivalsForwarded.load(ordering: .relaxed)
         #expect(!secondLeads)
         #expect(forwarded > 0, "arrivals at the second collector reached the leader's monitor")
@@ -81,7 +75,7 @@ struct HotStateTests {
         usleep(400_000)
         #expect(try changes(first, 1) == ["new->up", "up->late", "late->down"])
         let recordedByFirst = first.pipeline.monitorMetrics.transitionsRecorded.load(ordering: .relaxed)
-        let recordedBySecond = second.monitorMetrics.transitionsRecorded.load(ordering: .relaxed)
+        let recordedBySecond = second.pipeline.monitorMetrics.transitionsRecorded.load(ordering: .relaxed)
         #expect(recordedByFirst == 3)
         #expect(recordedBySecond == 0, "a follower records nothing")
 
@@ -105,19 +99,13 @@ struct HotStateTests {
         defer { first.pipeline.shutdown() }
         try first.connection.query("UPDATE application SET interval_ms = 1000, grace_ms = 1000")
         #expect(Self.waitFor(5) { first.pipeline.hotStateMetrics.isLeader.load(ordering: .relaxed) } != nil)
-        var configuration = first.pipeline.configuration
-        configuration.collectorID = "second"
-        configuration.redisSyncMillis = 200  // the other collector reports a beat up to ~400 ms after it arrived
-        configuration.spoolDirectory += "-second"
-        defer { try? FileManager.default.removeItem(atPath: configuration.spoolDirectory) }
-        let second = try IngestPipeline(configuration: configuration)
-        second.start()
-        defer { second.shutdown() }
-        let secondSender = UDPSender(port: second.udpPort)
+        // The other collector reports a beat up to ~400 ms after it arrived.
+        let second = try SecondCollector(beside: first) { $0.redisSyncMillis = 200 }
+        defer { second.stop() }
         usleep(700_000)
         // Every 850 ms against an interval of 1 s: 150 ms to spare, less than the sync lag.
         for sequence in 1...7 {
-            secondSender.send(first.record(1, sequence: UInt64(sequence)))
+            second.sender.send(first.record(1, sequence: UInt64(sequence)))
             usleep(850_000)
         }
         #expect(try changes(first, 1) == ["new->up"], "no late while every beat came in time")
@@ -131,21 +119,15 @@ struct HotStateTests {
         defer { first.pipeline.shutdown() }
         try first.connection.query("UPDATE application SET interval_ms = 5000, grace_ms = 5000")
         #expect(Self.waitFor(5) { first.pipeline.hotStateMetrics.isLeader.load(ordering: .relaxed) } != nil)
-        var configuration = first.pipeline.configuration
-        configuration.collectorID = "second"
-        configuration.spoolDirectory += "-second"
-        defer { try? FileManager.default.removeItem(atPath: configuration.spoolDirectory) }
-        let second = try IngestPipeline(configuration: configuration)
-        second.start()
-        defer { second.shutdown() }
-        let secondSender = UDPSender(port: second.udpPort)
+        let second = try SecondCollector(beside: first)
+        defer { second.stop() }
         usleep(500_000)
-        secondSender.send(first.record(1, sequence: 1))
+        second.sender.send(first.record(1, sequence: 1))
         #expect(try Self.waitFor(3) { try status(first, 1) == "up" } != nil)
-        secondSender.send(first.record(1, sequence: 2, kind: .fail, status: 2))
+        second.sender.send(first.record(1, sequence: 2, kind: .fail, status: 2))
         let after = try Self.waitFor(3) { try status(first, 1) == "down" }
         #expect(after != nil && after! < 1.0, "down within a second of the fail (took \(after ?? -1) s)")
-        secondSender.send(first.record(1, sequence: 3, kind: .stop))
+        second.sender.send(first.record(1, sequence: 3, kind: .stop))
         #expect(try Self.waitFor(3) { try status(first, 1) == "paused" } != nil)
         let recorded = try changes(first, 1)
         #expect(recorded == ["new->up", "up->down", "down->paused"])
@@ -199,35 +181,29 @@ struct HotStateTests {
         defer { first.pipeline.shutdown() }
         try first.connection.query("UPDATE application SET interval_ms = 600, grace_ms = 600")
         #expect(Self.waitFor(5) { first.pipeline.hotStateMetrics.isLeader.load(ordering: .relaxed) } != nil)
-        var configuration = first.pipeline.configuration
-        configuration.collectorID = "second"
-        configuration.spoolDirectory += "-second"
-        defer { try? FileManager.default.removeItem(atPath: configuration.spoolDirectory) }
-        let second = try IngestPipeline(configuration: configuration)
-        second.start()
-        defer { second.shutdown() }
-        let secondSender = UDPSender(port: second.udpPort)
+        let second = try SecondCollector(beside: first)
+        defer { second.stop() }
         usleep(600_000)
         var sequence: UInt64 = 0
         func beat(for seconds: Double) {
             let end = Date().addingTimeInterval(seconds)
             while Date() < end {
                 sequence += 1
-                secondSender.send(first.record(1, sequence: sequence))  // only ever to the second collector
+                second.sender.send(first.record(1, sequence: sequence))  // only ever to the second collector
                 usleep(100_000)
             }
         }
         beat(for: 1)
         redis.stop()
         beat(for: 4)
-        let bothDegraded = first.pipeline.hotStateMetrics.degraded.load(ordering: .relaxed) && second.hotStateMetrics.degraded.load(ordering: .relaxed)
+        let bothDegraded = first.pipeline.hotStateMetrics.degraded.load(ordering: .relaxed) && second.pipeline.hotStateMetrics.degraded.load(ordering: .relaxed)
         #expect(bothDegraded)
         #expect(try changes(first, 1) == ["new->up"], "the first collector, which never heard it, did not convict it")
         // Silent: the second collector, which heard it last, records the silence, once.
         #expect(try Self.waitFor(4) { try status(first, 1) == "down" } != nil)
         usleep(400_000)
         #expect(try changes(first, 1) == ["new->up", "up->late", "late->down"])
-        let recordedBySecond = second.monitorMetrics.transitionsRecorded.load(ordering: .relaxed)
+        let recordedBySecond = second.pipeline.monitorMetrics.transitionsRecorded.load(ordering: .relaxed)
         #expect(recordedBySecond == 2, "late and down, by the collector that heard it")
     }
 
@@ -296,5 +272,29 @@ struct HotStateTests {
         let lateAt = try #require(try connection.query("SELECT extract(epoch FROM at) FROM status_change WHERE to_status = 'late'")[0][0].flatMap(Double.init))
         let afterKill = lateAt - killed.timeIntervalSince1970
         #expect(afterKill < 1.0, "late at \(afterKill) s after the kill")
+    }
+}
+
+/// A second collector beside a harness's: the same database and Redis settings, its own UDP port,
+/// spool and collector id.
+final class SecondCollector {
+    let pipeline: IngestPipeline
+    let sender: UDPSender
+    private let spoolDirectory: String
+
+    init(beside first: IngestPipelineTests.Harness, configure: (inout CollectorConfiguration) -> Void = { _ in }) throws {
+        var configuration = first.pipeline.configuration
+        configuration.collectorID = "second"
+        configuration.spoolDirectory += "-second"
+        configure(&configuration)
+        spoolDirectory = configuration.spoolDirectory
+        pipeline = try IngestPipeline(configuration: configuration)
+        pipeline.start()
+        sender = UDPSender(port: pipeline.udpPort)
+    }
+
+    func stop() {
+        pipeline.shutdown()
+        try? FileManager.default.removeItem(atPath: spoolDirectory)
     }
 }

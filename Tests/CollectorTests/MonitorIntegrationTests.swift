@@ -157,19 +157,14 @@ struct TwoCollectorMonitorTests {
     func exactlyOnce() throws {
         let first = try IngestPipelineTests.Harness(applications: 6) { $0.monitorPeriodMillis = 200 }
         try first.connection.query("UPDATE application SET interval_ms = 600, grace_ms = 600")
-        var configuration = first.pipeline.configuration
-        configuration.spoolDirectory += "-second"
-        defer { try? FileManager.default.removeItem(atPath: configuration.spoolDirectory) }
-        let second = try IngestPipeline(configuration: configuration)
-        second.start()
-        let secondSender = UDPSender(port: second.udpPort)
+        let second = try SecondCollector(beside: first)
         usleep(600_000)
         // Both collectors hear every record of the unsigned applications (1, 3 disabled, 5).
         for sequence in 1...4 {
             for index in [1, 5] {
                 let record = first.record(index, sequence: UInt64(sequence))
                 first.sender.send(record)
-                secondSender.send(record)
+                second.sender.send(record)
             }
             usleep(100_000)
         }
@@ -180,7 +175,7 @@ struct TwoCollectorMonitorTests {
             usleep(50_000)
         }
         usleep(500_000)  // time for a losing collector's attempt, if it were to write anyway
-        second.shutdown()
+        second.stop()
         first.pipeline.shutdown()
         let rows = try first.connection.query("""
             SELECT application_id, from_status || '->' || to_status, count(*) FROM status_change
@@ -190,7 +185,7 @@ struct TwoCollectorMonitorTests {
         let expected = ids.flatMap { id in [[id, "late->down", "1"], [id, "new->up", "1"], [id, "up->late", "1"]] }
         #expect(rows == expected)
         let recorded = first.pipeline.monitorMetrics.transitionsRecorded.load(ordering: .relaxed)
-            + second.monitorMetrics.transitionsRecorded.load(ordering: .relaxed)
+            + second.pipeline.monitorMetrics.transitionsRecorded.load(ordering: .relaxed)
         #expect(recorded == 6, "the two collectors together won each of the 6 transitions once")
     }
 }

@@ -68,6 +68,22 @@ enum APIModels {
         ]
     }
 
+    /// `{"events":[…],"next_before":…}` written directly (keys sorted, as ``encode(_:)`` sorts
+    /// them): every value is a number, a fixed kind name or a timestamp, so nothing needs escaping,
+    /// and a page of 1,000 events costs no dictionary per event — JSONSerialization took several
+    /// milliseconds for one page here.
+    static func encodeEvents(_ events: [StoredEvent], nextBefore: Int64?) -> [UInt8] {
+        var text = "{\"events\":["
+        text.reserveCapacity(64 + events.count * 160)
+        for (index, event) in events.enumerated() {
+            if index > 0 { text += "," }
+            text += "{\"instance\":\(event.instance),\"kind\":\"\(event.kind)\",\"received_at\":\"\(timestamp(event.receivedAtMicros))\","
+            text += "\"sent_at\":\"\(timestamp(event.sentAtMicros))\",\"seq\":\(event.sequence),\"status\":\(event.status)}"
+        }
+        text += "],\"next_before\":" + (nextBefore.map { "\"\(timestamp($0))\"" } ?? "null") + "}"
+        return Array(text.utf8)
+    }
+
     static func transition(_ transition: StoredTransition) -> [String: Any] {
         [
             "id": transition.id, "at": timestamp(transition.atMicros), "from": transition.from, "to": transition.to, "reason": transition.reason,

@@ -55,8 +55,7 @@ enum StatusAPI {
                     }
                     return events
                 }
-                let next: Any = events.count == limit ? APIModels.timestamp(events.last!.receivedAtMicros) : NSNull()
-                return APIModels.encode(["events": events.map(APIModels.event), "next_before": next])
+                return APIModels.encodeEvents(events, nextBefore: events.count == limit ? events.last!.receivedAtMicros : nil)
             }
         }
         router.get("/v1/apps/:uuid/transitions") { request, context in

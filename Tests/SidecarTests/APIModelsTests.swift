@@ -1,6 +1,14 @@
+import Collector
 import Foundation
 @testable import Sidecar
 import Testing
+
+/// Builds stored events for the JSON tests.
+enum StoredEventFixture {
+    static func make(received: Int64, sequence: Int64, kind: String) -> StoredEvent {
+        StoredEvent(receivedAtMicros: received, sentAtMicros: received - 1_000, instance: 7, sequence: sequence, kind: kind, status: -3)
+    }
+}
 
 /// The API's timestamps: RFC 3339 UTC with microseconds, computed without Calendar.
 @Suite("API timestamps")
@@ -23,5 +31,24 @@ struct APIModelsTests {
             #expect(text.prefix(19) == expected.prefix(19), "\(micros)")
             #expect(text.hasSuffix(String(format: ".%06dZ", Int(fraction))), "\(micros)")
         }
+    }
+}
+
+/// The hand-written events JSON is what JSONSerialization would write.
+@Suite("API events JSON")
+struct EventsJSONTests {
+    @Test("encodeEvents equals the generic encoder's output, with and without a next page")
+    func sameAsGeneric() throws {
+        let events = (0..<3).map { index in
+            StoredEventFixture.make(received: 1_764_470_000_000_000 + Int64(index), sequence: Int64(index), kind: ["beat", "fail", "stop"][index])
+        }
+        for next: Int64? in [nil, 1_764_470_000_000_000] {
+            let generic = APIModels.encode(["events": events.map(APIModels.event), "next_before": next.map { APIModels.timestamp($0) } ?? NSNull()])
+            let direct = APIModels.encodeEvents(events, nextBefore: next)
+            let parsedGeneric = try JSONSerialization.jsonObject(with: Data(generic)) as? NSDictionary
+            let parsedDirect = try JSONSerialization.jsonObject(with: Data(direct)) as? NSDictionary
+            #expect(parsedDirect != nil && parsedDirect == parsedGeneric, "\(String(decoding: direct, as: UTF8.self))")
+        }
+        #expect(String(decoding: APIModels.encodeEvents([], nextBefore: nil), as: UTF8.self) == #"{"events":[],"next_before":null}"#)
     }
 }

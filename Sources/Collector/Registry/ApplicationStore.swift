@@ -27,6 +27,15 @@ public struct StoredEvent: Sendable, Equatable {
     public let sequence: Int64
     public let kind: String
     public let status: Int32
+
+    public init(receivedAtMicros: Int64, sentAtMicros: Int64, instance: Int64, sequence: Int64, kind: String, status: Int32) {
+        self.receivedAtMicros = receivedAtMicros
+        self.sentAtMicros = sentAtMicros
+        self.instance = instance
+        self.sequence = sequence
+        self.kind = kind
+        self.status = status
+    }
 }
 
 /// One recorded transition (`status_change`).

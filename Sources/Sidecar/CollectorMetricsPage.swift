@@ -28,6 +28,9 @@ enum CollectorMetricsPage {
                 ([("cause", "spool_full")], statistics.rowsDroppedSpoolFull), ([("cause", "spool_error")], statistics.rowsDroppedSpoolError),
                 ([("cause", "spool_corrupt")], statistics.rowsDroppedSpoolCorrupt),
             ])
+        page.counter(
+            "heartbeat_udp_kernel_drops_total", "Datagrams the kernel dropped on the UDP port before a receiver read them (socket buffer full; every socket on the port).",
+            KernelUDPDrops.total(port: pipeline.udpPort))
         page.counter("heartbeat_rows_discarded_total", "Accepted rows not stored on purpose (--sink none).", statistics.rowsDiscarded)
         page.gauge("heartbeat_ring_occupancy_rows", "Rows waiting in the receivers' rings.", Double(statistics.ringOccupancy))
         page.gauge("heartbeat_ring_capacity_rows", "Rows the receivers' rings hold in all.", Double(pipeline.configuration.ringCapacity * pipeline.receivers.count))

@@ -21,4 +21,17 @@ struct LastSeenTableTests {
         #expect(table.entry(for: -1).receivedMicros == 0)
         #expect(table.entry(for: 1 << 40).receivedMicros == 0)
     }
+
+    @Test("changes(since:) lists exactly the ids whose time moved past what the caller knows, and grows its array")
+    func changesSince() {
+        let table = LastSeenTable(capacity: 16)
+        for (id, micros) in [(1, 100), (3, 300), (40, 4_000)] {
+            table.record(HeartbeatRow(applicationID: Int32(id), kind: .beat, instance: 1, sequence: 1, receivedAtMicros: Int64(micros), sentAtMicros: 0, status: 0))
+        }
+        var known = [Int64](repeating: 0, count: 4)
+        known[3] = 300  // already handled
+        let changed = table.changes(since: &known)
+        #expect(changed.map(\.id) == [1, 40] && changed.map(\.micros) == [100, 4_000])
+        #expect(known.count == table.capacity && known[40] == 0, "grown with zeros, not marked")
+    }
 }

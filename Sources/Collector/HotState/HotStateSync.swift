@@ -127,19 +127,9 @@ final class HotStateSync: @unchecked Sendable {
     /// The last-seen times that moved since they were last pushed. Marks them pushed: if the push
     /// then fails, the reconnect resends everything.
     private func changedLastSeen(progress: inout Progress) -> [(id: Int32, micros: Int64)] {
-        if progress.pushed.count < lastSeen.capacity {
-            progress.pushed += Array(repeating: 0, count: lastSeen.capacity - progress.pushed.count)
-        }
-        var changed = [(id: Int32, micros: Int64)]()
-        var pushed = progress.pushed
-        progress.pushed = []  // one owner of the storage while it is updated in place
-        lastSeen.forEachReceived { id, received in
-            guard id < pushed.count, received > pushed[id] else { return }
-            changed.append((Int32(id), received))
-            pushed[id] = received
-        }
-        progress.pushed = pushed
-        return changed
+        let changed = lastSeen.changes(since: &progress.pushed)
+        for (id, micros) in changed { progress.pushed[id] = micros }
+        return changed.map { (Int32($0.id), $0.micros) }
     }
 
     /// This collector's non-beat records since the last round.

@@ -110,12 +110,21 @@ public final class LastSeenTable: @unchecked Sendable {
             instance: arrays.instance(index).load(ordering: .relaxed), sequence: arrays.sequence(index).load(ordering: .relaxed))
     }
 
-    /// Calls `body(id, receivedMicros)` for every id the table has room for, reading one
-    /// generation of the arrays (cheaper than ``entry(for:)`` per id when scanning them all).
-    /// Each time is loaded acquiring: whatever the writer did before recording it is visible.
-    public func forEachReceived(_ body: (Int, Int64) -> Void) {
+    /// The applications whose last-seen time is later than `known[id]`, with that time, in id
+    /// order. `known` is first grown to the table's capacity (new ids at 0) but not otherwise
+    /// changed: the caller records what it has handled — the hot state at once, the
+    /// `last_heartbeat` writer only once PostgreSQL has the values.
+    public func changes(since known: inout [Int64]) -> [(id: Int, micros: Int64)] {
+        if known.count < capacity { known += Array(repeating: 0, count: capacity - known.count) }
+        // One generation of the arrays for the whole pass; each time loaded acquiring, so whatever
+        // the writer did before recording it (sharing the row's event) is visible too.
         let arrays = current.load(ordering: .acquiring)
-        for index in 0..<arrays.capacity { body(index, arrays.receivedMicros(index).load(ordering: .acquiring)) }
+        var changed = [(id: Int, micros: Int64)]()
+        for id in 0..<min(arrays.capacity, known.count) {
+            let received = arrays.receivedMicros(id).load(ordering: .acquiring)
+            if received > known[id] { changed.append((id, received)) }
+        }
+        return changed
     }
 
     /// Application ids the arrays have room for now.

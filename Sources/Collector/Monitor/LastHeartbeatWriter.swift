@@ -44,11 +44,7 @@ final class LastHeartbeatWriter: @unchecked Sendable {
                 guard WallClock.monotonicMicros() - lastFlush >= Self.flushMicros else { continue }
             }
             lastFlush = WallClock.monotonicMicros()
-            if stored.count < lastSeen.capacity { stored += Array(repeating: 0, count: lastSeen.capacity - stored.count) }
-            var changed = [(id: Int, micros: Int64)]()
-            lastSeen.forEachReceived { id, micros in
-                if id < stored.count, micros > stored[id] { changed.append((id, micros)) }
-            }
+            let changed = lastSeen.changes(since: &stored)
             guard !changed.isEmpty else { continue }
             do throws(PostgresError) {
                 if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }

@@ -44,15 +44,12 @@ public final class DatabaseProbe: @unchecked Sendable {
         var lastCount: Int64 = 0
         while !worker.isStopRequested {
             let started = WallClock.monotonicMicros()
-            do throws(PostgresError) {
+            do {  // PostgresError, or StoreError from the count: either way, reconnect next time
                 if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
                 _ = try connection!.query("SELECT 1")
                 lastSuccess.store(WallClock.monotonicMicros(), ordering: .releasing)
                 if started - lastCount >= Self.countMicros {
-                    var byStatus = Dictionary(uniqueKeysWithValues: LivenessStatus.allCases.map { ($0.description, 0) })
-                    for row in try connection!.query("SELECT status, count(*) FROM application WHERE is_active GROUP BY status") {
-                        if let status = row[0], let count = row[1].flatMap({ Int($0) }) { byStatus[status] = count }
-                    }
+                    let byStatus = try ApplicationStore.summary(on: connection!)
                     counts.withLock { $0 = byStatus }
                     lastCount = started
                 }

@@ -61,13 +61,6 @@ enum APIModels {
         return object
     }
 
-    static func event(_ event: StoredEvent) -> [String: Any] {
-        [
-            "received_at": timestamp(event.receivedAtMicros), "sent_at": timestamp(event.sentAtMicros), "instance": event.instance,
-            "seq": event.sequence, "kind": event.kind, "status": event.status,
-        ]
-    }
-
     /// `{"events":[…],"next_before":…}` written directly (keys sorted, as ``encode(_:)`` sorts
     /// them): every value is a number, a fixed kind name or a timestamp, so nothing needs escaping,
     /// and a page of 1,000 events costs no dictionary per event — JSONSerialization took several

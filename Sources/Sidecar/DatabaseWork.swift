@@ -20,30 +20,32 @@ final class DatabaseWork: @unchecked Sendable {
     }
 
     /// Runs `body` on a pooled connection; database failures become 503s.
-    func run<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> Result) async throws -> Result {
+    func run<Value: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> Value) async throws -> Value {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { [self] in
                 slots.wait()
                 defer { slots.signal() }
                 var connection = idle.withLock { $0.popLast() }
-                do {
+                let outcome = Result { () throws -> Value in
                     if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: url) }
-                    let result = try body(connection!)
-                    let healthy = connection!
-                    idle.withLock { $0.append(healthy) }
-                    continuation.resume(returning: result)
-                } catch let error as APIError {
-                    if let connection, connection.isConnected { idle.withLock { $0.append(connection) } }
-                    continuation.resume(throwing: error)
-                } catch StoreError.notFound {
-                    if let connection, connection.isConnected { idle.withLock { $0.append(connection) } }
-                    continuation.resume(throwing: APIError.notFound("no such application"))
-                } catch StoreError.invalid(let field, let message) {
-                    if let connection, connection.isConnected { idle.withLock { $0.append(connection) } }
-                    continuation.resume(throwing: APIError.badRequest("\(field): \(message)"))
-                } catch {
-                    continuation.resume(throwing: APIError.unavailable("PostgreSQL: \(error)"))
+                    return try body(connection!)
                 }
+                // An answer, or a refusal of the request (not a database failure): the connection
+                // is still good; after anything else it is dropped and the next call reconnects.
+                let mapped = outcome.mapError { error -> APIError in
+                    switch error {
+                    case let error as APIError: error
+                    case StoreError.notFound: APIError.notFound("no such application")
+                    case StoreError.invalid(let field, let message): APIError.badRequest("\(field): \(message)")
+                    default: APIError.unavailable("PostgreSQL: \(error)")
+                    }
+                }
+                let connectionIsGood = switch mapped {
+                case .success: true
+                case .failure(let error): error.status != .serviceUnavailable
+                }
+                if connectionIsGood, let connection, connection.isConnected { idle.withLock { $0.append(connection) } }
+                continuation.resume(with: mapped)
             }
         }
     }

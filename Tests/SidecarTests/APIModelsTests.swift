@@ -43,7 +43,14 @@ struct EventsJSONTests {
             StoredEventFixture.make(received: 1_764_470_000_000_000 + Int64(index), sequence: Int64(index), kind: ["beat", "fail", "stop"][index])
         }
         for next: Int64? in [nil, 1_764_470_000_000_000] {
-            let generic = APIModels.encode(["events": events.map(APIModels.event), "next_before": next.map { APIModels.timestamp($0) } ?? NSNull()])
+            // What the generic encoder writes for the same content.
+            let objects: [[String: Any]] = events.map { event in
+                [
+                    "received_at": APIModels.timestamp(event.receivedAtMicros), "sent_at": APIModels.timestamp(event.sentAtMicros),
+                    "instance": event.instance, "seq": event.sequence, "kind": event.kind, "status": event.status,
+                ]
+            }
+            let generic = APIModels.encode(["events": objects, "next_before": next.map { APIModels.timestamp($0) } ?? NSNull()])
             let direct = APIModels.encodeEvents(events, nextBefore: next)
             let parsedGeneric = try JSONSerialization.jsonObject(with: Data(generic)) as? NSDictionary
             let parsedDirect = try JSONSerialization.jsonObject(with: Data(direct)) as? NSDictionary

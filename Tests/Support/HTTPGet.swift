@@ -42,19 +42,11 @@ public func httpRequest(
         guard count > 0 else { break }
         data += buffer[0..<count]
     }
-    guard let end = data.indices.dropLast(3).first(where: { data[$0] == 13 && data[$0 + 1] == 10 && data[$0 + 2] == 13 && data[$0 + 3] == 10 }) else {
-        throw HTTPError.malformed(String(decoding: data, as: UTF8.self))
-    }
-    let lines = String(decoding: data[0..<end], as: UTF8.self).components(separatedBy: "\r\n")
-    let statusParts = lines[0].split(separator: " ")
-    guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw HTTPError.malformed(lines[0]) }
-    var fields = [String: String]()
-    for line in lines.dropFirst() {
-        if let colon = line.firstIndex(of: ":") {
-            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-    }
-    var payload = Array(data[(end + 4)...])
+    guard let head = HTTPHead(data) else { throw HTTPError.malformed(String(decoding: data, as: UTF8.self)) }
+    let statusParts = head.firstLine.split(separator: " ")
+    guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw HTTPError.malformed(head.firstLine) }
+    let fields = head.fields
+    var payload = Array(data[head.bodyStart...])
     if fields["transfer-encoding"]?.lowercased() == "chunked" { payload = dechunk(payload) }
     return HTTPResult(status: status, headers: fields, body: payload)
 }

@@ -89,41 +89,21 @@ public final class WebhookReceiver: @unchecked Sendable {
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4_096)
-        var headerEnd: Int?
-        var contentLength = 0
+        var head: HTTPHead?
         while true {
             let count = recv(client, &buffer, buffer.count, 0)
             guard count > 0 else { return }
             data += buffer[0..<count]
-            if headerEnd == nil, let end = Self.find([13, 10, 13, 10], in: data) {
-                headerEnd = end + 4
-                let head = String(decoding: data[0..<end], as: UTF8.self)
-                for line in head.split(separator: "\r\n").dropFirst() {
-                    if let colon = line.firstIndex(of: ":"), line[..<colon].lowercased() == "content-length" {
-                        contentLength = Int(line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)) ?? 0
-                    }
-                }
-            }
-            if let headerEnd, data.count >= headerEnd + contentLength { break }
+            if head == nil { head = HTTPHead(data) }
+            if let head, data.count >= head.bodyStart + head.contentLength { break }
         }
-        let end = headerEnd!
-        var headers = [String: String]()
-        for line in String(decoding: data[0..<(end - 4)], as: UTF8.self).split(separator: "\r\n").dropFirst() {
-            if let colon = line.firstIndex(of: ":") {
-                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            }
-        }
+        let request = head!
         lock.lock()
         let status = script.isEmpty ? 200 : script.removeFirst()
-        received.append(Request(headers: headers, body: Array(data[end..<(end + contentLength)]), answered: status))
+        received.append(Request(
+            headers: request.fields, body: Array(data[request.bodyStart..<(request.bodyStart + request.contentLength)]), answered: status))
         lock.unlock()
         let response = Array("HTTP/1.1 \(status) Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
         _ = response.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    }
-
-    private static func find(_ pattern: [UInt8], in data: [UInt8]) -> Int? {
-        guard data.count >= pattern.count else { return nil }
-        for start in 0...(data.count - pattern.count) where data[start..<(start + pattern.count)].elementsEqual(pattern) { return start }
-        return nil
     }
 }

@@ -64,6 +64,10 @@ struct ServeCommand: ParsableCommand {
     var retentionDays: Int?
     @Option(help: "Allowed clock skew of signed records, seconds (0-86400). Env: HEARTBEAT_MAX_SKEW_S. Default: 120.")
     var maxSkewS: Int?
+    @Option(help: "Records a second one application may send; past it they are refused as rate_limited (0: no limit). Env: HEARTBEAT_APP_RATE_LIMIT. Default: 1000.")
+    var appRateLimit: Int?
+    @Option(help: "Records one application may send at once above that rate (1-100000000). Env: HEARTBEAT_APP_BURST. Default: 10000.")
+    var appBurst: Int?
     @Option(help: "Where accepted rows go: postgres, or none (measure the receive path alone). Env: HEARTBEAT_SINK. Default: postgres.")
     var sink: String?
     @Option(help: "How often the liveness monitor checks every application's deadline, ms (100-60000). Env: HEARTBEAT_CHECK_PERIOD_MS. Default: 1000.")
@@ -199,6 +203,8 @@ struct ServeCommand: ParsableCommand {
         if let value = try integer(spoolMaxBytes, "HEARTBEAT_SPOOL_MAX_BYTES", "--spool-max-bytes") { configuration.spoolCapacityBytes = value }
         if let value = try integer(retentionDays, "HEARTBEAT_RETENTION_DAYS", "--retention-days") { configuration.retentionDays = value }
         if let value = try integer(maxSkewS, "HEARTBEAT_MAX_SKEW_S", "--max-skew-s") { configuration.allowedSkewSeconds = value }
+        if let value = try integer(appRateLimit, "HEARTBEAT_APP_RATE_LIMIT", "--app-rate-limit") { configuration.appRateLimit = value }
+        if let value = try integer(appBurst, "HEARTBEAT_APP_BURST", "--app-burst") { configuration.appBurst = value }
         if let text = sink ?? Environment.value("HEARTBEAT_SINK") {
             guard let value = CollectorConfiguration.Sink(rawValue: text) else {
                 throw UsageError("--sink / HEARTBEAT_SINK: '\(text)' is not accepted; expected postgres or none")

@@ -6,8 +6,8 @@ import Protocol
 /// `POST /v1/heartbeats`: wire-format records over HTTP, for networks where UDP is blocked. The
 /// body is k × 64 bytes (1 ≤ k ≤ 1,024, `application/octet-stream`); each record authenticates
 /// itself (HMAC for signed applications), so no admin token. Records are validated and counted
-/// exactly like UDP ones and queued for the same drain; replays are found there, after the answer,
-/// and counted in the collector's totals.
+/// exactly like UDP ones and queued for the same drain; replays and records over their
+/// application's rate budget are found there, after the answer, and counted in the collector's totals.
 enum BatchIngestAPI {
     static let maximumRecords = 1_024
 

@@ -190,6 +190,35 @@ struct IngestPipelineTests {
         #expect(names == Array(repeating: ["auto-registered"], count: 3))
     }
 
+    @Test("a flood of one application is refused as rate_limited past its budget; another application's records are all stored")
+    func floodOfOneApplicationIsRateLimited() throws {
+        let harness = try Harness { configuration in
+            configuration.appRateLimit = 100
+            configuration.appBurst = 200
+        }
+        // Application 1 floods 5,000 records at once; application 0 sends 50 interleaved with them.
+        var sent: UInt64 = 0
+        for sequence in 1...5_000 as ClosedRange<UInt64> {
+            harness.sender.send(harness.record(1, sequence: sequence))
+            sent += 1
+            if sequence.isMultiple(of: 100) {
+                harness.sender.send(harness.record(0, sequence: sequence / 100))
+                sent += 1
+            }
+        }
+        let statistics = harness.settled(expectingReceived: sent)
+        harness.pipeline.shutdown()
+        #expect(statistics.recordsReceived == sent, "\(statistics)")
+        #expect(statistics.isBalanced, "\(statistics)")
+        let limited = statistics.rejected[.rateLimited, default: 0]
+        // The flood gets its burst plus what the rate refills while it is being sent (100/s).
+        #expect(limited >= 4_000 && limited <= 5_000 - 200, "\(statistics)")
+        let stored = try harness.connection.query(
+            "SELECT a.name, count(*) FROM heartbeat_event e JOIN application a ON a.id = e.application_id GROUP BY a.name ORDER BY a.name")
+        #expect(stored.first == ["app 0", "50"], "the other application lost records: \(stored)")
+        #expect(stored.last?[1].flatMap { Int($0) } == 5_000 - Int(limited), "\(stored) \(statistics)")
+    }
+
     @Test("PostgreSQL unreachable mid-run: batches spool, then replay when it returns; every row exactly once")
     func spoolAndReplay() throws {
         let harness = try Harness()

@@ -53,6 +53,12 @@ public struct CollectorConfiguration: Sendable {
     public var registryPollMillis = 250
     /// Anti-replay windows of instances idle this long are forgotten, seconds.
     public var replayIdleSeconds = 900
+    /// Records a second one application may send sustained (`--app-rate-limit`); 0 for no limit.
+    /// Past its budget an application's records are refused as `rate_limited`, so a flood of one
+    /// cannot take the storage capacity of the others.
+    public var appRateLimit = 1_000
+    /// Records one application may send at once above its sustained rate (`--app-burst`).
+    public var appBurst = 10_000
     /// Whether applications the registry does not know are registered (unsigned) automatically.
     public var autoRegister = false
     /// At most this many applications are auto-registered a minute.
@@ -115,6 +121,8 @@ public struct CollectorConfiguration: Sendable {
                   webhookSecret == nil ? "(unset)" : "(\(webhookSecret!.utf8.count) bytes)", "at least 16 bytes when webhook URLs are set")
         if let adminToken { try check(adminToken.utf8.count >= 16, "--admin-token / HEARTBEAT_ADMIN_TOKEN", "(\(adminToken.utf8.count) bytes)", "at least 16 bytes") }
         try check((0...86_400 * 30).contains(previousSecretSeconds), "--secret-grace-s", previousSecretSeconds, "0 to 2592000 s")
+        try check((0...10_000_000).contains(appRateLimit), "--app-rate-limit", appRateLimit, "0 (no limit) to 10000000 records/s")
+        try check((1...100_000_000).contains(appBurst), "--app-burst", appBurst, "1 to 100000000 records")
         try check((60...86_400 * 7).contains(replayIdleSeconds), "--replay-idle-s", replayIdleSeconds, "60 to 604800 s")
     }
 

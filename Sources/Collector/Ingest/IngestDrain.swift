@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// The single thread between the receivers' rings and the writers: it takes rows from every ring,
-/// refuses replays (``ReplayGuard``), records each accepted row in the ``LastSeenTable``, and packs
+/// refuses replays (``ReplayGuard``) and records over their application's budget
+/// (``AppRateLimiter``; replays are refused first, so a replay flood spends no budget), records each accepted row in the ``LastSeenTable``, and packs
 /// the rest into COPY batches that close at
 /// `batchRows` rows or `batchAge`, whichever comes first, so idle latency stays low and heavy
 /// load gets big batches.
@@ -28,11 +29,12 @@ final class IngestDrain: @unchecked Sendable {
     /// `--sink none`: rows pass the replay check and are counted as discarded, never encoded.
     private let discard: Bool
     private let replayIdleMicros: Int64
+    private let rateLimit: (recordsPerSecond: Int, burst: Int)
     private let worker = WorkerThread()
 
     init(
         rings: [RowRing], pool: BatchWriterPool, metrics: StorageMetrics, lastSeen: LastSeenTable, batchRows: Int,
-        batchAgeMillis: Int, replayIdleSeconds: Int, discard: Bool = false, monitorFeed: RowRing? = nil,
+        batchAgeMillis: Int, replayIdleSeconds: Int, rateLimit: (recordsPerSecond: Int, burst: Int) = (0, 0), discard: Bool = false, monitorFeed: RowRing? = nil,
         sharedEvents: RowRing? = nil
     ) {
         self.monitorFeed = monitorFeed
@@ -45,6 +47,7 @@ final class IngestDrain: @unchecked Sendable {
         self.batchRows = batchRows
         self.batchAgeNanos = UInt64(batchAgeMillis) * 1_000_000
         self.replayIdleMicros = Int64(replayIdleSeconds) * 1_000_000
+        self.rateLimit = rateLimit
     }
 
     func start() {
@@ -64,6 +67,8 @@ final class IngestDrain: @unchecked Sendable {
         // Local to this thread's function: no other thread can reach it, and the compiler needs
         // no run-time exclusivity checks on it.
         var replayGuard = ReplayGuard(idleLimitMicros: replayIdleMicros)
+        var rateLimiter = AppRateLimiter(recordsPerSecond: rateLimit.recordsPerSecond, burst: rateLimit.burst)
+        var rateLimited: UInt64 = 0
         var batch = pool.emptyBatch()
         var accepted: UInt64 = 0
         var replays: UInt64 = 0
@@ -93,27 +98,32 @@ final class IngestDrain: @unchecked Sendable {
                         lastSeen.prefetch(ahead.applicationID)
                     }
                     let row = scratch[index]
-                    if replayGuard.admit(row) {
-                        if accepted == 0 { metrics.firstAcceptedReceivedMicros.store(row.receivedAtMicros, ordering: .relaxed) }
-                        accepted &+= 1
-                        // Shared before its last-seen time is recorded: the hot state reads last-seen
-                        // first, so any time it pushes has its record's kind already in the ring.
-                        if row.kind != .beat, let sharedEvents, !sharedEvents.push(row) { sharedEventDrops &+= 1 }
-                        lastSeen.record(row)
-                        if let monitorFeed, !monitorFeed.push(row) { feedDrops &+= 1 }
-                        if discard { continue }
-                        batch.append(row, nowNanos: now)
-                        if batch.rows >= batchRows {
-                            pool.submit(batch)
-                            batch = pool.emptyBatch()
-                        }
-                    } else {
+                    guard replayGuard.admit(row) else {
                         replays &+= 1
+                        continue
+                    }
+                    if rateLimiter?.admit(row) == false {
+                        rateLimited &+= 1
+                        continue
+                    }
+                    if accepted == 0 { metrics.firstAcceptedReceivedMicros.store(row.receivedAtMicros, ordering: .relaxed) }
+                    accepted &+= 1
+                    // Shared before its last-seen time is recorded: the hot state reads last-seen
+                    // first, so any time it pushes has its record's kind already in the ring.
+                    if row.kind != .beat, let sharedEvents, !sharedEvents.push(row) { sharedEventDrops &+= 1 }
+                    lastSeen.record(row)
+                    if let monitorFeed, !monitorFeed.push(row) { feedDrops &+= 1 }
+                    if discard { continue }
+                    batch.append(row, nowNanos: now)
+                    if batch.rows >= batchRows {
+                        pool.submit(batch)
+                        batch = pool.emptyBatch()
                     }
                 }
             }
             metrics.recordsAccepted.store(accepted, ordering: .relaxed)
             metrics.recordsReplayRejected.store(replays, ordering: .relaxed)
+            metrics.recordsRateLimited.store(rateLimited, ordering: .relaxed)
             metrics.monitorEventsDropped.store(feedDrops, ordering: .relaxed)
             metrics.sharedEventsDropped.store(sharedEventDrops, ordering: .relaxed)
             let now = DispatchTime.now().uptimeNanoseconds

@@ -147,6 +147,7 @@ public final class IngestPipeline: @unchecked Sendable {
         drain = IngestDrain(
             rings: receivers.map(\.ring) + [httpIngest.ring], pool: pool, metrics: metrics, lastSeen: lastSeen, batchRows: configuration.batchRows,
             batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds,
+            rateLimit: (configuration.appRateLimit, configuration.appBurst),
             discard: configuration.sink == .none, monitorFeed: monitorFeed, sharedEvents: sharedEvents)
         autoRegistrar = configuration.autoRegister
             ? AutoRegistrar(
@@ -227,6 +228,7 @@ public final class IngestPipeline: @unchecked Sendable {
         }
         statistics.ringOccupancy += httpIngest.ring.occupancy
         statistics.rejected[.replay, default: 0] += metrics.recordsReplayRejected.load(ordering: .relaxed)
+        statistics.rejected[.rateLimited, default: 0] += metrics.recordsRateLimited.load(ordering: .relaxed)
         statistics.recordsAccepted = metrics.recordsAccepted.load(ordering: .relaxed)
         statistics.rowsStored = metrics.rowsStored.load(ordering: .relaxed)
         statistics.rowsSpooled = metrics.rowsSpooled.load(ordering: .relaxed)

@@ -21,13 +21,15 @@ public final class StorageMetrics: Sendable {
     public let rowsDiscarded = ManagedAtomic<UInt64>(0)
     /// Records refused by the drain's anti-replay check.
     public let recordsReplayRejected = ManagedAtomic<UInt64>(0)
+    /// Records refused by the drain because their application was over its budget (`rate_limited`).
+    public let recordsRateLimited = ManagedAtomic<UInt64>(0)
     /// Accepted rows the monitor's feed had no room for (the monitor then reads the last-seen
     /// table before convicting; no record is lost from storage).
     public let monitorEventsDropped = ManagedAtomic<UInt64>(0)
     /// Non-beat rows the Redis hot state could not take (its ring was full): the other
     /// collectors miss that record's kind (its arrival still reaches them as a last-seen time).
     public let sharedEventsDropped = ManagedAtomic<UInt64>(0)
-    /// Records that passed every check (accepted = queued by receivers − replays).
+    /// Records that passed every check (accepted = queued by receivers − replays − rate limited).
     public let recordsAccepted = ManagedAtomic<UInt64>(0)
     /// Receive time of the first accepted row (Unix µs; 0 before any).
     public let firstAcceptedReceivedMicros = ManagedAtomic<Int64>(0)

@@ -65,6 +65,9 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
+        // A libFuzzer target for the datagram path (scripts/fuzz builds it with -sanitize=fuzzer;
+        // a normal build makes a program that replays the inputs it is given).
+        .executableTarget(name: "DatagramFuzzer", dependencies: ["Protocol"], path: "Fuzz/DatagramFuzzer"),
 
         // Tests: one target per module; CollectorTests talk to real PostgreSQL and Redis.
         // HeartbeatTestSupport holds helpers the test targets share (a UDP receiver, paths).

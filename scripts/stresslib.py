@@ -1,0 +1,219 @@
+"""What the stress scripts (cluster-test, fault-test, hostile-test, soak) share: the services, a
+release build, a fresh database with registered applications, collectors run as child processes
+and read through /metrics, and a table of checks that decides the exit status.
+
+Every process a script starts is stopped by its PID when the script ends (also on failure).
+"""
+import atexit
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_children = []
+
+
+def run(command, **kwargs):
+    """Runs a command from the repository root; raises with its output when it fails."""
+    result = subprocess.run(command, text=True, capture_output=True, cwd=ROOT, **kwargs)
+    if result.returncode != 0:
+        raise SystemExit(f"failed ({result.returncode}): {' '.join(command)}\n{result.stdout}{result.stderr}")
+    return result
+
+
+def psql(url, sql, stdin=None):
+    return run(["psql", url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql], input=stdin).stdout.strip()
+
+
+def services():
+    """Starts (or finds) the throwaway PostgreSQL and Redis; returns their environment."""
+    env = {}
+    for line in run(["scripts/services", "up"]).stdout.splitlines():
+        match = re.match(r"export (\w+)='(.*)'", line)
+        if match:
+            env[match.group(1)] = match.group(2)
+    return env
+
+
+def build_release():
+    """Builds `heartbeat` in release mode; returns its path."""
+    print("==> building heartbeat (release)", flush=True)
+    run(["swift", "build", "-c", "release", "--product", "heartbeat"])
+    return os.path.join(run(["swift", "build", "-c", "release", "--show-bin-path"]).stdout.strip(), "heartbeat")
+
+
+def fresh_database(env, heartbeat, name):
+    """Drops and creates database `name` on the service, migrated; returns its URL."""
+    server = env["HEARTBEAT_DATABASE_URL"]
+    url = server.rsplit("/", 1)[0] + "/" + name
+    psql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    psql(server, f"CREATE DATABASE {name}")
+    run([heartbeat, "migrate", "--database-url", url])
+    return url
+
+
+def register(heartbeat, url, apps, seed, signed=False, interval_ms=10_000, grace_ms=5_000, name="stress"):
+    """Registers `heartbeat load`'s applications of `seed`; returns [(uuid, secret or None)]."""
+    listed = run([heartbeat, "load", "--apps", str(apps), "--seed", str(seed), "--print-apps"]
+                 + (["--signed"] if signed else [])).stdout.split("\n")
+    pairs = [(line.split()[0], line.split()[1] if signed else None) for line in listed if line.strip()]
+    null = "\\N"
+    escaped_hex = "\\\\x"  # COPY text format: a backslash is written twice
+    rows = "".join(f"{uuid}\t{name}\t{interval_ms}\t{grace_ms}\t{escaped_hex + secret if secret else null}\n" for uuid, secret in pairs)
+    psql(url, "COPY application (uuid, name, interval_ms, grace_ms, secret) FROM STDIN", stdin=rows)
+    return pairs
+
+
+def start(command, log_path, **kwargs):
+    """Starts a child process whose output goes to `log_path`; it is stopped when the script ends."""
+    log = open(log_path, "w")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, **kwargs)
+    _children.append(process)
+    return process
+
+
+def _stop_children():
+    for process in _children:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+atexit.register(_stop_children)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+class Collector:
+    """One `heartbeat serve` child: its HTTP port (read from its start line), /metrics, stopping."""
+
+    def __init__(self, heartbeat, name, url, udp, extra=(), env_redis=None, redis_prefix=None, log_dir=None):
+        self.name = name
+        self.log_path = os.path.join(log_dir or os.path.join(ROOT, ".data", "stress"), f"{name}.log")
+        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+        spool = os.path.join(os.path.dirname(self.log_path), f"spool-{name}")
+        command = [heartbeat, "serve", "--udp", udp, "--http", "127.0.0.1:0", "--database-url", url, "--spool-dir", spool,
+                   "--status-interval-s", "0", "--collector-id", name, *extra]
+        if env_redis:
+            command += ["--redis-url", env_redis, "--redis-prefix", redis_prefix or "stress"]
+        environment = {key: value for key, value in os.environ.items() if not key.startswith("HEARTBEAT_")}
+        self.process = start(command, self.log_path, env=environment)
+        self.http = None
+        deadline = time.time() + 30
+        while time.time() < deadline and self.http is None:
+            if self.process.poll() is not None:
+                raise SystemExit(f"collector {name} exited at start:\n{self.log()}")
+            match = re.search(r"HTTP [\d.]+:(\d+), UDP", self.log())
+            if match:
+                self.http = int(match.group(1))
+            time.sleep(0.1)
+        if self.http is None:
+            raise SystemExit(f"collector {name} did not start:\n{self.log()}")
+
+    def log(self):
+        with open(self.log_path) as file:
+            return file.read()
+
+    def metrics(self):
+        """The /metrics samples as {"name{labels}": value}."""
+        text = urllib.request.urlopen(f"http://127.0.0.1:{self.http}/metrics", timeout=5).read().decode()
+        samples = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                key, value = line.rsplit(" ", 1)
+                samples[key] = float(value)
+        return samples
+
+    def stop(self, timeout=120):
+        """SIGTERM, then waits: the collector drains and stores every accepted record. Returns its
+        final totals line's fields."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=timeout)
+        return final_totals(self.log())
+
+    def kill(self):
+        self.process.kill()
+        self.process.wait()
+
+
+def final_totals(log):
+    """The fields of a collector's `final:` line ({} when it has none); rejection reasons appear
+    under their labels (`malformed`, `auth`, `rate_limited`, …)."""
+    line = next((line for line in log.splitlines() if line.startswith("final:")), "")
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
+
+
+def load(heartbeat, port, apps, seed, rate, seconds, signed=False, per_datagram=16, wait=True, log=None, host="127.0.0.1"):
+    """Runs `heartbeat load`; returns the records it sent (or the process when wait=False)."""
+    command = [heartbeat, "load", "--endpoint", f"{host}:{port}", "--apps", str(apps), "--seed", str(seed), "--rate", str(rate),
+               "--duration", str(seconds), "--records-per-datagram", str(per_datagram), "--quiet"] + (["--signed"] if signed else [])
+    if not wait:
+        return start(command, log or os.path.join(ROOT, ".data", "stress", f"load-{seed}.log"))
+    return sent_by(run(command).stdout)
+
+
+def sent_by(output):
+    match = re.search(r"total: records=(\d+)", output)
+    if not match:
+        raise SystemExit(f"no total line from heartbeat load:\n{output}")
+    return int(match.group(1))
+
+
+class Checks:
+    """Named pass/fail checks; `finish()` prints them and exits non-zero if any failed."""
+
+    def __init__(self):
+        self.results = []
+
+    def check(self, name, ok, detail=""):
+        self.results.append((name, bool(ok), detail))
+        return ok
+
+    def finish(self):
+        width = max((len(name) for name, _, _ in self.results), default=0)
+        print("checks\n------")
+        for name, ok, detail in self.results:
+            print(f"  {'ok  ' if ok else 'FAIL'}  {name:<{width}}  {detail}")
+        failed = [name for name, ok, _ in self.results if not ok]
+        if failed:
+            print(f"{len(failed)} check(s) failed", file=sys.stderr)
+            sys.exit(1)
+        print(f"all {len(self.results)} checks passed")
+
+
+def table(title, rows):
+    """Prints `rows` ([(label, value…)]) under `title` as aligned columns."""
+    print(title + "\n" + "-" * len(title))
+    widths = [max(len(str(row[column])) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        print("  " + "  ".join(str(cell).ljust(width) if index == 0 else str(cell).rjust(width)
+                               for index, (cell, width) in enumerate(zip(row, widths))))
+    print()
+
+
+def ensure_packages(packages):
+    """Installs the Debian packages missing from `packages`, without letting their install scripts
+    start a service (a policy-rc.d that refuses, for the duration): the scripts start what they need
+    themselves, on loopback, and stop it again."""
+    missing = [package for package in packages
+               if "install ok installed" not in subprocess.run(["dpkg-query", "-W", "-f=${Status}", package],
+                                                               capture_output=True, text=True).stdout]
+    if not missing:
+        return
+    print(f"==> installing Debian packages: {' '.join(missing)}", flush=True)
+    prefix = [] if os.geteuid() == 0 else ["sudo"]
+    policy = "/usr/sbin/policy-rc.d"
+    placed = not os.path.exists(policy)
+    if placed:
+        run(prefix + ["sh", "-c", f"printf '#!/bin/sh\\nexit 101\\n' > {policy} && chmod +x {policy}"])
+    try:
+        environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        run(prefix + ["apt-get", "update", "-qq"], env=environment)
+        run(prefix + ["apt-get", "install", "-y", "-qq", *missing], env=environment)
+    finally:
+        if placed:
+            run(prefix + ["rm", "-f", policy])

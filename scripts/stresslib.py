@@ -147,9 +147,10 @@ def final_totals(log):
     return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
 
 
-def load(heartbeat, port, apps, seed, rate, seconds, signed=False, per_datagram=16, wait=True, log=None, host="127.0.0.1"):
-    """Runs `heartbeat load`; returns the records it sent (or the process when wait=False)."""
-    command = [heartbeat, "load", "--endpoint", f"{host}:{port}", "--apps", str(apps), "--seed", str(seed), "--rate", str(rate),
+def load(heartbeat, port, apps, seed, rate, seconds, signed=False, per_datagram=16, wait=True, log=None, host="127.0.0.1", nice=False):
+    """Runs `heartbeat load` (at the lowest CPU priority with `nice`); returns the records it sent
+    (or the process when wait=False)."""
+    command = (["nice", "-n", "19"] if nice else []) + [heartbeat, "load", "--endpoint", f"{host}:{port}", "--apps", str(apps), "--seed", str(seed), "--rate", str(rate),
                "--duration", str(seconds), "--records-per-datagram", str(per_datagram), "--quiet"] + (["--signed"] if signed else [])
     if not wait:
         return start(command, log or os.path.join(ROOT, ".data", "stress", f"load-{seed}.log"))
@@ -217,3 +218,19 @@ def ensure_packages(packages):
     finally:
         if placed:
             run(prefix + ["rm", "-f", policy])
+
+
+def udp_drops(port):
+    """Datagrams the kernel dropped on the sockets bound to local UDP `port` (any address), from
+    /proc/net/udp and /proc/net/udp6 (the `drops` column; it lives as long as the socket)."""
+    total = 0
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 12 and int(fields[1].split(":")[1], 16) == port:
+                total += int(fields[12])
+    return total

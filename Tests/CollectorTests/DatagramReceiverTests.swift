@@ -9,11 +9,12 @@ struct DatagramReceiverTests {
     let application = ApplicationUUID.random()
 
     /// A registry of one application, and a started receiver on `address` with a ring nobody drains.
-    func startedReceiver(_ address: String, ringCapacity: Int) throws -> DatagramReceiver {
+    func startedReceiver(_ address: String, ringCapacity: Int, rateLimit: (Int, Int) = (0, 0)) throws -> DatagramReceiver {
         let registry = RegistryHolder(RegistrySnapshot(
             version: 1, applications: [ApplicationDescriptor(uuid: application, applicationID: 1)], allowedSkewMicros: 120_000_000))
         let receiver = try DatagramReceiver(
-            address: ListenAddress(parsing: address), registry: registry, ringCapacity: ringCapacity, receiveBufferBytes: 1 << 20)
+            address: ListenAddress(parsing: address), registry: registry, ringCapacity: ringCapacity, receiveBufferBytes: 1 << 20,
+            rateLimit: rateLimit)
         receiver.start()
         return receiver
     }
@@ -36,6 +37,27 @@ struct DatagramReceiverTests {
         #expect(receiver.counters.recordsQueued == 16)
         #expect(receiver.counters.recordsRejected(.overload) == 32)
         #expect(receiver.ring.occupancy == 16)
+    }
+
+    @Test("an application over its budget is refused before the ring, so its flood cannot fill it")
+    func floodIsLimitedBeforeTheRing() throws {
+        // Burst 40 at 10 records/s: of 640 records sent within well under a second, 40 (plus at
+        // most a few refilled) enter the 1,024-row ring, the rest are rate_limited, none overload.
+        let receiver = try startedReceiver("127.0.0.1:0", ringCapacity: 1_024, rateLimit: (10, 40))
+        let sender = UDPSender(port: receiver.boundPort)
+        for datagram in 0..<40 {
+            sender.send((0..<16).flatMap { index in
+                HeartbeatRecord(kind: .beat, application: application, instance: 1, sequence: UInt64(datagram * 16 + index + 1), sentAtMicros: 0).encoded()
+            })
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while receiver.counters.recordsReceived < 640, Date() < deadline { usleep(5_000) }
+        receiver.stop()
+        let queued = receiver.counters.recordsQueued
+        #expect(receiver.counters.recordsReceived == 640)
+        #expect(queued >= 40 && queued <= 60, "queued \(queued)")
+        #expect(receiver.counters.recordsRejected(.rateLimited) == 640 - queued)
+        #expect(receiver.counters.recordsRejected(.overload) == 0)
     }
 
     @Test("a datagram longer than 1024 bytes is one malformed record, whatever it holds")

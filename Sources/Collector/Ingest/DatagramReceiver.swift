@@ -12,9 +12,16 @@ import Glibc
 ///
 /// Several receivers share one address with `SO_REUSEPORT`; the kernel spreads senders over them.
 /// Per batch the thread makes one `recvmmsg` (up to 64 datagrams into preallocated buffers), one
-/// clock read and one registry load; per record it only decodes, validates and pushes — no
-/// allocation, lock or other system call. A full ring is counted as `overload`; every datagram is
-/// counted (received = queued + Σ rejected at every batch boundary).
+/// clock read and one registry load; per record it only decodes, validates, checks the
+/// application's budget and pushes — no allocation, lock or other system call. A full ring is
+/// counted as `overload`; every datagram is counted (received = queued + Σ rejected at every batch
+/// boundary).
+///
+/// The budget check here is a guard for the rings: each receiver holds its own
+/// ``AppRateLimiter`` (plain memory, this thread only) with the whole per-application budget, so
+/// one application flooding at line rate is refused (`rate_limited`) before it can fill a ring and
+/// push everyone else's records out as `overload`. With N receivers an application can get at most
+/// N budgets past them; the drain's limiter then holds it to exactly one.
 public final class DatagramReceiver: @unchecked Sendable {
     /// Datagrams per `recvmmsg`.
     static let batchSize = 64
@@ -35,6 +42,7 @@ public final class DatagramReceiver: @unchecked Sendable {
 
     private let socket: Int32
     private let registry: RegistryHolder
+    private let rateLimit: (recordsPerSecond: Int, burst: Int)
     private let worker = WorkerThread()
 
     /// Errors opening the socket.
@@ -47,8 +55,9 @@ public final class DatagramReceiver: @unchecked Sendable {
     /// the UUIDs of unknown applications are offered to ``unknownApplications``.
     public init(
         address: ListenAddress, registry: RegistryHolder, ringCapacity: Int, receiveBufferBytes requested: Int,
-        reportUnknownApplications: Bool = false
+        rateLimit: (recordsPerSecond: Int, burst: Int) = (0, 0), reportUnknownApplications: Bool = false
     ) throws(SocketError) {
+        self.rateLimit = rateLimit
         unknownApplications = reportUnknownApplications ? SPSCRing(capacity: 4_096) : nil
         let (socket, storage, length, family) = try Self.openSocket(for: address)
         var one: Int32 = 1
@@ -152,6 +161,7 @@ public final class DatagramReceiver: @unchecked Sendable {
             messages[index].msg_hdr.msg_iovlen = 1
         }
         var totals = ReceiverTotals()
+        var rateLimiter = AppRateLimiter(recordsPerSecond: rateLimit.recordsPerSecond, burst: rateLimit.burst)
         let waitForOne = hb_msg_waitforone()
         while !worker.isStopRequested {
             let count = hb_recvmmsg(socket, messages, UInt32(batch), waitForOne)
@@ -186,7 +196,9 @@ public final class DatagramReceiver: @unchecked Sendable {
                             instance: validated.record.instance, sequence: validated.record.sequence,
                             receivedAtMicros: nowMicros, sentAtMicros: validated.record.sentAtMicros,
                             status: validated.record.status, intervalMillis: validated.record.intervalMillis)
-                        if ring.push(row) {
+                        if rateLimiter?.admit(row) == false {
+                            totals.reject(.rateLimited)
+                        } else if ring.push(row) {
                             totals.pushed &+= 1
                         } else {
                             totals.reject(.overload)

@@ -85,7 +85,8 @@ public final class IngestPipeline: @unchecked Sendable {
             do throws(DatagramReceiver.SocketError) {
                 let receiver = try DatagramReceiver(
                     address: address, registry: registry.holder, ringCapacity: configuration.ringCapacity,
-                    receiveBufferBytes: configuration.receiveBufferBytes, reportUnknownApplications: configuration.autoRegister)
+                    receiveBufferBytes: configuration.receiveBufferBytes, rateLimit: (configuration.appRateLimit, configuration.appBurst),
+                    reportUnknownApplications: configuration.autoRegister)
                 // With port 0 the kernel picks one; the other receivers share it.
                 if address.port == 0, let shared = try? ListenAddress(parsing: ListenAddress.format(host: address.host, port: receiver.boundPort)) {
                     address = shared

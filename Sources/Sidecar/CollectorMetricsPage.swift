@@ -21,6 +21,9 @@ enum CollectorMetricsPage {
             RejectionReason.allCases.map { ([("reason", $0.description)], statistics.rejected[$0] ?? 0) })
         page.counter("heartbeat_rows_stored_total", "Accepted records committed to heartbeat_event.", statistics.rowsStored)
         page.counter("heartbeat_rows_spooled_total", "Rows written to the spool while PostgreSQL could not take them.", statistics.rowsSpooled)
+        page.counter(
+            "heartbeat_batches_spilled_total", "Batches spooled because the writers' queue stayed full (PostgreSQL stalled), replayed later.",
+            pipeline.metrics.batchesSpilledOnStall.load(ordering: .relaxed))
         page.counter("heartbeat_rows_replayed_total", "Spooled rows later stored in PostgreSQL.", statistics.rowsReplayedFromSpool)
         page.counter(
             "heartbeat_rows_dropped_total", "Accepted rows lost, by cause: spool over its cap, a disk error, a corrupt spool file.",

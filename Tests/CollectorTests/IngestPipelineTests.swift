@@ -219,6 +219,38 @@ struct IngestPipelineTests {
         #expect(stored.last?[1].flatMap { Int($0) } == 5_000 - Int(limited), "\(stored) \(statistics)")
     }
 
+    @Test("PostgreSQL stalled (a lock holds every COPY): batches spill to the spool instead of filling the rings, then every row lands once")
+    func stalledWritersSpillToTheSpool() throws {
+        let harness = try Harness { configuration in
+            configuration.batchRows = 50
+            configuration.writerConnections = 1
+        }
+        // Another session holds the table: COPY waits (the server is reachable, just stuck).
+        let blocker = try harness.database.connect()
+        try blocker.query("BEGIN")
+        try blocker.query("LOCK TABLE heartbeat_event IN ACCESS EXCLUSIVE MODE")
+        var sequence: UInt64 = 0
+        // 1,000 rows = 20 batches: one stuck in the writer, two queued, the rest spilled 0.5 s apart.
+        for _ in 0..<1_000 {
+            sequence += 1
+            harness.sender.send(harness.record(1, sequence: sequence))
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while harness.pipeline.metrics.batchesSpilledOnStall.load(ordering: .relaxed) < 3, Date() < deadline { usleep(50_000) }
+        let spilled = harness.pipeline.metrics.batchesSpilledOnStall.load(ordering: .relaxed)
+        #expect(spilled >= 3, "no batch spilled while the writer was stuck")
+        try blocker.query("COMMIT")
+        let statistics = harness.settled(expectingReceived: 1_000, timeout: 30)
+        let replayDeadline = Date().addingTimeInterval(30)
+        while harness.pipeline.spool.pendingRows > 0, Date() < replayDeadline { usleep(50_000) }
+        harness.pipeline.shutdown()
+        let final = harness.pipeline.statistics
+        #expect(statistics.rejected[.overload, default: 0] == 0, "\(statistics)")
+        #expect(final.rowsSpooled > 0 && final.rowsReplayedFromSpool == final.rowsSpooled, "\(final)")
+        let counts = try harness.connection.query("SELECT count(*), count(DISTINCT seq) FROM heartbeat_event")
+        #expect(counts == [["1000", "1000"]], "\(final)")
+    }
+
     @Test("PostgreSQL unreachable mid-run: batches spool, then replay when it returns; every row exactly once")
     func spoolAndReplay() throws {
         let harness = try Harness()

@@ -9,9 +9,11 @@ import Glibc
 /// binary COPY. A batch that cannot be stored (PostgreSQL unreachable, COPY failed) goes to the
 /// ``Spool``; while the spool holds batches and PostgreSQL answers, they are replayed oldest first.
 ///
-/// The queue between the drain and the writers is bounded: when every writer is busy and the queue
-/// is full, ``submit(_:)`` waits — back-pressure that fills the receivers' rings, where the excess
-/// is counted as `overload` rather than buffered without bound.
+/// The queue between the drain and the writers is bounded. When every writer is busy and the queue
+/// stays full for ``stallMillis`` (PostgreSQL reachable but stalled — a checkpoint, a vacuum, a
+/// lock), ``submit(_:)`` writes the batch to the spool instead, to be replayed once the writers
+/// catch up: a stall of seconds costs disk, not records. Only when the spool is full too are rows
+/// dropped, counted as `spool_full`; the receivers' rings never wait longer than the stall limit.
 final class BatchWriterPool: @unchecked Sendable {
     let metrics: StorageMetrics
     let spool: Spool
@@ -67,11 +69,35 @@ final class BatchWriterPool: @unchecked Sendable {
         lock.withLock { free.popLast() } ?? CopyBatch(expectedRows: expectedRows)
     }
 
-    /// Queues a filled batch for a writer; waits while the queue is full.
+    /// How long ``submit(_:)`` waits for room in the queue before it spools the batch instead.
+    static let stallMillis = 500
+
+    /// Queues a filled batch for a writer; when the queue stays full for ``stallMillis``, spools it
+    /// (on the caller's thread) and recycles it.
     func submit(_ batch: CopyBatch) {
-        slots.wait()
+        if slots.wait(timeout: .now() + .milliseconds(Self.stallMillis)) == .timedOut {
+            metrics.batchesSpilledOnStall.wrappingIncrement(ordering: .relaxed)
+            spool(batch)
+            recycle(batch)
+            return
+        }
         lock.withLock { queue.append(batch) }
         queued.signal()
+    }
+
+    /// Writes `batch` to the spool, counting its rows as spooled, or as dropped when the spool is
+    /// full or the disk refuses.
+    fileprivate func spool(_ batch: CopyBatch) {
+        let rows = UInt64(batch.rows)
+        do throws(Spool.SpoolError) {
+            let stored = try batch.encoder.finish { body throws(Spool.SpoolError) in
+                try spool.append(body: body, rows: Int(rows))
+            }
+            (stored ? metrics.rowsSpooled : metrics.rowsDroppedSpoolFull).wrappingIncrement(by: rows, ordering: .relaxed)
+        } catch {
+            // The disk refused the write (full file system, I/O error): a reason of its own.
+            metrics.rowsDroppedSpoolError.wrappingIncrement(by: rows, ordering: .relaxed)
+        }
     }
 
     /// Batches queued and not yet taken by a writer.
@@ -186,19 +212,7 @@ private struct Writer {
                 }
             }
         }
-        spoolBatch(batch, rows: rows)
-    }
-
-    func spoolBatch(_ batch: CopyBatch, rows: UInt64) {
-        do throws(Spool.SpoolError) {
-            let stored = try batch.encoder.finish { body throws(Spool.SpoolError) in
-                try pool.spool.append(body: body, rows: Int(rows))
-            }
-            (stored ? pool.metrics.rowsSpooled : pool.metrics.rowsDroppedSpoolFull).wrappingIncrement(by: rows, ordering: .relaxed)
-        } catch {
-            // The disk refused the write (full file system, I/O error): a reason of its own.
-            pool.metrics.rowsDroppedSpoolError.wrappingIncrement(by: rows, ordering: .relaxed)
-        }
+        pool.spool(batch)
     }
 
     func recordLatency(_ batch: CopyBatch, rows: UInt64) {

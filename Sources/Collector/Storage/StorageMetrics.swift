@@ -17,6 +17,9 @@ public final class StorageMetrics: Sendable {
     public let rowsDroppedSpoolError = ManagedAtomic<UInt64>(0)
     /// Rows lost with a spool file that failed its checksum.
     public let rowsDroppedSpoolCorrupt = ManagedAtomic<UInt64>(0)
+    /// Batches the drain wrote to the spool because the writers' queue stayed full (PostgreSQL
+    /// stalled); their rows are in `rowsSpooled` and are replayed like any spooled batch.
+    public let batchesSpilledOnStall = ManagedAtomic<UInt64>(0)
     /// Rows thrown away on purpose (`--sink none`).
     public let rowsDiscarded = ManagedAtomic<UInt64>(0)
     /// Records refused by the drain's anti-replay check.

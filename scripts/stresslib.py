@@ -234,3 +234,33 @@ def udp_drops(port):
             if len(fields) > 12 and int(fields[1].split(":")[1], 16) == port:
                 total += int(fields[12])
     return total
+
+
+def wait_until(predicate, timeout, step=0.2):
+    """Polls `predicate` until it is true or `timeout` seconds pass (a refused connection counts as
+    false); returns its last answer."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return True
+        except OSError:
+            pass
+        time.sleep(step)
+    return False
+
+
+def metric_sum(samples, prefix):
+    """The sum of every sample whose name (with labels) starts with `prefix`."""
+    return int(sum(value for key, value in samples.items() if key.startswith(prefix)))
+
+
+def settled(collector):
+    """Whether the collector has nothing in flight: rings and spool empty, received = accepted +
+    rejected, accepted = stored + spooled + dropped."""
+    m = collector.metrics()
+    received = m["heartbeat_records_received_total"]
+    accepted = m["heartbeat_records_accepted_total"]
+    rejected = metric_sum(m, "heartbeat_records_rejected_total")
+    placed = m["heartbeat_rows_stored_total"] + m["heartbeat_rows_spooled_total"] + metric_sum(m, "heartbeat_rows_dropped_total")
+    return received == accepted + rejected and accepted == placed and m["heartbeat_spool_rows"] == 0 and m["heartbeat_ring_occupancy_rows"] == 0

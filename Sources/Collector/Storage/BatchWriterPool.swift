@@ -1,4 +1,5 @@
 import Atomics
+import CMemory
 import Foundation
 
 #if canImport(Glibc)
@@ -71,16 +72,24 @@ final class BatchWriterPool: @unchecked Sendable {
 
     /// How long ``submit(_:)`` waits for room in the queue before it spools the batch instead.
     static let stallMillis = 500
+    /// Whether the last batch was spilled: while the queue stays full, the next ones are spooled
+    /// without waiting again (otherwise each would cost the stall limit, and the drain would fall
+    /// behind the receivers during a long stall). Drain thread only.
+    @exclusivity(unchecked) private var spilling = false
 
-    /// Queues a filled batch for a writer; when the queue stays full for ``stallMillis``, spools it
-    /// (on the caller's thread) and recycles it.
+    /// Queues a filled batch for a writer; when the queue stays full for ``stallMillis`` (or is
+    /// still full after an earlier spill), spools it on the caller's thread and recycles it. The
+    /// drain is the only caller.
     func submit(_ batch: CopyBatch) {
-        if slots.wait(timeout: .now() + .milliseconds(Self.stallMillis)) == .timedOut {
+        let wait: DispatchTime = spilling ? .now() : .now() + .milliseconds(Self.stallMillis)
+        if slots.wait(timeout: wait) == .timedOut {
+            spilling = true
             metrics.batchesSpilledOnStall.wrappingIncrement(ordering: .relaxed)
             spool(batch)
             recycle(batch)
             return
         }
+        spilling = false
         lock.withLock { queue.append(batch) }
         queued.signal()
     }
@@ -131,7 +140,11 @@ final class BatchWriterPool: @unchecked Sendable {
     fileprivate func replaySpool(on connection: PostgresConnection) -> Bool {
         guard replayLock.try() else { return true }
         defer { replayLock.unlock() }
-        for entry in spool.pending {
+        let entries = spool.pending
+        // Each body is read whole (megabytes); give the memory back once the pass is over, or
+        // glibc keeps it in this thread's arena and the process stays that much larger.
+        defer { if !entries.isEmpty { _ = hb_release_free_memory() } }
+        for entry in entries {
             do throws(Spool.SpoolError) {
                 let body = try spool.body(of: entry)
                 let stored = body.withUnsafeBytes { bytes in

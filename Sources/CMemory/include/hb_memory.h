@@ -1,6 +1,8 @@
 #ifndef HB_MEMORY_H
 #define HB_MEMORY_H
 
+#include <stddef.h>
+
 /*
  * Memory helpers Swift cannot reach: glibc's malloc_trim, which Swift's Glibc module does not show
  * (it returns memory that malloc holds but no longer uses to the system; the collector calls it
@@ -10,6 +12,12 @@
 
 /// Returns 1 when memory was released to the system, 0 otherwise.
 int hb_release_free_memory(void);
+
+/// Serves every allocation of `threshold` bytes or more with its own mapping, returned to the
+/// system when freed. glibc otherwise raises its threshold after the first such block is freed, so
+/// later transient buffers of megabytes (a spooled batch read back, a large SQL statement) stay in
+/// a thread's heap and the process's RSS steps up after each peak. Returns 1 on success.
+int hb_map_large_allocations(size_t threshold);
 
 /// Asks the CPU to start loading the cache line at `address` for writing (a hint; never faults).
 /// The ingest drain issues it a few rows ahead, so table lookups overlap instead of queueing.

@@ -1,4 +1,5 @@
 import Atomics
+import CMemory
 import Foundation
 import Protocol
 
@@ -52,6 +53,9 @@ public final class IngestPipeline: @unchecked Sendable {
             throw StartError(description: "\(error)")
         }
         self.configuration = configuration
+        // Transient buffers of 256 kB or more (spooled batches read back, large statements) get
+        // mappings of their own and go back to the system when freed, so RSS stays flat after peaks.
+        _ = hb_map_large_allocations(256 << 10)
         let maintainer = PartitionMaintainer(daysAhead: configuration.partitionDaysAhead, retentionDays: configuration.retentionDays)
         do throws(PostgresError) {
             let connection = try PostgresConnection(url: configuration.databaseURL)

@@ -98,21 +98,44 @@ public final class Spool: @unchecked Sendable {
 
     /// The body of `entry`, checked against its checksum.
     public func body(of entry: Entry) throws(SpoolError) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: entry.path), data.count >= Self.headerSize else {
-            throw SpoolError(description: "cannot read spool file \(entry.path)")
+        // Read straight into the header and the body's own buffer (one copy, no intermediate Data).
+        let descriptor = open(entry.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SpoolError(description: "cannot read spool file \(entry.path)") }
+        defer { close(descriptor) }
+        var header = [UInt8](repeating: 0, count: Self.headerSize)
+        guard header.withUnsafeMutableBytes({ Self.readAll(descriptor, $0) }) else {
+            throw SpoolError(description: "\(entry.path) is truncated")
         }
-        let bytes = [UInt8](data)
-        guard Array(bytes[0..<8]) == Self.magic else { throw SpoolError(description: "\(entry.path) is not a spool file") }
-        let (length, checksum) = bytes.withUnsafeBytes { raw in
+        guard Array(header[0..<8]) == Self.magic else { throw SpoolError(description: "\(entry.path) is not a spool file") }
+        let (length, checksum) = header.withUnsafeBytes { raw in
             (Int(UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))),
              UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt32.self)))
         }
-        guard bytes.count == Self.headerSize + length else { throw SpoolError(description: "\(entry.path) is truncated") }
-        let body = Array(bytes[Self.headerSize...])
+        // The length field is checked against the file before anything that size is allocated.
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, length >= 0, Int(info.st_size) == Self.headerSize + length else {
+            throw SpoolError(description: "\(entry.path) is truncated")
+        }
+        var body = [UInt8](repeating: 0, count: length)
+        guard body.withUnsafeMutableBytes({ Self.readAll(descriptor, $0) }), read(descriptor, &header, 1) == 0 else {
+            throw SpoolError(description: "\(entry.path) is truncated")
+        }
         guard body.withUnsafeBytes({ CRC32.checksum($0) }) == checksum else {
             throw SpoolError(description: "\(entry.path) fails its checksum")
         }
         return body
+    }
+
+    /// Reads exactly `buffer.count` bytes; false at an early end of file or on an error.
+    private static func readAll(_ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < buffer.count {
+            let count = read(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { return false }
+            offset += count
+        }
+        return true
     }
 
     /// Forgets `entry` and deletes its file (after it was stored, or set aside as corrupt).

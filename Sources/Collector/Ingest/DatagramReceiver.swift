@@ -18,10 +18,11 @@ import Glibc
 /// boundary).
 ///
 /// The budget check here is a guard for the rings: each receiver holds its own
-/// ``AppRateLimiter`` (plain memory, this thread only) with the whole per-application budget, so
-/// one application flooding at line rate is refused (`rate_limited`) before it can fill a ring and
-/// push everyone else's records out as `overload`. With N receivers an application can get at most
-/// N budgets past them; the drain's limiter then holds it to exactly one.
+/// ``AppRateLimiter`` (plain memory, this thread only) with the whole per-application budget, and
+/// consults it only while its ring is at least a quarter full — the state a flood produces — so
+/// one application flooding at line rate is refused (`rate_limited`) before it can fill the ring
+/// and push everyone else's records out as `overload`, while normal traffic pays nothing for it.
+/// Past the receivers, the drain's limiter holds every application to exactly one budget.
 public final class DatagramReceiver: @unchecked Sendable {
     /// Datagrams per `recvmmsg`.
     static let batchSize = 64
@@ -179,6 +180,8 @@ public final class DatagramReceiver: @unchecked Sendable {
                 }
                 totals.received &+= UInt64(records)
                 let datagram = buffers + index * bufferSize
+                // Under pressure (a quarter of the ring used), apply the per-application guard.
+                let guarded = ring.occupancy >= ring.capacity / 4
                 // Start every record's registry lookup before the first one is needed, so their
                 // cache misses overlap (the bytes are unvalidated: a wrong guess costs nothing).
                 let applications = validator.applications
@@ -196,7 +199,7 @@ public final class DatagramReceiver: @unchecked Sendable {
                             instance: validated.record.instance, sequence: validated.record.sequence,
                             receivedAtMicros: nowMicros, sentAtMicros: validated.record.sentAtMicros,
                             status: validated.record.status, intervalMillis: validated.record.intervalMillis)
-                        if rateLimiter?.admit(row) == false {
+                        if guarded, rateLimiter?.admit(row) == false {
                             totals.reject(.rateLimited)
                         } else if ring.push(row) {
                             totals.pushed &+= 1

@@ -3,9 +3,11 @@ import Foundation
 import ThreadSafety
 
 /// A short-lived cache in front of the status reads: each answer (body and ETag) is fresh for
-/// ``ttlMicros`` under its path and query, so a dashboard polling every second costs PostgreSQL one
+/// ``ttlMicros`` (less up to a fifth, at random, so entries filled together expire apart) under its
+/// path and query, so a dashboard polling every second costs PostgreSQL one
 /// query per period however many viewers it has. An answer up to ``staleMicros`` past its expiry
-/// is still served at once while one background refresh replaces it (stale-while-revalidate), so
+/// is still served at once while one background refresh replaces it (stale-while-revalidate; at most
+/// ``maximumConcurrentRefreshes`` at a time), so
 /// a reader never waits on PostgreSQL for a resource that is being read anyway; older or absent
 /// answers are produced while the reader waits. Hits (fresh or stale) and misses are counted.
 final class ReadCache: @unchecked Sendable {
@@ -24,6 +26,8 @@ final class ReadCache: @unchecked Sendable {
     let misses = ManagedAtomic<UInt64>(0)
     /// Entries beyond this are dropped (oldest first) so many distinct queries cannot grow memory.
     static let capacity = 10_000
+    /// Background refreshes running at once, at most (the database pool's size).
+    static let maximumConcurrentRefreshes = 4
 
     init(ttlMillis: Int = 1_000, staleMillis: Int = 5_000) {
         ttlMicros = Int64(ttlMillis) * 1_000
@@ -40,7 +44,12 @@ final class ReadCache: @unchecked Sendable {
             }
             if entry.expiresMicros + staleMicros > now {
                 hits.wrappingIncrement(ordering: .relaxed)
-                if refreshing.withLock({ $0.insert(key).inserted }) {
+                // At most a few refreshes at once: the hot set's entries all expire about a second
+                // after they were filled, and starting every refresh together sent a burst of
+                // queries (and dispatch threads) through the 4-connection pool each second —
+                // periodic stalls of ~90 ms for every reader. A skipped refresh is simply started
+                // by a later reader; the stale answer is still served meanwhile.
+                if refreshing.withLock({ $0.count < Self.maximumConcurrentRefreshes && $0.insert(key).inserted }) {
                     // On the sidecar's executor: an unstructured task would otherwise need a free
                     // thread of the global pool, which blocking code elsewhere may be holding.
                     Task(executorPreference: DedicatedExecutor.shared) {
@@ -58,13 +67,20 @@ final class ReadCache: @unchecked Sendable {
     @discardableResult
     private func store(_ key: String, _ body: [UInt8]) -> Entry {
         let now = Self.nowMicros()
-        let entry = Entry(body: body, etag: Self.etag(of: body), expiresMicros: now + ttlMicros)
+        // Lifetimes vary by up to a fifth, so entries filled together do not all expire together.
+        let lifetime = ttlMicros - Int64.random(in: 0...(ttlMicros / 5))
+        let entry = Entry(body: body, etag: Self.etag(of: body), expiresMicros: now + lifetime)
         entries.withLock { entries in
             if entries.count >= Self.capacity { entries = entries.filter { $0.value.expiresMicros + staleMicros > now } }
             if entries.count >= Self.capacity { entries.removeAll() }
             entries[key] = entry
         }
         return entry
+    }
+
+    /// What the cache holds for `key` right now, fresh or stale (for diagnostics and tests).
+    func cachedBody(for key: String) -> [UInt8]? {
+        entries.withLock { $0[key]?.body }
     }
 
     /// Forgets everything (after a write, so the writer reads its own change).

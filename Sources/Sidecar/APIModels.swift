@@ -4,9 +4,8 @@ import Foundation
 /// The JSON shapes of the status API (`Spec/openapi.yaml`), with snake_case names and RFC 3339
 /// UTC timestamps with microseconds.
 enum APIModels {
-    /// `2026-11-30T03:04:05.123456Z` for Unix µs (NSNull for nil). Civil date by arithmetic
-    /// (Howard Hinnant's days-to-civil), not Calendar: an events page formats 200 of these, and
-    /// Calendar cost ~50 µs each.
+    /// `2026-11-30T03:04:05.123456Z` for Unix µs (NSNull for nil); the date by ``CivilCalendar``'s
+    /// arithmetic, not Calendar (an events page formats 200 of these).
     static func timestamp(_ micros: Int64?) -> Any {
         guard let micros else { return NSNull() }
         var seconds = micros / 1_000_000
@@ -21,20 +20,9 @@ enum APIModels {
             secondOfDay += 86_400
             days -= 1
         }
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func padded(_ value: Int64, _ width: Int) -> String {
-            let digits = String(value)
-            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-        }
-        return "\(padded(year, 4))-\(padded(month, 2))-\(padded(day, 2))T\(padded(secondOfDay / 3_600, 2)):"
+        let date = CivilCalendar.civilFromDays(days)
+        let padded = CivilCalendar.zeroPadded
+        return "\(padded(date.year, 4))-\(padded(date.month, 2))-\(padded(date.day, 2))T\(padded(secondOfDay / 3_600, 2)):"
             + "\(padded(secondOfDay / 60 % 60, 2)):\(padded(secondOfDay % 60, 2)).\(padded(fraction, 6))Z"
     }
 

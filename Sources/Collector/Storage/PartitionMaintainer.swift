@@ -69,38 +69,12 @@ public struct PartitionMaintainer: Sendable {
         guard digits.count == 8, let year = Int64(digits.prefix(4)), let month = Int64(digits.dropFirst(4).prefix(2)),
             let dayOfMonth = Int64(digits.suffix(2))
         else { return nil }
-        return daysFromCivil(year: year, month: month, day: dayOfMonth)
+        return CivilCalendar.daysFromCivil(year: year, month: month, day: dayOfMonth)
     }
 
     /// `YYYY-MM-DD` of a day number (proleptic Gregorian, UTC).
     static func isoDate(day: Int64) -> String {
-        let (year, month, dayOfMonth) = civilFromDays(day)
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(dayOfMonth, 2))"
-    }
-
-    // Howard Hinnant's days_from_civil / civil_from_days.
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func civilFromDays(_ days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthPrime = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
-        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        let date = CivilCalendar.civilFromDays(day)
+        return "\(CivilCalendar.zeroPadded(date.year, 4))-\(CivilCalendar.zeroPadded(date.month, 2))-\(CivilCalendar.zeroPadded(date.day, 2))"
     }
 }

@@ -40,13 +40,13 @@ struct PrometheusText {
     }
 
     private mutating func family(_ name: String, _ help: String, _ type: String) {
-        text += "# HELP \(name) \(help.replacingBackslashesAndNewlines())\n# TYPE \(name) \(type)\n"
+        text += "# HELP \(name) \(help.prometheusEscaped(escapingQuotes: false))\n# TYPE \(name) \(type)\n"
     }
 
     private mutating func line(_ name: String, _ labels: [(String, String)], _ value: String) {
         text += name
         if !labels.isEmpty {
-            text += "{" + labels.map { "\($0.0)=\"\($0.1.escapedLabelValue())\"" }.joined(separator: ",") + "}"
+            text += "{" + labels.map { "\($0.0)=\"\($0.1.prometheusEscaped(escapingQuotes: true))\"" }.joined(separator: ",") + "}"
         }
         text += " " + value + "\n"
     }
@@ -61,25 +61,15 @@ struct PrometheusText {
 }
 
 extension String {
-    fileprivate func replacingBackslashesAndNewlines() -> String {
+    /// The text exposition format's escaping: a backslash and a newline always (HELP text and
+    /// label values), a double quote only in label values (`escapingQuotes`).
+    fileprivate func prometheusEscaped(escapingQuotes: Bool) -> String {
         var result = ""
         for character in self {
             switch character {
             case "\\": result += "\\\\"
             case "\n": result += "\\n"
-            default: result.append(character)
-            }
-        }
-        return result
-    }
-
-    fileprivate func escapedLabelValue() -> String {
-        var result = ""
-        for character in self {
-            switch character {
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\"": result += "\\\""
+            case "\"" where escapingQuotes: result += "\\\""
             default: result.append(character)
             }
         }

@@ -1,5 +1,4 @@
 import Atomics
-import CMemory
 import Foundation
 
 #if canImport(Glibc)
@@ -140,11 +139,9 @@ final class BatchWriterPool: @unchecked Sendable {
     fileprivate func replaySpool(on connection: PostgresConnection) -> Bool {
         guard replayLock.try() else { return true }
         defer { replayLock.unlock() }
-        let entries = spool.pending
-        // Each body is read whole (megabytes); give the memory back once the pass is over, or
-        // glibc keeps it in this thread's arena and the process stays that much larger.
-        defer { if !entries.isEmpty { _ = hb_release_free_memory() } }
-        for entry in entries {
+        // Each body is read whole (megabytes): such buffers get mappings of their own (see
+        // IngestPipeline's hb_map_large_allocations), so they go back to the system when freed.
+        for entry in spool.pending {
             do throws(Spool.SpoolError) {
                 let body = try spool.body(of: entry)
                 let stored = body.withUnsafeBytes { bytes in

@@ -1,6 +1,10 @@
 import Atomics
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One named thread that runs a loop until asked to stop, and the way to stop it and wait for it.
 ///
 /// Every long-running part of the collector (receivers, drain, monitor, registry follower,
@@ -16,17 +20,38 @@ final class WorkerThread: @unchecked Sendable {
     /// Whether ``stop()`` was called; the loop ends its work and returns when it sees this.
     var isStopRequested: Bool { stopRequested.load(ordering: .acquiring) }
 
-    /// Starts `body` on a new thread called `name`.
+    /// Starts `body` on a new thread called `name`. The kernel's name for the thread (what `top -H`
+    /// and /proc/PID/task/*/comm show) is `name` without its `heartbeat-` prefix, behind `hb-`,
+    /// cut to the kernel's 15 characters: `hb-receiver`, `hb-drain`.
     func start(name: String, qualityOfService: QualityOfService = .default, _ body: @escaping @Sendable () -> Void) {
         precondition(!running, "\(name) was started twice")
         running = true
+        let kernelName = Self.kernelName(for: name)
         let thread = Thread { [finished] in
+            Self.nameCurrentThread(kernelName)
             body()
             finished.signal()
         }
         thread.name = name
         thread.qualityOfService = qualityOfService
         thread.start()
+    }
+
+    /// The thread name the kernel keeps (at most 15 bytes).
+    static func kernelName(for name: String) -> String {
+        let short = name.hasPrefix("heartbeat-") ? "hb-" + name.dropFirst("heartbeat-".count) : name
+        return String(decoding: Array(short.utf8.prefix(15)), as: UTF8.self)
+    }
+
+    /// Gives the calling thread its kernel name, through /proc/thread-self/comm (Swift's Glibc
+    /// module does not show `pthread_setname_np`); best effort — a name is only a label.
+    private static func nameCurrentThread(_ name: String) {
+        #if canImport(Glibc)
+        let file = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard file >= 0 else { return }
+        _ = name.utf8CString.withUnsafeBufferPointer { write(file, $0.baseAddress, $0.count - 1) }
+        close(file)
+        #endif
     }
 
     /// Asks the loop to stop and waits until it has returned. Does nothing if it never started or

@@ -57,4 +57,55 @@ struct ReplayGuardTests {
         #expect(forgottenStartsAgain, "a forgotten instance starts a new window")
         #expect(keptStillRefuses, "a kept window still refuses")
     }
+
+    @Test("two instances of one application alternate: each window stays whole as they trade the primary slot")
+    func alternatingInstances() {
+        var replayGuard = ReplayGuard(idleLimitMicros: 1_000_000)
+        let verdicts = [
+            replayGuard.admit(row(app: 7, instance: 10, sequence: 1)),  // 10 takes the primary slot
+            replayGuard.admit(row(app: 7, instance: 20, sequence: 1)),  // 20 takes it, 10 moves aside
+            replayGuard.admit(row(app: 7, instance: 10, sequence: 1)),  // 10's window kept: replay
+            replayGuard.admit(row(app: 7, instance: 10, sequence: 2)),
+            replayGuard.admit(row(app: 7, instance: 20, sequence: 1)),  // 20's window: replay
+            replayGuard.admit(row(app: 7, instance: 20, sequence: 2)),
+            replayGuard.admit(row(app: 7, instance: 30, sequence: 2)),  // a third: 20 moves aside
+            replayGuard.admit(row(app: 7, instance: 20, sequence: 2)),
+            replayGuard.admit(row(app: 7, instance: 10, sequence: 2)),
+            replayGuard.admit(row(app: 7, instance: 30, sequence: 2)),
+        ]
+        let count = replayGuard.count
+        #expect(verdicts == [true, true, false, true, false, true, true, false, false, false])
+        #expect(count == 3)
+    }
+
+    @Test("ids past the primary array's limit keep windows in the overflow table alone")
+    func beyondPrimaryLimit() {
+        var replayGuard = ReplayGuard(idleLimitMicros: 1_000_000, initialCapacity: 16)
+        let far = Int32(ReplayGuard.primaryIDLimit + 5)
+        let verdicts = [
+            replayGuard.admit(row(app: far, instance: 1, sequence: 3)),
+            replayGuard.admit(row(app: far, instance: 2, sequence: 3)),
+            replayGuard.admit(row(app: far, instance: 1, sequence: 3)),
+            replayGuard.admit(row(app: far, instance: 2, sequence: 4)),
+            replayGuard.admit(row(app: 3, instance: 1, sequence: 3)),
+            replayGuard.admit(row(app: 3, instance: 1, sequence: 3)),
+        ]
+        let count = replayGuard.count
+        #expect(verdicts == [true, true, false, true, true, false])
+        #expect(count == 3)
+    }
+
+    @Test("an idle primary window is forgotten while the application's other instance keeps its own")
+    func primaryEviction() {
+        var replayGuard = ReplayGuard(idleLimitMicros: 1_000)
+        _ = replayGuard.admit(row(app: 2, instance: 1, sequence: 9, at: 5_000))  // moves aside below, stays recent
+        _ = replayGuard.admit(row(app: 2, instance: 2, sequence: 9, at: 0))  // primary, then idle
+        let evicted = replayGuard.evictIdle(nowMicros: 5_500)
+        let verdicts = [
+            replayGuard.admit(row(app: 2, instance: 2, sequence: 9, at: 6_000)),  // forgotten: new window
+            replayGuard.admit(row(app: 2, instance: 1, sequence: 9, at: 6_000)),  // kept: replay
+        ]
+        #expect(evicted == 1)
+        #expect(verdicts == [true, false])
+    }
 }

@@ -25,4 +25,11 @@ static inline void hb_prefetch_for_write(const void *address) {
     __builtin_prefetch(address, 1, 3);
 }
 
+/// Asks the CPU to start loading the cache line at `address` for reading (a hint; never faults).
+/// For tables several threads read and none writes (the registry): a prefetch for writing would
+/// take the line away from the other readers' caches.
+static inline void hb_prefetch_for_read(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
+
 #endif

@@ -168,8 +168,15 @@ public final class DatagramReceiver: @unchecked Sendable {
             let count = hb_recvmmsg(socket, messages, UInt32(batch), waitForOne)
             guard count > 0 else { continue }  // timeout (EAGAIN) or EINTR: look at the stop flag
             let validator = registry.snapshot.validator
+            let applications = validator.applications
             let nowMicros = WallClock.nowMicros()
+            // Each datagram's registry lookups are started one datagram ahead, so their cache
+            // misses overlap the previous datagram's validation instead of stalling it.
+            Self.prefetchApplications(of: messages[0], at: buffers, in: applications)
             for index in 0..<Int(count) {
+                if index + 1 < Int(count) {
+                    Self.prefetchApplications(of: messages[index + 1], at: buffers + (index + 1) * bufferSize, in: applications)
+                }
                 let length = Int(messages[index].msg_len)
                 guard messages[index].msg_hdr.msg_flags & Int32(MSG_TRUNC) == 0,
                     let records = WireFormat.recordCount(datagramLength: length)
@@ -182,15 +189,6 @@ public final class DatagramReceiver: @unchecked Sendable {
                 let datagram = buffers + index * bufferSize
                 // Under pressure (a quarter of the ring used), apply the per-application guard.
                 let guarded = ring.occupancy >= ring.capacity / 4
-                // Start every record's registry lookup before the first one is needed, so their
-                // cache misses overlap (the bytes are unvalidated: a wrong guess costs nothing).
-                let applications = validator.applications
-                for record in 0..<records {
-                    let bytes = datagram + record * WireFormat.recordSize
-                    applications.prefetchEntry(for: ApplicationUUID(
-                        high: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt64.self)),
-                        low: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt64.self))))
-                }
                 for record in 0..<records {
                     do throws(RejectionReason) {
                         let validated = try validator.validate(datagram + record * WireFormat.recordSize, nowMicros: nowMicros)
@@ -220,5 +218,18 @@ public final class DatagramReceiver: @unchecked Sendable {
             counters.publish(totals)
         }
         counters.publish(totals)
+    }
+
+    /// Starts loading the registry slots of the records in the datagram `message` received into
+    /// `datagram` (the bytes are unvalidated: a wrong guess costs nothing).
+    @inline(__always)
+    private static func prefetchApplications(of message: hb_mmsghdr, at datagram: UnsafeMutableRawPointer, in applications: ApplicationTable) {
+        guard let records = WireFormat.recordCount(datagramLength: Int(message.msg_len)) else { return }
+        for record in 0..<records {
+            let bytes = datagram + record * WireFormat.recordSize
+            applications.prefetchEntry(for: ApplicationUUID(
+                high: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt64.self)),
+                low: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt64.self))))
+        }
     }
 }

@@ -11,10 +11,11 @@ import CMemory
 /// published atomically) when an application id beyond them appears; a reader holding the old set
 /// keeps it alive and simply sees no further updates in it.
 public final class LastSeenTable: @unchecked Sendable {
-    /// One generation of the table: 24-byte entries (received µs, seq, instance) side by side, so
-    /// that recording a row touches one cache line, not three.
+    /// One generation of the table: 32-byte entries (received µs, seq, instance, padding) side by
+    /// side from a cache-line boundary, so that recording a row touches one cache line — not three
+    /// (separate arrays), nor two (24-byte entries straddle a line boundary one time in three).
     final class Arrays: AtomicReference, @unchecked Sendable {
-        static let stride = 24
+        static let stride = 32
         let capacity: Int
         let base: UnsafeMutableRawPointer
 

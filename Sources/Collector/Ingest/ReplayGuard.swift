@@ -64,7 +64,7 @@ struct ReplayGuard: ~Copyable {
         entries = .allocate(capacity: capacity)
         entries.initialize(repeating: .empty, count: capacity)
         primaryCapacity = min(max(initialCapacity, 16), Self.primaryIDLimit)
-        primaries = .allocate(capacity: primaryCapacity)
+        primaries = Self.allocateLineAligned(primaryCapacity)
         primaries.initialize(repeating: .empty, count: primaryCapacity)
     }
 
@@ -148,11 +148,17 @@ struct ReplayGuard: ~Copyable {
         return true
     }
 
+    /// Room for `count` entries starting on a cache line, so no 32-byte entry straddles two.
+    private static func allocateLineAligned(_ count: Int) -> UnsafeMutablePointer<Entry> {
+        UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Entry>.stride, alignment: 64)
+            .bindMemory(to: Entry.self, capacity: count)
+    }
+
     private mutating func growPrimaries(toHold application: Int) {
         var newCapacity = primaryCapacity
         while newCapacity <= application { newCapacity *= 2 }
         newCapacity = min(newCapacity, Self.primaryIDLimit)
-        let grown = UnsafeMutablePointer<Entry>.allocate(capacity: newCapacity)
+        let grown = Self.allocateLineAligned(newCapacity)
         grown.moveInitialize(from: primaries, count: primaryCapacity)
         (grown + primaryCapacity).initialize(repeating: .empty, count: newCapacity - primaryCapacity)
         primaries.deallocate()

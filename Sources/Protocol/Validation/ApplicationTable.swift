@@ -113,7 +113,11 @@ public final class ApplicationTable: @unchecked Sendable {
         lowMultiplier = (generator.next() as UInt64) | 1
         slotShift = 64 - slotBits
         slotMask = slotCount - 1
-        slots = .allocate(capacity: slotCount)
+        // Aligned to a cache line, so that no 32-byte slot straddles two lines (the lookup's
+        // prefetch loads one line: with malloc's 16-byte alignment half the slots needed a second
+        // one, fetched only when the lookup stalled on it).
+        slots = UnsafeMutableRawPointer.allocate(byteCount: slotCount * MemoryLayout<Slot>.stride, alignment: 64)
+            .bindMemory(to: Slot.self, capacity: slotCount)
         slots.initialize(repeating: .empty, count: slotCount)
 
         let keyCount = applications.reduce(0) { count, application in
@@ -189,7 +193,7 @@ public final class ApplicationTable: @unchecked Sendable {
     public func prefetchEntry(for uuid: ApplicationUUID) {
         let slot = Self.slot(
             high: uuid.high, low: uuid.low, shift: slotShift, highMultiplier: highMultiplier, lowMultiplier: lowMultiplier)
-        hb_prefetch_for_write(slots + slot)
+        hb_prefetch_for_read(slots + slot)
     }
 
     /// The pre-keyed secret at `index`.

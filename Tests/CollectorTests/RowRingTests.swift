@@ -26,6 +26,37 @@ struct RowRingTests {
         #expect(ring.occupancy == 0)
     }
 
+    @Test("peek reads rows in place up to the storage's end; only release hands their slots back")
+    func peekAndRelease() {
+        let ring = RowRing(capacity: 8)
+        for sequence in 1...6 { #expect(ring.push(row(UInt64(sequence)))) }
+        let first = ring.peek(maximum: 4)
+        #expect(first.map(\.sequence) == [1, 2, 3, 4])
+        #expect(ring.peek(maximum: 4).map(\.sequence) == [1, 2, 3, 4], "peeking again without release sees the same rows")
+        ring.release(4)
+        for sequence in 7...10 { #expect(ring.push(row(UInt64(sequence)))) }
+        #expect(ring.push(row(11)))
+        #expect(ring.occupancy == 7)
+        // Rows 5-8 sit at the end of the storage, 9-11 at its start: one run each.
+        #expect(ring.peek(maximum: 16).map(\.sequence) == [5, 6, 7, 8])
+        ring.release(4)
+        #expect(ring.peek(maximum: 16).map(\.sequence) == [9, 10, 11])
+        ring.release(3)
+        #expect(ring.peek(maximum: 16).isEmpty)
+        #expect(ring.occupancy == 0)
+    }
+
+    @Test("rows peeked but not released keep their slots: a full ring still refuses")
+    func peekedSlotsStayTaken() {
+        let ring = RowRing(capacity: 4)
+        for sequence in 1...4 { #expect(ring.push(row(UInt64(sequence)))) }
+        #expect(ring.peek(maximum: 4).count == 4)
+        #expect(!ring.push(row(5)))
+        ring.release(1)
+        #expect(ring.push(row(5)))
+        #expect(!ring.push(row(6)))
+    }
+
     @Test("one producer and one consumer on two threads lose, duplicate and reorder nothing")
     func concurrentTransfer() async {
         let ring = RowRing(capacity: 1024)
@@ -48,6 +79,36 @@ struct RowRingTests {
                         if output[index].sequence != expected { inOrder = false }
                         expected += 1
                     }
+                }
+                continuation.resume(returning: (expected - 1, inOrder))
+            }
+        }
+        #expect(received.0 == total)
+        #expect(received.1)
+        #expect(ring.occupancy == 0)
+    }
+
+    @Test("the same transfer read in place (peek and release, as the drain does)")
+    func concurrentTransferInPlace() async {
+        let ring = RowRing(capacity: 1024)
+        let total: UInt64 = 2_000_000
+        let received = await withCheckedContinuation { (continuation: CheckedContinuation<(UInt64, Bool), Never>) in
+            DispatchQueue.global().async {
+                var next: UInt64 = 1
+                while next <= total {
+                    if ring.push(row(next)) { next += 1 }
+                }
+            }
+            DispatchQueue.global().async {
+                var expected: UInt64 = 1
+                var inOrder = true
+                while expected <= total {
+                    let run = ring.peek(maximum: 300)
+                    for element in run {
+                        if element.sequence != expected { inOrder = false }
+                        expected += 1
+                    }
+                    ring.release(run.count)
                 }
                 continuation.resume(returning: (expected - 1, inOrder))
             }

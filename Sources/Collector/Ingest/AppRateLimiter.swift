@@ -1,3 +1,5 @@
+import CMemory
+
 /// The per-application budget of the ingest path: a token bucket per application, so that one
 /// application flooding the collector (a bug, a loop, an attacker holding its secret) cannot take
 /// the storage capacity every other application needs. Records over budget are refused as
@@ -43,6 +45,14 @@ struct AppRateLimiter: ~Copyable {
         guard arrival &- now <= toleranceNanos else { return false }
         arrivals[index] = arrival &+ intervalNanos
         return true
+    }
+
+    /// Hints that application `id`'s budget will be checked soon (the drain issues it a few rows
+    /// ahead, with its other tables' lines).
+    @inline(__always)
+    func prefetch(_ id: Int32) {
+        let index = Int(UInt32(bitPattern: id))
+        if index < capacity { hb_prefetch_for_write(arrivals + index) }
     }
 
     private mutating func grow(toHold index: Int) {

@@ -14,6 +14,8 @@ import Glibc
 final class IngestDrain: @unchecked Sendable {
     /// Rows ahead whose table entries are prefetched.
     static let prefetchDistance = 8
+    /// Rows taken from a ring at once (read in place).
+    static let runRows = 4_096
     /// The nap after a pass that moved rows, and the longest one when idle (µs).
     static let busyNapMicros: UInt32 = 4_000
     static let idleNapMicros: UInt32 = 8_000
@@ -64,9 +66,6 @@ final class IngestDrain: @unchecked Sendable {
     }
 
     private func run() {
-        let scratchSize = 4_096
-        let scratch = UnsafeMutablePointer<HeartbeatRow>.allocate(capacity: scratchSize)
-        defer { scratch.deallocate() }
         // Local to this thread's function: no other thread can reach it, and the compiler needs
         // no run-time exclusivity checks on it.
         var replayGuard = ReplayGuard(idleLimitMicros: replayIdleMicros)
@@ -90,20 +89,27 @@ final class IngestDrain: @unchecked Sendable {
             let stopping = worker.isStopRequested
             var moved = 0
             for ring in rings {
-                // Empty the ring, a scratch-full at a time.
-                while true {
-                    let count = ring.pop(into: scratch, maximum: scratchSize)
+                // Empty the ring (but take at most its capacity, so that a ring refilled as fast
+                // as it is read cannot hold the drain), reading its rows in place, a run of at
+                // most 4,096 at a time.
+                var movedFromRing = 0
+                while movedFromRing < ring.capacity {
+                    let run = ring.peek(maximum: Self.runRows)
+                    guard let rows = run.baseAddress, !run.isEmpty else { break }
+                    let count = run.count
                     moved += count
+                    movedFromRing += count
                     let now = DispatchTime.now().uptimeNanoseconds
                     for index in 0..<count {
                         // Start loading the tables' lines for a row a little ahead, so the cache
                         // misses of consecutive rows overlap.
                         if index + Self.prefetchDistance < count {
-                            let ahead = scratch[index + Self.prefetchDistance]
+                            let ahead = rows[index + Self.prefetchDistance]
                             replayGuard.prefetch(ahead)
                             lastSeen.prefetch(ahead.applicationID)
+                            rateLimiter?.prefetch(ahead.applicationID)
                         }
-                        let row = scratch[index]
+                        let row = rows[index]
                         guard replayGuard.admit(row) else {
                             replays &+= 1
                             continue
@@ -126,7 +132,7 @@ final class IngestDrain: @unchecked Sendable {
                             batch = pool.emptyBatch()
                         }
                     }
-                    if count < scratchSize { break }
+                    ring.release(count)
                 }
             }
             metrics.recordsAccepted.store(accepted, ordering: .relaxed)

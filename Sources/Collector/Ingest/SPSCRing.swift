@@ -81,6 +81,26 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
         return count
     }
 
+    /// The oldest waiting elements, up to `maximum`, in place: one contiguous run of the ring's
+    /// storage (it stops at the storage's end; the next call continues from its start). They stay
+    /// the consumer's until ``release(_:)`` hands their slots back to the producer, so they can be
+    /// read where they are instead of being copied out first. Consumer only.
+    @inline(__always)
+    public func peek(maximum: Int) -> UnsafeBufferPointer<Element> {
+        let position = head.load(ordering: .relaxed)
+        if consumerTail &- position < maximum { consumerTail = tail.load(ordering: .acquiring) }
+        let start = position & mask
+        let count = min(consumerTail &- position, maximum, capacity - start)
+        return UnsafeBufferPointer(start: slots + start, count: max(count, 0))
+    }
+
+    /// Hands the first `count` elements of the last ``peek(maximum:)`` back to the producer.
+    /// Consumer only.
+    @inline(__always)
+    public func release(_ count: Int) {
+        head.store(head.load(ordering: .relaxed) &+ count, ordering: .releasing)
+    }
+
     /// Elements waiting (exact when producer and consumer are idle; otherwise a moment's estimate).
     public var occupancy: Int {
         let consumed = head.load(ordering: .relaxed)

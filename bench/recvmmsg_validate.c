@@ -18,21 +18,10 @@
  * --print-apps` prints them). Prints one line:
  *   datagrams=N records=R accepted=A rejected=J cpu_user_us=U cpu_sys_us=S
  */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
+#include "udp_baseline.h"
 
-#define BATCH 64
-#define DATAGRAM 1024
+#include <stdint.h>
+
 #define RECORD 64
 #define MAGIC 0x4842 /* "HB" */
 #define VERSION 1
@@ -53,10 +42,6 @@ static struct slot *slots;
 static uint64_t slot_mask, multiplier = 0x9E3779B97F4A7C15ull;
 static int shift;
 static struct window *windows;
-
-static volatile sig_atomic_t stop = 0;
-static void on_signal(int signal) { (void)signal; stop = 1; }
-static long long micros(struct timeval value) { return (long long)value.tv_sec * 1000000 + value.tv_usec; }
 
 static inline uint64_t load_be64(const unsigned char *bytes) {
     uint64_t value;
@@ -135,76 +120,38 @@ static inline int validate(const unsigned char *record) {
     return 1;
 }
 
+static unsigned long long datagrams = 0, records = 0, accepted = 0;
+
+static void validate_batch(struct baseline_batch batch) {
+    datagrams += batch.count;
+    for (int i = 0; i < batch.count; i++) {
+        unsigned int length = batch.messages[i].msg_len;
+        if (length == 0 || length % RECORD != 0) {
+            records += 1;
+            continue;
+        }
+        unsigned int in_datagram = length / RECORD;
+        records += in_datagram;
+        for (unsigned int r = 0; r < in_datagram; r++) {
+            const unsigned char *record = batch.buffers[i] + r * RECORD;
+            __builtin_prefetch(&slots[slot_of(load_be64(record + 4), load_be64(record + 12))]);
+        }
+        for (unsigned int r = 0; r < in_datagram; r++) accepted += validate(batch.buffers[i] + r * RECORD);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s PORT UUID_FILE [IDLE_SECONDS] [RCVBUF_BYTES]\n", argv[0]);
         return 2;
     }
-    int port = atoi(argv[1]);
     uint32_t registered = load_registry(argv[2]);
     int idle = argc > 3 ? atoi(argv[3]) : 2;
-    int buffer_size = argc > 4 ? atoi(argv[4]) : 16 << 20;
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
-
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_size, sizeof buffer_size);
-    struct timeval timeout = {.tv_sec = 0, .tv_usec = 100000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
-    address.sin_addr.s_addr = inet_addr("127.0.0.1");
-    if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0) {
-        perror("bind");
-        return 1;
-    }
-    printf("ready registered=%u\n", registered);
-    fflush(stdout);
-
-    static unsigned char buffers[BATCH][DATAGRAM];
-    struct iovec vectors[BATCH];
-    struct mmsghdr messages[BATCH];
-    memset(messages, 0, sizeof messages);
-    for (int i = 0; i < BATCH; i++) {
-        vectors[i].iov_base = buffers[i];
-        vectors[i].iov_len = DATAGRAM;
-        messages[i].msg_hdr.msg_iov = &vectors[i];
-        messages[i].msg_hdr.msg_iovlen = 1;
-    }
-    unsigned long long datagrams = 0, records = 0, accepted = 0;
-    struct rusage start_usage;
-    int started = 0, quiet_polls = 0;
-    while (!stop) {
-        int count = recvmmsg(fd, messages, BATCH, MSG_WAITFORONE, NULL);
-        if (count <= 0) {
-            if (started && ++quiet_polls >= idle * 10) break;
-            continue;
-        }
-        if (!started) {
-            getrusage(RUSAGE_SELF, &start_usage);
-            started = 1;
-        }
-        quiet_polls = 0;
-        datagrams += count;
-        for (int i = 0; i < count; i++) {
-            unsigned int length = messages[i].msg_len;
-            if (length == 0 || length % RECORD != 0) {
-                records += 1;
-                continue;
-            }
-            unsigned int in_datagram = length / RECORD;
-            records += in_datagram;
-            for (unsigned int r = 0; r < in_datagram; r++) {
-                const unsigned char *record = buffers[i] + r * RECORD;
-                __builtin_prefetch(&slots[slot_of(load_be64(record + 4), load_be64(record + 12))]);
-            }
-            for (unsigned int r = 0; r < in_datagram; r++) accepted += validate(buffers[i] + r * RECORD);
-        }
-    }
-    struct rusage end_usage;
-    getrusage(RUSAGE_SELF, &end_usage);
-    long long user = started ? micros(end_usage.ru_utime) - micros(start_usage.ru_utime) : 0;
-    long long sys = started ? micros(end_usage.ru_stime) - micros(start_usage.ru_stime) : 0;
+    char detail[64];
+    snprintf(detail, sizeof detail, " registered=%u", registered);
+    int fd = baseline_open(atoi(argv[1]), argc > 4 ? atoi(argv[4]) : 16 << 20, detail);
+    struct baseline_cpu cpu = baseline_run(fd, idle, validate_batch);
     printf("datagrams=%llu records=%llu accepted=%llu rejected=%llu cpu_user_us=%lld cpu_sys_us=%lld\n", datagrams, records,
-           accepted, records - accepted, user, sys);
+           accepted, records - accepted, cpu.user_us, cpu.sys_us);
     return 0;
 }

@@ -57,8 +57,10 @@ struct RowRingTests {
         #expect(!ring.push(row(6)))
     }
 
-    @Test("one producer and one consumer on two threads lose, duplicate and reorder nothing")
-    func concurrentTransfer() async {
+    /// Pushes rows 1...2,000,000 into a 1,024-row ring from one thread while `consume` reads them
+    /// on another (it returns how many it took, passing each sequence number to `check`); expects
+    /// every row once, in order, and the ring empty after.
+    func transfer(consume: @escaping @Sendable (RowRing, (UInt64) -> Void) -> Int) async {
         let ring = RowRing(capacity: 1024)
         let total: UInt64 = 2_000_000
         let received = await withCheckedContinuation { (continuation: CheckedContinuation<(UInt64, Bool), Never>) in
@@ -69,14 +71,11 @@ struct RowRingTests {
                 }
             }
             DispatchQueue.global().async {
-                let output = UnsafeMutablePointer<HeartbeatRow>.allocate(capacity: 300)
-                defer { output.deallocate() }
                 var expected: UInt64 = 1
                 var inOrder = true
                 while expected <= total {
-                    let count = ring.pop(into: output, maximum: 300)
-                    for index in 0..<count {
-                        if output[index].sequence != expected { inOrder = false }
+                    _ = consume(ring) { sequence in
+                        if sequence != expected { inOrder = false }
                         expected += 1
                     }
                 }
@@ -88,33 +87,24 @@ struct RowRingTests {
         #expect(ring.occupancy == 0)
     }
 
+    @Test("one producer and one consumer on two threads lose, duplicate and reorder nothing")
+    func concurrentTransfer() async {
+        await transfer { ring, check in
+            let output = UnsafeMutablePointer<HeartbeatRow>.allocate(capacity: 300)
+            defer { output.deallocate() }
+            let count = ring.pop(into: output, maximum: 300)
+            for index in 0..<count { check(output[index].sequence) }
+            return count
+        }
+    }
+
     @Test("the same transfer read in place (peek and release, as the drain does)")
     func concurrentTransferInPlace() async {
-        let ring = RowRing(capacity: 1024)
-        let total: UInt64 = 2_000_000
-        let received = await withCheckedContinuation { (continuation: CheckedContinuation<(UInt64, Bool), Never>) in
-            DispatchQueue.global().async {
-                var next: UInt64 = 1
-                while next <= total {
-                    if ring.push(row(next)) { next += 1 }
-                }
-            }
-            DispatchQueue.global().async {
-                var expected: UInt64 = 1
-                var inOrder = true
-                while expected <= total {
-                    let run = ring.peek(maximum: 300)
-                    for element in run {
-                        if element.sequence != expected { inOrder = false }
-                        expected += 1
-                    }
-                    ring.release(run.count)
-                }
-                continuation.resume(returning: (expected - 1, inOrder))
-            }
+        await transfer { ring, check in
+            let run = ring.peek(maximum: 300)
+            for element in run { check(element.sequence) }
+            ring.release(run.count)
+            return run.count
         }
-        #expect(received.0 == total)
-        #expect(received.1)
-        #expect(ring.occupancy == 0)
     }
 }

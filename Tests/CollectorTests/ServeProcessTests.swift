@@ -11,6 +11,16 @@ import Glibc
 /// `heartbeat serve` as a process: start-up checks and a SIGTERM under load.
 @Suite("heartbeat serve (process)", .serialized)
 struct ServeProcessTests {
+    /// The test process's environment with a Redis key prefix of its own: `scripts/test` exports
+    /// the shared throwaway Redis, and collectors under one prefix share one monitor lease — two
+    /// tests' collectors running in parallel would otherwise take turns leading, and the one that
+    /// follows records no transitions of its own applications.
+    static func isolatedEnvironment() -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["HEARTBEAT_REDIS_PREFIX"] = "serve-test-\(UUID().uuidString)"
+        return environment
+    }
+
     /// A free UDP port on 127.0.0.1.
     func freePort() -> UInt16 { UDPReceiver().port }
 
@@ -30,6 +40,7 @@ struct ServeProcessTests {
         let serve = Process()
         serve.executableURL = heartbeatExecutable()
         serve.arguments = ["serve", "--udp", "127.0.0.1:\(port)", "--http", "127.0.0.1:0", "--database-url", database.url, "--spool-dir", spool, "--status-interval-s", "0"]
+        serve.environment = Self.isolatedEnvironment()
         let errors = Pipe()
         serve.standardError = errors
         try serve.run()
@@ -98,30 +109,40 @@ struct ServeProcessTests {
         serve.executableURL = heartbeatExecutable()
         serve.arguments = ["serve", "--udp", "127.0.0.1:\(port)", "--http", "127.0.0.1:0", "--database-url", database.url, "--spool-dir", spool,
                            "--status-interval-s", "0", "--check-period-ms", "200"]
+        serve.environment = Self.isolatedEnvironment()
         serve.standardError = FileHandle.nullDevice
         try serve.run()
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
-        // Every application beats ten times a second for 12 s.
+        // Every application beats ten times a second for up to 20 s (stopped when the test ends).
         let load = Process()
         load.executableURL = heartbeatExecutable()
         load.arguments = ["load", "--apps", "50", "--seed", "9", "--endpoint", "127.0.0.1:\(port)", "--rate", "500",
-                          "--duration", "12", "--records-per-datagram", "1", "--quiet"]
+                          "--duration", "20", "--records-per-datagram", "1", "--quiet"]
         load.standardOutput = FileHandle.nullDevice
         try load.run()
         defer { if load.isRunning { kill(load.processIdentifier, SIGKILL) } }
         func count(_ status: String) throws -> Int {
             Int(try connection.query("SELECT count(*) FROM application WHERE status = '\(status)'")[0][0]!)!
         }
-        let deadline = Date().addingTimeInterval(5)
+        /// Applications by status and rows stored so far, for the failure messages.
+        func situation() throws -> String {
+            let statuses = try connection.query("SELECT status || '=' || count(*) FROM application GROUP BY status ORDER BY 1")
+            let rows = try connection.query("SELECT count(*) FROM heartbeat_event")[0][0] ?? "?"
+            return statuses.map { $0[0] ?? "?" }.joined(separator: " ") + ", rows stored \(rows)"
+        }
+        // A precondition, not the subject: allow for a loaded machine (CI runs every suite at once).
+        let deadline = Date().addingTimeInterval(10)
         while try count("up") < 50, Date() < deadline { usleep(50_000) }
-        #expect(try count("up") == 50)
+        let beforeStall = try situation()
+        #expect(try count("up") == 50, "\(beforeStall)")
         kill(serve.processIdentifier, SIGSTOP)
         usleep(5_000_000)  // five intervals
         kill(serve.processIdentifier, SIGCONT)
         usleep(2_500_000)  // a stall tick, a clean period, then sweeps: still beating, so still up
         let convictions = try connection.query("SELECT count(*) FROM status_change WHERE to_status IN ('late', 'down')")[0][0]
         #expect(convictions == "0")
-        #expect(try count("up") == 50)
+        let afterStall = try situation()
+        #expect(try count("up") == 50, "\(afterStall)")
         kill(serve.processIdentifier, SIGTERM)
         serve.waitUntilExit()
         #expect(serve.terminationStatus == 0)

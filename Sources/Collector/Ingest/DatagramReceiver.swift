@@ -207,10 +207,7 @@ public final class DatagramReceiver: @unchecked Sendable {
                     } catch {
                         totals.reject(error)
                         if error == .unknownApplication, let unknownApplications {
-                            let record = datagram + record * WireFormat.recordSize
-                            _ = unknownApplications.push(ApplicationUUID(
-                                high: UInt64(bigEndian: record.loadUnaligned(fromByteOffset: 4, as: UInt64.self)),
-                                low: UInt64(bigEndian: record.loadUnaligned(fromByteOffset: 12, as: UInt64.self))))
+                            _ = unknownApplications.push(ApplicationUUID(ofRecordAt: datagram + record * WireFormat.recordSize))
                         }
                     }
                 }
@@ -226,10 +223,7 @@ public final class DatagramReceiver: @unchecked Sendable {
     private static func prefetchApplications(of message: hb_mmsghdr, at datagram: UnsafeMutableRawPointer, in applications: ApplicationTable) {
         guard let records = WireFormat.recordCount(datagramLength: Int(message.msg_len)) else { return }
         for record in 0..<records {
-            let bytes = datagram + record * WireFormat.recordSize
-            applications.prefetchEntry(for: ApplicationUUID(
-                high: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt64.self)),
-                low: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt64.self))))
+            applications.prefetchEntry(for: ApplicationUUID(ofRecordAt: datagram + record * WireFormat.recordSize))
         }
     }
 }

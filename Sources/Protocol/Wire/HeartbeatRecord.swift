@@ -34,6 +34,20 @@ public struct HeartbeatRecord: Hashable, Sendable {
     }
 }
 
+extension ApplicationUUID {
+    /// The application UUID of the wire record at `bytes` (bytes 4..<20), read without checking
+    /// anything else — what decoding uses, and what a receiver reads to start a registry lookup
+    /// before the record is decoded, or to report an unknown application.
+    ///
+    /// - Precondition: `bytes` points at a record's first 20 readable bytes (any alignment).
+    @inlinable
+    public init(ofRecordAt bytes: UnsafeRawPointer) {
+        self.init(
+            high: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt64.self)),
+            low: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt64.self)))
+    }
+}
+
 extension HeartbeatRecord {
     /// Decodes the 64 bytes at `bytes`. Checks, in order: magic (`malformed`), version
     /// (`version`), kind (`malformed`), sequence 0 (`malformed`). Authentication and everything
@@ -55,9 +69,7 @@ extension HeartbeatRecord {
         guard sequence != 0 else { throw .malformed }
         return HeartbeatRecord(
             kind: kind,
-            application: ApplicationUUID(
-                high: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt64.self)),
-                low: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt64.self))),
+            application: ApplicationUUID(ofRecordAt: bytes),
             instance: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self)),
             sequence: sequence,
             sentAtMicros: Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: 32, as: Int64.self)),

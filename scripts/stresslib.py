@@ -220,6 +220,25 @@ def ensure_packages(packages):
             run(prefix + ["rm", "-f", policy])
 
 
+def start_nginx(directory, blocks, modules=""):
+    """nginx with one worker, in the foreground, run from `directory` (its config, pid and error
+    log live there): `modules` (load_module lines) and `blocks` (the stream or http block) around
+    the settings every caller shares. Stopped when the script ends; exits with nginx's error log
+    when it does not start."""
+    config = os.path.join(directory, "nginx.conf")
+    with open(config, "w") as file:
+        file.write(f"""{modules}worker_processes 1;
+pid {directory}/nginx.pid;
+error_log {directory}/error.log warn;
+events {{ worker_connections 4096; }}
+{blocks}""")
+    process = start(["nginx", "-c", config, "-p", directory, "-g", "daemon off;"], os.path.join(directory, "stdout.log"))
+    time.sleep(1)
+    if process.poll() is not None:
+        raise SystemExit("nginx did not start: " + open(os.path.join(directory, "error.log")).read())
+    return process
+
+
 def udp_drops(port):
     """Datagrams the kernel dropped on the sockets bound to local UDP `port` (any address), from
     /proc/net/udp and /proc/net/udp6 (the `drops` column; it lives as long as the socket)."""

@@ -29,9 +29,11 @@ import Protocol
 /// Redis unreachable: the round fails and is counted, ingest is untouched, and after reconnecting
 /// the first round pushes every application again (resync) and reads the stream from where it was.
 final class HotStateSync: @unchecked Sendable {
-    /// Members per `ZADD` and per stream entry.
+    /// Members per `ZADD`, and per stream entry (8,192 × 12 bytes: each entry's buffers stay
+    /// below the allocator's mapping threshold, so a round reuses heap memory instead of mapping
+    /// and faulting in megabytes).
     static let chunk = 1_000
-    static let streamChunk = 100_000
+    static let streamChunk = 8_192
     /// The stream keeps about this much history; a collector away longer resumes from the oldest.
     static let streamRetentionMillis: Int64 = 30_000
 
@@ -86,6 +88,8 @@ final class HotStateSync: @unchecked Sendable {
         var pushed = [Int64]()
         /// The latest remote arrival handed to the monitor for each id.
         var forwarded = [Int64]()
+        /// The round's changed last-seen times (one buffer, reused round after round).
+        var changed = [(id: Int, micros: Int64)]()
         /// Read the stream after this entry id.
         var streamCursor: String
         /// Per other collector: the `upto` of its latest entry, and when (monotonic µs) it was read.
@@ -127,9 +131,14 @@ final class HotStateSync: @unchecked Sendable {
     /// The last-seen times that moved since they were last pushed. Marks them pushed: if the push
     /// then fails, the reconnect resends everything.
     private func changedLastSeen(progress: inout Progress) -> [(id: Int32, micros: Int64)] {
-        let changed = lastSeen.changes(since: &progress.pushed)
-        for (id, micros) in changed { progress.pushed[id] = micros }
-        return changed.map { (Int32($0.id), $0.micros) }
+        lastSeen.changes(since: &progress.pushed, into: &progress.changed)
+        var changed = [(id: Int32, micros: Int64)]()
+        changed.reserveCapacity(progress.changed.count)
+        for (id, micros) in progress.changed {
+            progress.pushed[id] = micros
+            changed.append((Int32(id), micros))
+        }
+        return changed
     }
 
     /// This collector's non-beat records since the last round.
@@ -158,6 +167,7 @@ final class HotStateSync: @unchecked Sendable {
                 command.argument(Int64(id))
             }
             try connection.appendFormatted(command.bytes)
+            try connection.flush()
             commands += 1
         }
         let oldest = String(WallClock.nowMicros() / 1_000 - Self.streamRetentionMillis)
@@ -173,6 +183,7 @@ final class HotStateSync: @unchecked Sendable {
             // Only the round's last entry vouches that everything before `upto` is in.
             if start + Self.streamChunk >= changed.count { arguments += [Array("upto".utf8), Array(String(upto).utf8)] }
             try connection.append(bytes: arguments)
+            try connection.flush()
             commands += 1
             start += Self.streamChunk
         } while start < changed.count
@@ -242,13 +253,17 @@ final class HotStateSync: @unchecked Sendable {
 /// (id i32, kind u8, arrival µs i64, promised interval ms u32).
 enum UpdateEncoding {
     static func pack(seen: ArraySlice<(id: Int32, micros: Int64)>) -> [UInt8] {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(seen.count * 12)
-        for (id, micros) in seen {
-            append(id.littleEndian, to: &bytes)
-            append(micros.littleEndian, to: &bytes)
+        // Written in place (a round can carry every application: 100,000 pairs and more).
+        [UInt8](unsafeUninitializedCapacity: seen.count * 12) { buffer, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            var offset = 0
+            for (id, micros) in seen {
+                raw.storeBytes(of: id.littleEndian, toByteOffset: offset, as: Int32.self)
+                raw.storeBytes(of: micros.littleEndian, toByteOffset: offset + 4, as: Int64.self)
+                offset += 12
+            }
+            initialized = offset
         }
-        return bytes
     }
 
     static func pack(events: [HeartbeatRow]) -> [UInt8] {

@@ -24,23 +24,35 @@ struct RESPWriter {
         appendLineEnd()
     }
 
-    /// An integer argument, in decimal.
+    /// An integer argument, in decimal: the whole `$<length>\r\n<digits>\r\n` is formatted on the
+    /// stack and appended at once (a `ZADD` of 100,000 members has 200,000 of them per round).
     mutating func argument(_ value: Int64) {
-        bytes.append(UInt8(ascii: "$"))
-        appendDecimal(Int64(Self.decimalLength(value)))
-        appendLineEnd()
-        appendDecimal(value)
-        appendLineEnd()
-    }
-
-    private static func decimalLength(_ value: Int64) -> Int {
-        var probe = value.magnitude
-        var count = value < 0 ? 2 : 1
-        while probe >= 10 {
-            probe /= 10
-            count += 1
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+            // Right to left: "\r\n", the digits, "\r\n", the digit count, "$".
+            var index = 32
+            func put(_ byte: UInt8) {
+                index -= 1
+                buffer[index] = byte
+            }
+            put(10)
+            put(13)
+            let end = index
+            var magnitude = value.magnitude
+            repeat {
+                put(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10))
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 { put(UInt8(ascii: "-")) }
+            var length = end - index
+            put(10)
+            put(13)
+            repeat {
+                put(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: length % 10))
+                length /= 10
+            } while length > 0
+            put(UInt8(ascii: "$"))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<32]))
         }
-        return count
     }
 
     /// Appends `value` in decimal: digits written right to left into 20 bytes on the stack (any

@@ -1,5 +1,9 @@
 import CHiredis
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A failure reported by Redis or hiredis.
 public struct RedisError: Error, CustomStringConvertible {
     /// What was being done ("connect", "command", …).
@@ -40,9 +44,18 @@ public enum RedisReply: Equatable, Sendable {
 public final class RedisConnection {
     private let context: UnsafeMutablePointer<redisContext>
 
+    /// hiredis writes with `write()`, so a write to a Redis that went away raises SIGPIPE, whose
+    /// default action ends the process. Ignored once per process, before the first connection: the
+    /// write then fails with EPIPE, which is reported as an error and answered by reconnecting.
+    /// (`heartbeat run` restores the default for the jobs it starts.)
+    private static let brokenPipeIgnored: Void = {
+        _ = signal(SIGPIPE, SIG_IGN)
+    }()
+
     /// Connects to `host`:`port`, waiting at most `timeoutMillis` for the connection and, after
     /// that, for each reply (a hung server is an error, never a thread blocked for good).
     public init(host: String, port: Int, timeoutMillis: Int = 2_000) throws(RedisError) {
+        _ = Self.brokenPipeIgnored
         let timeout = timeval(tv_sec: timeoutMillis / 1000, tv_usec: (timeoutMillis % 1000) * 1000)
         guard let context = redisConnectWithTimeout(host, Int32(port), timeout) else {
             throw RedisError(operation: "connect", message: "hiredis could not allocate a context")
@@ -53,6 +66,10 @@ public final class RedisConnection {
             throw RedisError(operation: "connect", message: "\(host):\(port): \(message)")
         }
         redisSetTimeout(context, timeout)
+        // Keep the reply buffer however large a reply made it: by default hiredis frees a drained
+        // buffer over 16 KiB, and a hot-state round reads megabytes of stream entries, so every
+        // round paid for mapping, faulting in and unmapping it again.
+        context.pointee.reader.pointee.maxbuf = 0
         self.context = context
     }
 
@@ -104,6 +121,18 @@ public final class RedisConnection {
         }
         guard status == REDIS_OK else {
             throw RedisError(operation: "command", message: Self.contextError(context))
+        }
+    }
+
+    /// Writes the queued commands to the socket now (blocking until all are written), so a long
+    /// pipeline goes out a piece at a time: hiredis's output buffer stays as small as one command
+    /// instead of growing to the whole pipeline and being freed after it.
+    func flush() throws(RedisError) {
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else {
+                throw RedisError(operation: "write", message: Self.contextError(context))
+            }
         }
     }
 

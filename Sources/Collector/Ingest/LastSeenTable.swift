@@ -116,16 +116,23 @@ public final class LastSeenTable: @unchecked Sendable {
     /// changed: the caller records what it has handled — the hot state at once, the
     /// `last_heartbeat` writer only once PostgreSQL has the values.
     public func changes(since known: inout [Int64]) -> [(id: Int, micros: Int64)] {
+        var changed = [(id: Int, micros: Int64)]()
+        changes(since: &known, into: &changed)
+        return changed
+    }
+
+    /// ``changes(since:)`` into `changed`, which is emptied first but keeps its capacity, so a
+    /// caller asking every round reuses one buffer.
+    public func changes(since known: inout [Int64], into changed: inout [(id: Int, micros: Int64)]) {
+        changed.removeAll(keepingCapacity: true)
         if known.count < capacity { known += Array(repeating: 0, count: capacity - known.count) }
         // One generation of the arrays for the whole pass; each time loaded acquiring, so whatever
         // the writer did before recording it (sharing the row's event) is visible too.
         let arrays = current.load(ordering: .acquiring)
-        var changed = [(id: Int, micros: Int64)]()
         for id in 0..<min(arrays.capacity, known.count) {
             let received = arrays.receivedMicros(id).load(ordering: .acquiring)
             if received > known[id] { changed.append((id, received)) }
         }
-        return changed
     }
 
     /// Application ids the arrays have room for now.

@@ -123,13 +123,8 @@ static void receive_batch(struct baseline_batch batch) {
     int64_t now = (int64_t)clock.tv_sec * 1000000 + clock.tv_nsec / 1000;
     datagrams += batch.count;
     for (int i = 0; i < batch.count; i++) {
-        unsigned int length = batch.messages[i].msg_len;
-        if (length == 0 || length % RECORD != 0) {
-            records += 1;
-            continue;
-        }
-        unsigned int in_datagram = length / RECORD;
-        records += in_datagram;
+        unsigned int in_datagram = datagram_records(batch.messages[i].msg_len, &records);
+        if (!in_datagram) continue;
         for (unsigned int r = 0; r < in_datagram; r++) registry_prefetch(batch.buffers[i] + r * RECORD);
         /* Every record's application first, so that with the state here its lines load together. */
         uint32_t applications[BASELINE_DATAGRAM / RECORD];

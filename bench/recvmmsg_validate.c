@@ -49,13 +49,8 @@ static unsigned long long datagrams = 0, records = 0, accepted = 0;
 static void validate_batch(struct baseline_batch batch) {
     datagrams += batch.count;
     for (int i = 0; i < batch.count; i++) {
-        unsigned int length = batch.messages[i].msg_len;
-        if (length == 0 || length % RECORD != 0) {
-            records += 1;
-            continue;
-        }
-        unsigned int in_datagram = length / RECORD;
-        records += in_datagram;
+        unsigned int in_datagram = datagram_records(batch.messages[i].msg_len, &records);
+        if (!in_datagram) continue;
         for (unsigned int r = 0; r < in_datagram; r++) registry_prefetch(batch.buffers[i] + r * RECORD);
         for (unsigned int r = 0; r < in_datagram; r++) accepted += validate(batch.buffers[i] + r * RECORD);
     }

@@ -91,6 +91,14 @@ static uint32_t registry_load(const char *path) {
     return id;
 }
 
+/* The records in a datagram of `length` bytes, counted into `*records`: a whole number of 64-byte
+ * records, or 0 for a malformed datagram (which counts as one rejected record). */
+static inline unsigned int datagram_records(unsigned int length, unsigned long long *records) {
+    unsigned int count = length % RECORD == 0 ? length / RECORD : 0;
+    *records += count ? count : 1;
+    return count;
+}
+
 /* Starts loading the registry slot of `record`'s UUID. */
 static inline void registry_prefetch(const unsigned char *record) {
     __builtin_prefetch(&registry_slots[registry_slot_of(load_be64(record + 4), load_be64(record + 12))]);

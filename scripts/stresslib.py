@@ -68,6 +68,13 @@ def register(heartbeat, url, apps, seed, signed=False, interval_ms=10_000, grace
     return pairs
 
 
+def clean_environment():
+    """This process's environment without HEARTBEAT_* settings, for a collector started with explicit
+    flags: one started from a shell holding the services' environment would otherwise pick up its
+    Redis URL (and share the default key prefix with any other collector on that Redis)."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("HEARTBEAT_")}
+
+
 def start(command, log_path, **kwargs):
     """Starts a child process whose output goes to `log_path`; it is stopped when the script ends."""
     log = open(log_path, "w")
@@ -99,8 +106,7 @@ class Collector:
                    "--status-interval-s", "0", "--collector-id", name, *extra]
         if env_redis:
             command += ["--redis-url", env_redis, "--redis-prefix", redis_prefix or "stress"]
-        environment = {key: value for key, value in os.environ.items() if not key.startswith("HEARTBEAT_")}
-        self.process = start(command, self.log_path, env=environment)
+        self.process = start(command, self.log_path, env=clean_environment())
         self.http = None
         deadline = time.time() + 30
         while time.time() < deadline and self.http is None:

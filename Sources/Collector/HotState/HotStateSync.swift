@@ -130,15 +130,10 @@ final class HotStateSync: @unchecked Sendable {
 
     /// The last-seen times that moved since they were last pushed. Marks them pushed: if the push
     /// then fails, the reconnect resends everything.
-    private func changedLastSeen(progress: inout Progress) -> [(id: Int32, micros: Int64)] {
+    private func changedLastSeen(progress: inout Progress) -> [(id: Int, micros: Int64)] {
         lastSeen.changes(since: &progress.pushed, into: &progress.changed)
-        var changed = [(id: Int32, micros: Int64)]()
-        changed.reserveCapacity(progress.changed.count)
-        for (id, micros) in progress.changed {
-            progress.pushed[id] = micros
-            changed.append((Int32(id), micros))
-        }
-        return changed
+        for (id, micros) in progress.changed { progress.pushed[id] = micros }
+        return progress.changed
     }
 
     /// This collector's non-beat records since the last round.
@@ -154,7 +149,7 @@ final class HotStateSync: @unchecked Sendable {
 
     /// One pipeline: `ZADD … GT` chunks into the global set, and the delta on the stream — an entry
     /// every round, empty or not, saying that this collector's arrivals before `upto` are in.
-    private func publish(changed: [(id: Int32, micros: Int64)], events: [HeartbeatRow], upto: Int64, on connection: RedisConnection) throws(RedisError) {
+    private func publish(changed: [(id: Int, micros: Int64)], events: [HeartbeatRow], upto: Int64, on connection: RedisConnection) throws(RedisError) {
         var commands = 0
         for start in stride(from: 0, to: changed.count, by: Self.chunk) {
             let members = changed[start..<min(changed.count, start + Self.chunk)]
@@ -252,13 +247,14 @@ final class HotStateSync: @unchecked Sendable {
 /// `seen` is 12 bytes per application (id i32, arrival µs i64); `events` is 17 bytes per record
 /// (id i32, kind u8, arrival µs i64, promised interval ms u32).
 enum UpdateEncoding {
-    static func pack(seen: ArraySlice<(id: Int32, micros: Int64)>) -> [UInt8] {
+    /// The `seen` array of application ids (any integer type; they fit in an i32) and times.
+    static func pack<ID: BinaryInteger>(seen: ArraySlice<(id: ID, micros: Int64)>) -> [UInt8] {
         // Written in place (a round can carry every application: 100,000 pairs and more).
         [UInt8](unsafeUninitializedCapacity: seen.count * 12) { buffer, initialized in
             let raw = UnsafeMutableRawBufferPointer(buffer)
             var offset = 0
             for (id, micros) in seen {
-                raw.storeBytes(of: id.littleEndian, toByteOffset: offset, as: Int32.self)
+                raw.storeBytes(of: Int32(truncatingIfNeeded: id).littleEndian, toByteOffset: offset, as: Int32.self)
                 raw.storeBytes(of: micros.littleEndian, toByteOffset: offset + 4, as: Int64.self)
                 offset += 12
             }

@@ -27,51 +27,50 @@ struct RESPWriter {
     /// An integer argument, in decimal: the whole `$<length>\r\n<digits>\r\n` is formatted on the
     /// stack and appended at once (a `ZADD` of 100,000 members has 200,000 of them per round).
     mutating func argument(_ value: Int64) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
             // Right to left: "\r\n", the digits, "\r\n", the digit count, "$".
-            var index = 32
-            func put(_ byte: UInt8) {
-                index -= 1
-                buffer[index] = byte
-            }
-            put(10)
-            put(13)
-            let end = index
-            var magnitude = value.magnitude
-            repeat {
-                put(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10))
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 { put(UInt8(ascii: "-")) }
-            var length = end - index
-            put(10)
-            put(13)
-            repeat {
-                put(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: length % 10))
-                length /= 10
-            } while length > 0
-            put(UInt8(ascii: "$"))
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<32]))
+            var start = Self.put(lineEndBefore: 48, in: buffer)
+            let digitsEnd = start
+            start = Self.put(decimal: value, before: start, in: buffer)
+            start = Self.put(lineEndBefore: start, in: buffer)
+            start = Self.put(decimal: Int64(digitsEnd - start - 2), before: start, in: buffer)
+            start -= 1
+            buffer[start] = UInt8(ascii: "$")
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<48]))
         }
     }
 
-    /// Appends `value` in decimal: digits written right to left into 20 bytes on the stack (any
-    /// Int64 fits), then copied once — no String, no per-digit array growth.
+    /// Appends `value` in decimal, formatted on the stack and copied once — no String, no
+    /// per-digit array growth.
     private mutating func appendDecimal(_ value: Int64) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var index = 20
-            var magnitude = value.magnitude
-            repeat {
-                index -= 1
-                buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 {
-                index -= 1
-                buffer[index] = UInt8(ascii: "-")
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<20]))
+            let start = Self.put(decimal: value, before: 20, in: buffer)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<20]))
         }
+    }
+
+    /// Writes `value`'s decimal digits (and sign) into `buffer` so that they end just before
+    /// `end`; returns where they start. Needs 20 bytes before `end` (any Int64 fits).
+    private static func put(decimal value: Int64, before end: Int, in buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var index = end
+        var magnitude = value.magnitude
+        repeat {
+            index -= 1
+            buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        if value < 0 {
+            index -= 1
+            buffer[index] = UInt8(ascii: "-")
+        }
+        return index
+    }
+
+    /// Writes "\r\n" just before `end`; returns where it starts.
+    private static func put(lineEndBefore end: Int, in buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        buffer[end - 2] = 13
+        buffer[end - 1] = 10
+        return end - 2
     }
 
     private mutating func appendLineEnd() {

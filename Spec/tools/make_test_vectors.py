@@ -19,6 +19,8 @@ from pathlib import Path
 
 NOW_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z, the collector's clock for every vector
 SKEW_US = 120_000_000           # the default allowed skew, 120 s
+EARLIEST_SENT_AT_US = -62_135_596_800_000_000  # 0001-01-01T00:00:00Z
+LATEST_SENT_AT_US = 253_402_300_799_999_999    # 9999-12-31T23:59:59.999999Z
 
 KINDS = {"beat": 0, "start": 1, "success": 2, "fail": 3, "stop": 4}
 
@@ -138,6 +140,11 @@ def build_vectors():
     v.append(vector("unsigned and a day old",
                     "Freshness is checked on signed records only: an unsigned record a day old is accepted.",
                     [r], [accepted(r)]))
+    rs = [record(sent_at=EARLIEST_SENT_AT_US, seq=1), record(sent_at=LATEST_SENT_AT_US, seq=2)]
+    v.append(vector("unsigned, sent_at at the ends of its range",
+                    "An unsigned record's clock is not checked against the collector's, only its range: "
+                    "0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z are accepted.",
+                    rs, [accepted(r) for r in rs]))
     r = record(tag=bytes.fromhex("00112233445566778899aabbccddeeff"))
     v.append(vector("unsigned app, non-zero tag",
                     "An app without a secret ignores the tag.", [r], [accepted(r)]))
@@ -153,6 +160,19 @@ def build_vectors():
     r = record(seq=0)
     v.append(vector("sequence zero", "Sequence numbers start at 1; 0 is malformed.", [r],
                     [rejected("malformed")]))
+    for name, sent_at in [("one microsecond before year 1", EARLIEST_SENT_AT_US - 1),
+                          ("one microsecond after year 9999", LATEST_SENT_AT_US + 1),
+                          ("far in the past", -300_000_000_000_000_000),
+                          ("the smallest i64", -2**63), ("the largest i64", 2**63 - 1)]:
+        r = record(sent_at=sent_at)
+        v.append(vector(f"sent_at {name}",
+                        "sent_at must lie in years 1-9999 (Unix microseconds "
+                        f"{EARLIEST_SENT_AT_US} to {LATEST_SENT_AT_US}), signed or not: {sent_at} is malformed.",
+                        [r], [rejected("malformed")]))
+    r = record(app=SIGNED_APP, key=SIGNED_SECRET, sent_at=EARLIEST_SENT_AT_US - 1)
+    v.append(vector("signed, sent_at out of range",
+                    "The sent_at range is checked before the registry: a signed record is malformed, not stale.",
+                    [r], [rejected("malformed")]))
     r = record(version=2)
     v.append(vector("other version", "Version 2 is not read by a v1 collector.", [r],
                     [rejected("version")]))

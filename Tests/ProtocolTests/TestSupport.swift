@@ -11,7 +11,7 @@ extension HeartbeatRecord {
             application: ApplicationUUID(high: generator.next(), low: generator.next()),
             instance: generator.next(),
             sequence: UInt64.random(in: 1 ... .max, using: &generator),
-            sentAtMicros: Int64(bitPattern: generator.next()),
+            sentAtMicros: Int64.random(in: WireFormat.earliestSentAtMicros...WireFormat.latestSentAtMicros, using: &generator),
             intervalMillis: generator.next(),
             status: Int32(truncatingIfNeeded: generator.next() as UInt64),
             tag: RecordTag(high: generator.next(), low: generator.next()))

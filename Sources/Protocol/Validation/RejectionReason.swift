@@ -6,7 +6,7 @@
 /// rate_limited and overload.
 public enum RejectionReason: UInt8, CaseIterable, Error, Sendable, CustomStringConvertible {
     /// The datagram's length is not a multiple of 64 up to 1024, the magic is not "HB", the kind
-    /// is unknown, or the sequence number is 0.
+    /// is unknown, the sequence number is 0, or `sent_at` lies outside years 1-9999.
     case malformed = 0
     /// The version byte is not one this collector reads.
     case version = 1

@@ -50,7 +50,8 @@ extension ApplicationUUID {
 
 extension HeartbeatRecord {
     /// Decodes the 64 bytes at `bytes`. Checks, in order: magic (`malformed`), version
-    /// (`version`), kind (`malformed`), sequence 0 (`malformed`). Authentication and everything
+    /// (`version`), kind (`malformed`), sequence 0 (`malformed`), `sent_at` outside years 1-9999
+    /// (`malformed`, for unsigned records too: see ``WireFormat/earliestSentAtMicros``). Authentication and everything
     /// that needs the registry is ``RecordValidator``'s job.
     ///
     /// - Precondition: `bytes` points at 64 readable bytes (any alignment).
@@ -67,12 +68,16 @@ extension HeartbeatRecord {
         }
         let sequence = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
         guard sequence != 0 else { throw .malformed }
+        let sentAtMicros = Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: 32, as: Int64.self))
+        guard sentAtMicros >= WireFormat.earliestSentAtMicros, sentAtMicros <= WireFormat.latestSentAtMicros else {
+            throw .malformed
+        }
         return HeartbeatRecord(
             kind: kind,
             application: ApplicationUUID(ofRecordAt: bytes),
             instance: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self)),
             sequence: sequence,
-            sentAtMicros: Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: 32, as: Int64.self)),
+            sentAtMicros: sentAtMicros,
             intervalMillis: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 40, as: UInt32.self)),
             status: Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: 44, as: Int32.self)),
             tag: RecordTag(

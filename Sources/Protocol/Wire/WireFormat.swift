@@ -31,6 +31,12 @@ public enum WireFormat {
     public static let signedPrefixSize = 48
     /// Size of the tag: the first 16 bytes of an HMAC-SHA256.
     public static let tagSize = 16
+    /// The earliest `sent_at` a record may carry: 0001-01-01T00:00:00Z in Unix microseconds.
+    /// Outside years 1-9999 a time can be neither written in RFC 3339 nor, at the far end, stored
+    /// by PostgreSQL, and one such row would fail its whole COPY batch: such records are `malformed`.
+    public static let earliestSentAtMicros: Int64 = -62_135_596_800_000_000
+    /// The latest `sent_at` a record may carry: 9999-12-31T23:59:59.999999Z in Unix microseconds.
+    public static let latestSentAtMicros: Int64 = 253_402_300_799_999_999
 
     /// Field offsets inside a record.
     @usableFromInline

@@ -184,7 +184,7 @@ class Checks:
         width = max((len(name) for name, _, _ in self.results), default=0)
         print("checks\n------")
         for name, ok, detail in self.results:
-            print(f"  {'ok  ' if ok else 'FAIL'}  {name:<{width}}  {detail}")
+            print(f"  {'PASS' if ok else 'FAIL'}  {name:<{width}}  {detail}")
         failed = [name for name, ok, _ in self.results if not ok]
         if failed:
             print(f"{len(failed)} check(s) failed", file=sys.stderr)
@@ -282,10 +282,11 @@ def metric_sum(samples, prefix):
 
 def settled(collector):
     """Whether the collector has nothing in flight: rings and spool empty, received = accepted +
-    rejected, accepted = stored + spooled + dropped."""
+    rejected, accepted = stored + spooled + dead-lettered from batches + dropped (Spec/storage.md)."""
     m = collector.metrics()
     received = m["heartbeat_records_received_total"]
     accepted = m["heartbeat_records_accepted_total"]
     rejected = metric_sum(m, "heartbeat_records_rejected_total")
-    placed = m["heartbeat_rows_stored_total"] + m["heartbeat_rows_spooled_total"] + metric_sum(m, "heartbeat_rows_dropped_total")
+    placed = (m["heartbeat_rows_stored_total"] + m["heartbeat_rows_spooled_total"] + metric_sum(m, "heartbeat_rows_dropped_total")
+              + m.get('heartbeat_rows_dead_lettered_total{source="batch"}', 0))
     return received == accepted + rejected and accepted == placed and m["heartbeat_spool_rows"] == 0 and m["heartbeat_ring_occupancy_rows"] == 0

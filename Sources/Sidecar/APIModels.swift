@@ -8,22 +8,7 @@ enum APIModels {
     /// arithmetic, not Calendar (an events page formats 200 of these).
     static func timestamp(_ micros: Int64?) -> Any {
         guard let micros else { return NSNull() }
-        var seconds = micros / 1_000_000
-        var fraction = micros % 1_000_000
-        if fraction < 0 {
-            fraction += 1_000_000
-            seconds -= 1
-        }
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 {
-            secondOfDay += 86_400
-            days -= 1
-        }
-        let date = CivilCalendar.civilFromDays(days)
-        let padded = CivilCalendar.zeroPadded
-        return "\(padded(date.year, 4))-\(padded(date.month, 2))-\(padded(date.day, 2))T\(padded(secondOfDay / 3_600, 2)):"
-            + "\(padded(secondOfDay / 60 % 60, 2)):\(padded(secondOfDay % 60, 2)).\(padded(fraction, 6))Z"
+        return CivilCalendar.rfc3339(micros: micros)
     }
 
     /// Parses `2026-11-30T03:04:05[.ffffff]Z` or a plain number of Unix µs.

@@ -32,6 +32,17 @@ enum CollectorMetricsPage {
                 ([("cause", "spool_corrupt")], statistics.rowsDroppedSpoolCorrupt),
             ])
         page.counter(
+            "heartbeat_rows_dead_lettered_total",
+            "Rows PostgreSQL refused for their content (SQLSTATE class 22/23), isolated by bisection and written to the dead-letter file; source batch is part of the accepted balance, source spool of the spooled one.",
+            [([("source", "batch")], statistics.rowsDeadLettered), ([("source", "spool")], statistics.rowsDeadLetteredFromSpool)])
+        page.counter(
+            "heartbeat_dead_letter_rows_unwritten_total", "Dead-lettered rows the dead-letter file could not take (at its cap, or a disk error).",
+            pipeline.deadLetterRowsUnwritten)
+        page.counter(
+            "heartbeat_spool_files_quarantined_total", "Spool files found at start whose name or header did not add up, renamed *.corrupt.",
+            UInt64(pipeline.spool.filesQuarantinedAtOpen))
+        page.gauge("heartbeat_storage_stalled", "1 while rows have waited 30 s with no commit (/readyz then reports storage).", pipeline.isStorageStalled ? 1 : 0)
+        page.counter(
             "heartbeat_udp_kernel_drops_total", "Datagrams the kernel dropped on the UDP port before a receiver read them (socket buffer full; every socket on the port).",
             KernelUDPDrops.total(port: pipeline.udpPort))
         page.counter("heartbeat_rows_discarded_total", "Accepted rows not stored on purpose (--sink none).", statistics.rowsDiscarded)

@@ -282,4 +282,63 @@ struct IngestPipelineTests {
         let counts = try harness.database.connect().query("SELECT count(*), count(DISTINCT seq) FROM heartbeat_event")
         #expect(counts == [["175", "175"]], "\(after)")
     }
+
+    @Test("a record whose sent_at PostgreSQL cannot store is malformed, and the 20 beats after it are stored")
+    func poisonRecordIsMalformed() throws {
+        let harness = try Harness()
+        // Application 1 is unsigned: its clock is never checked against the collector's.
+        harness.sender.send(harness.record(1, sequence: 1, sentAt: -300_000_000_000_000_000))
+        for sequence in 2...21 { harness.sender.send(harness.record(1, sequence: UInt64(sequence))) }
+        let statistics = harness.settled(expectingReceived: 21)
+        harness.pipeline.shutdown()
+        #expect(statistics.rejected[.malformed] == 1, "\(statistics)")
+        #expect(try harness.storedRowCount() == 20, "\(statistics)")
+    }
+
+    @Test("a spool file holding a row PostgreSQL refuses is bisected on replay: the rest stored, the row dead-lettered, the spool emptied")
+    func poisonSpoolFileIsBisected() throws {
+        let now = Harness.now()
+        let harness = try Harness { configuration in
+            // What an earlier version could leave behind: a spooled batch with one unstorable row.
+            var encoder = BinaryCopyEncoder(reservingRows: 100)
+            for index in 0..<100 {
+                encoder.append(HeartbeatRow(
+                    applicationID: 2, kind: .beat, instance: 3, sequence: UInt64(index + 1), receivedAtMicros: now,
+                    sentAtMicros: index == 50 ? -300_000_000_000_000_000 : now, status: 0))
+            }
+            let spool = try! Spool(directory: configuration.spoolDirectory, capacityBytes: 1 << 20)
+            _ = try! encoder.finish { try spool.append(body: $0, rows: 100) }
+        }
+        let deadline = Date().addingTimeInterval(15)
+        while harness.pipeline.spool.pendingRows > 0, Date() < deadline { usleep(50_000) }
+        // Later records are stored as usual: nothing is stuck behind the bad row.
+        harness.sender.send(harness.record(1, sequence: 1))
+        let statistics = harness.settled(expectingReceived: 1)
+        harness.pipeline.shutdown()
+        #expect(harness.pipeline.spool.pendingRows == 0, "\(statistics)")
+        #expect(statistics.rowsReplayedFromSpool == 99 && statistics.rowsDeadLetteredFromSpool == 1, "\(statistics)")
+        #expect(try harness.storedRowCount() == 100, "99 replayed + 1 new")
+        let deadLetters = try String(contentsOfFile: harness.spoolDirectory + "/dead-letter.jsonl", encoding: .utf8)
+        #expect(deadLetters.contains(#""seq":"51""#) && deadLetters.contains(#""sqlstate":"22008""#), "\(deadLetters)")
+        #expect(!harness.pipeline.isStorageStalled)
+    }
+
+    @Test("rows waiting with no commit past the stall limit make storage stalled; it clears once they are stored")
+    func storageStallIsReported() throws {
+        let harness = try Harness { configuration in configuration.storageStallLimitMillis = 1_000 }
+        let administration = try PostgresConnection(url: try serviceURL("HEARTBEAT_DATABASE_URL"))
+        #expect(!harness.pipeline.isStorageStalled)
+        try administration.query("ALTER DATABASE \(harness.database.name) ALLOW_CONNECTIONS false")
+        try administration.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(harness.database.name)' AND pid <> pg_backend_pid()")
+        for sequence in 1...10 { harness.sender.send(harness.record(1, sequence: UInt64(sequence))) }
+        var deadline = Date().addingTimeInterval(10)
+        while !harness.pipeline.isStorageStalled, Date() < deadline { usleep(50_000) }
+        #expect(harness.pipeline.isStorageStalled, "rows spooled with no commit for over a second")
+        try administration.query("ALTER DATABASE \(harness.database.name) ALLOW_CONNECTIONS true")
+        deadline = Date().addingTimeInterval(15)
+        while harness.pipeline.isStorageStalled, Date() < deadline { usleep(50_000) }
+        #expect(!harness.pipeline.isStorageStalled)
+        harness.pipeline.shutdown()
+        #expect(try harness.database.connect().query("SELECT count(*) FROM heartbeat_event") == [["10"]])
+    }
 }

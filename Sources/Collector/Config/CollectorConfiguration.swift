@@ -43,6 +43,9 @@ public struct CollectorConfiguration: Sendable {
     public var spoolDirectory = ".data/spool"
     /// The spool's size cap, bytes; past it, batches are dropped and counted (`spool_full`).
     public var spoolCapacityBytes = 1 << 30
+    /// Rows waiting this long with no commit make storage "stalled" in `/readyz`, ms (not a flag:
+    /// tests shorten it).
+    public var storageStallLimitMillis = 30_000
     /// Days of `heartbeat_event` partitions kept.
     public var retentionDays = 7
     /// Days of partitions created ahead.

@@ -104,7 +104,7 @@ public final class IngestPipeline: @unchecked Sendable {
         pool = BatchWriterPool(
             databaseURL: configuration.databaseURL, connections: configuration.writerConnections,
             queueDepth: configuration.writerConnections * 2, expectedRows: configuration.batchRows, spool: spool, metrics: metrics,
-            discard: configuration.sink == .none)
+            partitions: maintainer, stallLimitMillis: configuration.storageStallLimitMillis, discard: configuration.sink == .none)
         let lastSeen = LastSeenTable(capacity: Int(registry.holder.snapshot.maximumApplicationID) + 1)
         self.lastSeen = lastSeen
         let monitorFeed: RowRing? = configuration.monitor && configuration.sink == .postgres ? RowRing(capacity: 1 << 18) : nil
@@ -166,6 +166,14 @@ public final class IngestPipeline: @unchecked Sendable {
     public var lastHeartbeatWrites: (rows: UInt64, failures: UInt64) {
         (lastHeartbeats?.applicationsWritten.load(ordering: .relaxed) ?? 0, lastHeartbeats?.failures.load(ordering: .relaxed) ?? 0)
     }
+
+    /// Whether rows have waited 30 s with no commit (PostgreSQL refusing or stalled): `/readyz`
+    /// then says storage is not ready.
+    public var isStorageStalled: Bool { pool.isStalled(nowMicros: WallClock.nowMicros()) }
+
+    /// Rows that could not be written to the dead-letter file (at its cap, or a disk error); they
+    /// are counted as dead-lettered all the same.
+    public var deadLetterRowsUnwritten: UInt64 { pool.deadLetters.unwrittenRows.load(ordering: .relaxed) }
 
     /// Batches waiting for a writer, and the writers' PostgreSQL connections.
     public var writerQueue: (queued: Int, connections: Int) { (pool.queueDepth, configuration.writerConnections) }
@@ -242,6 +250,8 @@ public final class IngestPipeline: @unchecked Sendable {
         statistics.rowsDroppedSpoolCorrupt = metrics.rowsDroppedSpoolCorrupt.load(ordering: .relaxed)
         statistics.rowsDroppedSpoolError = metrics.rowsDroppedSpoolError.load(ordering: .relaxed)
         statistics.rowsDiscarded = metrics.rowsDiscarded.load(ordering: .relaxed)
+        statistics.rowsDeadLettered = metrics.rowsDeadLettered.load(ordering: .relaxed)
+        statistics.rowsDeadLetteredFromSpool = metrics.rowsDeadLetteredFromSpool.load(ordering: .relaxed)
         statistics.spoolRows = spool.pendingRows
         let first = metrics.firstAcceptedReceivedMicros.load(ordering: .relaxed)
         let last = metrics.lastCommitMicros.load(ordering: .relaxed)

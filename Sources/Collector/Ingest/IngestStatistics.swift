@@ -4,7 +4,7 @@ import Protocol
 ///
 /// Invariants (exact once the collector is drained, approximate while records are in flight):
 /// `recordsReceived == recordsAccepted + Σ rejected`, and
-/// `recordsAccepted == rowsStored + rowsSpooled + rowsDroppedSpoolFull + rowsDroppedSpoolError + rowsDiscarded`.
+/// `recordsAccepted == rowsStored + rowsSpooled + rowsDeadLettered + rowsDroppedSpoolFull + rowsDroppedSpoolError + rowsDiscarded`.
 public struct IngestStatistics: Sendable, CustomStringConvertible {
     public var recordsReceived: UInt64 = 0
     public var recordsAccepted: UInt64 = 0
@@ -19,6 +19,10 @@ public struct IngestStatistics: Sendable, CustomStringConvertible {
     public var rowsDroppedSpoolError: UInt64 = 0
     /// Rows thrown away on purpose (`--sink none`).
     public var rowsDiscarded: UInt64 = 0
+    /// Rows PostgreSQL refused for their content, isolated from their batch and dead-lettered.
+    public var rowsDeadLettered: UInt64 = 0
+    /// The same for spooled rows (part of `rowsSpooled`, like `rowsReplayedFromSpool`).
+    public var rowsDeadLetteredFromSpool: UInt64 = 0
     /// From the first accepted row's arrival to the latest commit, milliseconds (0 before any).
     public var ingestWindowMillis: Int64 = 0
     /// Rows waiting in the receivers' rings.
@@ -35,11 +39,11 @@ public struct IngestStatistics: Sendable, CustomStringConvertible {
     /// Whether both invariants hold exactly (true once the collector is drained).
     public var isBalanced: Bool {
         recordsReceived == recordsAccepted + recordsRejected
-            && recordsAccepted == rowsStored + rowsSpooled + rowsDroppedSpoolFull + rowsDroppedSpoolError + rowsDiscarded
+            && recordsAccepted == rowsStored + rowsSpooled + rowsDeadLettered + rowsDroppedSpoolFull + rowsDroppedSpoolError + rowsDiscarded
     }
 
     public var description: String {
         let reasons = RejectionReason.allCases.map { "\($0)=\(rejected[$0, default: 0])" }.joined(separator: " ")
-        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_error=\(rowsDroppedSpoolError) spool_corrupt=\(rowsDroppedSpoolCorrupt) discarded=\(rowsDiscarded) window_ms=\(ingestWindowMillis) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
+        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_error=\(rowsDroppedSpoolError) spool_corrupt=\(rowsDroppedSpoolCorrupt) dead_lettered=\(rowsDeadLettered) dead_lettered_from_spool=\(rowsDeadLetteredFromSpool) discarded=\(rowsDiscarded) window_ms=\(ingestWindowMillis) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
     }
 }

@@ -6,8 +6,10 @@ import Glibc
 #endif
 
 /// A small pool of writer threads, each with its own libpq connection, that store batches with
-/// binary COPY. A batch that cannot be stored (PostgreSQL unreachable, COPY failed) goes to the
-/// ``Spool``; while the spool holds batches and PostgreSQL answers, they are replayed oldest first.
+/// binary COPY through a ``BatchStorer``: a batch PostgreSQL refuses for its data is bisected, its
+/// good rows stored and its bad rows dead-lettered, so no row can block the queue. A batch that
+/// cannot be stored because PostgreSQL is unavailable goes to the ``Spool``; while the spool holds
+/// batches and PostgreSQL answers, they are replayed oldest first, the same way.
 ///
 /// The queue between the drain and the writers is bounded. When every writer is busy and the queue
 /// stays full for ``stallMillis`` (PostgreSQL reachable but stalled — a checkpoint, a vacuum, a
@@ -17,6 +19,12 @@ import Glibc
 final class BatchWriterPool: @unchecked Sendable {
     let metrics: StorageMetrics
     let spool: Spool
+    let deadLetters: DeadLetterFile
+    let partitions: PartitionMaintainer
+    /// Writers in the middle of storing or replaying (for the stall watchdog).
+    private let busyWriters = ManagedAtomic<Int>(0)
+    /// Unix µs when the writers last had nothing waiting (or the pool started).
+    private let lastIdleMicros = ManagedAtomic<Int64>(WallClock.nowMicros())
     private let databaseURL: String
     private let expectedRows: Int
     private let lock = NSLock()
@@ -35,10 +43,13 @@ final class BatchWriterPool: @unchecked Sendable {
 
     init(
         databaseURL: String, connections: Int, queueDepth: Int, expectedRows: Int, spool: Spool, metrics: StorageMetrics,
-        discard: Bool = false
+        partitions: PartitionMaintainer = PartitionMaintainer(), stallLimitMillis: Int = 30_000, discard: Bool = false
     ) {
         precondition(connections >= 1 && queueDepth >= 1)
+        self.stallLimitMicros = Int64(stallLimitMillis) * 1_000
         self.discard = discard
+        self.deadLetters = DeadLetterFile(directory: spool.directory)
+        self.partitions = partitions
         self.databaseURL = databaseURL
         self.expectedRows = expectedRows
         self.spool = spool
@@ -96,16 +107,41 @@ final class BatchWriterPool: @unchecked Sendable {
     /// Writes `batch` to the spool, counting its rows as spooled, or as dropped when the spool is
     /// full or the disk refuses.
     fileprivate func spool(_ batch: CopyBatch) {
-        let rows = UInt64(batch.rows)
+        let rows = batch.rows  // read before finish(), which holds the encoder exclusively
+        batch.encoder.finish { body in spool(body: body, rows: rows) }
+    }
+
+    /// Writes a COPY body of `rows` rows to the spool, counted as for ``spool(_:)``.
+    fileprivate func spool(body: UnsafeRawBufferPointer, rows: Int) {
         do throws(Spool.SpoolError) {
-            let stored = try batch.encoder.finish { body throws(Spool.SpoolError) in
-                try spool.append(body: body, rows: Int(rows))
-            }
-            (stored ? metrics.rowsSpooled : metrics.rowsDroppedSpoolFull).wrappingIncrement(by: rows, ordering: .relaxed)
+            let stored = try spool.append(body: body, rows: rows)
+            (stored ? metrics.rowsSpooled : metrics.rowsDroppedSpoolFull).wrappingIncrement(by: UInt64(rows), ordering: .relaxed)
         } catch {
             // The disk refused the write (full file system, I/O error): a reason of its own.
-            metrics.rowsDroppedSpoolError.wrappingIncrement(by: rows, ordering: .relaxed)
+            metrics.rowsDroppedSpoolError.wrappingIncrement(by: UInt64(rows), ordering: .relaxed)
         }
+    }
+
+    /// How long rows may wait with no commit before storage counts as stalled.
+    let stallLimitMicros: Int64
+
+    /// Whether rows have waited ``stallLimitMicros`` with no commit in that time (a batch queued, in
+    /// a writer's hands or in the spool): `/readyz` then reports storage as not ready.
+    func isStalled(nowMicros: Int64) -> Bool {
+        let progress = max(metrics.lastCommitMicros.load(ordering: .relaxed), lastIdleMicros.load(ordering: .relaxed))
+        return nowMicros - progress > stallLimitMicros
+    }
+
+    /// Notes that nothing waits for storage right now, if so.
+    fileprivate func noteIdleIfNothingWaits() {
+        guard busyWriters.load(ordering: .relaxed) == 0, queueDepth == 0, spool.pending.isEmpty else { return }
+        lastIdleMicros.store(WallClock.nowMicros(), ordering: .relaxed)
+    }
+
+    fileprivate func beginWork() { busyWriters.wrappingIncrement(ordering: .relaxed) }
+    fileprivate func endWork() {
+        busyWriters.wrappingDecrement(ordering: .relaxed)
+        noteIdleIfNothingWaits()
     }
 
     /// Batches queued and not yet taken by a writer.
@@ -136,26 +172,55 @@ final class BatchWriterPool: @unchecked Sendable {
     }
 
     /// Replays spooled batches while the connection takes them; one writer at a time, in order.
+    /// A file refused for its data is bisected like a batch; a file whose rows cannot be read is
+    /// quarantined. Returns false when PostgreSQL became unavailable (the rest stays spooled).
     fileprivate func replaySpool(on connection: PostgresConnection) -> Bool {
         guard replayLock.try() else { return true }
         defer { replayLock.unlock() }
+        let storer = BatchStorer(connection: connection, partitions: partitions, deadLetters: deadLetters)
         // Each body is read whole (megabytes): such buffers get mappings of their own (see
         // IngestPipeline's hb_map_large_allocations), so they go back to the system when freed.
         for entry in spool.pending {
+            let body: [UInt8]
             do throws(Spool.SpoolError) {
-                let body = try spool.body(of: entry)
-                let stored = body.withUnsafeBytes { bytes in
-                    Result { () throws(PostgresError) in try connection.copyIn(HeartbeatEventWriter.copyStatement, data: bytes) }
-                }
-                guard case .success = stored else { return false }
-                spool.remove(entry)
-                metrics.rowsReplayed.wrappingIncrement(by: UInt64(entry.rows), ordering: .relaxed)
+                body = try spool.body(of: entry)
             } catch {
+                spool.quarantine(entry)
+                metrics.rowsDroppedSpoolCorrupt.wrappingIncrement(by: UInt64(entry.rows), ordering: .relaxed)
+                continue
+            }
+            switch body.withUnsafeBytes({ storer.store($0, rows: entry.rows, source: "spool") }) {
+            case .settled(let stored, let deadLettered):
+                spool.remove(entry)
+                count(replayed: stored, deadLettered: deadLettered)
+            case .unavailable(let stored, let deadLettered, let remaining, let remainingRows):
+                count(replayed: stored, deadLettered: deadLettered)
+                if let remaining {
+                    // What was stored must not be replayed again: the file now holds only the rest.
+                    do throws(Spool.SpoolError) {
+                        try remaining.withUnsafeBytes { bytes in
+                            Result { () throws(Spool.SpoolError) in try spool.replace(entry, body: bytes, rows: remainingRows) }
+                        }.get()
+                    } catch {
+                        spool.quarantine(entry)
+                        metrics.rowsDroppedSpoolError.wrappingIncrement(by: UInt64(remainingRows), ordering: .relaxed)
+                    }
+                }
+                return false
+            case .unreadable:
                 spool.quarantine(entry)
                 metrics.rowsDroppedSpoolCorrupt.wrappingIncrement(by: UInt64(entry.rows), ordering: .relaxed)
             }
         }
         return true
+    }
+
+    private func count(replayed: Int, deadLettered: Int) {
+        if replayed > 0 {
+            metrics.rowsReplayed.wrappingIncrement(by: UInt64(replayed), ordering: .relaxed)
+            metrics.lastCommitMicros.store(WallClock.nowMicros(), ordering: .relaxed)
+        }
+        metrics.rowsDeadLetteredFromSpool.wrappingIncrement(by: UInt64(deadLettered), ordering: .relaxed)
     }
 }
 
@@ -175,12 +240,18 @@ private struct Writer {
         while true {
             let (batch, stop) = pool.next(timeoutSeconds: 1)
             if let batch {
+                pool.beginWork()
                 store(batch)
                 pool.recycle(batch)
+                pool.endWork()
             } else if stop {
                 return
             } else if !pool.spool.pending.isEmpty, let connection = connected() {
+                pool.beginWork()
                 if !pool.replaySpool(on: connection) { self.connection = nil }
+                pool.endWork()
+            } else {
+                pool.noteIdleIfNothingWaits()
             }
         }
     }
@@ -198,6 +269,7 @@ private struct Writer {
 
     mutating func store(_ batch: CopyBatch) {
         let rows = UInt64(batch.rows)
+        guard rows > 0 else { return }
         if pool.discard {
             pool.metrics.rowsDiscarded.wrappingIncrement(by: rows, ordering: .relaxed)
             return
@@ -207,22 +279,37 @@ private struct Writer {
                 self.connection = nil
             } else {
                 let started = DispatchTime.now().uptimeNanoseconds
-                do throws(PostgresError) {
-                    try batch.encoder.finish { body throws(PostgresError) in
-                        try connection.copyIn(HeartbeatEventWriter.copyStatement, data: body)
-                    }
+                let storer = BatchStorer(connection: connection, partitions: pool.partitions, deadLetters: pool.deadLetters)
+                let outcome = batch.encoder.finish { body in storer.store(body, rows: Int(rows), source: "batch") }
+                switch outcome {
+                case .settled(let stored, let deadLettered):
                     let finishedAt = DispatchTime.now().uptimeNanoseconds
                     pool.metrics.flushSeconds.record(Double(finishedAt - started) / 1e9)
-                    recordLatency(batch, rows: rows)
-                    pool.metrics.lastCommitMicros.store(WallClock.nowMicros(), ordering: .relaxed)
-                    pool.metrics.rowsStored.wrappingIncrement(by: rows, ordering: .relaxed)
+                    recordLatency(batch, rows: UInt64(stored))
+                    count(stored: stored, deadLettered: deadLettered)
                     return
-                } catch {
+                case .unavailable(let stored, let deadLettered, let remaining, let remainingRows):
                     self.connection = nil
+                    count(stored: stored, deadLettered: deadLettered)
+                    if let remaining {
+                        remaining.withUnsafeBytes { pool.spool(body: $0, rows: remainingRows) }
+                        return
+                    }
+                case .unreadable:
+                    // The encoder wrote this body, so its rows can always be read back.
+                    assertionFailure("a batch's own body could not be split")
                 }
             }
         }
         pool.spool(batch)
+    }
+
+    func count(stored: Int, deadLettered: Int) {
+        if stored > 0 {
+            pool.metrics.lastCommitMicros.store(WallClock.nowMicros(), ordering: .relaxed)
+            pool.metrics.rowsStored.wrappingIncrement(by: UInt64(stored), ordering: .relaxed)
+        }
+        pool.metrics.rowsDeadLettered.wrappingIncrement(by: UInt64(deadLettered), ordering: .relaxed)
     }
 
     func recordLatency(_ batch: CopyBatch, rows: UInt64) {

@@ -15,7 +15,8 @@ public struct BinaryCopyEncoder: ~Copyable {
     /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01T00:00:00Z).
     public static let postgresEpochOffsetMicros: Int64 = 946_684_800_000_000
 
-    private static let header: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00] + [UInt8](repeating: 0, count: 8)
+    /// The signature, flags and header-extension length every body starts with.
+    static let header: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00] + [UInt8](repeating: 0, count: 8)
 
     private var storage: UnsafeMutableRawPointer
     private var capacity: Int

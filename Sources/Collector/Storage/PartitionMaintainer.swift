@@ -26,20 +26,7 @@ public struct PartitionMaintainer: Sendable {
     @discardableResult
     public func maintain(_ connection: PostgresConnection, nowMicros: Int64) throws(PostgresError) -> (created: [String], dropped: [String]) {
         let today = Self.day(ofMicros: nowMicros)
-        var created = [String]()
-        for day in (today - 1)...(today + Int64(daysAhead)) {
-            let name = Self.partitionName(day: day)
-            let exists = try connection.query("SELECT 1 FROM pg_class WHERE relname = '\(name)'")
-            guard exists.isEmpty else { continue }
-            do throws(PostgresError) {
-                try connection.query(
-                    "CREATE TABLE IF NOT EXISTS \(name) PARTITION OF heartbeat_event FOR VALUES FROM ('\(Self.isoDate(day: day))') TO ('\(Self.isoDate(day: day + 1))')")
-                created.append(name)
-            } catch {
-                // Another collector created it between our check and our CREATE.
-                guard error.message.contains("already exists") else { throw error }
-            }
-        }
+        let created = try createPartitions(days: Array((today - 1)...(today + Int64(daysAhead))), on: connection)
         var dropped = [String]()
         let oldestKept = today - Int64(retentionDays)
         let partitions = try connection.query(
@@ -50,6 +37,28 @@ public struct PartitionMaintainer: Sendable {
             dropped.append(name)
         }
         return (created, dropped)
+    }
+
+    /// Creates the partitions of `days` (days since 1970-01-01) that do not exist yet; returns the
+    /// names created. Names and bounds are made from day numbers here, never from input text.
+    @discardableResult
+    public func createPartitions(days: [Int64], on connection: PostgresConnection) throws(PostgresError) -> [String] {
+        var created = [String]()
+        for day in days {
+            let name = Self.partitionName(day: day)
+            let exists = try connection.query("SELECT 1 FROM pg_class WHERE relname = $1", name)
+            guard exists.isEmpty else { continue }
+            do throws(PostgresError) {
+                try connection.query(
+                    "CREATE TABLE IF NOT EXISTS \(name) PARTITION OF heartbeat_event FOR VALUES FROM ('\(Self.isoDate(day: day))') TO ('\(Self.isoDate(day: day + 1))')")
+                created.append(name)
+            } catch {
+                // Another collector created it between our check and our CREATE (42P07, or 23505
+                // on the catalog's unique index when both ran at once).
+                guard error.sqlState == "42P07" || error.sqlState == "23505" || error.message.contains("already exists") else { throw error }
+            }
+        }
+        return created
     }
 
     /// Days since 1970-01-01 of a Unix time in microseconds.

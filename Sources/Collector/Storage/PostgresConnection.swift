@@ -7,6 +7,30 @@ public struct PostgresError: Error, CustomStringConvertible {
     public let operation: String
     /// libpq's message, trimmed.
     public let message: String
+    /// The server's SQLSTATE (`22008`, `08006` …); `nil` when the failure happened on the client's
+    /// side (no connection, a lost socket), which is an availability failure.
+    public let sqlState: String?
+    /// The constraint the server named, if any (`PG_DIAG_CONSTRAINT_NAME`): a row's own check
+    /// violation names one, a row that no partition takes does not.
+    public let constraint: String?
+
+    public init(operation: String, message: String, sqlState: String? = nil, constraint: String? = nil) {
+        self.operation = operation
+        self.message = message
+        self.sqlState = sqlState
+        self.constraint = constraint
+    }
+
+    /// The error `result` reports (its message, SQLSTATE and constraint).
+    init(operation: String, result: OpaquePointer) {
+        func field(_ code: Int32) -> String? {
+            guard let value = PQresultErrorField(result, code) else { return nil }
+            return String(cString: value)
+        }
+        self.init(
+            operation: operation, message: String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines(),
+            sqlState: field(Int32(UInt8(ascii: "C"))), constraint: field(Int32(UInt8(ascii: "n"))))
+    }
 
     public var description: String { "PostgreSQL \(operation) failed: \(message)" }
 }
@@ -58,9 +82,34 @@ public final class PostgresConnection {
                 }
             }
         default:
-            throw PostgresError(
-                operation: "query", message: String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines())
+            throw PostgresError(operation: "query", result: result)
         }
+    }
+
+    /// Runs one statement with `parameters` bound to `$1`, `$2` … (sent apart from the SQL text, as
+    /// text values; `nil` is SQL NULL), and returns its rows to be read by column name. Values never
+    /// become part of the SQL text, whatever the server's quoting settings.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> QueryResult {
+        let result = parameters.withCStrings { values in
+            PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        }
+        guard let result else {
+            throw PostgresError(operation: "query", message: Self.errorMessage(of: connection))
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY, PGRES_TUPLES_OK:
+            return QueryResult(result)
+        default:
+            throw PostgresError(operation: "query", result: result)
+        }
+    }
+
+    /// ``execute(_:_:)`` with its parameters listed, its rows as positional values.
+    @discardableResult
+    public func query(_ sql: String, _ first: String?, _ more: String?...) throws(PostgresError) -> [[String?]] {
+        try execute(sql, [first] + more).rows.map(\.values)
     }
 
     /// Runs `sql` (several statements separated by semicolons) and returns every statement's rows,
@@ -133,11 +182,9 @@ public final class PostgresConnection {
             throw PostgresError(operation: "copy", message: Self.errorMessage(of: connection))
         }
         let startStatus = PQresultStatus(start)
-        let startMessage = String(cString: PQresultErrorMessage(start)).trimmingTrailingNewlines()
+        let startError = startStatus == PGRES_COPY_IN ? nil : PostgresError(operation: "copy", result: start)
         PQclear(start)
-        guard startStatus == PGRES_COPY_IN else {
-            throw PostgresError(operation: "copy", message: startMessage)
-        }
+        if let startError { throw startError }
         // libpq takes at most Int32.max bytes a call; send in 1 MiB chunks.
         var offset = 0
         var sendFailure: String?
@@ -152,25 +199,25 @@ public final class PostgresConnection {
             sendFailure = sendFailure ?? Self.errorMessage(of: connection)
         }
         var rows = 0
-        var failure = sendFailure
+        var failure = sendFailure.map { PostgresError(operation: "copy", message: $0) }
         while let result = PQgetResult(connection) {
             if PQresultStatus(result) == PGRES_COMMAND_OK {
                 rows = Int(String(cString: PQcmdTuples(result))) ?? 0
             } else if failure == nil {
-                failure = String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines()
+                failure = PostgresError(operation: "copy", result: result)
             }
             PQclear(result)
         }
-        if let failure { throw PostgresError(operation: "copy", message: failure) }
+        if let failure { throw failure }
         return rows
     }
 
-    /// Whether the connection is still up (false after the server went away).
     /// `text` as an SQL string literal (quotes doubled; NUL, which text cannot hold, removed).
     public static func literal(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "\0", with: "").replacingOccurrences(of: "'", with: "''") + "'"
     }
 
+    /// Whether the connection is still up (false after the server went away).
     public var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
 
     private static func errorMessage(of connection: OpaquePointer) -> String {
@@ -184,5 +231,72 @@ extension String {
         var text = Substring(self)
         while text.last == "\n" || text.last == "\r" { text = text.dropLast() }
         return String(text)
+    }
+}
+
+/// The rows of one statement's result, copied out of libpq's, each read by column name.
+public struct QueryResult: Sendable {
+    /// Column names in order.
+    public let columns: [String]
+    /// The rows, in the server's order.
+    public let rows: [QueryRow]
+
+    init(_ result: OpaquePointer) {
+        let fieldCount = PQnfields(result)
+        let names = (0..<fieldCount).map { String(cString: PQfname(result, $0)) }
+        let index = ColumnIndex(names: names)
+        columns = names
+        rows = (0..<PQntuples(result)).map { row in
+            QueryRow(index: index, values: (0..<fieldCount).map { column in
+                PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
+            })
+        }
+    }
+
+    /// Whether the statement returned no rows.
+    public var isEmpty: Bool { rows.isEmpty }
+    /// The first row, if any.
+    public var first: QueryRow? { rows.first }
+}
+
+/// Column positions by name, shared by every row of one result.
+final class ColumnIndex: Sendable {
+    let positions: [String: Int]
+    init(names: [String]) {
+        var positions = [String: Int]()
+        for (position, name) in names.enumerated() where positions[name] == nil { positions[name] = position }
+        self.positions = positions
+    }
+}
+
+/// One row of a ``QueryResult``: text values by column name (`nil` for SQL NULL).
+public struct QueryRow: Sendable {
+    let index: ColumnIndex
+    /// The values in column order.
+    public let values: [String?]
+
+    /// The value of column `name`; `nil` for NULL.
+    ///
+    /// - Precondition: the statement returns a column of that name (a misspelt name is a bug in the
+    ///   statement beside it, not bad input).
+    public subscript(_ name: String) -> String? {
+        guard let position = index.positions[name] else { preconditionFailure("the result has no column \(name)") }
+        return values[position]
+    }
+
+    /// Column `name` as an integer (nil for NULL or a non-number).
+    public func int64(_ name: String) -> Int64? { self[name].flatMap { Int64($0) } }
+    /// Column `name` as an integer (nil for NULL or a non-number).
+    public func int(_ name: String) -> Int? { self[name].flatMap { Int($0) } }
+    /// Column `name` as a boolean (`t`/`f`; nil for NULL).
+    public func bool(_ name: String) -> Bool? { self[name].map { $0 == "t" } }
+}
+
+extension Array where Element == String? {
+    /// Calls `body` with the elements as C strings (NULL for nil) that live for the call.
+    func withCStrings<Result>(_ body: ([UnsafePointer<CChar>?]) -> Result) -> Result {
+        let copies = map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        return body(copies.map { $0.map { UnsafePointer($0) } })
     }
 }

@@ -1,9 +1,10 @@
 import Atomics
 
 /// What the storage side did with accepted rows. Every row the drain accepts ends in exactly one
-/// of: stored, spooled (then stored later: counted again under `rowsReplayed`), dropped because
-/// the spool was full (`spool_full`) or could not be written (`spool_error`), or discarded on
-/// purpose (`--sink none`).
+/// of: stored, spooled (then stored later: counted again under `rowsReplayed`, or dead-lettered
+/// from the spool), dead-lettered (refused by PostgreSQL for its content), dropped because the
+/// spool was full (`spool_full`) or could not be written (`spool_error`), or discarded on purpose
+/// (`--sink none`).
 public final class StorageMetrics: Sendable {
     /// Rows committed to `heartbeat_event` straight from the drain.
     public let rowsStored = ManagedAtomic<UInt64>(0)
@@ -17,6 +18,11 @@ public final class StorageMetrics: Sendable {
     public let rowsDroppedSpoolError = ManagedAtomic<UInt64>(0)
     /// Rows lost with a spool file that failed its checksum.
     public let rowsDroppedSpoolCorrupt = ManagedAtomic<UInt64>(0)
+    /// Rows of a batch that PostgreSQL refused for their content, isolated by bisection and written
+    /// to the dead-letter file (the rest of their batch is stored).
+    public let rowsDeadLettered = ManagedAtomic<UInt64>(0)
+    /// The same for rows replayed from the spool (already counted under `rowsSpooled`).
+    public let rowsDeadLetteredFromSpool = ManagedAtomic<UInt64>(0)
     /// Batches the drain wrote to the spool because the writers' queue stayed full (PostgreSQL
     /// stalled); their rows are in `rowsSpooled` and are replayed like any spooled batch.
     public let batchesSpilledOnStall = ManagedAtomic<UInt64>(0)

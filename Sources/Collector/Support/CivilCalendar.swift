@@ -30,4 +30,23 @@ public enum CivilCalendar {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
+
+    /// `2026-11-30T03:04:05.123456Z` for a Unix time in microseconds.
+    public static func rfc3339(micros: Int64) -> String {
+        var seconds = micros / 1_000_000
+        var fraction = micros % 1_000_000
+        if fraction < 0 {
+            fraction += 1_000_000
+            seconds -= 1
+        }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let date = civilFromDays(days)
+        return "\(zeroPadded(date.year, 4))-\(zeroPadded(date.month, 2))-\(zeroPadded(date.day, 2))T\(zeroPadded(secondOfDay / 3_600, 2)):"
+            + "\(zeroPadded(secondOfDay / 60 % 60, 2)):\(zeroPadded(secondOfDay % 60, 2)).\(zeroPadded(fraction, 6))Z"
+    }
 }

@@ -38,7 +38,7 @@ struct AppCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an application; prints its UUID (and secret, once, with --signed).")
         @OptionGroup var database: DatabaseOption
-        @Argument(help: "A name for people (1-200 characters).") var name: String
+        @Argument(help: "A name for people: 1-200 characters (code points), no control characters or bidirectional overrides.") var name: String
         @Option(help: "Longest silence before it is late, ms.") var intervalMs = 60_000
         @Option(help: "Extra time after the interval before it is down, ms.") var graceMs = 30_000
         @Option(help: "Longest run (start … success/fail), ms; none by default.") var maxRunMs: Int?
@@ -61,15 +61,17 @@ struct AppCommand: ParsableCommand {
         @Option(help: "Only names starting with this.") var prefix: String?
 
         func run() throws {
-            if let state, !["new", "up", "late", "down", "paused"].contains(state) {
-                usage("--state: \(state) is not one of new, up, late, down, paused")
+            var status: LivenessStatus?
+            if let state {
+                guard let parsed = LivenessStatus(label: state) else { usage("--state: \(state) is not one of new, up, late, down, paused") }
+                status = parsed
             }
             let connection = try database.connect()
             var after = 0
             while true {
-                let page = try store { try ApplicationStore.list(status: state, namePrefix: prefix, afterID: after, limit: 1_000, on: connection) }
+                let page = try store { try ApplicationStore.list(status: status, namePrefix: prefix, afterID: after, limit: 1_000, on: connection) }
                 for record in page {
-                    print("\(record.uuid)  \(record.status.padding(toLength: 6, withPad: " ", startingAt: 0))  \(lastHeartbeat(record).padding(toLength: 26, withPad: " ", startingAt: 0))  \(record.name)")
+                    print("\(record.uuid)  \(record.status.padding(toLength: 6, withPad: " ", startingAt: 0))  \(lastHeartbeat(record).padding(toLength: 26, withPad: " ", startingAt: 0))  \(terminalSafe(record.name))")
                 }
                 guard let last = page.last, page.count == 1_000 else { break }
                 after = last.id
@@ -89,7 +91,7 @@ struct AppCommand: ParsableCommand {
             printRecord(record)
             print("records lost (last hour): \(try store { try ApplicationStore.recordsLostLastHour(applicationID: record.id, on: connection) })")
             for transition in try store({ try ApplicationStore.transitions(id, limit: 10, on: connection) }) ?? [] {
-                print("transition: \(iso(transition.atMicros))  \(transition.from) -> \(transition.to)  (\(transition.reason))")
+                print("transition: \(iso(transition.atMicros))  \(terminalSafe(transition.from)) -> \(terminalSafe(transition.to))  (\(terminalSafe(transition.reason)))")
             }
         }
     }
@@ -160,12 +162,28 @@ private func fail(_ message: String) -> Never {
 
 private func printRecord(_ record: ApplicationRecord) {
     print("uuid: \(record.uuid)")
-    print("name: \(record.name)")
+    print("name: \(terminalSafe(record.name))")
     print("status: \(record.status)")
     print("interval_ms: \(record.intervalMillis)  grace_ms: \(record.graceMillis)  max_run_ms: \(record.maxRunMillis.map(String.init) ?? "none")")
     print("signed: \(record.signed ? "yes" : "no")  enabled: \(record.enabled ? "yes" : "no")")
     print("last_heartbeat: \(lastHeartbeat(record))")
     if let run = record.lastRunMillis { print("last_run_ms: \(run)") }
+}
+
+/// `text` with every control character (C0, DEL, C1) and bidirectional override or isolate written
+/// as `\u{XXXX}`: a name stored before names were checked (or written straight into the database)
+/// can neither move the cursor, clear the screen nor reorder what is printed after it.
+func terminalSafe(_ text: String) -> String {
+    var output = ""
+    for scalar in text.unicodeScalars {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069:
+            output += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+        default:
+            output.unicodeScalars.append(scalar)
+        }
+    }
+    return output
 }
 
 private func lastHeartbeat(_ record: ApplicationRecord) -> String {

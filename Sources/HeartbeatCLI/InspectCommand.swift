@@ -12,10 +12,20 @@ struct InspectCommand: ParsableCommand {
     @Argument(help: "The datagram's bytes as hex (128 to 2048 hex digits, white space ignored).")
     var hex: String
 
-    @Option(help: "The application's secret (64 hex characters), to check each record's tag.")
+    @Option(help: "The application's secret (64 hex characters), to check each record's tag. Visible to other local users in /proc: prefer --secret-file.")
     var secret: String?
 
+    @Option(help: "File holding the application's secret (64 hex characters; a trailing newline is ignored).")
+    var secretFile: String?
+
     func run() throws {
+        if secret != nil, secretFile != nil { throw ValidationError("--secret and --secret-file: give one of them, not both") }
+        let secret: String?
+        do {
+            secret = try secretFile.map { try SecretFile.read($0, setting: "--secret-file") } ?? self.secret
+        } catch let error as UsageError {
+            throw ValidationError(error.description)
+        }
         let digits = hex.filter { !$0.isWhitespace }
         guard let bytes = hexBytes(digits) else {
             throw ValidationError("the datagram must be hex digits, two per byte; got '\(hex.prefix(40))…'")

@@ -45,10 +45,7 @@ struct SenderOptions: ParsableArguments {
         let text: String
         let source: String
         if let secretFile {
-            guard let contents = try? String(contentsOfFile: secretFile, encoding: .utf8) else {
-                throw UsageError("--secret-file: cannot read '\(secretFile)'")
-            }
-            (text, source) = (contents, "--secret-file \(secretFile)")
+            (text, source) = (try SecretFile.read(secretFile, setting: "--secret-file"), "--secret-file \(secretFile)")
         } else if let value = Environment.value("HEARTBEAT_SECRET") {
             (text, source) = (value, "HEARTBEAT_SECRET")
         } else {

@@ -38,10 +38,18 @@ struct ServeCommand: ParsableCommand {
     var collectorID: String?
     @Option(help: "POST every transition to this URL (http:// or https://; repeat for several). Env: HEARTBEAT_WEBHOOK_URLS (comma-separated).")
     var webhookURL: [String] = []
-    @Option(help: "Key for the X-Heartbeat-Signature HMAC of webhook bodies (16 bytes or more; required with webhooks). Env: HEARTBEAT_WEBHOOK_SECRET.")
+    @Option(help: "Key for the X-Heartbeat-Signature HMAC of webhook requests (16 bytes or more; required with webhooks). Visible to other local users in /proc: prefer --webhook-secret-file. Env: HEARTBEAT_WEBHOOK_SECRET.")
     var webhookSecret: String?
-    @Option(help: "Bearer token for the management API (POST/PATCH/DELETE /v1/apps…), 16 bytes or more; without it management is off. Env: HEARTBEAT_ADMIN_TOKEN.")
+    @Option(help: "Read the webhook secret from this file (trailing newline ignored). Env: HEARTBEAT_WEBHOOK_SECRET_FILE.")
+    var webhookSecretFile: String?
+    @Option(help: "Bearer token for the management API (POST/PATCH/DELETE /v1/apps…), 16 bytes or more; without it management is off. Visible in /proc: prefer --admin-token-file. Env: HEARTBEAT_ADMIN_TOKEN.")
     var adminToken: String?
+    @Option(help: "Read the admin token from this file (trailing newline ignored). Env: HEARTBEAT_ADMIN_TOKEN_FILE.")
+    var adminTokenFile: String?
+    @Option(help: "Bearer token the read routes (/v1 reads, /metrics, the status page) need, 16 bytes or more; without it they are open. Visible in /proc: prefer --read-token-file. Env: HEARTBEAT_READ_TOKEN.")
+    var readToken: String?
+    @Option(help: "Read the read token from this file (trailing newline ignored). Env: HEARTBEAT_READ_TOKEN_FILE.")
+    var readTokenFile: String?
     @Option(help: "How long a rotated-out application secret stays valid, seconds (0-2592000). Env: HEARTBEAT_SECRET_GRACE_S. Default: 3600.")
     var secretGraceS: Int?
     @Option(help: "Receiver threads, each with its own SO_REUSEPORT socket (1-64). Env: HEARTBEAT_RECEIVERS. Default: the number of cores.")
@@ -116,7 +124,7 @@ struct ServeCommand: ParsableCommand {
         pipeline.start()
         let sidecar = SidecarServer(
             pipeline: pipeline, host: configuration.http.host, port: Int(configuration.http.port), adminToken: configuration.adminToken,
-            previousSecretSeconds: configuration.previousSecretSeconds)
+            readToken: configuration.readToken, previousSecretSeconds: configuration.previousSecretSeconds)
         let httpPort: Int
         do throws(SidecarServer.StartError) {
             httpPort = try sidecar.start()
@@ -190,8 +198,10 @@ struct ServeCommand: ParsableCommand {
         configuration.webhookURLs = !webhookURL.isEmpty
             ? webhookURL
             : (Environment.value("HEARTBEAT_WEBHOOK_URLS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        configuration.webhookSecret = webhookSecret ?? Environment.value("HEARTBEAT_WEBHOOK_SECRET")
-        configuration.adminToken = adminToken ?? Environment.value("HEARTBEAT_ADMIN_TOKEN")
+        configuration.webhookSecret = try secretSetting(
+            webhookSecret, webhookSecretFile, variable: "HEARTBEAT_WEBHOOK_SECRET", flag: "--webhook-secret")
+        configuration.adminToken = try secretSetting(adminToken, adminTokenFile, variable: "HEARTBEAT_ADMIN_TOKEN", flag: "--admin-token")
+        configuration.readToken = try secretSetting(readToken, readTokenFile, variable: "HEARTBEAT_READ_TOKEN", flag: "--read-token")
         if let value = try integer(secretGraceS, "HEARTBEAT_SECRET_GRACE_S", "--secret-grace-s") { configuration.previousSecretSeconds = value }
         if let value = try integer(receivers, "HEARTBEAT_RECEIVERS", "--receivers") { configuration.receivers = value }
         if let value = try integer(ringSize, "HEARTBEAT_RING_SIZE", "--ring-size") { configuration.ringCapacity = value }
@@ -232,6 +242,16 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw UsageError("\(setting): \(error)")
         }
+    }
+
+    /// A secret given as a value (`--X`, `VARIABLE`) or as a file (`--X-file`, `VARIABLE_FILE`), at
+    /// most one of them; a file is read whole, without its trailing newline.
+    private func secretSetting(_ value: String?, _ file: String?, variable: String, flag: String) throws -> String? {
+        let direct = value ?? Environment.value(variable)
+        let path = file ?? Environment.value(variable + "_FILE")
+        guard let path else { return direct }
+        guard direct == nil else { throw UsageError("\(flag) and \(flag)-file (or \(variable) and \(variable)_FILE): give one of them, not both") }
+        return try SecretFile.read(path, setting: "\(flag)-file / \(variable)_FILE")
     }
 
     /// The flag's value, else the environment variable's (which must be an integer), else nil.

@@ -11,15 +11,19 @@ struct APIError: Error, HTTPResponseError {
     static func notFound(_ message: String = "no such resource") -> APIError { APIError(status: .notFound, code: "not_found", message: message) }
     static let unauthorized = APIError(status: .unauthorized, code: "unauthorized", message: "an admin bearer token is required (Authorization: Bearer …)")
     static let forbidden = APIError(status: .forbidden, code: "forbidden", message: "the admin token is not valid")
+    static let unauthorizedRead = APIError(
+        status: .unauthorized, code: "unauthorized", message: "a read token is required (Authorization: Bearer …, or open the status page once with ?token=…)")
+    static let forbiddenRead = APIError(status: .forbidden, code: "forbidden", message: "the token is neither the read token nor the admin token")
     static func tooLarge(_ limit: Int) -> APIError { APIError(status: .contentTooLarge, code: "too_large", message: "the body exceeds \(limit) bytes") }
     static func unavailable(_ message: String) -> APIError { APIError(status: .serviceUnavailable, code: "unavailable", message: message) }
     static func internalError(_ message: String) -> APIError { APIError(status: .internalServerError, code: "internal", message: message) }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = (try? JSONSerialization.data(withJSONObject: ["error": code, "message": message], options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Response(
-            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+        // RFC 9110 section 11.6.1: a 401 names the scheme the client should use.
+        if status == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="heartbeat""# }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 

@@ -13,8 +13,13 @@ enum BatchIngestAPI {
 
     static func register(on router: Router<BasicRequestContext>, _ shared: SidecarContext) {
         router.post("/v1/heartbeats") { request, _ -> Response in
-            if let type = request.headers[.contentType], !type.hasPrefix("application/octet-stream") {
-                throw APIError(status: .unsupportedMediaType, code: "unsupported_media_type", message: "send application/octet-stream: k × 64-byte records")
+            // Required, not just checked when present: a browser page's fetch() without a content type
+            // (or with text/plain) needs no CORS preflight, so any site a user visits could post here.
+            let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+            guard type == "application/octet-stream" else {
+                throw APIError(
+                    status: .unsupportedMediaType, code: "unsupported_media_type",
+                    message: "send Content-Type: application/octet-stream with k × 64-byte records")
             }
             var request = request
             let limit = maximumRecords * WireFormat.recordSize

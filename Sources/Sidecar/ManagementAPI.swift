@@ -25,14 +25,14 @@ enum ManagementAPI {
             try shared.requireAdmin(request)
             let uuid = try StatusAPI.applicationUUID(context)
             let (body, present, nulls) = try await SidecarContext.jsonBody(
-                request, as: PatchBody.self, allowed: ["name", "interval_ms", "grace_ms", "max_run_ms", "enabled"])
+                request, as: PatchBody.self, allowed: ["name", "interval_ms", "grace_ms", "max_run_ms", "enabled", "signed"])
             for field in nulls where field != "max_run_ms" { throw APIError.badRequest("\(field): may not be null") }
             let changes = ApplicationStore.Changes(
                 name: body.name, intervalMillis: body.interval_ms, graceMillis: body.grace_ms,
-                maxRunMillis: present.contains("max_run_ms") ? .some(body.max_run_ms) : nil, enabled: body.enabled)
-            let record = try await shared.database.run { try ApplicationStore.update(uuid, changes, on: $0) }
+                maxRunMillis: present.contains("max_run_ms") ? .some(body.max_run_ms) : nil, enabled: body.enabled, signed: body.signed)
+            let (record, secret) = try await shared.database.run { try ApplicationStore.update(uuid, changes, on: $0) }
             shared.cache.invalidate()
-            return SidecarContext.json(.ok, APIModels.encode(APIModels.application(record)))
+            return SidecarContext.json(.ok, APIModels.encode(APIModels.application(record, secret: secret?.hexString)))
         }
         router.delete("/v1/apps/:uuid") { request, context -> Response in
             try shared.requireAdmin(request)
@@ -74,12 +74,14 @@ enum ManagementAPI {
         let signed: Bool?
     }
 
-    /// `PATCH /v1/apps/{uuid}`: absent fields stay as they are; `max_run_ms: null` removes the limit.
+    /// `PATCH /v1/apps/{uuid}`: absent fields stay as they are; `max_run_ms: null` removes the limit;
+    /// `signed: true` gives an unsigned application a secret (in the answer, once), `false` removes it.
     struct PatchBody: Decodable {
         let name: String?
         let interval_ms: Int?
         let grace_ms: Int?
         let max_run_ms: Int?
         let enabled: Bool?
+        let signed: Bool?
     }
 }

@@ -10,28 +10,84 @@ final class SidecarContext: Sendable {
     let cache = ReadCache()
     /// The bearer token management calls need; nil disables management.
     let adminToken: String?
+    /// The token read routes need (`--read-token`); nil leaves them open. The admin token reads too.
+    let readToken: String?
     /// How long a rotated-out secret stays valid.
     let previousSecretSeconds: Int
 
-    init(pipeline: IngestPipeline, adminToken: String?, previousSecretSeconds: Int) {
+    init(pipeline: IngestPipeline, adminToken: String?, readToken: String? = nil, previousSecretSeconds: Int) {
         self.pipeline = pipeline
         self.database = DatabaseWork(url: pipeline.configuration.databaseURL)
         self.adminToken = adminToken
+        self.readToken = readToken
         self.previousSecretSeconds = previousSecretSeconds
+        self.readCookieValue = readToken.map { WebhookSignature.header(for: [], deliveryID: "read-cookie", timestampSeconds: 0, secret: Array($0.utf8)) }
     }
 
-    /// Checks `Authorization: Bearer <token>` in constant time: 401 without one, 403 when wrong
-    /// (or when no token is configured: management is then disabled).
+    /// The name of the cookie that carries read access for a browser.
+    static let readCookieName = "heartbeat_read"
+    /// What that cookie holds: a keyed hash of the read token (the token itself never sits in a
+    /// cookie jar), or nil without a read token.
+    let readCookieValue: String?
+
+    /// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive
+    /// (RFC 9110 section 11.1), so `bearer` works.
+    static func bearerToken(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Checks `Authorization: Bearer <token>` in constant time: 401 (with `WWW-Authenticate`)
+    /// without one, 403 when wrong (or when no token is configured: management is then disabled).
     func requireAdmin(_ request: Request) throws {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw APIError.unauthorized }
+        guard let given = Self.bearerToken(request) else { throw APIError.unauthorized }
         guard let adminToken else {
             throw APIError(status: .forbidden, code: "management_disabled", message: "management is disabled: start the collector with --admin-token")
         }
-        let given = Array(header.dropFirst("Bearer ".count).utf8)
-        let expected = Array(adminToken.utf8)
+        guard Self.constantTimeEqual(given, adminToken) else { throw APIError.forbidden }
+    }
+
+    /// Lets a read through when no read token is configured, or when the request carries the read
+    /// token or the admin token as a bearer token, or the read cookie; otherwise 401 (no
+    /// credentials) or 403 (wrong ones).
+    func requireRead(_ request: Request) throws {
+        guard let readToken else { return }
+        if let given = Self.bearerToken(request) {
+            let admin = adminToken.map { Self.constantTimeEqual(given, $0) } ?? false
+            guard Self.constantTimeEqual(given, readToken) || admin else { throw APIError.forbiddenRead }
+            return
+        }
+        if let cookie = Self.cookie(Self.readCookieName, in: request), let expected = readCookieValue, Self.constantTimeEqual(cookie, expected) {
+            return
+        }
+        throw APIError.unauthorizedRead
+    }
+
+    /// Whether `token` is the read token (for `?token=` on the status page).
+    func isReadToken(_ token: String) -> Bool {
+        readToken.map { Self.constantTimeEqual(token, $0) } ?? false
+    }
+
+    /// The value of cookie `name` in the request's `Cookie` headers.
+    static func cookie(_ name: String, in request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name { return String(parts[1]) }
+            }
+        }
+        return nil
+    }
+
+    /// Compares two tokens in time that depends only on the expected one's length.
+    static func constantTimeEqual(_ given: String, _ expected: String) -> Bool {
+        let given = Array(given.utf8)
+        let expected = Array(expected.utf8)
         var difference = UInt8(given.count == expected.count ? 0 : 1)
         for index in 0..<expected.count { difference |= expected[index] ^ (index < given.count ? given[index] : 0) }
-        guard difference == 0 else { throw APIError.forbidden }
+        return difference == 0
     }
 
     /// A JSON response.

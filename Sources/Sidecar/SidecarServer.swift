@@ -25,9 +25,11 @@ public final class SidecarServer: @unchecked Sendable {
     private var task: Task<Void, Never>?
     private let finished = DispatchSemaphore(value: 0)
 
-    public init(pipeline: IngestPipeline, host: String, port: Int, adminToken: String? = nil, previousSecretSeconds: Int = 3_600) {
+    public init(
+        pipeline: IngestPipeline, host: String, port: Int, adminToken: String? = nil, readToken: String? = nil, previousSecretSeconds: Int = 3_600
+    ) {
         self.pipeline = pipeline
-        self.shared = SidecarContext(pipeline: pipeline, adminToken: adminToken, previousSecretSeconds: previousSecretSeconds)
+        self.shared = SidecarContext(pipeline: pipeline, adminToken: adminToken, readToken: readToken, previousSecretSeconds: previousSecretSeconds)
         self.host = host
         self.requestedPort = port
     }
@@ -110,8 +112,9 @@ public final class SidecarServer: @unchecked Sendable {
             let body = (try? JSONEncoder().encode(readiness)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             return json(readiness.ready ? .ok : .serviceUnavailable, body)
         }
-        router.get("/metrics") { _, _ -> Response in
-            Response(
+        router.get("/metrics") { request, _ -> Response in
+            try shared.requireRead(request)
+            return Response(
                 status: .ok, headers: [.contentType: CollectorMetricsPage.contentType, .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(pipeline, cache: shared.cache))))
         }

@@ -6,12 +6,14 @@ import Protocol
 /// The read side of the API: applications, one application, its events and transitions, the
 /// summary. Every read goes through the context's short-lived cache and carries an ETag.
 enum StatusAPI {
-    static let states = Set(["new", "up", "late", "down", "paused"])
-
     static func register(on router: Router<BasicRequestContext>, _ shared: SidecarContext) {
         router.get("/v1/apps") { request, _ in
-            let state = request.uri.queryParameters.get("state")
-            if let state, !states.contains(state) { throw APIError.badRequest("state: \(state) is not one of new, up, late, down, paused") }
+            try shared.requireRead(request)
+            var state: LivenessStatus?
+            if let text = request.uri.queryParameters.get("state") {
+                guard let status = LivenessStatus(label: text) else { throw APIError.badRequest("state: \(text) is not one of new, up, late, down, paused") }
+                state = status
+            }
             let prefix = request.uri.queryParameters.get("prefix")
             let limit = try SidecarContext.integer(request, "limit", default: 100, range: 1...1_000)
             var cursorID = 0
@@ -20,9 +22,10 @@ enum StatusAPI {
                 cursorID = value
             }
             let after = cursorID
+            let wanted = state
             return try await shared.cachedRead(request) {
                 let page = try await shared.database.run { connection in
-                    try ApplicationStore.list(status: state, namePrefix: prefix, afterID: after, limit: limit + 1, on: connection)
+                    try ApplicationStore.list(status: wanted, namePrefix: prefix, afterID: after, limit: limit + 1, on: connection)
                 }
                 let shown = page.prefix(limit)
                 let next: Any = page.count > limit ? String(shown.last!.id) : NSNull()
@@ -30,6 +33,7 @@ enum StatusAPI {
             }
         }
         router.get("/v1/apps/:uuid") { request, context in
+            try shared.requireRead(request)
             let uuid = try applicationUUID(context)
             return try await shared.cachedRead(request) {
                 let (record, lost) = try await shared.database.run { connection -> (ApplicationRecord, Int64) in
@@ -40,6 +44,7 @@ enum StatusAPI {
             }
         }
         router.get("/v1/apps/:uuid/events") { request, context in
+            try shared.requireRead(request)
             let uuid = try applicationUUID(context)
             let limit = try SidecarContext.integer(request, "limit", default: 100, range: 1...1_000)
             var beforeMicros: Int64?
@@ -59,6 +64,7 @@ enum StatusAPI {
             }
         }
         router.get("/v1/apps/:uuid/transitions") { request, context in
+            try shared.requireRead(request)
             let uuid = try applicationUUID(context)
             let limit = try SidecarContext.integer(request, "limit", default: 100, range: 1...1_000)
             return try await shared.cachedRead(request) {
@@ -72,7 +78,8 @@ enum StatusAPI {
             }
         }
         router.get("/v1/summary") { request, _ in
-            try await shared.cachedRead(request) {
+            try shared.requireRead(request)
+            return try await shared.cachedRead(request) {
                 let counts = try await shared.database.run { try ApplicationStore.summary(on: $0) }
                 var object: [String: Any] = counts
                 object["total"] = counts.values.reduce(0, +)

@@ -12,7 +12,17 @@ enum StatusPage {
 
     static func register(on router: Router<BasicRequestContext>, _ shared: SidecarContext) {
         router.get("/") { request, _ in
-            try await shared.cachedRead(request, contentType: "text/html; charset=utf-8") {
+            // A browser cannot send a bearer token: `?token=<read token>` once sets an HttpOnly,
+            // SameSite=Strict cookie and redirects to the page without the token in its address.
+            if let token = request.uri.queryParameters.get("token") {
+                guard shared.isReadToken(token), let cookie = shared.readCookieValue else { throw APIError.forbiddenRead }
+                return Response(status: .seeOther, headers: [
+                    .location: "/", .cacheControl: "no-store",
+                    .setCookie: "\(SidecarContext.readCookieName)=\(cookie); Path=/; HttpOnly; SameSite=Strict",
+                ])
+            }
+            try shared.requireRead(request)
+            return try await shared.cachedRead(request, contentType: "text/html; charset=utf-8") {
                 let (counts, applications, transitions) = try await shared.database.run { connection in
                     (
                         try ApplicationStore.summary(on: connection), try ApplicationStore.worstFirst(limit: shownApplications, on: connection),

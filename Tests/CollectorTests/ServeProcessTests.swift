@@ -93,6 +93,52 @@ struct ServeProcessTests {
         #expect(result.standardError.contains("--batch-rows: 0 is not accepted; expected 1 to 1000000"), "\(result.standardError)")
     }
 
+    @Test("tokens come from files (trailing newline ignored); a value and a file for one setting exit 2")
+    func tokenFiles() throws {
+        let database = try TestDatabase()
+        try Migrator().migrate(try database.connect())
+        let directory = NSTemporaryDirectory() + "heartbeat-tokens-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let adminFile = directory + "/admin", readFile = directory + "/read"
+        try "admin-token-from-a-file-0123\n".write(toFile: adminFile, atomically: true, encoding: .utf8)
+        try "read-token-from-a-file-01234\n".write(toFile: readFile, atomically: true, encoding: .utf8)
+
+        let conflict = try runProcess(
+            heartbeatExecutable(), ["serve", "--database-url", database.url, "--admin-token", "x-0123456789abcdef", "--admin-token-file", adminFile])
+        #expect(conflict.status == 2)
+        #expect(conflict.standardError.contains("--admin-token and --admin-token-file"), "\(conflict.standardError)")
+        let missing = try runProcess(heartbeatExecutable(), ["serve", "--database-url", database.url, "--read-token-file", directory + "/nothing"])
+        #expect(missing.status == 2)
+        #expect(missing.standardError.contains("cannot read"), "\(missing.standardError)")
+
+        let serve = Process()
+        serve.executableURL = heartbeatExecutable()
+        serve.arguments = ["serve", "--udp", "127.0.0.1:\(freePort())", "--http", "127.0.0.1:0", "--database-url", database.url,
+                           "--spool-dir", directory + "/spool", "--status-interval-s", "0", "--admin-token-file", adminFile, "--read-token-file", readFile]
+        serve.environment = Self.isolatedEnvironment()
+        let errors = Pipe()
+        serve.standardError = errors
+        try serve.run()
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        var output = ""
+        while !output.contains("heartbeat collector:") {
+            let chunk = errors.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            output += String(decoding: chunk, as: UTF8.self)
+        }
+        let port = try #require(output.firstMatch(of: /HTTP [\d.]+:(\d+),/).flatMap { Int($0.1) }, "\(output)")
+        #expect(try httpRequest(port: port, "/v1/summary").status == 401)
+        #expect(try httpRequest(port: port, "/v1/summary", headers: ["Authorization": "Bearer read-token-from-a-file-01234"]).status == 200)
+        let created = try httpRequest(
+            port: port, "/v1/apps", method: "POST", headers: ["Authorization": "Bearer admin-token-from-a-file-0123", "Content-Type": "application/json"],
+            body: Array(#"{"name":"from a file"}"#.utf8))
+        #expect(created.status == 201, "\(created.text)")
+        kill(serve.processIdentifier, SIGTERM)
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus == 0)
+    }
+
     @Test("SIGSTOP for 5× the interval, then SIGCONT: no application that kept sending is marked late or down")
     func stallGuard() throws {
         let database = try TestDatabase()

@@ -12,12 +12,14 @@ struct WebhookTests {
     typealias Harness = IngestPipelineTests.Harness
     static let secret = "webhook-test-secret-0123456789"
 
-    /// HMAC-SHA256 of `body` under the test secret, as the header carries it.
-    static func expectedSignature(_ body: [UInt8]) -> String {
+    /// HMAC-SHA256 of "<timestamp>.<delivery>.<body>" under the test secret, as the header carries it
+    /// (computed with the reference HMAC, not the code under test).
+    static func expectedSignature(_ body: [UInt8], timestamp: String, delivery: String) -> String {
         var digest = [UInt8](repeating: 0, count: 32)
         let key = Array(secret.utf8)
-        _ = hb_hmac_sha256_reference(key, key.count, body, body.count, &digest)
-        return "sha256=" + hex(digest)
+        let message = Array("\(timestamp).\(delivery).".utf8) + body
+        _ = hb_hmac_sha256_reference(key, key.count, message, message.count, &digest)
+        return "v1=" + hex(digest)
     }
 
     @Test("each transition reaches the receiver once, signed, in order; a failed POST is retried; the outbox empties")
@@ -47,7 +49,13 @@ struct WebhookTests {
         #expect(Set(delivered.compactMap { $0.headers["x-heartbeat-delivery"] }).count == 3, "distinct deliveries")
         #expect(requests[0].headers["x-heartbeat-delivery"] == requests[1].headers["x-heartbeat-delivery"], "the failed one is sent again")
         for request in requests {
-            #expect(request.headers["x-heartbeat-signature"] == Self.expectedSignature(request.body))
+            let timestamp = request.headers["x-heartbeat-timestamp"] ?? ""
+            let delivery = request.headers["x-heartbeat-delivery"] ?? ""
+            #expect(request.headers["x-heartbeat-signature"] == Self.expectedSignature(request.body, timestamp: timestamp, delivery: delivery))
+            // The timestamp is when the attempt was signed: a receiver's freshness check passes.
+            #expect(abs((Int64(timestamp) ?? 0) - Int64(Date().timeIntervalSince1970)) < 60)
+            // A signature over the body alone (the old scheme) no longer matches.
+            #expect(request.headers["x-heartbeat-signature"] != Self.expectedSignature(request.body, timestamp: "", delivery: ""))
             #expect(request.headers["content-type"] == "application/json")
         }
         let bodies = delivered.compactMap { try? JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any] }
@@ -132,8 +140,8 @@ struct WebhookTests {
         let database = try TestDatabase()
         let connection = try database.connect()
         let urls = ["http://127.0.0.1/a'b", "http://127.0.0.1/c\\\"d", "http://127.0.0.1/e,f{g}", "http://127.0.0.1/plain"]
-        let rows = try connection.query("SELECT unnest(\(TransitionWriter.sqlTextArray(urls))::text[])").compactMap { $0[0] }
+        let rows = try connection.execute("SELECT unnest($1::text[]) AS url", [PostgresConnection.arrayParameter(urls)]).rows.compactMap { $0["url"] }
         #expect(rows == urls)
-        #expect(try connection.query("SELECT cardinality(\(TransitionWriter.sqlTextArray([]))::text[])") == [["0"]])
+        #expect(try connection.query("SELECT cardinality($1::text[])", PostgresConnection.arrayParameter([])) == [["0"]])
     }
 }

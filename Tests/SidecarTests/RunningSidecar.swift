@@ -14,7 +14,7 @@ final class RunningSidecar {
     let application = ApplicationUUID.random()
     private let spool = NSTemporaryDirectory() + "heartbeat-sidecar-\(UUID().uuidString)"
 
-    init(adminToken: String? = nil, configure: (inout CollectorConfiguration) -> Void = { _ in }) throws {
+    init(adminToken: String? = nil, readToken: String? = nil, configure: (inout CollectorConfiguration) -> Void = { _ in }) throws {
         database = try TestDatabase()
         connection = try database.connect()
         try Migrator().migrate(connection)
@@ -30,7 +30,7 @@ final class RunningSidecar {
         configure(&configuration)
         pipeline = try IngestPipeline(configuration: configuration)
         pipeline.start()
-        sidecar = SidecarServer(pipeline: pipeline, host: "127.0.0.1", port: 0, adminToken: adminToken)
+        sidecar = SidecarServer(pipeline: pipeline, host: "127.0.0.1", port: 0, adminToken: adminToken, readToken: readToken)
         port = try sidecar.start()
     }
 
@@ -44,9 +44,10 @@ final class RunningSidecar {
 
     /// Runs `body` with a running sidecar, and stops it afterwards whatever happens.
     static func with(
-        adminToken: String? = nil, configure: (inout CollectorConfiguration) -> Void = { _ in }, _ body: (RunningSidecar) async throws -> Void
+        adminToken: String? = nil, readToken: String? = nil, configure: (inout CollectorConfiguration) -> Void = { _ in },
+        _ body: (RunningSidecar) async throws -> Void
     ) async throws {
-        let running = try RunningSidecar(adminToken: adminToken, configure: configure)
+        let running = try RunningSidecar(adminToken: adminToken, readToken: readToken, configure: configure)
         do {
             try await body(running)
         } catch {

@@ -200,6 +200,10 @@ struct StatusAPITests {
             #expect(try httpRequest(port: running.port, "/v1/heartbeats", method: "POST", headers: octets, body: []).status == 400)
             #expect(try httpRequest(port: running.port, "/v1/heartbeats", method: "POST", headers: octets, body: [UInt8](repeating: 0, count: 64 * 1_025)).status == 413)
             #expect(try httpRequest(port: running.port, "/v1/heartbeats", method: "POST", headers: ["Content-Type": "text/plain"], body: unknownBytes).status == 415)
+            // No content type at all is what a browser page's fetch() sends without a CORS preflight.
+            let untyped = try httpRequest(port: running.port, "/v1/heartbeats", method: "POST", body: unknownBytes)
+            #expect(untyped.status == 415, "\(untyped.text)")
+            #expect(try httpRequest(port: running.port, "/v1/heartbeats", method: "POST", headers: ["Content-Type": "Application/Octet-Stream; x=1"], body: unknownBytes).status == 202)
         }
     }
 

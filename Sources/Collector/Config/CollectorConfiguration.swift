@@ -25,6 +25,9 @@ public struct CollectorConfiguration: Sendable {
     public var webhookSecret: String?
     /// The bearer token of the management API (`--admin-token`); nil disables management.
     public var adminToken: String?
+    /// The bearer token the `/v1` read routes, `/metrics` and the status page need (`--read-token`);
+    /// nil leaves them open (the loopback default). The admin token reads too.
+    public var readToken: String?
     /// How long a rotated-out secret stays valid, seconds (`--secret-grace-s`).
     public var previousSecretSeconds = 3_600
     /// Receiver threads, each with its own SO_REUSEPORT socket and ring.
@@ -123,6 +126,11 @@ public struct CollectorConfiguration: Sendable {
         try check(webhookURLs.isEmpty || (webhookSecret?.utf8.count ?? 0) >= 16, "--webhook-secret / HEARTBEAT_WEBHOOK_SECRET",
                   webhookSecret == nil ? "(unset)" : "(\(webhookSecret!.utf8.count) bytes)", "at least 16 bytes when webhook URLs are set")
         if let adminToken { try check(adminToken.utf8.count >= 16, "--admin-token / HEARTBEAT_ADMIN_TOKEN", "(\(adminToken.utf8.count) bytes)", "at least 16 bytes") }
+        if let readToken {
+            try check(readToken.utf8.count >= 16, "--read-token / HEARTBEAT_READ_TOKEN", "(\(readToken.utf8.count) bytes)", "at least 16 bytes")
+            try check(readToken.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: ",") },
+                      "--read-token / HEARTBEAT_READ_TOKEN", "(a token with spaces, controls, ';' or ',')", "printable ASCII without spaces, ';' or ','")
+        }
         try check((0...86_400 * 30).contains(previousSecretSeconds), "--secret-grace-s", previousSecretSeconds, "0 to 2592000 s")
         try check((0...10_000_000).contains(appRateLimit), "--app-rate-limit", appRateLimit, "0 (no limit) to 10000000 records/s")
         try check((1...100_000_000).contains(appBurst), "--app-burst", appBurst, "1 to 100000000 records")

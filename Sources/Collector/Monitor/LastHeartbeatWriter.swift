@@ -50,13 +50,12 @@ final class LastHeartbeatWriter: @unchecked Sendable {
                 if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
                 for start in stride(from: 0, to: changed.count, by: Self.chunk) {
                     let slice = changed[start..<min(changed.count, start + Self.chunk)]
-                    let ids = slice.map { String($0.id) }.joined(separator: ",")
-                    let times = slice.map { String($0.micros) }.joined(separator: ",")
-                    try connection!.query("""
+                    try connection!.execute("""
                         UPDATE application SET last_heartbeat = to_timestamp(v.micros / 1000000.0)
-                        FROM unnest('{\(ids)}'::int[], '{\(times)}'::bigint[]) AS v (id, micros)
+                        FROM unnest($1::int[], $2::bigint[]) AS v (id, micros)
                         WHERE application.id = v.id AND (last_heartbeat IS NULL OR last_heartbeat < to_timestamp(v.micros / 1000000.0))
-                        """)
+                        """,
+                        [PostgresConnection.arrayParameter(slice.map { String($0.id) }), PostgresConnection.arrayParameter(slice.map { String($0.micros) })])
                     for (id, micros) in slice { stored[id] = micros }
                 }
                 applicationsWritten.wrappingIncrement(by: UInt64(changed.count), ordering: .relaxed)

@@ -233,23 +233,25 @@ final class LivenessMonitor: @unchecked Sendable {
     /// Stores each application's latest closed run (`last_run_ms`, `last_run_at`), in one
     /// statement; an older run never overwrites a newer one.
     private static func storeRuns(_ runs: [Int: LivenessMachine.ClosedRun], on connection: PostgresConnection) throws(PostgresError) {
-        let ids = runs.keys.map(String.init).joined(separator: ",")
-        let durations = runs.values.map { String($0.durationMicros / 1_000) }.joined(separator: ",")
-        let ended = runs.values.map { String($0.endedMicros) }.joined(separator: ",")
-        try connection.query("""
+        let ordered = Array(runs)
+        try connection.execute("""
             UPDATE application SET last_run_ms = v.ms, last_run_at = to_timestamp(v.ended / 1000000.0)
-            FROM unnest('{\(ids)}'::int[], '{\(durations)}'::bigint[], '{\(ended)}'::bigint[]) AS v (id, ms, ended)
+            FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS v (id, ms, ended)
             WHERE application.id = v.id AND (last_run_at IS NULL OR last_run_at < to_timestamp(v.ended / 1000000.0))
-            """)
+            """,
+            [
+                PostgresConnection.arrayParameter(ordered.map { String($0.key) }),
+                PostgresConnection.arrayParameter(ordered.map { String($0.value.durationMicros / 1_000) }),
+                PostgresConnection.arrayParameter(ordered.map { String($0.value.endedMicros) }),
+            ])
     }
 
     /// Makes the board agree with the stored status of applications `ids`.
     private static func adoptStoredStatuses(of ids: Set<Int>, into board: inout LivenessBoard, on connection: PostgresConnection, nowMicros: Int64) throws(PostgresError) {
-        let list = ids.map(String.init).joined(separator: ",")
-        for row in try connection.query("SELECT id, status FROM application WHERE id = ANY('{\(list)}'::int[])") {
-            guard let id = row[0].flatMap({ Int($0) }), id < board.capacity, let text = row[1],
-                let status = LivenessStatus.allCases.first(where: { $0.description == text })
-            else { continue }
+        let rows = try connection.execute(
+            "SELECT id, status FROM application WHERE id = ANY($1::int[])", [PostgresConnection.arrayParameter(ids.map(String.init))])
+        for row in rows.rows {
+            guard let id = row.int("id"), id < board.capacity, let text = row["status"], let status = LivenessStatus(label: text) else { continue }
             board.adopt(status: status, for: id, nowMicros: nowMicros)
         }
     }
@@ -260,13 +262,12 @@ final class LivenessMonitor: @unchecked Sendable {
     ) throws(PostgresError) -> LivenessBoard {
         var board = board
         try connection.forEachRow("SELECT id, interval_ms, grace_ms, max_run_ms, status FROM application") { row in
-            guard let id = row[0].flatMap({ Int($0) }), let interval = row[1].flatMap({ Int64($0) }),
-                let grace = row[2].flatMap({ Int64($0) }), let statusText = row[4],
-                let status = LivenessStatus.allCases.first(where: { $0.description == statusText })
+            guard let id = row.int("id"), let interval = row.int64("interval_ms"), let grace = row.int64("grace_ms"),
+                let statusText = row["status"], let status = LivenessStatus(label: statusText)
             else { return }
             if id >= board.capacity { board = board.resized(capacity: id * 2, defaultPolicy: defaultPolicy) }
             board.setPolicy(
-                LivenessPolicy(intervalMicros: interval * 1_000, graceMicros: grace * 1_000, maxRunMicros: row[3].flatMap { Int64($0) }.map { $0 * 1_000 }),
+                LivenessPolicy(intervalMicros: interval * 1_000, graceMicros: grace * 1_000, maxRunMicros: row.int64("max_run_ms").map { $0 * 1_000 }),
                 for: id)
             board.adopt(status: status, for: id, nowMicros: nowMicros)
         }

@@ -21,6 +21,12 @@ public enum LivenessStatus: UInt8, CaseIterable, Sendable, CustomStringConvertib
         case .paused: "paused"
         }
     }
+
+    /// The status whose stored name is `label`, or nil.
+    public init?(label: String) {
+        guard let status = Self.allCases.first(where: { $0.description == label }) else { return nil }
+        self = status
+    }
 }
 
 /// Why a transition happened (`status_change.reason`).

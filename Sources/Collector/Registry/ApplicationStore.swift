@@ -55,46 +55,77 @@ public enum StoreError: Error, CustomStringConvertible {
     case notFound
     /// A value out of range (field, message).
     case invalid(String, String)
+    /// The request conflicts with the application's state (what to do instead).
+    case conflict(String)
 
     public var description: String {
         switch self {
         case .database(let error): "\(error)"
         case .notFound: "no such application"
         case .invalid(let field, let message): "\(field): \(message)"
+        case .conflict(let message): message
         }
     }
 }
 
 /// The registry's management and read operations, in SQL, shared by the HTTP sidecar and the
-/// `heartbeat app` commands. Every write that collectors load bumps the registry version through
-/// the schema's trigger; an operator's pause or resume bumps it explicitly, so monitors adopt it.
-/// Each call runs on the connection it is given (one thread at a time).
+/// `heartbeat app` commands. Every value travels as a libpq parameter (never spliced into the SQL
+/// text, whatever the server's quoting settings), and rows are read by column name. Every write
+/// that collectors load bumps the registry version through the schema's trigger; an operator's
+/// pause or resume bumps it explicitly, so monitors adopt it. Each call runs on the connection it
+/// is given (one thread at a time).
 public enum ApplicationStore {
-    /// What an application's JSON and list rows read.
+    /// What an application's JSON and list rows read, by these names.
     static let columns = """
-        id, uuid::text, name, status, interval_ms, grace_ms, max_run_ms, secret IS NOT NULL, is_active,
-        (extract(epoch FROM last_heartbeat) * 1000000)::bigint, last_run_ms, (extract(epoch FROM last_run_at) * 1000000)::bigint,
-        (extract(epoch FROM created_at) * 1000000)::bigint
+        id, uuid::text AS uuid, name, status, interval_ms, grace_ms, max_run_ms, secret IS NOT NULL AS signed, is_active,
+        (extract(epoch FROM last_heartbeat) * 1000000)::bigint AS last_heartbeat_us, last_run_ms,
+        (extract(epoch FROM last_run_at) * 1000000)::bigint AS last_run_at_us,
+        (extract(epoch FROM created_at) * 1000000)::bigint AS created_at_us
         """
 
-    static func record(_ row: [String?]) -> ApplicationRecord? {
-        guard row.count >= 13, let id = row[0].flatMap({ Int($0) }), let uuid = row[1], let name = row[2], let status = row[3],
-            let interval = row[4].flatMap({ Int($0) }), let grace = row[5].flatMap({ Int($0) }), let created = row[12].flatMap({ Int64($0) })
+    static func record(_ row: QueryRow) -> ApplicationRecord? {
+        guard let id = row.int("id"), let uuid = row["uuid"], let name = row["name"], let status = row["status"],
+            let interval = row.int("interval_ms"), let grace = row.int("grace_ms"), let created = row.int64("created_at_us")
         else { return nil }
         return ApplicationRecord(
             id: id, uuid: uuid, name: name, status: status, intervalMillis: interval, graceMillis: grace,
-            maxRunMillis: row[6].flatMap { Int($0) }, signed: row[7] == "t", enabled: row[8] == "t",
-            lastHeartbeatMicros: row[9].flatMap { Int64($0) }, lastRunMillis: row[10].flatMap { Int64($0) },
-            lastRunAtMicros: row[11].flatMap { Int64($0) }, createdAtMicros: created)
+            maxRunMillis: row.int("max_run_ms"), signed: row.bool("signed") ?? false, enabled: row.bool("is_active") ?? false,
+            lastHeartbeatMicros: row.int64("last_heartbeat_us"), lastRunMillis: row.int64("last_run_ms"),
+            lastRunAtMicros: row.int64("last_run_at_us"), createdAtMicros: created)
+    }
+
+    /// The most code points a name may have: the schema's `length(name)` counts code points, so the
+    /// check here counts the same unit (a name of 101 graphemes can hold 202 code points).
+    public static let maximumNameLength = 200
+
+    /// Why `name` is not acceptable, or nil: 1-200 code points, no control characters (C0, DEL, C1)
+    /// and no bidirectional overrides or isolates (U+202A-202E, U+2066-2069), which would let a
+    /// name rearrange what a terminal or page shows around it.
+    public static func nameProblem(_ name: String) -> String? {
+        let scalars = name.unicodeScalars
+        guard !scalars.isEmpty, scalars.count <= maximumNameLength else {
+            return "1 to \(maximumNameLength) characters (Unicode code points); got \(scalars.count)"
+        }
+        for scalar in scalars {
+            switch scalar.value {
+            case 0x00...0x1F, 0x7F...0x9F:
+                return "may not contain control characters (found U+\(String(format: "%04X", scalar.value)))"
+            case 0x202A...0x202E, 0x2066...0x2069:
+                return "may not contain bidirectional overrides (found U+\(String(format: "%04X", scalar.value)))"
+            default:
+                continue
+            }
+        }
+        return nil
     }
 
     /// Checks the policy fields the way the schema does, with messages an operator can act on.
     public static func validate(name: String?, intervalMillis: Int?, graceMillis: Int?, maxRunMillis: Int??) throws(StoreError) {
-        if let name, name.isEmpty || name.count > 200 { throw .invalid("name", "1 to 200 characters") }
-        if let intervalMillis, !(1...2_147_483_647).contains(intervalMillis) { throw .invalid("interval_ms", "a positive number of milliseconds") }
-        if let graceMillis, !(0...2_147_483_647).contains(graceMillis) { throw .invalid("grace_ms", "zero or a positive number of milliseconds") }
+        if let name, let problem = nameProblem(name) { throw .invalid("name", problem) }
+        if let intervalMillis, !(1...2_147_483_647).contains(intervalMillis) { throw .invalid("interval_ms", "from 1 to 2147483647 milliseconds") }
+        if let graceMillis, !(0...2_147_483_647).contains(graceMillis) { throw .invalid("grace_ms", "from 0 to 2147483647 milliseconds") }
         if let maxRun = maxRunMillis, let value = maxRun, !(1...2_147_483_647).contains(value) {
-            throw .invalid("max_run_ms", "a positive number of milliseconds, or null")
+            throw .invalid("max_run_ms", "from 1 to 2147483647 milliseconds, or null")
         }
     }
 
@@ -105,12 +136,12 @@ public enum ApplicationStore {
         try validate(name: name, intervalMillis: intervalMillis, graceMillis: graceMillis, maxRunMillis: .some(maxRunMillis))
         let secret: ApplicationSecret? = signed ? .random() : nil
         let rows = try run(connection) {
-            try $0.query("""
+            try $0.execute("""
                 INSERT INTO application (uuid, name, secret, interval_ms, grace_ms, max_run_ms)
-                VALUES ('\(ApplicationUUID.random())', \(PostgresConnection.literal(name)), \(secret.map { "'\\x\($0.hexString)'::bytea" } ?? "NULL"),
-                        \(intervalMillis), \(graceMillis), \(maxRunMillis.map(String.init) ?? "NULL"))
+                VALUES ($1::uuid, $2, decode($3, 'hex'), $4::integer, $5::integer, $6::integer)
                 RETURNING \(columns)
-                """)
+                """,
+                ["\(ApplicationUUID.random())", name, secret?.hexString, String(intervalMillis), String(graceMillis), maxRunMillis.map(String.init)])
         }
         guard let created = rows.first.flatMap(record) else { throw .database(PostgresError(operation: "insert", message: "no row returned")) }
         return (created, secret)
@@ -118,33 +149,33 @@ public enum ApplicationStore {
 
     /// Applications in id order, after `afterID`, optionally with one status and a name prefix.
     public static func list(
-        status: String?, namePrefix: String?, afterID: Int, limit: Int, on connection: PostgresConnection
+        status: LivenessStatus?, namePrefix: String?, afterID: Int, limit: Int, on connection: PostgresConnection
     ) throws(StoreError) -> [ApplicationRecord] {
-        var conditions = ["id > \(afterID)"]
-        if let status { conditions.append("status = \(PostgresConnection.literal(status))") }
-        if let namePrefix {
-            let escaped = namePrefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-            conditions.append("name LIKE \(PostgresConnection.literal(escaped + "%"))")
-        }
-        return try run(connection) {
-            try $0.query("SELECT \(columns) FROM application WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT \(limit)")
-        }.compactMap(record)
+        // `starts_with` compares the prefix as it is: no LIKE pattern characters to escape.
+        try run(connection) {
+            try $0.execute("""
+                SELECT \(columns) FROM application
+                WHERE id > $1::integer AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR starts_with(name, $3))
+                ORDER BY id LIMIT $4::integer
+                """,
+                [String(afterID), status?.description, namePrefix, String(limit)])
+        }.rows.compactMap(record)
     }
 
     /// Enabled applications worst first (down, late, new, paused, up), then by name.
     public static func worstFirst(limit: Int, on connection: PostgresConnection) throws(StoreError) -> [ApplicationRecord] {
         try run(connection) {
-            try $0.query("""
+            try $0.execute("""
                 SELECT \(columns) FROM application WHERE is_active
                 ORDER BY CASE status WHEN 'down' THEN 0 WHEN 'late' THEN 1 WHEN 'new' THEN 2 WHEN 'paused' THEN 3 ELSE 4 END, name, id
-                LIMIT \(limit)
-                """)
-        }.compactMap(record)
+                LIMIT $1::integer
+                """, [String(limit)])
+        }.rows.compactMap(record)
     }
 
     /// One application, or nil.
     public static func get(_ uuid: ApplicationUUID, on connection: PostgresConnection) throws(StoreError) -> ApplicationRecord? {
-        try run(connection) { try $0.query("SELECT \(columns) FROM application WHERE uuid = '\(uuid)'") }.first.flatMap(record)
+        try run(connection) { try $0.execute("SELECT \(columns) FROM application WHERE uuid = $1::uuid", ["\(uuid)"]) }.first.flatMap(record)
     }
 
     /// The changes a PATCH may carry (nil: leave as is; `maxRunMillis: .some(nil)` clears it).
@@ -154,57 +185,88 @@ public enum ApplicationStore {
         public var graceMillis: Int?
         public var maxRunMillis: Int??
         public var enabled: Bool?
-        public init(name: String? = nil, intervalMillis: Int? = nil, graceMillis: Int? = nil, maxRunMillis: Int?? = nil, enabled: Bool? = nil) {
+        /// `true` gives an unsigned application a secret (returned once); `false` removes its secrets.
+        public var signed: Bool?
+        public init(
+            name: String? = nil, intervalMillis: Int? = nil, graceMillis: Int? = nil, maxRunMillis: Int?? = nil, enabled: Bool? = nil,
+            signed: Bool? = nil
+        ) {
             self.name = name
             self.intervalMillis = intervalMillis
             self.graceMillis = graceMillis
             self.maxRunMillis = maxRunMillis
             self.enabled = enabled
+            self.signed = signed
         }
     }
 
-    /// Applies `changes`; returns the application as it is now.
-    public static func update(_ uuid: ApplicationUUID, _ changes: Changes, on connection: PostgresConnection) throws(StoreError) -> ApplicationRecord {
+    /// Applies `changes`; returns the application as it is now, and its new secret when `signed`
+    /// made an unsigned application signed (shown once).
+    public static func update(
+        _ uuid: ApplicationUUID, _ changes: Changes, on connection: PostgresConnection
+    ) throws(StoreError) -> (ApplicationRecord, ApplicationSecret?) {
         try validate(name: changes.name, intervalMillis: changes.intervalMillis, graceMillis: changes.graceMillis, maxRunMillis: changes.maxRunMillis)
-        var assignments = [String]()
-        if let name = changes.name { assignments.append("name = \(PostgresConnection.literal(name))") }
-        if let interval = changes.intervalMillis { assignments.append("interval_ms = \(interval)") }
-        if let grace = changes.graceMillis { assignments.append("grace_ms = \(grace)") }
-        if let maxRun = changes.maxRunMillis { assignments.append("max_run_ms = \(maxRun.map(String.init) ?? "NULL")") }
-        if let enabled = changes.enabled { assignments.append("is_active = \(enabled)") }
-        guard !assignments.isEmpty else {
-            guard let current = try get(uuid, on: connection) else { throw .notFound }
-            return current
-        }
-        assignments.append("updated_at = now()")
+        // Each column keeps its value unless its "set" flag is true; one statement, all parameters.
+        let newSecret: ApplicationSecret? = changes.signed == true ? .random() : nil
+        let maxRun: Int?? = changes.maxRunMillis
         let rows = try run(connection) {
-            try $0.query("UPDATE application SET \(assignments.joined(separator: ", ")) WHERE uuid = '\(uuid)' RETURNING \(columns)")
+            try $0.execute("""
+                WITH current AS (SELECT id, secret IS NOT NULL AS was_signed FROM application WHERE uuid = $1::uuid)
+                UPDATE application SET
+                    name = coalesce($2, name),
+                    interval_ms = coalesce($3::integer, interval_ms),
+                    grace_ms = coalesce($4::integer, grace_ms),
+                    max_run_ms = CASE WHEN $5::boolean THEN $6::integer ELSE max_run_ms END,
+                    is_active = coalesce($7::boolean, is_active),
+                    secret = CASE WHEN $8::boolean IS NULL THEN secret
+                                  WHEN $8::boolean AND NOT current.was_signed THEN decode($9, 'hex')
+                                  WHEN $8::boolean THEN secret
+                                  ELSE NULL END,
+                    previous_secret = CASE WHEN $8::boolean = false THEN NULL ELSE previous_secret END,
+                    previous_secret_expires_at = CASE WHEN $8::boolean = false THEN NULL ELSE previous_secret_expires_at END,
+                    updated_at = now()
+                FROM current WHERE application.id = current.id
+                RETURNING \(columns.replacingOccurrences(of: "id, uuid::text", with: "application.id, uuid::text")), ($8::boolean AND NOT current.was_signed) AS secret_created
+                """,
+                [
+                    "\(uuid)", changes.name, changes.intervalMillis.map(String.init), changes.graceMillis.map(String.init),
+                    maxRun == nil ? "false" : "true", maxRun.flatMap { $0 }.map(String.init), changes.enabled.map { $0 ? "true" : "false" },
+                    changes.signed.map { $0 ? "true" : "false" }, newSecret?.hexString,
+                ])
         }
-        guard let updated = rows.first.flatMap(record) else { throw .notFound }
-        return updated
+        guard let row = rows.first, let updated = record(row) else { throw .notFound }
+        return (updated, row.bool("secret_created") == true ? newSecret : nil)
     }
 
     /// Deletes the application (its transitions go with it; stored heartbeats age out with their
     /// partitions). Returns whether it existed.
     public static func delete(_ uuid: ApplicationUUID, on connection: PostgresConnection) throws(StoreError) -> Bool {
-        !(try run(connection) { try $0.query("DELETE FROM application WHERE uuid = '\(uuid)' RETURNING id") }).isEmpty
+        !(try run(connection) { try $0.execute("DELETE FROM application WHERE uuid = $1::uuid RETURNING id", ["\(uuid)"]) }).isEmpty
     }
 
-    /// A new secret; the old one stays valid for `previousValidSeconds`. Unsigned applications
-    /// become signed. Returns the new secret (shown once) and when the old one expires (Unix µs).
+    /// A new secret for a signed application; the old one stays valid for `previousValidSeconds`.
+    /// Returns the new secret (shown once) and when the old one expires (Unix µs). An unsigned
+    /// application is refused (``StoreError/conflict(_:)``): rotating would make it signed at once
+    /// and its next unsigned record would be refused as `auth`; making it signed is an explicit
+    /// PATCH of `signed`.
     public static func rotateSecret(_ uuid: ApplicationUUID, previousValidSeconds: Int, on connection: PostgresConnection) throws(StoreError) -> (ApplicationSecret, Int64?) {
+        guard let current = try get(uuid, on: connection) else { throw .notFound }
+        guard current.signed else {
+            throw .conflict(
+                "the application is unsigned, so it has no secret to rotate; to sign its records, PATCH /v1/apps/\(uuid) with {\"signed\": true} (the answer carries the new secret), then update its senders")
+        }
         let secret = ApplicationSecret.random()
         let rows = try run(connection) {
-            try $0.query("""
+            try $0.execute("""
                 UPDATE application SET previous_secret = secret,
-                    previous_secret_expires_at = CASE WHEN secret IS NULL THEN NULL ELSE now() + make_interval(secs => \(previousValidSeconds)) END,
-                    secret = '\\x\(secret.hexString)'::bytea, updated_at = now()
-                WHERE uuid = '\(uuid)'
-                RETURNING (extract(epoch FROM previous_secret_expires_at) * 1000000)::bigint
-                """)
+                    previous_secret_expires_at = now() + make_interval(secs => $2::integer),
+                    secret = decode($3, 'hex'), updated_at = now()
+                WHERE uuid = $1::uuid AND secret IS NOT NULL
+                RETURNING (extract(epoch FROM previous_secret_expires_at) * 1000000)::bigint AS expires_us
+                """, ["\(uuid)", String(previousValidSeconds), secret.hexString])
         }
-        guard let row = rows.first else { throw .notFound }
-        return (secret, row[0].flatMap { Int64($0) })
+        guard let row = rows.first else { throw .conflict("the application changed while its secret was rotated; try again") }
+        return (secret, row.int64("expires_us"))
     }
 
     /// An operator's pause (or resume: back to `new`, waiting for the next record), recorded like
@@ -223,28 +285,36 @@ public enum ApplicationStore {
         let transition = LivenessTransition(
             from: from, to: target, atMicros: Int64(Date().timeIntervalSince1970 * 1_000_000), reason: paused ? .operatorPause : .operatorResume)
         let recorded = try run(connection) { try TransitionWriter.write([(current.id, transition)], webhookURLs: webhookURLs, render: true, on: $0) }
-        _ = try run(connection) { try $0.query("UPDATE registry_version SET version = version + 1; SELECT pg_notify('heartbeat_registry', '')") }
+        _ = try run(connection) { try $0.execute("UPDATE registry_version SET version = version + 1") }
+        _ = try run(connection) { try $0.execute("SELECT pg_notify('heartbeat_registry', '')") }
         guard let now = try get(uuid, on: connection) else { throw .notFound }
         return (now, recorded.first?.payload ?? nil)
     }
+
+    /// The range of `before` an events read accepts: years 1-9999, like a record's `sent_at`.
+    public static let eventTimeRange = WireFormat.earliestSentAtMicros...WireFormat.latestSentAtMicros
 
     /// The latest stored heartbeats, newest first, received before `beforeMicros` when given.
     /// One round trip when there are events; a second only to tell "no events" from "no such
     /// application".
     public static func events(_ uuid: ApplicationUUID, limit: Int, beforeMicros: Int64?, on connection: PostgresConnection) throws(StoreError) -> [StoredEvent]? {
-        let before = beforeMicros.map { "AND received_at < to_timestamp(\($0) / 1000000.0)" } ?? ""
+        if let beforeMicros, !eventTimeRange.contains(beforeMicros) {
+            throw .invalid("before", "a time in years 1-9999 (Unix microseconds \(eventTimeRange.lowerBound) to \(eventTimeRange.upperBound))")
+        }
         let kinds = ["beat", "start", "success", "fail", "stop"]
         let rows = try run(connection) {
-            try $0.query("""
-                SELECT (extract(epoch FROM received_at) * 1000000)::bigint, (extract(epoch FROM sent_at) * 1000000)::bigint, instance, seq, kind, status
-                FROM heartbeat_event WHERE application_id = (SELECT id FROM application WHERE uuid = '\(uuid)') \(before)
-                ORDER BY received_at DESC LIMIT \(limit)
-                """)
+            try $0.execute("""
+                SELECT (extract(epoch FROM received_at) * 1000000)::bigint AS received_us, (extract(epoch FROM sent_at) * 1000000)::bigint AS sent_us,
+                       instance, seq, kind, status
+                FROM heartbeat_event WHERE application_id = (SELECT id FROM application WHERE uuid = $1::uuid)
+                  AND ($2::bigint IS NULL OR received_at < 'epoch'::timestamptz + $2::bigint * interval '1 microsecond')
+                ORDER BY received_at DESC LIMIT $3::integer
+                """, ["\(uuid)", beforeMicros.map(String.init), String(limit)])
         }
         if rows.isEmpty, try get(uuid, on: connection) == nil { return nil }
-        return rows.compactMap { row in
-            guard let received = row[0].flatMap({ Int64($0) }), let sent = row[1].flatMap({ Int64($0) }), let instance = row[2].flatMap({ Int64($0) }),
-                let sequence = row[3].flatMap({ Int64($0) }), let kind = row[4].flatMap({ Int($0) }), let status = row[5].flatMap({ Int32($0) })
+        return rows.rows.compactMap { row in
+            guard let received = row.int64("received_us"), let sent = row.int64("sent_us"), let instance = row.int64("instance"),
+                let sequence = row.int64("seq"), let kind = row.int("kind"), let status = row["status"].flatMap({ Int32($0) })
             else { return nil }
             return StoredEvent(
                 receivedAtMicros: received, sentAtMicros: sent, instance: instance, sequence: sequence,
@@ -252,33 +322,34 @@ public enum ApplicationStore {
         }
     }
 
+    static func transition(_ row: QueryRow) -> StoredTransition? {
+        guard let id = row.int64("id"), let at = row.int64("at_us"), let from = row["from_status"], let to = row["to_status"], let reason = row["reason"]
+        else { return nil }
+        return StoredTransition(id: id, atMicros: at, from: from, to: to, reason: reason, runDurationMillis: row.int64("run_duration_ms"))
+    }
+
     /// The latest transitions, newest first.
     public static func transitions(_ uuid: ApplicationUUID, limit: Int, on connection: PostgresConnection) throws(StoreError) -> [StoredTransition]? {
         guard let application = try get(uuid, on: connection) else { return nil }
         return try run(connection) {
-            try $0.query("""
-                SELECT id, (extract(epoch FROM at) * 1000000)::bigint, from_status, to_status, reason, run_duration_ms
-                FROM status_change WHERE application_id = \(application.id) ORDER BY id DESC LIMIT \(limit)
-                """)
-        }.compactMap { row in
-            guard let id = row[0].flatMap({ Int64($0) }), let at = row[1].flatMap({ Int64($0) }), let from = row[2], let to = row[3], let reason = row[4]
-            else { return nil }
-            return StoredTransition(id: id, atMicros: at, from: from, to: to, reason: reason, runDurationMillis: row[5].flatMap { Int64($0) })
-        }
+            try $0.execute("""
+                SELECT id, (extract(epoch FROM at) * 1000000)::bigint AS at_us, from_status, to_status, reason, run_duration_ms
+                FROM status_change WHERE application_id = $1::integer ORDER BY id DESC LIMIT $2::integer
+                """, [String(application.id), String(limit)])
+        }.rows.compactMap(transition)
     }
 
     /// Recent transitions of every application, newest first, with the application's name and UUID.
     public static func recentTransitions(limit: Int, on connection: PostgresConnection) throws(StoreError) -> [(uuid: String, name: String, transition: StoredTransition)] {
         try run(connection) {
-            try $0.query("""
-                SELECT s.id, (extract(epoch FROM s.at) * 1000000)::bigint, s.from_status, s.to_status, s.reason, s.run_duration_ms, a.uuid::text, a.name
-                FROM status_change s JOIN application a ON a.id = s.application_id ORDER BY s.id DESC LIMIT \(limit)
-                """)
-        }.compactMap { row in
-            guard let id = row[0].flatMap({ Int64($0) }), let at = row[1].flatMap({ Int64($0) }), let from = row[2], let to = row[3], let reason = row[4],
-                let uuid = row[6], let name = row[7]
-            else { return nil }
-            return (uuid, name, StoredTransition(id: id, atMicros: at, from: from, to: to, reason: reason, runDurationMillis: row[5].flatMap { Int64($0) }))
+            try $0.execute("""
+                SELECT s.id, (extract(epoch FROM s.at) * 1000000)::bigint AS at_us, s.from_status, s.to_status, s.reason, s.run_duration_ms,
+                       a.uuid::text AS uuid, a.name
+                FROM status_change s JOIN application a ON a.id = s.application_id ORDER BY s.id DESC LIMIT $1::integer
+                """, [String(limit)])
+        }.rows.compactMap { row in
+            guard let transition = transition(row), let uuid = row["uuid"], let name = row["name"] else { return nil }
+            return (uuid, name, transition)
         }
     }
 
@@ -286,22 +357,21 @@ public enum ApplicationStore {
     /// the (application_id, received_at) index).
     public static func recordsLostLastHour(applicationID: Int, on connection: PostgresConnection) throws(StoreError) -> Int64 {
         let rows = try run(connection) {
-            try $0.query("""
-                SELECT coalesce(sum(max_seq - min_seq + 1 - seen), 0) FROM (
+            try $0.execute("""
+                SELECT coalesce(sum(max_seq - min_seq + 1 - seen), 0) AS lost FROM (
                     SELECT max(seq) AS max_seq, min(seq) AS min_seq, count(DISTINCT seq) AS seen
-                    FROM heartbeat_event WHERE application_id = \(applicationID) AND received_at > now() - interval '1 hour'
+                    FROM heartbeat_event WHERE application_id = $1::integer AND received_at > now() - interval '1 hour'
                     GROUP BY instance) AS per_instance
-                """)
+                """, [String(applicationID)])
         }
-        let value: String?? = rows.first?.first
-        return value.flatMap { $0 }.flatMap { Int64($0) } ?? 0
+        return rows.first?.int64("lost") ?? 0
     }
 
     /// Enabled applications by status (every status present).
     public static func summary(on connection: PostgresConnection) throws(StoreError) -> [String: Int] {
         var counts = Dictionary(uniqueKeysWithValues: LivenessStatus.allCases.map { ($0.description, 0) })
-        for row in try run(connection, { try $0.query("SELECT status, count(*) FROM application WHERE is_active GROUP BY status") }) {
-            if let status = row[0], let count = row[1].flatMap({ Int($0) }) { counts[status] = count }
+        for row in try run(connection, { try $0.execute("SELECT status, count(*) AS count FROM application WHERE is_active GROUP BY status") }).rows {
+            if let status = row["status"], let count = row.int("count") { counts[status] = count }
         }
         return counts
     }

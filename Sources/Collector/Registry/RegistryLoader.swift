@@ -43,24 +43,24 @@ public final class RegistryLoader: @unchecked Sendable {
         var nextExpiry: Int64?
         var descriptors = [ApplicationDescriptor]()
         do throws(PostgresError) {
-            version = try connection.query("SELECT version FROM registry_version").first?.first.flatMap { $0 }.flatMap { Int64($0) } ?? 0
-            let count = try connection.query("SELECT count(*) FROM application").first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
+            version = try connection.execute("SELECT version FROM registry_version").first?.int64("version") ?? 0
+            let count = try connection.execute("SELECT count(*) AS count FROM application").first?.int("count") ?? 0
             descriptors.reserveCapacity(count)
             // Row by row: a million applications never sit in memory twice over.
             try connection.forEachRow("""
-                SELECT id, uuid::text, is_active, encode(secret, 'hex'),
+                SELECT id, uuid::text AS uuid, is_active, encode(secret, 'hex') AS secret,
                        CASE WHEN previous_secret_expires_at IS NULL OR previous_secret_expires_at > now()
-                            THEN encode(previous_secret, 'hex') END,
+                            THEN encode(previous_secret, 'hex') END AS previous_secret,
                        CASE WHEN previous_secret_expires_at > now()
-                            THEN (extract(epoch FROM previous_secret_expires_at) * 1000000)::bigint END
+                            THEN (extract(epoch FROM previous_secret_expires_at) * 1000000)::bigint END AS previous_expires_us
                 FROM application
                 """) { row in
-                guard let idText = row[0], let id = Int64(idText), let uuidText = row[1], let uuid = ApplicationUUID(uuidText) else { return }
-                let secret = row[3].flatMap { try? ApplicationSecret(hex: $0) }
-                let previous = row[4].flatMap { try? ApplicationSecret(hex: $0) }
-                if let expiry = row[5].flatMap({ Int64($0) }) { nextExpiry = min(nextExpiry ?? .max, expiry) }
+                guard let id = row.int64("id"), let uuidText = row["uuid"], let uuid = ApplicationUUID(uuidText) else { return }
+                let secret = row["secret"].flatMap { try? ApplicationSecret(hex: $0) }
+                let previous = row["previous_secret"].flatMap { try? ApplicationSecret(hex: $0) }
+                if let expiry = row.int64("previous_expires_us") { nextExpiry = min(nextExpiry ?? .max, expiry) }
                 descriptors.append(ApplicationDescriptor(
-                    uuid: uuid, applicationID: id, isEnabled: row[2] == "t", secret: secret,
+                    uuid: uuid, applicationID: id, isEnabled: row.bool("is_active") ?? false, secret: secret,
                     previousSecret: secret == nil ? nil : previous))
             }
             try connection.query("COMMIT")
@@ -93,8 +93,7 @@ public final class RegistryLoader: @unchecked Sendable {
             do throws(PostgresError) {
                 if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
                 guard let connection else { continue }
-                let versionRows = try connection.query("SELECT version FROM registry_version")
-                let current = versionRows.first?.first.flatMap { $0 }.flatMap { Int64($0) }
+                let current = try connection.execute("SELECT version FROM registry_version").first?.int64("version")
                 let expired = nextExpiry.map { $0 <= WallClock.nowMicros() } ?? false
                 guard current != holder.snapshot.version || expired else { continue }
                 let loaded = try Self.load(connection, allowedSkewMicros: allowedSkewMicros)

@@ -30,7 +30,7 @@ public struct Migrator {
         try connection.query(
             "CREATE TABLE IF NOT EXISTS schema_migration (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        return try connection.query("SELECT version FROM schema_migration ORDER BY version").compactMap { $0[0].flatMap { Int($0) } }
+        return try connection.execute("SELECT version FROM schema_migration ORDER BY version").rows.compactMap { $0.int("version") }
     }
 
     /// Applies every migration not yet applied and returns the versions it applied.
@@ -39,7 +39,7 @@ public struct Migrator {
     /// (a newer collector migrated it; running an older one against it would be unsafe).
     @discardableResult
     public func migrate(_ connection: PostgresConnection) throws(PostgresError) -> [Int] {
-        try connection.query("SELECT pg_advisory_lock(\(Self.lockKey))")
+        try connection.execute("SELECT pg_advisory_lock($1::bigint)", [String(Self.lockKey)])
         var applied = [Int]()
         do throws(PostgresError) {
             let existing = Set(try appliedVersions(on: connection))
@@ -63,10 +63,10 @@ public struct Migrator {
                 }
             }
         } catch {
-            _ = try? connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))")
+            _ = try? connection.execute("SELECT pg_advisory_unlock($1::bigint)", [String(Self.lockKey)])
             throw error
         }
-        try connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))")
+        try connection.execute("SELECT pg_advisory_unlock($1::bigint)", [String(Self.lockKey)])
         return applied
     }
 }

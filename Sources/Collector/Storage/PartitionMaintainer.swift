@@ -29,10 +29,12 @@ public struct PartitionMaintainer: Sendable {
         let created = try createPartitions(days: Array((today - 1)...(today + Int64(daysAhead))), on: connection)
         var dropped = [String]()
         let oldestKept = today - Int64(retentionDays)
-        let partitions = try connection.query(
+        let partitions = try connection.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'heartbeat_event'::regclass")
-        for case let name? in partitions.map({ $0[0] }) {
-            guard let day = Self.day(ofPartition: name), day < oldestKept else { continue }
+        for case let catalogName? in partitions.rows.map({ $0["relname"] }) {
+            guard let day = Self.day(ofPartition: catalogName), day < oldestKept else { continue }
+            // The name is made again from the day number: DDL takes no parameters, so only digits we wrote go into it.
+            let name = Self.partitionName(day: day)
             try connection.query("DROP TABLE IF EXISTS \(name)")
             dropped.append(name)
         }
@@ -46,7 +48,7 @@ public struct PartitionMaintainer: Sendable {
         var created = [String]()
         for day in days {
             let name = Self.partitionName(day: day)
-            let exists = try connection.query("SELECT 1 FROM pg_class WHERE relname = $1", name)
+            let exists = try connection.execute("SELECT 1 FROM pg_class WHERE relname = $1", [name])
             guard exists.isEmpty else { continue }
             do throws(PostgresError) {
                 try connection.query(

@@ -63,8 +63,9 @@ public final class PostgresConnection {
     /// The server's version as an integer (150018 for 15.18).
     public var serverVersion: Int { Int(PQserverVersion(connection)) }
 
-    /// Runs `sql` (one or more statements without parameters) and returns the rows of the last
-    /// statement as text values (`nil` for SQL NULL).
+    /// Runs `sql` (one or more statements without parameters: DDL, transaction control, fixed
+    /// statements in tests) and returns the rows of the last statement as text values (`nil` for
+    /// SQL NULL). Anything that carries a value uses ``execute(_:_:)``.
     @discardableResult
     public func query(_ sql: String) throws(PostgresError) -> [[String?]] {
         guard let result = PQexec(connection, sql) else {
@@ -112,66 +113,56 @@ public final class PostgresConnection {
         try execute(sql, [first] + more).rows.map(\.values)
     }
 
-    /// Runs `sql` (several statements separated by semicolons) and returns every statement's rows,
-    /// in order (an empty array for a statement that returns none). The first error stops the
-    /// rest, as in one transaction, and is thrown.
-    public func queryResults(_ sql: String) throws(PostgresError) -> [[[String?]]] {
-        guard PQsendQuery(connection, sql) == 1 else {
-            throw PostgresError(operation: "query", message: Self.errorMessage(of: connection))
-        }
-        var results = [[[String?]]]()
-        var failure: String?
-        while let result = PQgetResult(connection) {
-            switch PQresultStatus(result) {
-            case PGRES_TUPLES_OK:
-                results.append((0..<PQntuples(result)).map { row in
-                    (0..<PQnfields(result)).map { column in
-                        PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
-                    }
-                })
-            case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-                results.append([])
-            default:
-                if failure == nil { failure = String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines() }
-            }
-            PQclear(result)
-        }
-        if let failure { throw PostgresError(operation: "query", message: failure) }
-        return results
-    }
-
-    /// Runs `sql` (one statement) and hands each row to `body` as it arrives, in libpq's
-    /// single-row mode, so that a result of a million rows is never held in memory at once.
-    /// Returns the number of rows.
+    /// Runs one statement with `parameters` (as ``execute(_:_:)``) and hands each row to `body` as
+    /// it arrives, in libpq's single-row mode, so that a result of a million rows is never held in
+    /// memory at once. Returns the number of rows.
     @discardableResult
-    public func forEachRow(_ sql: String, _ body: ([String?]) -> Void) throws(PostgresError) -> Int {
-        guard PQsendQuery(connection, sql) == 1 else {
+    public func forEachRow(_ sql: String, _ parameters: [String?] = [], _ body: (QueryRow) -> Void) throws(PostgresError) -> Int {
+        let sent = parameters.withCStrings { values in
+            PQsendQueryParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        }
+        guard sent == 1 else {
             throw PostgresError(operation: "query", message: Self.errorMessage(of: connection))
         }
         _ = PQsetSingleRowMode(connection)
         var rows = 0
-        var failure: String?
-        var values = [String?]()
+        var failure: PostgresError?
+        var index: ColumnIndex?
         while let result = PQgetResult(connection) {
             switch PQresultStatus(result) {
             case PGRES_SINGLE_TUPLE:
                 let columns = PQnfields(result)
-                values.removeAll(keepingCapacity: true)
-                for column in 0..<columns {
-                    values.append(PQgetisnull(result, 0, column) == 1 ? nil : String(cString: PQgetvalue(result, 0, column)))
+                if index == nil { index = ColumnIndex(names: (0..<columns).map { String(cString: PQfname(result, $0)) }) }
+                let values = (0..<columns).map { column in
+                    PQgetisnull(result, 0, column) == 1 ? nil : String(cString: PQgetvalue(result, 0, column))
                 }
-                if failure == nil { body(values) }
+                if failure == nil { body(QueryRow(index: index!, values: values)) }
                 rows += 1
             case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
                 break
             default:
-                if failure == nil { failure = String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines() }
+                if failure == nil { failure = PostgresError(operation: "query", result: result) }
             }
             PQclear(result)
         }
-        if let failure { throw PostgresError(operation: "query", message: failure) }
+        if let failure { throw failure }
         return rows
     }
+
+    /// The text form of a PostgreSQL array holding `values` verbatim (`nil` as NULL), to be sent as
+    /// a parameter (`$1::int[]`, `$2::text[]` …): every element is double-quoted, its quotes and
+    /// backslashes escaped, as the array input syntax requires. This is the array's own syntax, not
+    /// SQL quoting: the text never becomes part of a statement.
+    public static func arrayParameter(_ values: [String?]) -> String {
+        "{" + values.map { value in
+            guard let value else { return "NULL" }
+            return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }.joined(separator: ",") + "}"
+    }
+
+    /// Whether the connection is outside any transaction: after a failed statement outside one, it
+    /// is as good as before, and can go back to a pool.
+    public var isIdle: Bool { PQtransactionStatus(connection) == PQTRANS_IDLE }
 
     /// Runs `copyStatement` (a `COPY … FROM STDIN`), sends `data` as its body, and returns the
     /// number of rows PostgreSQL reports. On any failure the COPY is abandoned, nothing of it is
@@ -210,11 +201,6 @@ public final class PostgresConnection {
         }
         if let failure { throw failure }
         return rows
-    }
-
-    /// `text` as an SQL string literal (quotes doubled; NUL, which text cannot hold, removed).
-    public static func literal(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "\0", with: "").replacingOccurrences(of: "'", with: "''") + "'"
     }
 
     /// Whether the connection is still up (false after the server went away).

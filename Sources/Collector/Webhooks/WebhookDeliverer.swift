@@ -67,8 +67,8 @@ final class WebhookDeliverer: @unchecked Sendable {
 
     /// Claims up to 16 due rows, sends them, records each outcome; returns how many were claimed.
     private func deliverDueRows(on connection: PostgresConnection) throws(PostgresError) -> Int {
-        let rows = try connection.query("""
-            UPDATE webhook_delivery SET leased_until = now() + make_interval(secs => \(settings.leaseSeconds)), attempts = attempts + 1
+        let rows = try connection.execute("""
+            UPDATE webhook_delivery SET leased_until = now() + make_interval(secs => $1::integer), attempts = attempts + 1
             WHERE id IN (
                 SELECT id FROM webhook_delivery AS due
                 WHERE delivered_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= now()
@@ -79,29 +79,29 @@ final class WebhookDeliverer: @unchecked Sendable {
                         AND earlier.delivered_at IS NULL AND earlier.abandoned_at IS NULL)
                 ORDER BY id LIMIT 16 FOR UPDATE SKIP LOCKED)
             RETURNING id, url, payload, attempts
-            """)
-        let depth = try connection.query("SELECT count(*) FROM webhook_delivery WHERE delivered_at IS NULL AND abandoned_at IS NULL")
-        let owed: String?? = depth.first?.first
-        metrics.queueDepth.store(owed.flatMap { $0 }.flatMap { Int64($0) } ?? 0, ordering: .relaxed)
-        for row in rows.sorted(by: { Int64($0[0] ?? "") ?? 0 < Int64($1[0] ?? "") ?? 0 }) {
-            guard let id = row[0], let url = row[1], let payload = row[2], let attempts = row[3].flatMap({ Int($0) }) else { continue }
+            """, [String(settings.leaseSeconds)]).rows
+        let owed = try connection.execute("SELECT count(*) AS owed FROM webhook_delivery WHERE delivered_at IS NULL AND abandoned_at IS NULL")
+        metrics.queueDepth.store(owed.first?.int64("owed") ?? 0, ordering: .relaxed)
+        for row in rows.sorted(by: { ($0.int64("id") ?? 0) < ($1.int64("id") ?? 0) }) {
+            guard let id = row["id"], let url = row["url"], let payload = row["payload"], let attempts = row.int("attempts") else { continue }
             let failure = post(payload, to: url, deliveryID: id)
             if let failure {
                 metrics.failedAttempts.wrappingIncrement(ordering: .relaxed)
-                let error = PostgresConnection.literal(String(failure.prefix(500)))
+                let error = String(failure.prefix(500))
                 if attempts >= settings.maximumAttempts {
                     metrics.abandoned.wrappingIncrement(ordering: .relaxed)
-                    try connection.query("UPDATE webhook_delivery SET abandoned_at = now(), leased_until = NULL, last_error = \(error) WHERE id = \(id)")
+                    try connection.execute(
+                        "UPDATE webhook_delivery SET abandoned_at = now(), leased_until = NULL, last_error = $2 WHERE id = $1::bigint", [id, error])
                 } else {
                     let backoff = min(settings.backoffBaseMillis << min(attempts - 1, 30), settings.backoffCapMillis)
-                    try connection.query("""
-                        UPDATE webhook_delivery SET leased_until = NULL, last_error = \(error),
-                            next_attempt_at = now() + make_interval(secs => \(Double(backoff) / 1_000)) WHERE id = \(id)
-                        """)
+                    try connection.execute("""
+                        UPDATE webhook_delivery SET leased_until = NULL, last_error = $2,
+                            next_attempt_at = now() + make_interval(secs => $3::double precision) WHERE id = $1::bigint
+                        """, [id, error, String(Double(backoff) / 1_000)])
                 }
             } else {
                 metrics.delivered.wrappingIncrement(ordering: .relaxed)
-                try connection.query("UPDATE webhook_delivery SET delivered_at = now(), leased_until = NULL, last_error = NULL WHERE id = \(id)")
+                try connection.execute("UPDATE webhook_delivery SET delivered_at = now(), leased_until = NULL, last_error = NULL WHERE id = $1::bigint", [id])
             }
         }
         return rows.count
@@ -110,11 +110,14 @@ final class WebhookDeliverer: @unchecked Sendable {
     /// POSTs `payload`; nil on a 2xx answer, else what went wrong.
     private func post(_ payload: String, to url: String, deliveryID: String) -> String? {
         let body = Array(payload.utf8)
+        let timestamp = WallClock.nowMicros() / 1_000_000
+        let signature = WebhookSignature.header(for: body, deliveryID: deliveryID, timestampSeconds: timestamp, secret: settings.secret)
         let headers = [
             "Content-Type: application/json",
             "User-Agent: heartbeat-collector",
-            "X-Heartbeat-Delivery: \(deliveryID)",
-            "\(WebhookSignature.headerName): \(WebhookSignature.header(for: body, secret: settings.secret))",
+            "\(WebhookSignature.deliveryHeaderName): \(deliveryID)",
+            "\(WebhookSignature.timestampHeaderName): \(timestamp)",
+            "\(WebhookSignature.headerName): \(signature)",
         ]
         var status = 0
         var message = [CChar](repeating: 0, count: 256)

@@ -1,23 +1,34 @@
 import CSHA256
 
-/// The `X-Heartbeat-Signature` header of a webhook POST: `sha256=` and the lowercase hex
-/// HMAC-SHA256 of the exact body under the configured webhook secret. A receiver recomputes it
-/// over the bytes it got and compares in constant time.
+/// The signature headers of a webhook POST (`Spec/notifications.md`, "Verifying a request"):
+///
+///     X-Heartbeat-Timestamp: 1767225600                (Unix seconds when this attempt was signed)
+///     X-Heartbeat-Delivery:  42                        (the same on every retry of one notification)
+///     X-Heartbeat-Signature: v1=<64 hex>               (HMAC-SHA256 of "<timestamp>.<delivery>.<body>")
+///
+/// The signed string binds the body to its delivery id and to the moment it was sent, so a captured
+/// request can neither be replayed later (the receiver refuses an old timestamp) nor passed off as
+/// another delivery. The `v1=` prefix names the scheme: a later scheme adds `v2=…` beside it in the
+/// same header, and receivers keep accepting the version they know.
 public enum WebhookSignature {
     public static let headerName = "X-Heartbeat-Signature"
+    public static let timestampHeaderName = "X-Heartbeat-Timestamp"
+    public static let deliveryHeaderName = "X-Heartbeat-Delivery"
 
-    /// The header value for `body` under `secret`.
-    public static func header(for body: [UInt8], secret: [UInt8]) -> String {
+    /// The `X-Heartbeat-Signature` value for `body`, sent as delivery `deliveryID` at
+    /// `timestampSeconds`, under `secret`.
+    public static func header(for body: [UInt8], deliveryID: String, timestampSeconds: Int64, secret: [UInt8]) -> String {
+        let message = Array("\(timestampSeconds).\(deliveryID).".utf8) + body
         var digest = [UInt8](repeating: 0, count: 32)
         let ok = secret.withUnsafeBufferPointer { key in
-            body.withUnsafeBufferPointer { message in
+            message.withUnsafeBufferPointer { message in
                 digest.withUnsafeMutableBufferPointer { output in
                     hb_hmac_sha256_oneshot(key.baseAddress, key.count, message.baseAddress, message.count, output.baseAddress)
                 }
             }
         }
         precondition(ok == 1, "libcrypto HMAC failed")
-        return "sha256=" + digest.map { byte in
+        return "v1=" + digest.map { byte in
             let text = String(byte, radix: 16)
             return byte < 16 ? "0" + text : text
         }.joined()

@@ -76,6 +76,10 @@ struct ServeCommand: ParsableCommand {
     var appRateLimit: Int?
     @Option(help: "Records one application may send at once above that rate (1-100000000). Env: HEARTBEAT_APP_BURST. Default: 10000.")
     var appBurst: Int?
+    @Option(help: "Instances of one application tracked for anti-replay at once; records of further new instances are refused as instance_limit (1-1048576). Env: HEARTBEAT_APP_MAX_INSTANCES. Default: 1024.")
+    var appMaxInstances: Int?
+    @Option(help: "Instances of all applications tracked at once (1-16777216; ~64 bytes each). Env: HEARTBEAT_MAX_INSTANCES. Default: 1048576.")
+    var maxInstances: Int?
     @Option(help: "Where accepted rows go: postgres, or none (measure the receive path alone). Env: HEARTBEAT_SINK. Default: postgres.")
     var sink: String?
     @Option(help: "How often the liveness monitor checks every application's deadline, ms (100-60000). Env: HEARTBEAT_CHECK_PERIOD_MS. Default: 1000.")
@@ -215,6 +219,8 @@ struct ServeCommand: ParsableCommand {
         if let value = try integer(maxSkewS, "HEARTBEAT_MAX_SKEW_S", "--max-skew-s") { configuration.allowedSkewSeconds = value }
         if let value = try integer(appRateLimit, "HEARTBEAT_APP_RATE_LIMIT", "--app-rate-limit") { configuration.appRateLimit = value }
         if let value = try integer(appBurst, "HEARTBEAT_APP_BURST", "--app-burst") { configuration.appBurst = value }
+        if let value = try integer(appMaxInstances, "HEARTBEAT_APP_MAX_INSTANCES", "--app-max-instances") { configuration.appMaxInstances = value }
+        if let value = try integer(maxInstances, "HEARTBEAT_MAX_INSTANCES", "--max-instances") { configuration.maxInstances = value }
         if let text = sink ?? Environment.value("HEARTBEAT_SINK") {
             guard let value = CollectorConfiguration.Sink(rawValue: text) else {
                 throw UsageError("--sink / HEARTBEAT_SINK: '\(text)' is not accepted; expected postgres or none")

@@ -41,6 +41,9 @@ enum CollectorMetricsPage {
         page.counter(
             "heartbeat_spool_files_quarantined_total", "Spool files found at start whose name or header did not add up, renamed *.corrupt.",
             UInt64(pipeline.spool.filesQuarantinedAtOpen))
+        page.gauge(
+            "heartbeat_replay_windows", "Anti-replay windows held, one per live (application, instance).",
+            Double(storage.replayWindows.load(ordering: .relaxed)))
         page.gauge("heartbeat_storage_stalled", "1 while rows have waited 30 s with no commit (/readyz then reports storage).", pipeline.isStorageStalled ? 1 : 0)
         page.counter(
             "heartbeat_udp_kernel_drops_total", "Datagrams the kernel dropped on the UDP port before a receiver read them (socket buffer full; every socket on the port).",

@@ -341,4 +341,30 @@ struct IngestPipelineTests {
         harness.pipeline.shutdown()
         #expect(try harness.database.connect().query("SELECT count(*) FROM heartbeat_event") == [["10"]])
     }
+
+    @Test("a flood of made-up instances spends its budget first and then holds at most the per-application cap of windows")
+    func instanceFloodIsCapped() throws {
+        let harness = try Harness { configuration in
+            configuration.appRateLimit = 100
+            configuration.appBurst = 200
+            configuration.appMaxInstances = 50
+        }
+        // Application 1 is unsigned; every record claims a new instance.
+        for instance in 0..<5_000 { harness.sender.send(harness.record(1, sequence: 1, instance: UInt32(instance))) }
+        let statistics = harness.settled(expectingReceived: 5_000)
+        // A known instance still gets through, and so does another application.
+        harness.sender.send(harness.record(1, sequence: 2, instance: 7))
+        let other = harness.record(2, sequence: 1, instance: 99_999)
+        harness.sender.send(other)
+        let after = harness.settled(expectingReceived: 5_002)
+        let windows = harness.pipeline.metrics.replayWindows.load(ordering: .relaxed)
+        harness.pipeline.shutdown()
+        let limited = statistics.rejected[.instanceLimit, default: 0], rated = statistics.rejected[.rateLimited, default: 0]
+        #expect(statistics.recordsAccepted == 50, "\(statistics)")
+        #expect(limited > 0 && rated > 0 && limited + rated + statistics.recordsAccepted == 5_000, "\(statistics)")
+        // The budget (200 + 100/s) bounds what reaches the window check.
+        #expect(limited + 50 <= 200 + 100 * 10, "\(statistics)")
+        #expect(after.recordsAccepted == 52, "\(after)")
+        #expect(windows == 51)
+    }
 }

@@ -108,4 +108,37 @@ struct ReplayGuardTests {
         #expect(evicted == 1)
         #expect(verdicts == [true, false])
     }
+
+    @Test("an application holds at most its cap of windows; new instances past it are refused, others unaffected, room returns as windows idle out")
+    func perApplicationCap() {
+        var replayGuard = ReplayGuard(idleLimitMicros: 1_000_000, maximumPerApplication: 8, maximumTotal: 100)
+        var opened = 0
+        for instance in 0..<1_000 where replayGuard.admit(row(app: 3, instance: UInt32(instance), sequence: 1, at: 0)) { opened += 1 }
+        let flooded = replayGuard.windows(of: 3)
+        // Known instances keep working, another application is not affected.
+        let known = replayGuard.check(row(app: 3, instance: 7, sequence: 2, at: 0))
+        let stranger = replayGuard.check(row(app: 3, instance: 5_000, sequence: 1, at: 0))
+        let other = replayGuard.admit(row(app: 4, instance: 1, sequence: 1, at: 2_000_000))
+        let total = replayGuard.count
+        #expect(opened == 8 && flooded == 8 && total == 9)
+        #expect(known == .admitted && stranger == .newInstance)
+        #expect(other)
+        // Once the flood's windows are idle past the limit they are forgotten and new ones open again.
+        replayGuard.evictIdle(nowMicros: 2_000_000)
+        let reopened = replayGuard.admit(row(app: 3, instance: 9_999, sequence: 1, at: 2_000_000))
+        let after = replayGuard.windows(of: 3)
+        #expect(reopened && after == 1)
+    }
+
+    @Test("the guard holds at most its total cap, across applications and beyond the primary array")
+    func totalCap() {
+        var replayGuard = ReplayGuard(idleLimitMicros: 1_000_000, maximumPerApplication: 1_000, maximumTotal: 50)
+        var opened = 0
+        for index in 0..<500 {
+            let app = Int32(index % 5 == 0 ? ReplayGuard.primaryIDLimit + index : index + 1)
+            if replayGuard.admit(row(app: app, instance: UInt32(index), sequence: 1)) { opened += 1 }
+        }
+        let total = replayGuard.count
+        #expect(opened == 50 && total == 50)
+    }
 }

@@ -38,7 +38,7 @@ struct TextFormTests {
         for kind in RecordKind.allCases { #expect(RecordKind(name: kind.description) == kind) }
         for reason in RejectionReason.allCases { #expect(RejectionReason(label: reason.description) == reason) }
         #expect(RejectionReason.allCases.map(\.description) == [
-            "malformed", "version", "unknown_app", "disabled", "auth", "stale", "replay", "rate_limited", "overload",
+            "malformed", "version", "unknown_app", "disabled", "auth", "stale", "replay", "rate_limited", "overload", "instance_limit",
         ])
     }
 }

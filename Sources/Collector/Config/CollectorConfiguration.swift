@@ -63,6 +63,11 @@ public struct CollectorConfiguration: Sendable {
     /// Past its budget an application's records are refused as `rate_limited`, so a flood of one
     /// cannot take the storage capacity of the others.
     public var appRateLimit = 1_000
+    /// Instances of one application the anti-replay check tracks at once (`--app-max-instances`);
+    /// records of further new instances are refused as `instance_limit` until old ones idle out.
+    public var appMaxInstances = 1_024
+    /// Instances of all applications tracked at once (`--max-instances`).
+    public var maxInstances = 1 << 20
     /// Records one application may send at once above its sustained rate (`--app-burst`).
     public var appBurst = 10_000
     /// Whether applications the registry does not know are registered (unsigned) automatically.
@@ -134,6 +139,8 @@ public struct CollectorConfiguration: Sendable {
         try check((0...86_400 * 30).contains(previousSecretSeconds), "--secret-grace-s", previousSecretSeconds, "0 to 2592000 s")
         try check((0...10_000_000).contains(appRateLimit), "--app-rate-limit", appRateLimit, "0 (no limit) to 10000000 records/s")
         try check((1...100_000_000).contains(appBurst), "--app-burst", appBurst, "1 to 100000000 records")
+        try check((1...1_048_576).contains(appMaxInstances), "--app-max-instances", appMaxInstances, "1 to 1048576 instances")
+        try check((1...16_777_216).contains(maxInstances), "--max-instances", maxInstances, "1 to 16777216 instances")
         try check((60...86_400 * 7).contains(replayIdleSeconds), "--replay-idle-s", replayIdleSeconds, "60 to 604800 s")
     }
 

@@ -35,13 +35,17 @@ final class IngestDrain: @unchecked Sendable {
     private let discard: Bool
     private let replayIdleMicros: Int64
     private let rateLimit: (recordsPerSecond: Int, burst: Int)
+    /// The replay guard's caps on anti-replay windows: per application, and in all.
+    private let instanceLimits: (perApplication: Int, total: Int)
     private let worker = WorkerThread()
 
     init(
         rings: [RowRing], pool: BatchWriterPool, metrics: StorageMetrics, lastSeen: LastSeenTable, batchRows: Int,
-        batchAgeMillis: Int, replayIdleSeconds: Int, rateLimit: (recordsPerSecond: Int, burst: Int) = (0, 0), discard: Bool = false, monitorFeed: RowRing? = nil,
-        sharedEvents: RowRing? = nil
+        batchAgeMillis: Int, replayIdleSeconds: Int, rateLimit: (recordsPerSecond: Int, burst: Int) = (0, 0),
+        instanceLimits: (perApplication: Int, total: Int) = (ReplayGuard.defaultMaximumPerApplication, ReplayGuard.defaultMaximumTotal),
+        discard: Bool = false, monitorFeed: RowRing? = nil, sharedEvents: RowRing? = nil
     ) {
+        self.instanceLimits = instanceLimits
         self.monitorFeed = monitorFeed
         self.sharedEvents = sharedEvents
         self.lastSeen = lastSeen
@@ -68,9 +72,11 @@ final class IngestDrain: @unchecked Sendable {
     private func run() {
         // Local to this thread's function: no other thread can reach it, and the compiler needs
         // no run-time exclusivity checks on it.
-        var replayGuard = ReplayGuard(idleLimitMicros: replayIdleMicros)
+        var replayGuard = ReplayGuard(
+            idleLimitMicros: replayIdleMicros, maximumPerApplication: instanceLimits.perApplication, maximumTotal: instanceLimits.total)
         var rateLimiter = AppRateLimiter(recordsPerSecond: rateLimit.recordsPerSecond, burst: rateLimit.burst)
         var rateLimited: UInt64 = 0
+        var instanceLimited: UInt64 = 0
         var batch = pool.emptyBatch()
         var accepted: UInt64 = 0
         var replays: UInt64 = 0
@@ -110,13 +116,26 @@ final class IngestDrain: @unchecked Sendable {
                             rateLimiter?.prefetch(ahead.applicationID)
                         }
                         let row = rows[index]
-                        guard replayGuard.admit(row) else {
+                        switch replayGuard.check(row) {
+                        case .admitted:
+                            if rateLimiter?.admit(row) == false {
+                                rateLimited &+= 1
+                                continue
+                            }
+                        case .replay:
                             replays &+= 1
                             continue
-                        }
-                        if rateLimiter?.admit(row) == false {
-                            rateLimited &+= 1
-                            continue
+                        case .newInstance:
+                            // The budget is spent before a window is made, so a flood of made-up
+                            // instances is held to the budget before it can cost memory.
+                            if rateLimiter?.admit(row) == false {
+                                rateLimited &+= 1
+                                continue
+                            }
+                            guard replayGuard.open(row) else {
+                                instanceLimited &+= 1
+                                continue
+                            }
                         }
                         if accepted == 0 { metrics.firstAcceptedReceivedMicros.store(row.receivedAtMicros, ordering: .relaxed) }
                         accepted &+= 1
@@ -138,6 +157,8 @@ final class IngestDrain: @unchecked Sendable {
             metrics.recordsAccepted.store(accepted, ordering: .relaxed)
             metrics.recordsReplayRejected.store(replays, ordering: .relaxed)
             metrics.recordsRateLimited.store(rateLimited, ordering: .relaxed)
+            metrics.recordsInstanceLimited.store(instanceLimited, ordering: .relaxed)
+            metrics.replayWindows.store(replayGuard.count, ordering: .relaxed)
             metrics.monitorEventsDropped.store(feedDrops, ordering: .relaxed)
             metrics.sharedEventsDropped.store(sharedEventDrops, ordering: .relaxed)
             let now = DispatchTime.now().uptimeNanoseconds

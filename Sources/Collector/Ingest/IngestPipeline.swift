@@ -153,6 +153,7 @@ public final class IngestPipeline: @unchecked Sendable {
             rings: receivers.map(\.ring) + [httpIngest.ring], pool: pool, metrics: metrics, lastSeen: lastSeen, batchRows: configuration.batchRows,
             batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds,
             rateLimit: (configuration.appRateLimit, configuration.appBurst),
+            instanceLimits: (configuration.appMaxInstances, configuration.maxInstances),
             discard: configuration.sink == .none, monitorFeed: monitorFeed, sharedEvents: sharedEvents)
         autoRegistrar = configuration.autoRegister
             ? AutoRegistrar(
@@ -242,6 +243,7 @@ public final class IngestPipeline: @unchecked Sendable {
         statistics.ringOccupancy += httpIngest.ring.occupancy
         statistics.rejected[.replay, default: 0] += metrics.recordsReplayRejected.load(ordering: .relaxed)
         statistics.rejected[.rateLimited, default: 0] += metrics.recordsRateLimited.load(ordering: .relaxed)
+        statistics.rejected[.instanceLimit, default: 0] += metrics.recordsInstanceLimited.load(ordering: .relaxed)
         statistics.recordsAccepted = metrics.recordsAccepted.load(ordering: .relaxed)
         statistics.rowsStored = metrics.rowsStored.load(ordering: .relaxed)
         statistics.rowsSpooled = metrics.rowsSpooled.load(ordering: .relaxed)

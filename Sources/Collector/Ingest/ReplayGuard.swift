@@ -21,7 +21,23 @@ import Protocol
 /// ``evictIdle(nowMicros:)`` so memory stays bounded as senders restart with new instances; a
 /// record of a forgotten instance starts a new window (signed records older than the skew are
 /// refused before they get here).
+///
+/// Input cannot grow it without bound: an application holds at most ``maximumPerApplication``
+/// windows and the guard at most ``maximumTotal``. A record of a new instance past either cap is
+/// refused (``open(_:)`` returns false; the drain counts `instance_limit`), so only the flooding
+/// application pays. No live window is ever evicted to make room: a window younger than the skew
+/// limit that was dropped would make a captured signed record acceptable again.
 struct ReplayGuard: ~Copyable {
+    /// What ``check(_:)`` found.
+    enum Check {
+        /// The (application, instance) has a window and the seq is new in it: recorded.
+        case admitted
+        /// The seq was seen (or is older than the window).
+        case replay
+        /// No window yet: ``open(_:)`` creates one (after the rate budget is spent).
+        case newInstance
+    }
+
     /// One window; `key == 0` is empty. In the overflow table the key is (application << 32 |
     /// instance) (application ids start at 1, so no real key is 0); in a primary slot, where the
     /// application is the index, it is (1 << 32 | instance).
@@ -39,6 +55,12 @@ struct ReplayGuard: ~Copyable {
     static let primaryIDLimit = 1 << 22
 
     let idleLimitMicros: Int64
+    /// Windows one application may hold at once.
+    let maximumPerApplication: Int
+    /// Windows the guard may hold at once.
+    let maximumTotal: Int
+    /// Windows in the overflow table, by application (the primary slot adds one when taken).
+    private var overflowPerApplication: [UInt32: Int32] = [:]
     private var primaries: UnsafeMutablePointer<Entry>
     private var primaryCapacity: Int
     private var entries: UnsafeMutablePointer<Entry>
@@ -53,8 +75,18 @@ struct ReplayGuard: ~Copyable {
     /// Number of (application, instance) windows held.
     var count: Int { primaryCount + overflowCount }
 
-    init(idleLimitMicros: Int64, initialCapacity: Int = 1 << 16) {
+    /// The default caps: 1,024 instances of one application, 1,048,576 in all (~64 MiB of tables).
+    static let defaultMaximumPerApplication = 1_024
+    static let defaultMaximumTotal = 1 << 20
+
+    init(
+        idleLimitMicros: Int64, initialCapacity: Int = 1 << 16, maximumPerApplication: Int = defaultMaximumPerApplication,
+        maximumTotal: Int = defaultMaximumTotal
+    ) {
+        precondition(maximumPerApplication >= 1 && maximumTotal >= 1, "replay window caps are positive")
         self.idleLimitMicros = idleLimitMicros
+        self.maximumPerApplication = maximumPerApplication
+        self.maximumTotal = maximumTotal
         var bits: UInt64 = 4
         while (1 << bits) < initialCapacity { bits += 1 }
         capacity = 1 << Int(bits)
@@ -73,16 +105,57 @@ struct ReplayGuard: ~Copyable {
         primaries.deallocate()
     }
 
-    /// Whether `row`'s (application, instance, seq) is new; if so it is recorded.
+    /// Whether `row`'s (application, instance, seq) is new, if its instance has a window (then the
+    /// seq is recorded); ``Check/newInstance`` when it has none (nothing is recorded).
     @inline(__always)
-    mutating func admit(_ row: HeartbeatRow) -> Bool {
+    mutating func check(_ row: HeartbeatRow) -> Check {
         let application = Int(UInt32(bitPattern: row.applicationID))
         if application >= primaryCapacity, application < Self.primaryIDLimit { growPrimaries(toHold: application) }
-        guard application < primaryCapacity else { return admitInOverflow(row) }
-        let primary = primaries + application
-        let primaryKey = 1 << 32 | UInt64(row.instance)
-        if primary.pointee.key == primaryKey { return Self.admit(row, into: primary) }
-        return admitOther(row, primary: primary, primaryKey: primaryKey)
+        if application < primaryCapacity {
+            let primary = primaries + application
+            if primary.pointee.key == 1 << 32 | UInt64(row.instance) { return Self.admit(row, into: primary) ? .admitted : .replay }
+        }
+        guard let existing = overflowEntry(for: overflowKey(row)) else { return .newInstance }
+        return Self.admit(row, into: existing) ? .admitted : .replay
+    }
+
+    /// Opens a window for `row`'s instance (which ``check(_:)`` found new) with `row`'s seq in it;
+    /// false, creating nothing, when its application or the guard is at its cap.
+    mutating func open(_ row: HeartbeatRow) -> Bool {
+        let application = UInt32(bitPattern: row.applicationID)
+        guard count < maximumTotal, windows(of: application) < maximumPerApplication else { return false }
+        let window = ReplayWindow().admitting(row.sequence)!
+        guard Int(application) < primaryCapacity else {
+            insertInOverflow(Entry(key: overflowKey(row), highest: window.highest, accepted: window.accepted, lastSeenMicros: row.receivedAtMicros))
+            return true
+        }
+        // The newcomer takes the primary slot; the slot's window, if any, moves to the overflow table.
+        let primary = primaries + Int(application)
+        if primary.pointee.key != 0 {
+            var demoted = primary.pointee
+            demoted.key = UInt64(application) << 32 | (demoted.key & 0xFFFF_FFFF)
+            insertInOverflow(demoted)
+        } else {
+            primaryCount += 1
+        }
+        primary.pointee = Entry(key: 1 << 32 | UInt64(row.instance), highest: window.highest, accepted: window.accepted, lastSeenMicros: row.receivedAtMicros)
+        return true
+    }
+
+    /// ``check(_:)`` then, for a new instance, ``open(_:)``: whether the row is accepted (tests and
+    /// callers without a rate budget in between).
+    mutating func admit(_ row: HeartbeatRow) -> Bool {
+        switch check(row) {
+        case .admitted: true
+        case .replay: false
+        case .newInstance: open(row)
+        }
+    }
+
+    /// Windows application `application` holds.
+    func windows(of application: UInt32) -> Int {
+        let primary = Int(application) < primaryCapacity && primaries[Int(application)].key != 0 ? 1 : 0
+        return primary + Int(overflowPerApplication[application] ?? 0)
     }
 
     /// Records `row` in the window at `entry`, if it is new there.
@@ -93,23 +166,6 @@ struct ReplayGuard: ~Copyable {
         entry.pointee.highest = next.highest
         entry.pointee.accepted = next.accepted
         entry.pointee.lastSeenMicros = max(entry.pointee.lastSeenMicros, row.receivedAtMicros)
-        return true
-    }
-
-    /// `row`'s instance is not the one in its application's primary slot: its window is in the
-    /// overflow table, or it is new and takes the primary slot (moving the slot's window, if any,
-    /// to the overflow table).
-    private mutating func admitOther(_ row: HeartbeatRow, primary: UnsafeMutablePointer<Entry>, primaryKey: UInt64) -> Bool {
-        if let existing = overflowEntry(for: overflowKey(row)) { return Self.admit(row, into: existing) }
-        if primary.pointee.key != 0 {
-            var demoted = primary.pointee
-            demoted.key = UInt64(UInt32(bitPattern: row.applicationID)) << 32 | (demoted.key & 0xFFFF_FFFF)
-            insertInOverflow(demoted)
-        } else {
-            primaryCount += 1
-        }
-        let window = ReplayWindow().admitting(row.sequence)!
-        primary.pointee = Entry(key: primaryKey, highest: window.highest, accepted: window.accepted, lastSeenMicros: row.receivedAtMicros)
         return true
     }
 
@@ -137,15 +193,8 @@ struct ReplayGuard: ~Copyable {
         while entries[slot].key != 0 { slot = (slot + 1) & mask }
         entries[slot] = entry
         overflowCount += 1
+        overflowPerApplication[UInt32(truncatingIfNeeded: entry.key >> 32), default: 0] += 1
         if overflowCount * 2 > capacity { rebuild(capacity: capacity * 2, keepingSince: .min) }
-    }
-
-    /// The path of application ids beyond the primary array: the overflow table alone.
-    private mutating func admitInOverflow(_ row: HeartbeatRow) -> Bool {
-        if let existing = overflowEntry(for: overflowKey(row)) { return Self.admit(row, into: existing) }
-        let window = ReplayWindow().admitting(row.sequence)!
-        insertInOverflow(Entry(key: overflowKey(row), highest: window.highest, accepted: window.accepted, lastSeenMicros: row.receivedAtMicros))
-        return true
     }
 
     /// Room for `count` entries starting on a cache line, so no 32-byte entry straddles two.
@@ -202,12 +251,14 @@ struct ReplayGuard: ~Copyable {
         entries = .allocate(capacity: capacity)
         entries.initialize(repeating: .empty, count: capacity)
         overflowCount = 0
+        overflowPerApplication.removeAll(keepingCapacity: true)
         let mask = capacity - 1
         for index in 0..<oldCapacity where old[index].key != 0 && old[index].lastSeenMicros >= cutoff {
             var slot = Int(truncatingIfNeeded: (old[index].key &* multiplier) >> shift)
             while entries[slot].key != 0 { slot = (slot + 1) & mask }
             entries[slot] = old[index]
             overflowCount += 1
+            overflowPerApplication[UInt32(truncatingIfNeeded: old[index].key >> 32), default: 0] += 1
         }
         old.deallocate()
     }

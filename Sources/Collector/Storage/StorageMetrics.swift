@@ -32,6 +32,11 @@ public final class StorageMetrics: Sendable {
     public let recordsReplayRejected = ManagedAtomic<UInt64>(0)
     /// Records refused by the drain because their application was over its budget (`rate_limited`).
     public let recordsRateLimited = ManagedAtomic<UInt64>(0)
+    /// Records of a new instance refused because its application (or the collector) holds the most
+    /// anti-replay windows allowed (`instance_limit`).
+    public let recordsInstanceLimited = ManagedAtomic<UInt64>(0)
+    /// Anti-replay windows held (one per live (application, instance)).
+    public let replayWindows = ManagedAtomic<Int>(0)
     /// Accepted rows the monitor's feed had no room for (the monitor then reads the last-seen
     /// table before convicting; no record is lost from storage).
     public let monitorEventsDropped = ManagedAtomic<UInt64>(0)

@@ -25,6 +25,10 @@ public enum RejectionReason: UInt8, CaseIterable, Error, Sendable, CustomStringC
     case rateLimited = 7
     /// The collector's queue (a receiver's ring) was full.
     case overload = 8
+    /// A record of an instance the collector holds no anti-replay window for, when its application
+    /// already has the most windows allowed (or the collector does): a flood of made-up instances
+    /// cannot grow the collector's memory, and only the flooding application pays.
+    case instanceLimit = 9
 
     /// The label used in metrics, logs, test vectors and the API: `unknown_app`, `auth`, ….
     public var description: String {
@@ -38,6 +42,7 @@ public enum RejectionReason: UInt8, CaseIterable, Error, Sendable, CustomStringC
         case .replay: "replay"
         case .rateLimited: "rate_limited"
         case .overload: "overload"
+        case .instanceLimit: "instance_limit"
         }
     }
 

@@ -111,6 +111,8 @@ enum CollectorMetricsPage {
         // Status API.
         page.counter("heartbeat_api_cache_hits_total", "Status reads answered from the 1-second cache.", cache.hits.load(ordering: .relaxed))
         page.counter("heartbeat_api_cache_misses_total", "Status reads that went to PostgreSQL.", cache.misses.load(ordering: .relaxed))
+        page.gauge("heartbeat_api_cache_entries", "Answers the read cache holds.", Double(cache.count))
+        page.gauge("heartbeat_api_cache_bytes", "Bytes of answers and keys the read cache holds (at most 32 MiB).", Double(cache.bytesHeld))
 
         // Process.
         page.gauge("heartbeat_postgres_up", "1 when PostgreSQL answered within the last 3 s.", pipeline.databaseProbe.isReachable ? 1 : 0)

@@ -10,6 +10,11 @@ import ThreadSafety
 /// ``maximumConcurrentRefreshes`` at a time), so
 /// a reader never waits on PostgreSQL for a resource that is being read anyway; older or absent
 /// answers are produced while the reader waits. Hits (fresh or stale) and misses are counted.
+///
+/// Bounded in bytes (``capacityBytes``, bodies and keys) and in entries (``capacity``): a reader
+/// who varies a query cannot grow the collector's memory. Callers key entries by the route's
+/// normalized, known parameters only (see ``SidecarContext/cachedRead(_:key:contentType:produce:)``),
+/// so unknown parameters (a cache-busting nonce) share one entry.
 final class ReadCache: @unchecked Sendable {
     struct Entry: Sendable {
         let body: [UInt8]
@@ -19,17 +24,26 @@ final class ReadCache: @unchecked Sendable {
 
     let ttlMicros: Int64
     let staleMicros: Int64
-    private let entries = Locked([String: Entry]())
+    private let entries = Locked(Entries())
     /// Keys being refreshed in the background (one refresh per key at a time).
     private let refreshing = Locked(Set<String>())
     let hits = ManagedAtomic<UInt64>(0)
     let misses = ManagedAtomic<UInt64>(0)
-    /// Entries beyond this are dropped (oldest first) so many distinct queries cannot grow memory.
+    /// The entries and the bytes they hold (bodies and keys), changed together under one lock.
+    private struct Entries {
+        var byKey: [String: Entry] = [:]
+        var bytes = 0
+    }
+
+    /// Entries beyond this are dropped (those expiring first) so many distinct queries cannot grow memory.
     static let capacity = 10_000
+    /// Bytes of bodies and keys held at most (a page of 1,000 applications is ~270 kB).
+    let capacityBytes: Int
     /// Background refreshes running at once, at most (the database pool's size).
     static let maximumConcurrentRefreshes = 4
 
-    init(ttlMillis: Int = 1_000, staleMillis: Int = 5_000) {
+    init(ttlMillis: Int = 1_000, staleMillis: Int = 5_000, capacityBytes: Int = 32 << 20) {
+        self.capacityBytes = capacityBytes
         ttlMicros = Int64(ttlMillis) * 1_000
         staleMicros = Int64(staleMillis) * 1_000
     }
@@ -37,7 +51,7 @@ final class ReadCache: @unchecked Sendable {
     /// The cached answer for `key`, or the one `produce` makes (then cached).
     func answer(for key: String, produce: @escaping @Sendable () async throws -> [UInt8]) async throws -> Entry {
         let now = Self.nowMicros()
-        if let entry = entries.withLock({ $0[key] }) {
+        if let entry = entries.withLock({ $0.byKey[key] }) {
             if entry.expiresMicros > now {
                 hits.wrappingIncrement(ordering: .relaxed)
                 return entry
@@ -70,22 +84,43 @@ final class ReadCache: @unchecked Sendable {
         // Lifetimes vary by up to a fifth, so entries filled together do not all expire together.
         let lifetime = ttlMicros - Int64.random(in: 0...(ttlMicros / 5))
         let entry = Entry(body: body, etag: Self.etag(of: body), expiresMicros: now + lifetime)
+        let size = body.count + key.utf8.count
+        // An answer larger than the whole budget is served but not kept.
+        guard size <= capacityBytes else { return entry }
         entries.withLock { entries in
-            if entries.count >= Self.capacity { entries = entries.filter { $0.value.expiresMicros + staleMicros > now } }
-            if entries.count >= Self.capacity { entries.removeAll() }
-            entries[key] = entry
+            if let old = entries.byKey.removeValue(forKey: key) { entries.bytes -= old.body.count + key.utf8.count }
+            if entries.byKey.count >= Self.capacity || entries.bytes + size > capacityBytes {
+                // Make room for a quarter of the budget at once, so a flood of distinct queries
+                // pays this sort once per many stores: expired answers go first, then those
+                // expiring soonest.
+                let target = min(capacityBytes * 3 / 4, capacityBytes - size)
+                let order = entries.byKey.sorted { $0.value.expiresMicros < $1.value.expiresMicros }
+                for (evicted, value) in order {
+                    let stale = value.expiresMicros + staleMicros <= now
+                    guard stale || entries.bytes > target || entries.byKey.count >= Self.capacity * 3 / 4 else { break }
+                    entries.byKey[evicted] = nil
+                    entries.bytes -= value.body.count + evicted.utf8.count
+                }
+            }
+            entries.byKey[key] = entry
+            entries.bytes += size
         }
         return entry
     }
 
+    /// Bytes the cache holds (bodies and keys).
+    var bytesHeld: Int { entries.withLock { $0.bytes } }
+    /// Entries the cache holds.
+    var count: Int { entries.withLock { $0.byKey.count } }
+
     /// What the cache holds for `key` right now, fresh or stale (for diagnostics and tests).
     func cachedBody(for key: String) -> [UInt8]? {
-        entries.withLock { $0[key]?.body }
+        entries.withLock { $0.byKey[key]?.body }
     }
 
     /// Forgets everything (after a write, so the writer reads its own change).
     func invalidate() {
-        entries.withLock { $0.removeAll() }
+        entries.withLock { $0 = Entries() }
     }
 
     /// A strong ETag: FNV-1a 64 of the body, quoted.

@@ -97,10 +97,13 @@ final class SidecarContext: Sendable {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// A cached read: 304 when `If-None-Match` carries the current ETag, else the body; either way
-    /// with `ETag` and `Cache-Control: max-age=1`.
-    func cachedRead(_ request: Request, contentType: String = "application/json", produce: @escaping @Sendable () async throws -> [UInt8]) async throws -> Response {
-        let key = request.uri.path + "?" + (request.uri.query ?? "")
+    /// A cached read under `key` — the route and its parsed, known parameters in a fixed order, so
+    /// that unknown parameters (a nonce) and their order cannot multiply entries: 304 when
+    /// `If-None-Match` carries the current ETag, else the body; either way with `ETag` and
+    /// `Cache-Control: max-age=1`.
+    func cachedRead(
+        _ request: Request, key: String, contentType: String = "application/json", produce: @escaping @Sendable () async throws -> [UInt8]
+    ) async throws -> Response {
         let entry = try await cache.answer(for: key, produce: produce)
         var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "max-age=1"]
         if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == entry.etag || $0.trimmingCharacters(in: .whitespaces) == "*" }) {

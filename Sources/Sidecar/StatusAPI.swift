@@ -23,7 +23,8 @@ enum StatusAPI {
             }
             let after = cursorID
             let wanted = state
-            return try await shared.cachedRead(request) {
+            let key = "apps state=\(state?.description ?? "") limit=\(limit) cursor=\(after) prefix=\(prefix ?? "")"
+            return try await shared.cachedRead(request, key: key) {
                 let page = try await shared.database.run { connection in
                     try ApplicationStore.list(status: wanted, namePrefix: prefix, afterID: after, limit: limit + 1, on: connection)
                 }
@@ -35,7 +36,7 @@ enum StatusAPI {
         router.get("/v1/apps/:uuid") { request, context in
             try shared.requireRead(request)
             let uuid = try applicationUUID(context)
-            return try await shared.cachedRead(request) {
+            return try await shared.cachedRead(request, key: "app \(uuid)") {
                 let (record, lost) = try await shared.database.run { connection -> (ApplicationRecord, Int64) in
                     guard let record = try ApplicationStore.get(uuid, on: connection) else { throw APIError.notFound("no application \(uuid)") }
                     return (record, try ApplicationStore.recordsLostLastHour(applicationID: record.id, on: connection))
@@ -53,7 +54,7 @@ enum StatusAPI {
                 beforeMicros = micros
             }
             let before = beforeMicros
-            return try await shared.cachedRead(request) {
+            return try await shared.cachedRead(request, key: "events \(uuid) limit=\(limit) before=\(before.map(String.init) ?? "")") {
                 let events = try await shared.database.run { connection in
                     guard let events = try ApplicationStore.events(uuid, limit: limit, beforeMicros: before, on: connection) else {
                         throw APIError.notFound("no application \(uuid)")
@@ -67,7 +68,7 @@ enum StatusAPI {
             try shared.requireRead(request)
             let uuid = try applicationUUID(context)
             let limit = try SidecarContext.integer(request, "limit", default: 100, range: 1...1_000)
-            return try await shared.cachedRead(request) {
+            return try await shared.cachedRead(request, key: "transitions \(uuid) limit=\(limit)") {
                 let transitions = try await shared.database.run { connection in
                     guard let transitions = try ApplicationStore.transitions(uuid, limit: limit, on: connection) else {
                         throw APIError.notFound("no application \(uuid)")
@@ -79,7 +80,7 @@ enum StatusAPI {
         }
         router.get("/v1/summary") { request, _ in
             try shared.requireRead(request)
-            return try await shared.cachedRead(request) {
+            return try await shared.cachedRead(request, key: "summary") {
                 let counts = try await shared.database.run { try ApplicationStore.summary(on: $0) }
                 var object: [String: Any] = counts
                 object["total"] = counts.values.reduce(0, +)

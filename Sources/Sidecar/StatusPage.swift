@@ -22,7 +22,7 @@ enum StatusPage {
                 ])
             }
             try shared.requireRead(request)
-            return try await shared.cachedRead(request, contentType: "text/html; charset=utf-8") {
+            return try await shared.cachedRead(request, key: "page", contentType: "text/html; charset=utf-8") {
                 let (counts, applications, transitions) = try await shared.database.run { connection in
                     (
                         try ApplicationStore.summary(on: connection), try ApplicationStore.worstFirst(limit: shownApplications, on: connection),

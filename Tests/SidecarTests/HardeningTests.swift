@@ -137,4 +137,19 @@ struct HardeningTests {
             #expect(try httpRequest(port: running.port, "/", headers: ["Cookie": "heartbeat_read=forged"]).status == 401)
         }
     }
+
+    @Test("300 reads of /v1/apps?limit=1000 with a different nonce each share one cache entry; the order of known parameters does not matter")
+    func cacheKeyIsNormalized() async throws {
+        try await RunningSidecar.with { running in
+            func metric(_ name: String) throws -> Double {
+                let page = try httpRequest(port: running.port, "/metrics").text
+                let line = try #require(page.split(separator: "\n").first { $0.hasPrefix(name + " ") })
+                return Double(line.split(separator: " ").last!)!
+            }
+            for nonce in 0..<300 { #expect(try httpRequest(port: running.port, "/v1/apps?limit=1000&nonce=\(nonce)").status == 200) }
+            _ = try httpRequest(port: running.port, "/v1/apps?nonce=x&limit=1000")
+            #expect(try metric("heartbeat_api_cache_entries") == 1)
+            #expect(try metric("heartbeat_api_cache_misses_total") == 1)
+        }
+    }
 }

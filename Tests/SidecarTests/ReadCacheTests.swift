@@ -47,4 +47,18 @@ struct ReadCacheTests {
         }
         #expect(refreshed.count == refreshes, "refreshed \(refreshed)")
     }
+
+    @Test("the cache holds at most its byte budget, however many distinct keys are read")
+    func byteBound() async throws {
+        let cache = ReadCache(ttlMillis: 60_000, staleMillis: 60_000, capacityBytes: 1 << 20)
+        for index in 0..<300 {
+            _ = try await cache.answer(for: "apps nonce=\(index)") { [UInt8](repeating: 7, count: 100_000) }
+            #expect(cache.bytesHeld <= 1 << 20)
+        }
+        #expect(cache.count <= 10 && cache.count >= 7, "\(cache.count) entries")
+        // The newest answer is always kept; an answer over the whole budget is served, not kept.
+        #expect(cache.cachedBody(for: "apps nonce=299") != nil)
+        let huge = try await cache.answer(for: "huge") { [UInt8](repeating: 1, count: 2 << 20) }
+        #expect(huge.body.count == 2 << 20 && cache.cachedBody(for: "huge") == nil)
+    }
 }

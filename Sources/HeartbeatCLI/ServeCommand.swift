@@ -26,6 +26,8 @@ struct ServeCommand: ParsableCommand {
     var udp: String?
     @Option(help: "HTTP address of the status sidecar (/healthz, /readyz, /metrics); port 0 picks a free one. Env: HEARTBEAT_HTTP. Default: 127.0.0.1:7412.")
     var http: String?
+    @Option(help: "HTTP connections the sidecar serves at once; past it the oldest idle one is closed, and 8 reserve slots answer /healthz and /readyz only (1-65536). Env: HEARTBEAT_HTTP_MAX_CONNECTIONS. Default: 256.")
+    var httpMaxConnections: Int?
     @Option(help: "libpq connection URL. Env: HEARTBEAT_DATABASE_URL. Required.")
     var databaseURL: String?
     @Option(help: "Redis URL (redis://HOST:PORT[/DB]). Env: HEARTBEAT_REDIS_URL. Optional.")
@@ -128,7 +130,8 @@ struct ServeCommand: ParsableCommand {
         pipeline.start()
         let sidecar = SidecarServer(
             pipeline: pipeline, host: configuration.http.host, port: Int(configuration.http.port), adminToken: configuration.adminToken,
-            readToken: configuration.readToken, previousSecretSeconds: configuration.previousSecretSeconds)
+            readToken: configuration.readToken, previousSecretSeconds: configuration.previousSecretSeconds,
+            limits: SidecarServer.Limits(maximumConnections: configuration.httpMaxConnections))
         let httpPort: Int
         do throws(SidecarServer.StartError) {
             httpPort = try sidecar.start()
@@ -208,6 +211,7 @@ struct ServeCommand: ParsableCommand {
         configuration.readToken = try secretSetting(readToken, readTokenFile, variable: "HEARTBEAT_READ_TOKEN", flag: "--read-token")
         if let value = try integer(secretGraceS, "HEARTBEAT_SECRET_GRACE_S", "--secret-grace-s") { configuration.previousSecretSeconds = value }
         if let value = try integer(receivers, "HEARTBEAT_RECEIVERS", "--receivers") { configuration.receivers = value }
+        if let value = try integer(httpMaxConnections, "HEARTBEAT_HTTP_MAX_CONNECTIONS", "--http-max-connections") { configuration.httpMaxConnections = value }
         if let value = try integer(ringSize, "HEARTBEAT_RING_SIZE", "--ring-size") { configuration.ringCapacity = value }
         if let value = try integer(receiveBuffer, "HEARTBEAT_RECEIVE_BUFFER", "--receive-buffer") { configuration.receiveBufferBytes = value }
         if let value = try integer(batchRows, "HEARTBEAT_BATCH_ROWS", "--batch-rows") { configuration.batchRows = value }

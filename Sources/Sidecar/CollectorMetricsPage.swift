@@ -8,7 +8,7 @@ import Protocol
 enum CollectorMetricsPage {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    static func render(_ pipeline: IngestPipeline, cache: ReadCache) -> String {
+    static func render(_ pipeline: IngestPipeline, cache: ReadCache, connections: ConnectionGuard? = nil) -> String {
         var page = PrometheusText()
         let statistics = pipeline.statistics
         let storage = pipeline.metrics
@@ -111,6 +111,16 @@ enum CollectorMetricsPage {
         // Status API.
         page.counter("heartbeat_api_cache_hits_total", "Status reads answered from the 1-second cache.", cache.hits.load(ordering: .relaxed))
         page.counter("heartbeat_api_cache_misses_total", "Status reads that went to PostgreSQL.", cache.misses.load(ordering: .relaxed))
+        if let connections {
+            page.gauge("heartbeat_http_connections", "HTTP connections open to the sidecar.", Double(connections.openCount))
+            page.counter(
+                "heartbeat_http_connections_closed_total", "HTTP connections the sidecar closed: to make room (idle), every slot busy (refused), a request not whole in time (timeout).",
+                [
+                    ([("cause", "idle")], connections.idleClosed.load(ordering: .relaxed)),
+                    ([("cause", "refused")], connections.refused.load(ordering: .relaxed)),
+                    ([("cause", "timeout")], connections.timedOut.load(ordering: .relaxed)),
+                ])
+        }
         page.gauge("heartbeat_api_cache_entries", "Answers the read cache holds.", Double(cache.count))
         page.gauge("heartbeat_api_cache_bytes", "Bytes of answers and keys the read cache holds (at most 32 MiB).", Double(cache.bytesHeld))
 

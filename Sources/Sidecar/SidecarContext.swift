@@ -15,8 +15,12 @@ final class SidecarContext: Sendable {
     /// How long a rotated-out secret stays valid.
     let previousSecretSeconds: Int
 
-    init(pipeline: IngestPipeline, adminToken: String?, readToken: String? = nil, previousSecretSeconds: Int) {
+    /// The server's connection limits, for `/metrics` (nil when only listing routes).
+    let connections: ConnectionGuard?
+
+    init(pipeline: IngestPipeline, adminToken: String?, readToken: String? = nil, previousSecretSeconds: Int, connections: ConnectionGuard?) {
         self.pipeline = pipeline
+        self.connections = connections
         self.database = DatabaseWork(url: pipeline.configuration.databaseURL)
         self.adminToken = adminToken
         self.readToken = readToken

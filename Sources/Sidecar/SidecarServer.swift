@@ -18,18 +18,47 @@ public final class SidecarServer: @unchecked Sendable {
         public let description: String
     }
 
+    /// Limits on the HTTP connections one client (or many) can hold.
+    public struct Limits: Sendable {
+        /// Connections that serve every route; past it the oldest idle one is closed for a newcomer.
+        public var maximumConnections: Int
+        /// Extra connections that answer only `/healthz` and `/readyz` while every regular one is busy.
+        public var reserveConnections: Int
+        /// A connection with no request in progress (keep-alive, or a header not yet complete) is
+        /// closed after this long.
+        public var idleTimeoutSeconds: Int
+        /// A request must arrive whole (head to end of body) within this long.
+        public var requestTimeoutSeconds: Int
+
+        public init(maximumConnections: Int = 256, reserveConnections: Int = 8, idleTimeoutSeconds: Int = 10, requestTimeoutSeconds: Int = 10) {
+            self.maximumConnections = maximumConnections
+            self.reserveConnections = reserveConnections
+            self.idleTimeoutSeconds = idleTimeoutSeconds
+            self.requestTimeoutSeconds = requestTimeoutSeconds
+        }
+    }
+
     private let pipeline: IngestPipeline
     private let shared: SidecarContext
+    private let limits: Limits
+    /// The connection limits in force (their counters are exported on `/metrics`).
+    let connections: ConnectionGuard
     private let host: String
     private let requestedPort: Int
     private var task: Task<Void, Never>?
     private let finished = DispatchSemaphore(value: 0)
 
     public init(
-        pipeline: IngestPipeline, host: String, port: Int, adminToken: String? = nil, readToken: String? = nil, previousSecretSeconds: Int = 3_600
+        pipeline: IngestPipeline, host: String, port: Int, adminToken: String? = nil, readToken: String? = nil, previousSecretSeconds: Int = 3_600,
+        limits: Limits = Limits()
     ) {
         self.pipeline = pipeline
-        self.shared = SidecarContext(pipeline: pipeline, adminToken: adminToken, readToken: readToken, previousSecretSeconds: previousSecretSeconds)
+        self.limits = limits
+        self.connections = ConnectionGuard(
+            admission: ConnectionAdmission(maximum: limits.maximumConnections, reserve: limits.reserveConnections),
+            requestTimeout: .seconds(Int64(limits.requestTimeoutSeconds)))
+        self.shared = SidecarContext(
+            pipeline: pipeline, adminToken: adminToken, readToken: readToken, previousSecretSeconds: previousSecretSeconds, connections: connections)
         self.host = host
         self.requestedPort = port
     }
@@ -37,8 +66,11 @@ public final class SidecarServer: @unchecked Sendable {
     /// Binds and starts serving; returns the bound port.
     public func start() throws(StartError) -> Int {
         let bound = Bound()
+        let connections = connections
         let application = Application(
             router: Self.router(shared),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [connections.makeTracker()], idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)))),
             configuration: .init(address: .hostname(host, port: requestedPort), serverName: "heartbeat"),
             onServerRunning: { channel in bound.set(port: channel.localAddress?.port ?? -1) },
             logger: {
@@ -88,7 +120,7 @@ public final class SidecarServer: @unchecked Sendable {
     /// Every route the server registers, as `METHOD /path/{param}` (the form `Spec/openapi.yaml`
     /// uses), read back from the router itself.
     public static func registeredRoutes(pipeline: IngestPipeline) -> [String] {
-        router(SidecarContext(pipeline: pipeline, adminToken: nil, previousSecretSeconds: 0)).routes.map { route in
+        router(SidecarContext(pipeline: pipeline, adminToken: nil, previousSecretSeconds: 0, connections: nil)).routes.map { route in
             let path = "\(route.path)".split(separator: "/", omittingEmptySubsequences: false).map { segment in
                 segment.hasPrefix(":") ? "{" + segment.dropFirst() + "}" : String(segment)
             }.joined(separator: "/")
@@ -116,7 +148,7 @@ public final class SidecarServer: @unchecked Sendable {
             try shared.requireRead(request)
             return Response(
                 status: .ok, headers: [.contentType: CollectorMetricsPage.contentType, .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(pipeline, cache: shared.cache))))
+                body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(pipeline, cache: shared.cache, connections: shared.connections))))
         }
         return router
     }

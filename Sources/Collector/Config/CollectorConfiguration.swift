@@ -46,6 +46,9 @@ public struct CollectorConfiguration: Sendable {
     public var spoolDirectory = ".data/spool"
     /// The spool's size cap, bytes; past it, batches are dropped and counted (`spool_full`).
     public var spoolCapacityBytes = 1 << 30
+    /// HTTP connections the sidecar serves at once (`--http-max-connections`); past it the oldest
+    /// idle one is closed for a newcomer, and a few reserve slots answer health checks only.
+    public var httpMaxConnections = 256
     /// Rows waiting this long with no commit make storage "stalled" in `/readyz`, ms (not a flag:
     /// tests shorten it).
     public var storageStallLimitMillis = 30_000
@@ -139,6 +142,7 @@ public struct CollectorConfiguration: Sendable {
         try check((0...86_400 * 30).contains(previousSecretSeconds), "--secret-grace-s", previousSecretSeconds, "0 to 2592000 s")
         try check((0...10_000_000).contains(appRateLimit), "--app-rate-limit", appRateLimit, "0 (no limit) to 10000000 records/s")
         try check((1...100_000_000).contains(appBurst), "--app-burst", appBurst, "1 to 100000000 records")
+        try check((1...65_536).contains(httpMaxConnections), "--http-max-connections", httpMaxConnections, "1 to 65536 connections")
         try check((1...1_048_576).contains(appMaxInstances), "--app-max-instances", appMaxInstances, "1 to 1048576 instances")
         try check((1...16_777_216).contains(maxInstances), "--max-instances", maxInstances, "1 to 16777216 instances")
         try check((60...86_400 * 7).contains(replayIdleSeconds), "--replay-idle-s", replayIdleSeconds, "60 to 604800 s")

@@ -30,7 +30,7 @@ struct ServeCommand: ParsableCommand {
     var httpMaxConnections: Int?
     @Option(help: "libpq connection URL. Env: HEARTBEAT_DATABASE_URL. Required.")
     var databaseURL: String?
-    @Option(help: "Redis URL (redis://HOST:PORT[/DB]). Env: HEARTBEAT_REDIS_URL. Optional.")
+    @Option(help: "Redis URL, redis://[[USER]:PASSWORD@]HOST:PORT[/DB] (AUTH when a password is given). Env: HEARTBEAT_REDIS_URL. Optional.")
     var redisURL: String?
     @Option(help: "What every Redis key and channel starts with (PREFIX:last_seen, PREFIX:transitions, …). Env: HEARTBEAT_REDIS_PREFIX. Default: heartbeat.")
     var redisPrefix: String?
@@ -92,6 +92,8 @@ struct ServeCommand: ParsableCommand {
     var autoRegister = false
     @Option(help: "At most this many applications auto-registered a minute (1-1000000). Env: HEARTBEAT_AUTO_REGISTER_PER_MINUTE. Default: 600.")
     var autoRegisterPerMinute: Int?
+    @Option(help: "At most this many auto-registered applications not yet named by an operator (1-10000000). Env: HEARTBEAT_AUTO_REGISTER_MAX. Default: 10000.")
+    var autoRegisterMax: Int?
     @Flag(help: "Allow other processes to share the UDP port (several collectors on one host). Env: HEARTBEAT_SHARE_UDP_PORT=1.")
     var shareUDPPort = false
     @Option(help: "Seconds between status lines on standard error; 0 for none. Env: HEARTBEAT_STATUS_INTERVAL_S. Default: 10.")
@@ -238,6 +240,7 @@ struct ServeCommand: ParsableCommand {
         if let value = try integer(autoRegisterPerMinute, "HEARTBEAT_AUTO_REGISTER_PER_MINUTE", "--auto-register-per-minute") {
             configuration.autoRegisterPerMinute = value
         }
+        if let value = try integer(autoRegisterMax, "HEARTBEAT_AUTO_REGISTER_MAX", "--auto-register-max") { configuration.autoRegisterMaximum = value }
         do throws(CollectorConfiguration.InvalidSetting) {
             try configuration.validate()
         } catch {

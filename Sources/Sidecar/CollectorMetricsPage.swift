@@ -67,6 +67,9 @@ enum CollectorMetricsPage {
         page.gauge("heartbeat_registry_applications", "Applications in that snapshot.", Double(snapshot.validator.applications.count))
         page.counter("heartbeat_registry_reload_failures_total", "Failed registry reloads (retried).", pipeline.registry.failedReloads.load(ordering: .relaxed))
         page.counter("heartbeat_applications_auto_registered_total", "Applications registered by --auto-register.", pipeline.applicationsAutoRegistered)
+        page.counter(
+            "heartbeat_auto_registrations_skipped_total", "Unknown applications not registered because --auto-register-max unnamed ones exist.",
+            pipeline.autoRegistrationsSkippedAtCap)
         page.counter("heartbeat_partition_maintenance_failures_total", "Failed partition maintenance runs (retried).", pipeline.failedMaintenance.load(ordering: .relaxed))
         let lastHeartbeats = pipeline.lastHeartbeatWrites
         page.counter("heartbeat_last_heartbeat_rows_written_total", "application.last_heartbeat values written (in batches).", lastHeartbeats.rows)
@@ -89,6 +92,9 @@ enum CollectorMetricsPage {
         page.gauge("heartbeat_redis_up", "1 when the last sync round reached Redis (0 also when Redis is not configured).", hot.redisReachable.load(ordering: .relaxed) ? 1 : 0)
         page.gauge("heartbeat_monitor_leader", "1 while this collector's monitor holds the leader lease.", hot.isLeader.load(ordering: .relaxed) ? 1 : 0)
         page.gauge("heartbeat_monitor_degraded", "1 while Redis is unreachable and the monitor decides from local state.", hot.degraded.load(ordering: .relaxed) ? 1 : 0)
+        page.counter(
+            "heartbeat_redis_values_ignored_total", "Values read from Redis naming an application id outside this collector's registry (ignored).",
+            hot.remoteValuesIgnored.load(ordering: .relaxed))
         let lastSync = hot.lastSyncMicros.load(ordering: .relaxed)
         let lag = redisConfigured && lastSync > 0 ? max(0, Date().timeIntervalSince1970 - Double(lastSync) / 1e6) : 0
         page.gauge("heartbeat_redis_sync_lag_seconds", "Time since the last completed sync round.", lag)

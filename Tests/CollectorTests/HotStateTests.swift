@@ -273,6 +273,31 @@ struct HotStateTests {
         let afterKill = lateAt - killed.timeIntervalSince1970
         #expect(afterKill < 1.0, "late at \(afterKill) s after the kill")
     }
+
+    @Test("a stream entry naming application ids beyond the registry is ignored and counted, not allocated for")
+    func hostileRedisValues() throws {
+        let redisURL = try serviceURL("HEARTBEAT_REDIS_URL")
+        let prefix = "hostile-\(UUID().uuidString)"
+        let harness = try Harness { Self.useRedis(&$0, url: redisURL, prefix: prefix, id: "honest") }
+        defer { harness.pipeline.shutdown() }
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        // The wire layout of Spec/hot-state.md, written by hand: seen = (id i32, µs i64), events = (id i32, kind u8, µs i64, interval u32).
+        func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.littleEndian) { Array($0) } }
+        let seen = littleEndian(Int32.max) + littleEndian(now) + littleEndian(Int32(-5)) + littleEndian(now)
+        let events = littleEndian(Int32.max - 1) + [3] + littleEndian(now) + littleEndian(UInt32(1_000))
+        let writer = try RedisConnection(url: redisURL)
+        try writer.append(bytes: [
+            Array("XADD".utf8), Array("\(prefix):updates".utf8), Array("*".utf8), Array("origin".utf8), Array("mallory".utf8),
+            Array("events".utf8), events, Array("seen".utf8), seen, Array("upto".utf8), Array(String(now).utf8),
+        ])
+        _ = try writer.readReply()
+        let ignored = Self.waitFor(5) { harness.pipeline.hotStateMetrics.remoteValuesIgnored.load(ordering: .relaxed) >= 3 }
+        let count = harness.pipeline.hotStateMetrics.remoteValuesIgnored.load(ordering: .relaxed)
+        #expect(ignored != nil, "ignored: \(count)")
+        let reachable = harness.pipeline.hotStateMetrics.redisReachable.load(ordering: .relaxed)
+        #expect(reachable, "the sync goes on")
+        _ = try writer.command(["DEL", "\(prefix):updates", "\(prefix):last_seen"])
+    }
 }
 
 /// A second collector beside a harness's: the same database and Redis settings, its own UDP port,

@@ -367,4 +367,22 @@ struct IngestPipelineTests {
         #expect(after.recordsAccepted == 52, "\(after)")
         #expect(windows == 51)
     }
+
+    @Test("auto-registration stops at --auto-register-max unnamed applications; the rest stay unknown_app and are counted")
+    func autoRegistrationCap() throws {
+        let harness = try Harness { $0.autoRegister = true; $0.autoRegisterPerMinute = 1_000; $0.autoRegisterMaximum = 2 }
+        let newcomers = (0..<6).map { _ in ApplicationUUID.random() }
+        for round in 1...15 {
+            for uuid in newcomers {
+                harness.sender.send(HeartbeatRecord(kind: .beat, application: uuid, instance: 1, sequence: UInt64(round), sentAtMicros: Harness.now()).encoded())
+            }
+            usleep(200_000)
+        }
+        let statistics = harness.settled(expectingReceived: 90)
+        harness.pipeline.shutdown()
+        #expect(harness.pipeline.applicationsAutoRegistered == 2)
+        #expect(harness.pipeline.autoRegistrationsSkippedAtCap > 0)
+        #expect(try harness.connection.query("SELECT count(*) FROM application WHERE auto_registered") == [["2"]])
+        #expect(statistics.rejected[.unknownApplication, default: 0] >= 60, "\(statistics)")
+    }
 }

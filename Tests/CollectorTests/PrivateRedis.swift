@@ -12,9 +12,13 @@ final class PrivateRedis {
     let directory: String
     private var process: Process?
 
-    var url: String { "redis://127.0.0.1:\(port)" }
+    /// The password the server requires (`--requirepass`), if any.
+    let password: String?
 
-    init() throws {
+    var url: String { "redis://" + (password.map { ":\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)@" } ?? "") + "127.0.0.1:\(port)" }
+
+    init(password: String? = nil) throws {
+        self.password = password
         // A port the kernel just handed out and took back is free for a moment.
         let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
@@ -36,6 +40,7 @@ final class PrivateRedis {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory, "--logfile", ""]
+            + (password.map { ["--requirepass", $0] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process

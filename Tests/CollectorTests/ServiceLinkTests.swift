@@ -42,8 +42,32 @@ struct ServiceLinkTests {
     func redisURLs() {
         #expect(RedisURL("redis://127.0.0.1:6379") == RedisURL("redis://127.0.0.1:6379/0"))
         #expect(RedisURL("redis://[::1]:7000/3").map { [$0.host, String($0.port), String($0.database)] } == ["::1", "7000", "3"])
-        for bad in ["http://127.0.0.1:6379", "redis://127.0.0.1", "redis://:6379", "redis://h:0", "redis://h:70000", "redis://h:1/x"] {
+        for bad in ["http://127.0.0.1:6379", "redis://127.0.0.1", "redis://:6379", "redis://h:0", "redis://h:70000", "redis://h:1/x", "redis://nocolon@h:1"] {
             #expect(RedisURL(bad) == nil, "\(bad)")
+        }
+        let withPassword = RedisURL("redis://:p%40ss:w0rd@127.0.0.1:6379/2")
+        #expect(withPassword?.password == "p@ss:w0rd" && withPassword?.user == nil && withPassword?.database == 2 && withPassword?.host == "127.0.0.1")
+        let withUser = RedisURL("redis://alice:secret@[::1]:7000")
+        #expect(withUser?.user == "alice" && withUser?.password == "secret" && withUser?.host == "::1")
+        #expect(RedisURL.redacted("redis://alice:secret@h:1/0") == "redis://alice:***@h:1/0")
+        #expect(RedisURL.redacted("redis://h:1") == "redis://h:1")
+    }
+
+    @Test("a Redis that requires a password: the URL's password authenticates; none or a wrong one is refused, and never printed")
+    func redisPassword() throws {
+        let redis = try PrivateRedis(password: "s3cret/with@symbols")
+        let connection = try RedisConnection(url: redis.url)
+        #expect(try connection.command(["PING"]) == .status("PONG"))
+        let anonymous = try RedisConnection(url: "redis://127.0.0.1:\(redis.port)")
+        guard case .error(let message) = try anonymous.command(["PING"]) else {
+            Issue.record("PING without AUTH answered")
+            return
+        }
+        #expect(message.contains("NOAUTH"))
+        #expect {
+            _ = try RedisConnection(url: "redis://:wrong-password@127.0.0.1:\(redis.port)")
+        } throws: { error in
+            "\(error)".contains("authenticate") && !"\(error)".contains("wrong-password")
         }
     }
 }

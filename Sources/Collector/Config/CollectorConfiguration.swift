@@ -77,6 +77,8 @@ public struct CollectorConfiguration: Sendable {
     public var autoRegister = false
     /// At most this many applications are auto-registered a minute.
     public var autoRegisterPerMinute = 600
+    /// At most this many auto-registered applications that no operator has named yet (`--auto-register-max`).
+    public var autoRegisterMaximum = 10_000
     /// Whether this collector runs the liveness monitor.
     public var monitor = true
     /// How often the monitor checks every application's deadline, ms.
@@ -122,8 +124,9 @@ public struct CollectorConfiguration: Sendable {
         try check((0...86_400).contains(allowedSkewSeconds), "--max-skew-s", allowedSkewSeconds, "0 to 86400 s")
         try check((50...60_000).contains(registryPollMillis), "--registry-poll-ms", registryPollMillis, "50 to 60000 ms")
         try check((1...1_000_000).contains(autoRegisterPerMinute), "--auto-register-per-minute", autoRegisterPerMinute, "1 to 1000000")
+        try check((1...10_000_000).contains(autoRegisterMaximum), "--auto-register-max", autoRegisterMaximum, "1 to 10000000")
         try check((100...60_000).contains(monitorPeriodMillis), "--check-period-ms", monitorPeriodMillis, "100 to 60000 ms")
-        if let redisURL { try check(RedisURL(redisURL) != nil, "--redis-url / HEARTBEAT_REDIS_URL", redisURL, "redis://HOST:PORT[/DB]") }
+        if let redisURL { try check(RedisURL(redisURL) != nil, "--redis-url / HEARTBEAT_REDIS_URL", RedisURL.redacted(redisURL), "redis://[[USER]:PASSWORD@]HOST:PORT[/DB]") }
         try check(!redisKeyPrefix.isEmpty && redisKeyPrefix.count <= 100 && !redisKeyPrefix.contains(where: \.isWhitespace),
                   "--redis-prefix / HEARTBEAT_REDIS_PREFIX", redisKeyPrefix, "1 to 100 characters without spaces")
         try check((50...10_000).contains(redisSyncMillis), "--redis-sync-ms", redisSyncMillis, "50 to 10000 ms")

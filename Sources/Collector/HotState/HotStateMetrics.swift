@@ -25,6 +25,8 @@ public final class HotStateMetrics: Sendable {
     public let eventsShared = ManagedAtomic<UInt64>(0)
     /// Arrivals at other collectors handed to this collector's monitor.
     public let remoteArrivalsForwarded = ManagedAtomic<UInt64>(0)
+    /// Values read from Redis naming an application id outside this collector's registry, ignored.
+    public let remoteValuesIgnored = ManagedAtomic<UInt64>(0)
     /// Times the monitor's remote feed was full (the arrivals are offered again next round).
     public let remoteFeedFull = ManagedAtomic<UInt64>(0)
     /// Transitions published on `heartbeat:transitions`, and publications dropped (queue full).

@@ -48,6 +48,8 @@ final class HotStateSync: @unchecked Sendable {
     private let remoteFeed: RowRing
     private let periodMicros: Int64
     private let metrics: HotStateMetrics
+    /// The registry: an application id read from Redis must be one of its ids (1 up to its largest).
+    private let registry: RegistryHolder
     private let worker = WorkerThread()
     /// Every arrival at any other live collector before this time (Unix µs) has reached this
     /// collector: the oldest `upto` among the collectors heard from within ``liveMicros`` (each
@@ -61,8 +63,9 @@ final class HotStateSync: @unchecked Sendable {
 
     init(
         url: String, keyPrefix: String, collectorID: String, lastSeen: LastSeenTable, localEvents: RowRing, remoteFeed: RowRing,
-        periodMillis: Int, metrics: HotStateMetrics
+        periodMillis: Int, metrics: HotStateMetrics, registry: RegistryHolder
     ) {
+        self.registry = registry
         self.url = url
         self.lastSeenKey = keyPrefix + ":last_seen"
         self.updatesKey = keyPrefix + ":updates"
@@ -216,9 +219,18 @@ final class HotStateSync: @unchecked Sendable {
         }
     }
 
-    /// Hands events, then newer times, to the monitor; false when the feed filled up.
+    /// Hands events, then newer times, to the monitor; false when the feed filled up. Ids outside
+    /// the registry (1 up to its largest) are ignored and counted: whoever can write to Redis must
+    /// not make this collector allocate an array as large as the id it names. (An application
+    /// registered a moment ago elsewhere is picked up by this collector's next registry reload and
+    /// its next arrival.)
     private func forward(events: [HeartbeatRow], seen: [(id: Int32, micros: Int64)], progress: inout Progress) -> Bool {
+        let largestID = registry.snapshot.maximumApplicationID
         for row in events {
+            guard row.applicationID >= 1, Int64(row.applicationID) <= largestID else {
+                metrics.remoteValuesIgnored.wrappingIncrement(ordering: .relaxed)
+                continue
+            }
             guard remoteFeed.push(row) else {
                 metrics.remoteFeedFull.wrappingIncrement(ordering: .relaxed)
                 return false
@@ -228,7 +240,10 @@ final class HotStateSync: @unchecked Sendable {
         metrics.membersPulled.wrappingIncrement(by: UInt64(seen.count), ordering: .relaxed)
         for (id32, micros) in seen {
             let id = Int(id32)
-            guard id >= 0 else { continue }
+            guard id >= 1, Int64(id) <= largestID else {
+                metrics.remoteValuesIgnored.wrappingIncrement(ordering: .relaxed)
+                continue
+            }
             if id >= progress.forwarded.count { progress.forwarded += Array(repeating: 0, count: id + 1 - progress.forwarded.count) }
             guard micros > progress.forwarded[id], micros > lastSeen.entry(for: Int64(id)).receivedMicros else { continue }
             let row = HeartbeatRow(applicationID: id32, kind: .beat, instance: 0, sequence: 0, receivedAtMicros: micros, sentAtMicros: 0, status: 0)

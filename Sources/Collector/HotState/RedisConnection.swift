@@ -73,12 +73,19 @@ public final class RedisConnection {
         self.context = context
     }
 
-    /// Connects to a `redis://host:port[/db]` URL.
+    /// Connects to a `redis://[[user]:password@]host:port[/db]` URL, authenticating first when it
+    /// carries a password.
     public convenience init(url: String) throws(RedisError) {
         guard let endpoint = RedisURL(url) else {
-            throw RedisError(operation: "connect", message: "not a redis://HOST:PORT[/DB] URL: \(url)")
+            throw RedisError(operation: "connect", message: "not a redis://[[USER]:PASSWORD@]HOST:PORT[/DB] URL: \(RedisURL.redacted(url))")
         }
         try self.init(host: endpoint.host, port: endpoint.port)
+        if let password = endpoint.password {
+            let reply = try command(endpoint.user.map { ["AUTH", $0, password] } ?? ["AUTH", password])
+            if case .error(let message) = reply {
+                throw RedisError(operation: "authenticate", message: message)
+            }
+        }
         if endpoint.database != 0 {
             let reply = try command(["SELECT", String(endpoint.database)])
             if case .error(let message) = reply {

@@ -120,7 +120,7 @@ public final class IngestPipeline: @unchecked Sendable {
             sharedEvents = localEvents
             let sync = HotStateSync(
                 url: redisURL, keyPrefix: configuration.redisKeyPrefix, collectorID: configuration.collectorID, lastSeen: lastSeen, localEvents: localEvents,
-                remoteFeed: remoteFeed, periodMillis: configuration.redisSyncMillis, metrics: hotStateMetrics)
+                remoteFeed: remoteFeed, periodMillis: configuration.redisSyncMillis, metrics: hotStateMetrics, registry: holder)
             hotStateSync = sync
             let lease = MonitorLease(url: redisURL, keyPrefix: configuration.redisKeyPrefix, holderID: configuration.collectorID, metrics: hotStateMetrics)
             let publisher = TransitionPublisher(url: redisURL, keyPrefix: configuration.redisKeyPrefix, metrics: hotStateMetrics)
@@ -158,7 +158,8 @@ public final class IngestPipeline: @unchecked Sendable {
         autoRegistrar = configuration.autoRegister
             ? AutoRegistrar(
                 rings: receivers.compactMap(\.unknownApplications), registry: registry.holder,
-                databaseURL: configuration.databaseURL, perMinute: configuration.autoRegisterPerMinute)
+                databaseURL: configuration.databaseURL, perMinute: configuration.autoRegisterPerMinute,
+                maximum: configuration.autoRegisterMaximum)
             : nil
         startMaintenance(maintainer)
     }
@@ -184,6 +185,10 @@ public final class IngestPipeline: @unchecked Sendable {
     public func publishNotification(_ payload: String) {
         publisher?.publish([payload])
     }
+
+    /// Unknown applications not registered because the total cap of unnamed auto-registered
+    /// applications was reached (0 unless auto-registration is on).
+    public var autoRegistrationsSkippedAtCap: UInt64 { autoRegistrar?.skippedAtCap.load(ordering: .relaxed) ?? 0 }
 
     /// Applications auto-registered so far (0 unless auto-registration is on).
     public var applicationsAutoRegistered: UInt64 { autoRegistrar?.registered.load(ordering: .relaxed) ?? 0 }

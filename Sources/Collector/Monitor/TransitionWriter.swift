@@ -7,7 +7,8 @@ import Foundation
 ///
 /// The same statement renders each won transition as its notification (JSON, see
 /// `Spec/notifications.md`) and, for every webhook URL, inserts it into the `webhook_delivery` outbox —
-/// so a recorded transition always has its notifications queued, in the same transaction.
+/// so a recorded transition always has its notifications queued, in the same transaction. An
+/// auto-registered application that no operator has named yet is recorded without notifications.
 ///
 /// All transitions of a tick go in one transaction, one set-based statement per round; a round
 /// holds at most one transition per application (an application that went late and down in the
@@ -54,7 +55,8 @@ struct TransitionWriter {
                 ,
                 outbox AS (
                     INSERT INTO webhook_delivery (status_change_id, application_id, url, payload)
-                    SELECT notice.change_id, notice.id, target.url, notice.payload FROM notice CROSS JOIN unnest($7::text[]) AS target (url))
+                    SELECT notice.change_id, notice.id, target.url, notice.payload FROM notice CROSS JOIN unnest($7::text[]) AS target (url)
+                    WHERE notice.payload IS NOT NULL)
                 """
         let statement = """
             WITH input AS (
@@ -63,13 +65,14 @@ struct TransitionWriter {
             changed AS (
                 UPDATE application SET status = input.to_status, updated_at = now()
                 FROM input WHERE application.id = input.id AND application.status = input.from_status
-                RETURNING input.*, application.uuid, application.name),
+                RETURNING input.*, application.uuid, application.name, application.auto_registered),
             inserted AS (
                 INSERT INTO status_change (application_id, at, from_status, to_status, reason, run_duration_ms)
                 SELECT id, to_timestamp(at_micros / 1000000.0), from_status, to_status, reason, run_duration_ms FROM changed
                 RETURNING id, application_id),
             notice AS (
-                SELECT changed.id, changed.to_status, \(payload) AS payload, inserted.id AS change_id
+                SELECT changed.id, changed.to_status, CASE WHEN changed.auto_registered THEN NULL ELSE \(payload) END AS payload,
+                       inserted.id AS change_id
                 FROM inserted JOIN changed ON changed.id = inserted.application_id)\(outbox)
             SELECT id, to_status, payload FROM notice
             """

@@ -201,7 +201,8 @@ public enum ApplicationStore {
     }
 
     /// Applies `changes`; returns the application as it is now, and its new secret when `signed`
-    /// made an unsigned application signed (shown once).
+    /// made an unsigned application signed (shown once). Naming an auto-registered application
+    /// makes it an ordinary one: its transitions notify from then on.
     public static func update(
         _ uuid: ApplicationUUID, _ changes: Changes, on connection: PostgresConnection
     ) throws(StoreError) -> (ApplicationRecord, ApplicationSecret?) {
@@ -214,6 +215,7 @@ public enum ApplicationStore {
                 WITH current AS (SELECT id, secret IS NOT NULL AS was_signed FROM application WHERE uuid = $1::uuid)
                 UPDATE application SET
                     name = coalesce($2, name),
+                    auto_registered = auto_registered AND $2::text IS NULL,
                     interval_ms = coalesce($3::integer, interval_ms),
                     grace_ms = coalesce($4::integer, grace_ms),
                     max_run_ms = CASE WHEN $5::boolean THEN $6::integer ELSE max_run_ms END,

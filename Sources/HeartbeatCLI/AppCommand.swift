@@ -147,9 +147,17 @@ private func usage(_ message: String) -> Never {
 }
 
 /// Runs a store operation; a failure is printed and exits 1 (not found, invalid value, database).
+/// A database without the schema (or with an older one) gets the command that fixes it rather
+/// than PostgreSQL's message and caret block.
 private func store<Result>(_ body: () throws -> Result) throws -> Result {
     do {
         return try body()
+    } catch StoreError.database(let failure) where failure.sqlState == "42P01" {
+        fail("this database has no Heartbeat schema yet: run `heartbeat migrate` (with the same --database-url) first")
+    } catch StoreError.database(let failure) where failure.sqlState == "42703" {
+        fail("this database's Heartbeat schema is older than this program: run `heartbeat migrate` (with the same --database-url)")
+    } catch StoreError.database(let failure) {
+        fail("PostgreSQL \(failure.operation) failed: \(failure.message.split(separator: "\n").first.map(String.init) ?? failure.message)")
     } catch {
         fail("\(error)")
     }

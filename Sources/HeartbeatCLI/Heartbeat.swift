@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `heartbeat` command: one executable for the collector, its administration and senders.
 @main
@@ -16,6 +17,21 @@ struct Heartbeat: ParsableCommand {
         version: HeartbeatVersion.current,
         subcommands: [ServeCommand.self, MigrateCommand.self, AppCommand.self, SendCommand.self, RunCommand.self, LoadCommand.self, InspectCommand.self]
     )
+
+    /// Runs the command line; a usage mistake exits 2, as every command's help says (the argument
+    /// parser's own code for it is 64, EX_USAGE, which scripts written against `--help` do not expect).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// The version printed by `heartbeat --version`.

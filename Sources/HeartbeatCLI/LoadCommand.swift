@@ -26,7 +26,7 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "How many applications to speak for (1 to 10,000,000).")
     var apps: Int = 1_000
 
-    @Option(help: "Seed the applications' UUIDs and secrets are derived from.")
+    @Option(help: "Seed the applications' UUIDs and secrets are derived from.", transform: { try IntegerArgument.parse($0, option: "--seed") })
     var seed: UInt64 = 1
 
     @Flag(help: "Sign every record with its application's derived secret.")
@@ -41,7 +41,9 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "How long to send, in seconds (at most 3600).")
     var duration: Double = 10
 
-    @Option(name: .customLong("interval-ms"), help: "The interval each record promises, in milliseconds.")
+    @Option(
+        name: .customLong("interval-ms"), help: "The interval each record promises, in milliseconds (at most 4294967295).",
+        transform: { try IntegerArgument.parse($0, option: "--interval-ms") })
     var intervalMillis: UInt32 = 10_000
 
     @Flag(help: "Print the applications (`uuid` or `uuid secret` per line) and exit, without sending.")

@@ -20,10 +20,15 @@ struct SendCommand: ParsableCommand {
     @Option(help: "The record's kind: beat, start, success, fail or stop.")
     var kind: String = "beat"
 
-    @Option(help: "The record's status: an exit code for success/fail, anything for the others.")
+    /// Parsed unconditionally, so a negative status works as `--status -1` (not only `--status=-1`).
+    @Option(
+        parsing: .unconditional, help: "The record's status: an exit code for success/fail, anything for the others (-2147483648 to 2147483647).",
+        transform: { try IntegerArgument.parse($0, option: "--status") })
     var status: Int32 = 0
 
-    @Option(name: .customLong("interval-ms"), help: "Milliseconds until the next record is due (0: the registry's interval).")
+    @Option(
+        name: .customLong("interval-ms"), help: "Milliseconds until the next record is due (0: the registry's interval; at most 4294967295).",
+        transform: { try IntegerArgument.parse($0, option: "--interval-ms") })
     var intervalMillis: UInt32 = 0
 
     func run() throws {

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// The collector's HTTP sidecar (Hummingbird 2) on `--http`: health, readiness and metrics, the
 /// status API and status page, management behind an admin token, and batch ingest
@@ -46,6 +47,9 @@ public final class SidecarServer: @unchecked Sendable {
     private let host: String
     private let requestedPort: Int
     private var task: Task<Void, Never>?
+    /// The service group the server runs in: stopping is its graceful shutdown (idle connections
+    /// close, requests in progress finish), not a cancellation, which NIO reports as errors.
+    private var group: ServiceGroup?
     private let finished = DispatchSemaphore(value: 0)
 
     public init(
@@ -67,20 +71,23 @@ public final class SidecarServer: @unchecked Sendable {
     public func start() throws(StartError) -> Int {
         let bound = Bound()
         let connections = connections
+        let logger = {
+            var logger = Logger(label: "heartbeat.sidecar")
+            logger.logLevel = .error
+            return logger
+        }()
         let application = Application(
             router: Self.router(shared),
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [connections.makeTracker()], idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)))),
             configuration: .init(address: .hostname(host, port: requestedPort), serverName: "heartbeat"),
             onServerRunning: { channel in bound.set(port: channel.localAddress?.port ?? -1) },
-            logger: {
-                var logger = Logger(label: "heartbeat.sidecar")
-                logger.logLevel = .error
-                return logger
-            }())
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger))
+        self.group = group
         task = Task(executorPreference: Self.executor) { [finished] in
             do {
-                try await application.runService(gracefulShutdownSignals: [])
+                try await group.run()
             } catch {
                 bound.fail("\(error)")
             }
@@ -90,27 +97,46 @@ public final class SidecarServer: @unchecked Sendable {
         switch bound.wait() {
         case .success(let port): return port
         case .failure(let message):
-            throw StartError(description: "HTTP sidecar on \(host):\(requestedPort): \(message)")
+            throw StartError(description: Self.explain(message, host: host, port: requestedPort))
         }
     }
 
-    /// Stops the server and waits until it has closed. Call it from a thread outside Swift's
-    /// cooperative pool (`heartbeat serve` uses its main thread): swift-service-lifecycle reacts
-    /// to the cancellation with an unstructured `Task`, which needs a free pool thread — a pool
-    /// thread blocked here could be the one it needs. From async code, use ``shutdown()``.
-    public func stop() {
-        guard let task else { return }
-        task.cancel()
-        finished.wait()
-        self.task = nil
+    /// A start failure in words an operator can act on, like the UDP receivers' (NIO reports a
+    /// taken port as `bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)`).
+    static func explain(_ message: String, host: String, port: Int) -> String {
+        let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        if message.contains("errno: 98") || message.contains("Address already in use") {
+            return "HTTP \(address) is not free: another process (a collector still running?) already listens there; stop it, or choose another --http address (port 0 picks a free one)"
+        }
+        if message.contains("errno: 13") || message.contains("Permission denied") {
+            return "HTTP \(address) cannot be bound: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE); choose another --http address"
+        }
+        if message.contains("errno: 99") || message.contains("Cannot assign requested address") {
+            return "HTTP \(address) cannot be bound: no interface on this machine has that address; choose another --http address"
+        }
+        return "HTTP sidecar on \(address): \(message)"
     }
 
-    /// Stops the server and waits, without blocking a thread, until it has closed.
+    /// Stops the server gracefully and waits until it has closed. Call it from a thread outside
+    /// Swift's cooperative pool (`heartbeat serve` uses its main thread): the shutdown runs as a
+    /// `Task` on the sidecar's executor, and a pool thread blocked here could be the one it needs.
+    /// From async code, use ``shutdown()``.
+    public func stop() {
+        guard let task, let group else { return }
+        Task(executorPreference: Self.executor) { await group.triggerGracefulShutdown() }
+        finished.wait()
+        _ = task
+        self.task = nil
+        self.group = nil
+    }
+
+    /// Stops the server gracefully and waits, without blocking a thread, until it has closed.
     public func shutdown() async {
-        guard let task else { return }
-        task.cancel()
+        guard let task, let group else { return }
+        await group.triggerGracefulShutdown()
         await task.value
         self.task = nil
+        self.group = nil
     }
 
     /// Where the server's async code runs (shared by every sidecar in the process; see

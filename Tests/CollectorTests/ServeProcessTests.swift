@@ -65,6 +65,9 @@ struct ServeProcessTests {
         load.waitUntilExit()
         output += String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(serve.terminationStatus == 0, "\(output)")
+        // A normal SIGTERM is not an error: no swift-log error line, no "error:" line.
+        let errorLines = output.split(separator: "\n").filter { $0.hasPrefix("error:") || $0.contains(" error heartbeat") }
+        #expect(errorLines.isEmpty, "\(errorLines)")
         let final = try #require(output.split(separator: "\n").first { $0.hasPrefix("final: ") })
         func field(_ name: String) -> UInt64? {
             final.split(separator: " ").first { $0.hasPrefix(name + "=") }.flatMap { UInt64($0.dropFirst(name.count + 1)) }

@@ -46,4 +46,25 @@ struct AppCommandTests {
         let noDatabase = try runProcess(heartbeatExecutable(), ["app", "list"], environment: ["HEARTBEAT_DATABASE_URL": ""])
         #expect(noDatabase.status == 2 && noDatabase.standardError.contains("no database"))
     }
+
+    @Test("on a database never migrated, the commands say to run heartbeat migrate; names are printed escaped")
+    func unmigratedAndEscaped() throws {
+        let database = try TestDatabase()
+        let environment = ["HEARTBEAT_DATABASE_URL": database.url]
+        let listed = try runProcess(heartbeatExecutable(), ["app", "list"], environment: environment)
+        #expect(listed.status == 1)
+        #expect(listed.standardError.contains("run `heartbeat migrate`"), "\(listed.standardError)")
+        #expect(!listed.standardError.contains("^"), "no caret block")
+
+        let connection = try database.connect()
+        try Migrator().migrate(connection)
+        // A name written straight into the database, past the API's checks.
+        try connection.query("INSERT INTO application (uuid, name) VALUES ('0b8f1f8e-3c6a-4f0e-9a51-6c1d2e3f4a5b', E'evil\\x1b[2J\\u202Eexe.txt')")
+        let shown = try runProcess(heartbeatExecutable(), ["app", "list"], environment: environment)
+        #expect(shown.status == 0)
+        #expect(!shown.standardOutput.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x202E })
+        #expect(shown.standardOutput.contains(#"evil\u{1B}[2J\u{202E}exe.txt"#), "\(shown.standardOutput)")
+        let added = try runProcess(heartbeatExecutable(), ["app", "add", "bad\u{7}name"], environment: environment)
+        #expect(added.status == 1 && added.standardError.contains("control characters"), "\(added.standardError)")
+    }
 }

@@ -77,12 +77,28 @@ struct SenderCommandTests {
         (["send", "--kind", "boom"], "--kind"),
         (["send", "--endpoint", "host:99999"], "port"),
         (["run"], "no command"),
+        // The argument parser's own refusals exit 2 as well (its code is 64).
+        (["send", "--no-such-flag"], "Unknown option"),
+        (["serve", "--batch-rows", "many"], "--batch-rows"),
+        (["inspect"], "Missing expected argument"),
+        // An out-of-range number says what is accepted.
+        (["send", "--status", "99999999999"], "at most 2147483647"),
+        (["send", "--status", "-99999999999"], "at least -2147483648"),
+        (["send", "--interval-ms=-1"], "at least 0"),
     ])
     func badArguments(arguments: [String], message: String) throws {
         let receiver = UDPReceiver()
         let result = try runProcess(heartbeatExecutable(), arguments, environment: environment(receiver))
         #expect(result.status == 2)
         #expect(result.standardError.contains(message), "\(result.standardError)")
+    }
+
+    @Test("a negative status works without '=': --status -1")
+    func negativeStatus() throws {
+        let receiver = UDPReceiver()
+        let result = try runProcess(heartbeatExecutable(), ["send", "--kind", "fail", "--status", "-1"], environment: environment(receiver))
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(try receiver.receiveRecords().first?.status == -1)
     }
 
     @Test("a bad secret exits 2")

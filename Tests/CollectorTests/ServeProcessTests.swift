@@ -24,6 +24,25 @@ struct ServeProcessTests {
     /// A free UDP port on 127.0.0.1.
     func freePort() -> UInt16 { UDPReceiver().port }
 
+    /// `heartbeat serve` with `arguments`, started and past its start-up line: the process, its
+    /// standard error (to read on) and what it printed so far.
+    func startServe(_ arguments: [String]) throws -> (process: Process, errors: Pipe, output: String) {
+        let serve = Process()
+        serve.executableURL = heartbeatExecutable()
+        serve.arguments = ["serve"] + arguments
+        serve.environment = Self.isolatedEnvironment()
+        let errors = Pipe()
+        serve.standardError = errors
+        try serve.run()
+        var output = ""
+        while !output.contains("heartbeat collector:") {
+            let chunk = errors.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            output += String(decoding: chunk, as: UTF8.self)
+        }
+        return (serve, errors, output)
+    }
+
     @Test("SIGTERM under load: exit 0, and every accepted record is in PostgreSQL")
     func sigtermUnderLoad() throws {
         let database = try TestDatabase()
@@ -37,21 +56,10 @@ struct ServeProcessTests {
         let port = freePort()
         let spool = NSTemporaryDirectory() + "heartbeat-serve-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: spool) }
-        let serve = Process()
-        serve.executableURL = heartbeatExecutable()
-        serve.arguments = ["serve", "--udp", "127.0.0.1:\(port)", "--http", "127.0.0.1:0", "--database-url", database.url, "--spool-dir", spool, "--status-interval-s", "0"]
-        serve.environment = Self.isolatedEnvironment()
-        let errors = Pipe()
-        serve.standardError = errors
-        try serve.run()
+        let (serve, errors, started) = try startServe(
+            ["--udp", "127.0.0.1:\(port)", "--http", "127.0.0.1:0", "--database-url", database.url, "--spool-dir", spool, "--status-interval-s", "0"])
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
-        // Wait for the start-up line.
-        var output = ""
-        while !output.contains("heartbeat collector:") {
-            let chunk = errors.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            output += String(decoding: chunk, as: UTF8.self)
-        }
+        var output = started
         #expect(output.contains("heartbeat collector:"), "\(output)")
 
         let load = Process()
@@ -115,21 +123,10 @@ struct ServeProcessTests {
         #expect(missing.status == 2)
         #expect(missing.standardError.contains("cannot read"), "\(missing.standardError)")
 
-        let serve = Process()
-        serve.executableURL = heartbeatExecutable()
-        serve.arguments = ["serve", "--udp", "127.0.0.1:\(freePort())", "--http", "127.0.0.1:0", "--database-url", database.url,
-                           "--spool-dir", directory + "/spool", "--status-interval-s", "0", "--admin-token-file", adminFile, "--read-token-file", readFile]
-        serve.environment = Self.isolatedEnvironment()
-        let errors = Pipe()
-        serve.standardError = errors
-        try serve.run()
+        let (serve, _, output) = try startServe(
+            ["--udp", "127.0.0.1:\(freePort())", "--http", "127.0.0.1:0", "--database-url", database.url, "--spool-dir", directory + "/spool",
+             "--status-interval-s", "0", "--admin-token-file", adminFile, "--read-token-file", readFile])
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
-        var output = ""
-        while !output.contains("heartbeat collector:") {
-            let chunk = errors.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            output += String(decoding: chunk, as: UTF8.self)
-        }
         let port = try #require(output.firstMatch(of: /HTTP [\d.]+:(\d+),/).flatMap { Int($0.1) }, "\(output)")
         #expect(try httpRequest(port: port, "/v1/summary").status == 401)
         #expect(try httpRequest(port: port, "/v1/summary", headers: ["Authorization": "Bearer read-token-from-a-file-01234"]).status == 200)

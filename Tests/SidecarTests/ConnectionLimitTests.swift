@@ -33,17 +33,7 @@ struct ConnectionLimitTests {
     final class RawConnection {
         let socket: Int32
         init(port: Int) throws {
-            socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = UInt16(port).bigEndian
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw HTTPError.connect(errno) }
-            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            socket = try connectLoopback(port: port, receiveTimeoutMicros: 200_000)
         }
         deinit { close(socket) }
 

@@ -15,12 +15,10 @@ public struct HTTPResult: Sendable {
 
 public enum HTTPError: Error { case connect(Int32), malformed(String) }
 
-/// Sends `method path` with `headers` and `body` to 127.0.0.1:`port` and reads the whole answer.
-public func httpRequest(
-    port: Int, _ path: String, method: String = "GET", headers: [String: String] = [:], body: [UInt8] = []
-) throws -> HTTPResult {
+/// A TCP socket connected to 127.0.0.1:`port` whose reads give up after `receiveTimeoutMicros`;
+/// the caller closes it.
+public func connectLoopback(port: Int, receiveTimeoutMicros: Int = 10_000_000) throws -> Int32 {
     let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(client) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -28,9 +26,22 @@ public func httpRequest(
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard connected == 0 else { throw HTTPError.connect(errno) }
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    guard connected == 0 else {
+        let failure = errno
+        close(client)
+        throw HTTPError.connect(failure)
+    }
+    var timeout = timeval(tv_sec: receiveTimeoutMicros / 1_000_000, tv_usec: receiveTimeoutMicros % 1_000_000)
     setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    return client
+}
+
+/// Sends `method path` with `headers` and `body` to 127.0.0.1:`port` and reads the whole answer.
+public func httpRequest(
+    port: Int, _ path: String, method: String = "GET", headers: [String: String] = [:], body: [UInt8] = []
+) throws -> HTTPResult {
+    let client = try connectLoopback(port: port)
+    defer { close(client) }
     var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
     for (name, value) in headers { head += "\(name): \(value)\r\n" }
     let request = Array((head + "\r\n").utf8) + body

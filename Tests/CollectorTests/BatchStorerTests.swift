@@ -103,4 +103,24 @@ struct BatchStorerTests {
         #expect(outcome == BatchStorer.Outcome.unavailable(stored: 0, deadLettered: 0, remaining: nil, remainingRows: 5))
         #expect(try setup.deadLetterLines().isEmpty)
     }
+
+    @Test("while bisecting, each checkpoint holds exactly the rows neither stored nor dead-lettered yet")
+    func checkpoints() throws {
+        let setup = try Setup(noon: noon)
+        var batch = rows(100, noon: noon, change: [50: { $0.sentAtMicros = -300_000_000_000_000_000 }])
+        var left = [Int]()
+        var stored = 0
+        let outcome = batch.finish { body in
+            setup.storer.store(body, rows: 100, source: "spool") { remaining, count in
+                let view = remaining.withUnsafeBytes { CopyBody($0)?.rowCount }
+                left.append(count)
+                #expect(view == count, "the checkpoint is a complete body of its rows")
+                stored = Int(try! setup.connection.query("SELECT count(*) FROM heartbeat_event")[0][0]!)!
+                #expect(stored + count + (stored + count < 100 ? 1 : 0) == 100, "stored \(stored) + left \(count)")
+            }
+        }
+        #expect(outcome == .settled(stored: 99, deadLettered: 1))
+        #expect(left.last == 0 && left == left.sorted(by: >), "\(left)")
+        #expect(stored == 99)
+    }
 }

@@ -23,8 +23,13 @@ struct BatchStorer {
     /// from the collector's clock, so a batch spans a day or two; more means rows no partition should hold.
     static let maximumPartitionDays = 31
 
-    /// Stores `body` (`rows` rows; `source` names where it came from in dead-letter lines).
-    func store(_ body: UnsafeRawBufferPointer, rows: Int, source: String) -> Outcome {
+    /// Stores `body` (`rows` rows; `source` names where it came from in dead-letter lines). While
+    /// a refused body is bisected, `checkpoint` (if given) receives a complete body of the rows
+    /// still neither stored nor dead-lettered after each step, so a spool file can be rewritten to
+    /// hold only those: a crash in the middle then replays none of the rows already committed.
+    func store(
+        _ body: UnsafeRawBufferPointer, rows: Int, source: String, checkpoint: ((_ remaining: [UInt8], _ rows: Int) -> Void)? = nil
+    ) -> Outcome {
         let first: PostgresError
         do throws(PostgresError) {
             try connection.copyIn(HeartbeatEventWriter.copyStatement, data: body)
@@ -37,6 +42,16 @@ struct BatchStorer {
         guard let view = CopyBody(body), view.rowCount > 0 else { return .unreadable }
         var plan = CopyBisection(rows: view.rowCount, failure: failure)
         var scratch = [UInt8]()
+        var settledRows = 0
+        /// Hands the checkpoint what is left, when a step stored or isolated rows.
+        func reportProgress() {
+            guard let checkpoint, plan.storedRows + plan.badRows.count > settledRows else { return }
+            settledRows = plan.storedRows + plan.badRows.count
+            var left = [UInt8]()
+            let remaining = plan.remaining
+            view.body(of: remaining, into: &left)
+            checkpoint(left, remaining.reduce(0) { $0 + $1.count })
+        }
         /// Records a failure, writing any row it isolated to the dead-letter file with its error.
         func refused(_ error: PostgresError) {
             let isolated = plan.badRows.count
@@ -57,6 +72,7 @@ struct BatchStorer {
                 } catch {
                     refused(error)
                 }
+                reportProgress()
             case .createPartitions(let range):
                 do throws(PostgresError) {
                     try partitions.createPartitions(days: view.receivedDays(in: range, limit: Self.maximumPartitionDays), on: connection)

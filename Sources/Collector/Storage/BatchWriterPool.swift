@@ -189,27 +189,44 @@ final class BatchWriterPool: @unchecked Sendable {
                 metrics.rowsDroppedSpoolCorrupt.wrappingIncrement(by: UInt64(entry.rows), ordering: .relaxed)
                 continue
             }
-            switch body.withUnsafeBytes({ storer.store($0, rows: entry.rows, source: "spool") }) {
+            // While a refused file is bisected, it is rewritten after each step to hold only the rows
+            // still to store: what was committed is never replayed again, not even after a crash.
+            var current = entry
+            var rewriteFailed = false
+            let outcome = body.withUnsafeBytes { bytes in
+                storer.store(bytes, rows: entry.rows, source: "spool") { remaining, rows in
+                    guard !rewriteFailed else { return }
+                    do throws(Spool.SpoolError) {
+                        current = try remaining.withUnsafeBytes { bytes in
+                            Result { () throws(Spool.SpoolError) in try self.spool.replace(current, body: bytes, rows: rows) }
+                        }.get()
+                    } catch {
+                        rewriteFailed = true  // the file keeps its last good state; the outcome below settles it
+                    }
+                }
+            }
+            switch outcome {
             case .settled(let stored, let deadLettered):
-                spool.remove(entry)
+                spool.remove(current)
                 count(replayed: stored, deadLettered: deadLettered)
             case .unavailable(let stored, let deadLettered, let remaining, let remainingRows):
                 count(replayed: stored, deadLettered: deadLettered)
                 if let remaining {
-                    // What was stored must not be replayed again: the file now holds only the rest.
                     do throws(Spool.SpoolError) {
                         try remaining.withUnsafeBytes { bytes in
-                            Result { () throws(Spool.SpoolError) in try spool.replace(entry, body: bytes, rows: remainingRows) }
+                            Result { () throws(Spool.SpoolError) in try spool.replace(current, body: bytes, rows: remainingRows) }
                         }.get()
                     } catch {
-                        spool.quarantine(entry)
+                        // The file cannot be brought up to date, and replaying it whole would store
+                        // rows twice: it is set aside and its rows counted as lost to the disk error.
+                        spool.quarantine(current)
                         metrics.rowsDroppedSpoolError.wrappingIncrement(by: UInt64(remainingRows), ordering: .relaxed)
                     }
                 }
                 return false
             case .unreadable:
-                spool.quarantine(entry)
-                metrics.rowsDroppedSpoolCorrupt.wrappingIncrement(by: UInt64(entry.rows), ordering: .relaxed)
+                spool.quarantine(current)
+                metrics.rowsDroppedSpoolCorrupt.wrappingIncrement(by: UInt64(current.rows), ordering: .relaxed)
             }
         }
         return true

@@ -112,15 +112,17 @@ public final class Spool: @unchecked Sendable {
     }
 
     /// Replaces `entry`'s file with `body` (`rows` rows) under the same name, atomically: what is
-    /// left of a batch after part of it was stored.
-    public func replace(_ entry: Entry, body: UnsafeRawBufferPointer, rows: Int) throws(SpoolError) {
+    /// left of a batch after part of it was stored. Returns the entry as it now is.
+    @discardableResult
+    public func replace(_ entry: Entry, body: UnsafeRawBufferPointer, rows: Int) throws(SpoolError) -> Entry {
         lock.lock()
         defer { lock.unlock() }
-        guard let index = entries.firstIndex(of: entry) else { return }
+        guard let index = entries.firstIndex(of: entry) else { return entry }
         try Self.writeFile(path: entry.path, body: body, rows: rows)
         let replacement = Entry(path: entry.path, rows: rows, bytes: body.count + Self.headerSize)
         totalBytes += replacement.bytes - entry.bytes
         entries[index] = replacement
+        return replacement
     }
 
     /// Writes a spool file under a temporary name, syncs it and renames it to `path`.

@@ -83,7 +83,9 @@ let package = Package(
         .target(name: "HeartbeatTestSupport", dependencies: ["Protocol", "Collector"], path: "Tests/Support"),
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol", "CSHA256", "HeartbeatTestSupport"]),
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "Protocol", "HeartbeatTestSupport"]),
-        .testTarget(name: "CollectorTests", dependencies: ["Collector", "Protocol", "CSHA256", "HeartbeatTestSupport"]),
+        .testTarget(
+            name: "CollectorTests",
+            dependencies: ["Collector", "Protocol", "CSHA256", "HeartbeatTestSupport", .product(name: "Atomics", package: "swift-atomics")]),
         .testTarget(name: "SidecarTests", dependencies: ["Sidecar", "Collector", "Protocol", "HeartbeatTestSupport"]),
         .testTarget(name: "HeartbeatCLITests", dependencies: ["Protocol", "Collector", "HeartbeatTestSupport"]),
     ],

@@ -19,6 +19,14 @@ enum CollectorMetricsPage {
         page.counter(
             "heartbeat_records_rejected_total", "Records rejected, by reason (Spec/protocol.md).",
             RejectionReason.allCases.map { ([("reason", $0.description)], statistics.rejected[$0] ?? 0) })
+        page.counter(
+            "heartbeat_liveness_overflow_arrivals_total",
+            "Validated records not queued (overload, or rate_limited at a receiver) whose arrival still reached liveness (last-seen).",
+            statistics.recordsSeenOnOverflow)
+        page.counter(
+            "heartbeat_liveness_not_seen_total",
+            "Validated records that reached neither storage nor liveness (a fail/stop, or a signed record not continuing its instance, lost at a full ring); should stay 0.",
+            statistics.recordsNotSeen)
         page.counter("heartbeat_rows_stored_total", "Accepted records committed to heartbeat_event.", statistics.rowsStored)
         page.counter("heartbeat_rows_spooled_total", "Rows written to the spool while PostgreSQL could not take them.", statistics.rowsSpooled)
         page.counter(
@@ -26,10 +34,11 @@ enum CollectorMetricsPage {
             pipeline.metrics.batchesSpilledOnStall.load(ordering: .relaxed))
         page.counter("heartbeat_rows_replayed_total", "Spooled rows later stored in PostgreSQL.", statistics.rowsReplayedFromSpool)
         page.counter(
-            "heartbeat_rows_dropped_total", "Accepted rows lost, by cause: spool over its cap, a disk error, a corrupt spool file.",
+            "heartbeat_rows_dropped_total",
+            "Accepted rows not stored, by cause: spool over its cap, a disk error, a corrupt spool file, storage busy (writers and spill thread all busy). Their arrivals still reached liveness.",
             [
                 ([("cause", "spool_full")], statistics.rowsDroppedSpoolFull), ([("cause", "spool_error")], statistics.rowsDroppedSpoolError),
-                ([("cause", "spool_corrupt")], statistics.rowsDroppedSpoolCorrupt),
+                ([("cause", "spool_corrupt")], statistics.rowsDroppedSpoolCorrupt), ([("cause", "storage_busy")], statistics.rowsDroppedStorageBusy),
             ])
         page.counter(
             "heartbeat_rows_dead_lettered_total",
@@ -83,6 +92,9 @@ enum CollectorMetricsPage {
         histogram(&page, "heartbeat_monitor_check_seconds", "Time one sweep over every application's deadline took.", monitor.checkSeconds)
         histogram(&page, "heartbeat_detection_delay_seconds", "From a missed deadline to its transition being recorded.", monitor.detectionDelaySeconds)
         page.counter("heartbeat_transitions_recorded_total", "Transitions this collector recorded (won the conditional UPDATE).", monitor.transitionsRecorded.load(ordering: .relaxed))
+        page.counter(
+            "heartbeat_monitor_loss_holds_total", "Monitor ticks that held convictions because arrivals had been lost for liveness since the tick before.",
+            monitor.lossHolds.load(ordering: .relaxed))
         page.counter("heartbeat_monitor_stalls_total", "Monitor ticks so late that convictions were skipped (stall guard).", monitor.stalls.load(ordering: .relaxed))
         page.counter("heartbeat_monitor_failures_total", "Failed monitor round trips to PostgreSQL (retried).", monitor.failures.load(ordering: .relaxed))
 

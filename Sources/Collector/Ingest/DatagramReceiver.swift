@@ -44,6 +44,9 @@ public final class DatagramReceiver: @unchecked Sendable {
     private let socket: Int32
     private let registry: RegistryHolder
     private let rateLimit: (recordsPerSecond: Int, burst: Int)
+    /// Where a validated record the ring has no room for still reaches liveness (nil in tests of
+    /// the receiver alone).
+    private let lastSeen: LastSeenTable?
     private let worker = WorkerThread()
 
     /// Errors opening the socket.
@@ -56,9 +59,10 @@ public final class DatagramReceiver: @unchecked Sendable {
     /// the UUIDs of unknown applications are offered to ``unknownApplications``.
     public init(
         address: ListenAddress, registry: RegistryHolder, ringCapacity: Int, receiveBufferBytes requested: Int,
-        rateLimit: (recordsPerSecond: Int, burst: Int) = (0, 0), reportUnknownApplications: Bool = false
+        rateLimit: (recordsPerSecond: Int, burst: Int) = (0, 0), reportUnknownApplications: Bool = false, lastSeen: LastSeenTable? = nil
     ) throws(SocketError) {
         self.rateLimit = rateLimit
+        self.lastSeen = lastSeen
         unknownApplications = reportUnknownApplications ? SPSCRing(capacity: 4_096) : nil
         let (socket, storage, length, family) = try Self.openSocket(for: address)
         var one: Int32 = 1
@@ -199,10 +203,12 @@ public final class DatagramReceiver: @unchecked Sendable {
                             status: validated.record.status, intervalMillis: validated.record.intervalMillis)
                         if guarded, rateLimiter?.admit(row) == false {
                             totals.reject(.rateLimited)
+                            totals.noteUnqueued(validated, nowMicros: nowMicros, lastSeen: lastSeen)
                         } else if ring.push(row) {
                             totals.pushed &+= 1
                         } else {
                             totals.reject(.overload)
+                            totals.noteUnqueued(validated, nowMicros: nowMicros, lastSeen: lastSeen)
                         }
                     } catch {
                         totals.reject(error)

@@ -20,8 +20,12 @@ public final class HTTPIngestGate: @unchecked Sendable {
     private let registry: RegistryHolder
     private let totals = Locked(ReceiverTotals())
 
-    init(registry: RegistryHolder, ringCapacity: Int) {
+    /// Where a validated record the ring has no room for still reaches liveness.
+    private let lastSeen: LastSeenTable?
+
+    init(registry: RegistryHolder, ringCapacity: Int, lastSeen: LastSeenTable? = nil) {
         self.registry = registry
+        self.lastSeen = lastSeen
         ring = RowRing(capacity: ringCapacity)
     }
 
@@ -44,6 +48,7 @@ public final class HTTPIngestGate: @unchecked Sendable {
                         accepted += 1
                     } else {
                         rejected[.overload, default: 0] += 1
+                        totals.noteUnqueued(validated, nowMicros: nowMicros, lastSeen: lastSeen)
                     }
                 } catch {
                     rejected[error, default: 0] += 1

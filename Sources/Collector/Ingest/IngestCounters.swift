@@ -10,6 +10,8 @@ public final class IngestCounters: Sendable {
     private let received = ManagedAtomic<UInt64>(0)
     private let pushed = ManagedAtomic<UInt64>(0)
     private let rejected: [ManagedAtomic<UInt64>] = RejectionReason.allCases.map { _ in ManagedAtomic<UInt64>(0) }
+    private let seenOnOverflow = ManagedAtomic<UInt64>(0)
+    private let notSeen = ManagedAtomic<UInt64>(0)
 
     public init() {}
 
@@ -17,6 +19,8 @@ public final class IngestCounters: Sendable {
     func publish(_ totals: ReceiverTotals) {
         received.store(totals.received, ordering: .relaxed)
         pushed.store(totals.pushed, ordering: .relaxed)
+        seenOnOverflow.store(totals.seenOnOverflow, ordering: .relaxed)
+        notSeen.store(totals.notSeen, ordering: .relaxed)
         for reason in RejectionReason.allCases {
             rejected[Int(reason.rawValue)].store(totals.rejected(reason), ordering: .relaxed)
         }
@@ -26,6 +30,13 @@ public final class IngestCounters: Sendable {
     public var recordsReceived: UInt64 { received.load(ordering: .relaxed) }
     /// Records that passed validation and entered the ring.
     public var recordsQueued: UInt64 { pushed.load(ordering: .relaxed) }
+    /// Validated records that could not be queued (`overload`, or `rate_limited` at the receiver)
+    /// but reached liveness as an overflow arrival (``OverflowArrival``).
+    public var recordsSeenOnOverflow: UInt64 { seenOnOverflow.load(ordering: .relaxed) }
+    /// Validated records that could not be queued and could not count for liveness either (a
+    /// `fail`/`stop`, or a signed record that does not continue its instance): *not seen*. The
+    /// monitor convicts nobody while this moves.
+    public var recordsNotSeen: UInt64 { notSeen.load(ordering: .relaxed) }
     /// Records rejected for `reason` by this receiver.
     public func recordsRejected(_ reason: RejectionReason) -> UInt64 {
         rejected[Int(reason.rawValue)].load(ordering: .relaxed)
@@ -36,6 +47,8 @@ public final class IngestCounters: Sendable {
 struct ReceiverTotals {
     var received: UInt64 = 0
     var pushed: UInt64 = 0
+    var seenOnOverflow: UInt64 = 0
+    var notSeen: UInt64 = 0
     private var rejections = [UInt64](repeating: 0, count: RejectionReason.allCases.count)
 
     @inline(__always)
@@ -44,4 +57,22 @@ struct ReceiverTotals {
     }
 
     func rejected(_ reason: RejectionReason) -> UInt64 { rejections[Int(reason.rawValue)] }
+
+    /// For a validated record that was not queued: records it in `lastSeen` as an overflow
+    /// arrival if it may count for liveness, else counts it as not seen. (Its rejection reason is
+    /// counted by the caller.)
+    mutating func noteUnqueued(_ validated: RecordValidator.Validated, nowMicros: Int64, lastSeen: LastSeenTable?) {
+        guard let lastSeen else { return }
+        let id = Int(validated.applicationID)
+        let record = validated.record
+        if OverflowArrival.counts(
+            kind: record.kind, signed: validated.isSigned, instance: record.instance, sequence: record.sequence,
+            lastSeen: lastSeen.entry(for: validated.applicationID)),
+            lastSeen.recordOverflowArrival(applicationID: id, receivedMicros: nowMicros)
+        {
+            seenOnOverflow &+= 1
+        } else {
+            notSeen &+= 1
+        }
+    }
 }

@@ -83,6 +83,9 @@ public final class IngestPipeline: @unchecked Sendable {
                 throw StartError(description: "\(error)")
             }
         }
+        // Before the receivers: a validated record their rings have no room for still reaches it.
+        let lastSeen = LastSeenTable(capacity: Int(registry.holder.snapshot.maximumApplicationID) + 1)
+        self.lastSeen = lastSeen
         var receivers = [DatagramReceiver]()
         var address = configuration.udp
         for _ in 0..<configuration.receivers {
@@ -90,7 +93,7 @@ public final class IngestPipeline: @unchecked Sendable {
                 let receiver = try DatagramReceiver(
                     address: address, registry: registry.holder, ringCapacity: configuration.ringCapacity,
                     receiveBufferBytes: configuration.receiveBufferBytes, rateLimit: (configuration.appRateLimit, configuration.appBurst),
-                    reportUnknownApplications: configuration.autoRegister)
+                    reportUnknownApplications: configuration.autoRegister, lastSeen: lastSeen)
                 // With port 0 the kernel picks one; the other receivers share it.
                 if address.port == 0, let shared = try? ListenAddress(parsing: ListenAddress.format(host: address.host, port: receiver.boundPort)) {
                     address = shared
@@ -101,12 +104,12 @@ public final class IngestPipeline: @unchecked Sendable {
             }
         }
         self.receivers = receivers
+        httpIngest = HTTPIngestGate(registry: registry.holder, ringCapacity: 65_536, lastSeen: lastSeen)
+        let ingestCounters = receivers.map(\.counters) + [httpIngest.counters]
         pool = BatchWriterPool(
             databaseURL: configuration.databaseURL, connections: configuration.writerConnections,
             queueDepth: configuration.writerConnections * 2, expectedRows: configuration.batchRows, spool: spool, metrics: metrics,
             partitions: maintainer, stallLimitMillis: configuration.storageStallLimitMillis, discard: configuration.sink == .none)
-        let lastSeen = LastSeenTable(capacity: Int(registry.holder.snapshot.maximumApplicationID) + 1)
-        self.lastSeen = lastSeen
         let monitorFeed: RowRing? = configuration.monitor && configuration.sink == .postgres ? RowRing(capacity: 1 << 18) : nil
         let monitorMetrics = MonitorMetrics()
         self.monitorMetrics = monitorMetrics
@@ -138,7 +141,7 @@ public final class IngestPipeline: @unchecked Sendable {
             LivenessMonitor(
                 databaseURL: configuration.databaseURL, registry: holder, lastSeen: lastSeen, feed: feed,
                 periodMillis: configuration.monitorPeriodMillis, metrics: monitorMetrics, hotState: monitorHotState,
-                webhookURLs: configuration.webhookURLs)
+                webhookURLs: configuration.webhookURLs, notSeenTotal: { ingestCounters.reduce(0) { $0 + $1.recordsNotSeen } })
         }
         databaseProbe = DatabaseProbe(databaseURL: configuration.databaseURL)
         lastHeartbeats = configuration.sink == .postgres ? LastHeartbeatWriter(databaseURL: configuration.databaseURL, lastSeen: lastSeen) : nil
@@ -148,7 +151,6 @@ public final class IngestPipeline: @unchecked Sendable {
             : WebhookDeliverer(
                 databaseURL: configuration.databaseURL,
                 settings: WebhookDeliverer.Settings(secret: Array((configuration.webhookSecret ?? "").utf8)), metrics: webhookMetrics)
-        httpIngest = HTTPIngestGate(registry: registry.holder, ringCapacity: 65_536)
         drain = IngestDrain(
             rings: receivers.map(\.ring) + [httpIngest.ring], pool: pool, metrics: metrics, lastSeen: lastSeen, batchRows: configuration.batchRows,
             batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds,
@@ -246,6 +248,10 @@ public final class IngestPipeline: @unchecked Sendable {
             statistics.rejected[reason, default: 0] += httpIngest.counters.recordsRejected(reason)
         }
         statistics.ringOccupancy += httpIngest.ring.occupancy
+        for counters in receivers.map(\.counters) + [httpIngest.counters] {
+            statistics.recordsSeenOnOverflow += counters.recordsSeenOnOverflow
+            statistics.recordsNotSeen += counters.recordsNotSeen
+        }
         statistics.rejected[.replay, default: 0] += metrics.recordsReplayRejected.load(ordering: .relaxed)
         statistics.rejected[.rateLimited, default: 0] += metrics.recordsRateLimited.load(ordering: .relaxed)
         statistics.rejected[.instanceLimit, default: 0] += metrics.recordsInstanceLimited.load(ordering: .relaxed)
@@ -256,6 +262,7 @@ public final class IngestPipeline: @unchecked Sendable {
         statistics.rowsDroppedSpoolFull = metrics.rowsDroppedSpoolFull.load(ordering: .relaxed)
         statistics.rowsDroppedSpoolCorrupt = metrics.rowsDroppedSpoolCorrupt.load(ordering: .relaxed)
         statistics.rowsDroppedSpoolError = metrics.rowsDroppedSpoolError.load(ordering: .relaxed)
+        statistics.rowsDroppedStorageBusy = metrics.rowsDroppedStorageBusy.load(ordering: .relaxed)
         statistics.rowsDiscarded = metrics.rowsDiscarded.load(ordering: .relaxed)
         statistics.rowsDeadLettered = metrics.rowsDeadLettered.load(ordering: .relaxed)
         statistics.rowsDeadLetteredFromSpool = metrics.rowsDeadLetteredFromSpool.load(ordering: .relaxed)

@@ -4,7 +4,8 @@ import Protocol
 ///
 /// Invariants (exact once the collector is drained, approximate while records are in flight):
 /// `recordsReceived == recordsAccepted + Σ rejected`, and
-/// `recordsAccepted == rowsStored + rowsSpooled + rowsDeadLettered + rowsDroppedSpoolFull + rowsDroppedSpoolError + rowsDiscarded`.
+/// `recordsAccepted == rowsStored + rowsSpooled + rowsDeadLettered + rowsDroppedSpoolFull + rowsDroppedSpoolError
+/// + rowsDroppedStorageBusy + rowsDiscarded`.
 public struct IngestStatistics: Sendable, CustomStringConvertible {
     public var recordsReceived: UInt64 = 0
     public var recordsAccepted: UInt64 = 0
@@ -17,6 +18,8 @@ public struct IngestStatistics: Sendable, CustomStringConvertible {
     public var rowsDroppedSpoolCorrupt: UInt64 = 0
     /// Rows dropped because the spool could not be written.
     public var rowsDroppedSpoolError: UInt64 = 0
+    /// Rows dropped for storage because the writers and the spill thread were all busy.
+    public var rowsDroppedStorageBusy: UInt64 = 0
     /// Rows thrown away on purpose (`--sink none`).
     public var rowsDiscarded: UInt64 = 0
     /// Rows PostgreSQL refused for their content, isolated from their batch and dead-lettered.
@@ -25,6 +28,12 @@ public struct IngestStatistics: Sendable, CustomStringConvertible {
     public var rowsDeadLetteredFromSpool: UInt64 = 0
     /// From the first accepted row's arrival to the latest commit, milliseconds (0 before any).
     public var ingestWindowMillis: Int64 = 0
+    /// Validated records that were not queued (`overload`, or `rate_limited` at a receiver) but
+    /// reached liveness as overflow arrivals.
+    public var recordsSeenOnOverflow: UInt64 = 0
+    /// Validated records that reached neither storage nor liveness: "not seen" (should stay 0;
+    /// the monitor convicts nobody while it moves).
+    public var recordsNotSeen: UInt64 = 0
     /// Rows waiting in the receivers' rings.
     public var ringOccupancy: Int = 0
     /// Rows waiting in the spool.
@@ -39,11 +48,12 @@ public struct IngestStatistics: Sendable, CustomStringConvertible {
     /// Whether both invariants hold exactly (true once the collector is drained).
     public var isBalanced: Bool {
         recordsReceived == recordsAccepted + recordsRejected
-            && recordsAccepted == rowsStored + rowsSpooled + rowsDeadLettered + rowsDroppedSpoolFull + rowsDroppedSpoolError + rowsDiscarded
+            && recordsAccepted
+                == rowsStored + rowsSpooled + rowsDeadLettered + rowsDroppedSpoolFull + rowsDroppedSpoolError + rowsDroppedStorageBusy + rowsDiscarded
     }
 
     public var description: String {
         let reasons = RejectionReason.allCases.map { "\($0)=\(rejected[$0, default: 0])" }.joined(separator: " ")
-        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_error=\(rowsDroppedSpoolError) spool_corrupt=\(rowsDroppedSpoolCorrupt) dead_lettered=\(rowsDeadLettered) dead_lettered_from_spool=\(rowsDeadLetteredFromSpool) discarded=\(rowsDiscarded) window_ms=\(ingestWindowMillis) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
+        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_error=\(rowsDroppedSpoolError) storage_busy=\(rowsDroppedStorageBusy) spool_corrupt=\(rowsDroppedSpoolCorrupt) dead_lettered=\(rowsDeadLettered) dead_lettered_from_spool=\(rowsDeadLetteredFromSpool) discarded=\(rowsDiscarded) seen_on_overflow=\(recordsSeenOnOverflow) not_seen=\(recordsNotSeen) window_ms=\(ingestWindowMillis) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
     }
 }

@@ -10,6 +10,11 @@ import CMemory
 /// pair one record's instance with the next record's seq. The arrays grow (to a new, larger set,
 /// published atomically) when an application id beyond them appears; a reader holding the old set
 /// keeps it alive and simply sees no further updates in it.
+///
+/// Besides, any receiver may record an *overflow arrival* — the time of a validated record its ring
+/// had no room for (``recordOverflowArrival(applicationID:receivedMicros:)``, a compare-and-swap
+/// maximum in the entry's last 8 bytes) — so that an arrival reaches liveness even when storage
+/// and the drain fall behind. Readers see the later of the two times.
 public final class LastSeenTable: @unchecked Sendable {
     /// One generation of the table: 32-byte entries (received µs, seq, instance, padding) side by
     /// side from a cache-line boundary, so that recording a row touches one cache line — not three
@@ -28,6 +33,7 @@ public final class LastSeenTable: @unchecked Sendable {
                     receivedMicros(index).store(previous.receivedMicros(index).load(ordering: .relaxed), ordering: .relaxed)
                     sequence(index).store(previous.sequence(index).load(ordering: .relaxed), ordering: .relaxed)
                     instance(index).store(previous.instance(index).load(ordering: .relaxed), ordering: .relaxed)
+                    overflowMicros(index).store(previous.overflowMicros(index).load(ordering: .relaxed), ordering: .relaxed)
                 }
             }
         }
@@ -52,6 +58,19 @@ public final class LastSeenTable: @unchecked Sendable {
         @inline(__always)
         func instance(_ index: Int) -> UnsafeAtomic<UInt32> {
             UnsafeAtomic(at: (entryAddress(index) + 16).assumingMemoryBound(to: UnsafeAtomic<UInt32>.Storage.self))
+        }
+
+        /// The latest overflow arrival (receivers' compare-and-swap maximum).
+        @inline(__always)
+        func overflowMicros(_ index: Int) -> UnsafeAtomic<Int64> {
+            UnsafeAtomic(at: (entryAddress(index) + 24).assumingMemoryBound(to: UnsafeAtomic<Int64>.Storage.self))
+        }
+
+        /// The later of the drain's time (loaded acquiring, see ``LastSeenTable/record(_:)``) and
+        /// the overflow arrival's.
+        @inline(__always)
+        func latestMicros(_ index: Int) -> Int64 {
+            max(receivedMicros(index).load(ordering: .acquiring), overflowMicros(index).load(ordering: .relaxed))
         }
     }
 
@@ -107,8 +126,24 @@ public final class LastSeenTable: @unchecked Sendable {
         let index = Int(id)
         guard index >= 0, index < arrays.capacity else { return Entry(receivedMicros: 0, instance: 0, sequence: 0) }
         return Entry(
-            receivedMicros: arrays.receivedMicros(index).load(ordering: .relaxed),
+            receivedMicros: arrays.latestMicros(index),
             instance: arrays.instance(index).load(ordering: .relaxed), sequence: arrays.sequence(index).load(ordering: .relaxed))
+    }
+
+    /// Records that a validated record of application `applicationID` arrived at `receivedMicros`
+    /// but could not be queued (see ``OverflowArrival``). Any thread. False when the id is beyond
+    /// the arrays (a registry newer than the table: the arrival is then not seen, and counted so).
+    func recordOverflowArrival(applicationID: Int, receivedMicros: Int64) -> Bool {
+        let arrays = current.load(ordering: .acquiring)
+        guard applicationID >= 0, applicationID < arrays.capacity else { return false }
+        let slot = arrays.overflowMicros(applicationID)
+        var known = slot.load(ordering: .relaxed)
+        while known < receivedMicros {
+            let (exchanged, original) = slot.compareExchange(expected: known, desired: receivedMicros, ordering: .relaxed)
+            if exchanged { break }
+            known = original
+        }
+        return true
     }
 
     /// The applications whose last-seen time is later than `known[id]`, with that time, in id
@@ -130,7 +165,7 @@ public final class LastSeenTable: @unchecked Sendable {
         // the writer did before recording it (sharing the row's event) is visible too.
         let arrays = current.load(ordering: .acquiring)
         for id in 0..<min(arrays.capacity, known.count) {
-            let received = arrays.receivedMicros(id).load(ordering: .acquiring)
+            let received = arrays.latestMicros(id)
             if received > known[id] { changed.append((id, received)) }
         }
     }

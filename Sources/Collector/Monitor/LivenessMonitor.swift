@@ -41,10 +41,15 @@ final class LivenessMonitor: @unchecked Sendable {
         let metrics: HotStateMetrics
     }
 
+    /// Validated arrivals the collector could not count for liveness so far (``IngestCounters/recordsNotSeen``):
+    /// while it moves, the monitor convicts nobody, as for its own stalls.
+    private let notSeenTotal: @Sendable () -> UInt64
+
     init(
         databaseURL: String, registry: RegistryHolder, lastSeen: LastSeenTable, feed: RowRing, periodMillis: Int, metrics: MonitorMetrics,
-        hotState: HotState? = nil, webhookURLs: [String] = []
+        hotState: HotState? = nil, webhookURLs: [String] = [], notSeenTotal: @escaping @Sendable () -> UInt64 = { 0 }
     ) {
+        self.notSeenTotal = notSeenTotal
         self.databaseURL = databaseURL
         self.registry = registry
         self.lastSeen = lastSeen
@@ -82,6 +87,7 @@ final class LivenessMonitor: @unchecked Sendable {
         // Whether each application's latest record, as far as the board knows, came to this
         // collector (false: through Redis from another one).
         var heardHereLast = [Bool]()
+        var notSeenAtLastTick = notSeenTotal()
         while !worker.isStopRequested {
             usleep(UInt32(max(1_000, periodMicros / 10)))
             let now = WallClock.nowMicros()
@@ -149,6 +155,15 @@ final class LivenessMonitor: @unchecked Sendable {
             if gap > 2 * periodMicros {
                 convictAfter = now + periodMicros
                 metrics.stalls.wrappingIncrement(ordering: .relaxed)
+            }
+            // Arrivals lost for liveness since the last tick (the receivers could neither queue nor
+            // record them): the window they fell in convicts nobody; convictions resume one clean
+            // period after the last loss, when every application had the chance to be heard again.
+            let notSeen = notSeenTotal()
+            if notSeen != notSeenAtLastTick {
+                notSeenAtLastTick = notSeen
+                convictAfter = max(convictAfter, now + periodMicros)
+                metrics.lossHolds.wrappingIncrement(ordering: .relaxed)
             }
             if now >= convictAfter {
                 let started = DispatchTime.now().uptimeNanoseconds
@@ -285,6 +300,8 @@ public final class MonitorMetrics: Sendable {
     public let transitionsRecorded = ManagedAtomic<UInt64>(0)
     /// Ticks that came so late that the monitor skipped convictions.
     public let stalls = ManagedAtomic<UInt64>(0)
+    /// Ticks that found arrivals lost for liveness since the one before, and held convictions.
+    public let lossHolds = ManagedAtomic<UInt64>(0)
     /// Failed database round trips (retried next tick).
     public let failures = ManagedAtomic<UInt64>(0)
 

@@ -11,11 +11,14 @@ import Glibc
 /// cannot be stored because PostgreSQL is unavailable goes to the ``Spool``; while the spool holds
 /// batches and PostgreSQL answers, they are replayed oldest first, the same way.
 ///
-/// The queue between the drain and the writers is bounded. When every writer is busy and the queue
-/// stays full for ``stallMillis`` (PostgreSQL reachable but stalled — a checkpoint, a vacuum, a
-/// lock), ``submit(_:)`` writes the batch to the spool instead, to be replayed once the writers
-/// catch up: a stall of seconds costs disk, not records. Only when the spool is full too are rows
-/// dropped, counted as `spool_full`; the receivers' rings never wait longer than the stall limit.
+/// ``submit(_:)`` never waits: liveness (last-seen, the monitor) runs on the drain's thread, and
+/// storage is best-effort under saturation. The queue between the drain and the writers is
+/// bounded; when every writer is busy and the queue is full (PostgreSQL slower than the input, or
+/// stalled — a checkpoint, a vacuum, a lock), the batch goes to the spill thread's own bounded
+/// queue, which writes it to the spool, to be replayed once the writers catch up: a stall costs
+/// disk, not records. When that queue is full too, the batch's rows are dropped for storage and
+/// counted as `storage_busy` (their arrivals have already reached liveness); when the spool is
+/// full, as `spool_full`.
 final class BatchWriterPool: @unchecked Sendable {
     let metrics: StorageMetrics
     let spool: Spool
@@ -56,10 +59,11 @@ final class BatchWriterPool: @unchecked Sendable {
         self.metrics = metrics
         self.writerCount = connections
         self.slots = DispatchSemaphore(value: queueDepth)
-        // Every batch that can exist at once — one filling, `queueDepth` queued, one per writer —
-        // is allocated and touched now, so memory is reserved at start and does not creep up the
-        // first time PostgreSQL stalls under load.
-        self.free = (0..<(queueDepth + connections + 1)).map { _ in
+        // Every batch that can exist at once — one filling, `queueDepth` queued, one per writer,
+        // `spillDepth` waiting for the spill thread and one in its hands — is allocated and
+        // touched now, so memory is reserved at start and does not creep up the first time
+        // PostgreSQL stalls under load; and ``emptyBatch()`` always finds one.
+        self.free = (0..<(queueDepth + connections + Self.spillDepth + 2)).map { _ in
             let batch = CopyBatch(expectedRows: expectedRows)
             batch.encoder.prefault()
             return batch
@@ -73,6 +77,12 @@ final class BatchWriterPool: @unchecked Sendable {
             thread.name = "heartbeat-writer-\(index)"
             thread.start()
         }
+        let spiller = Thread { [self] in
+            runSpill()
+            finished.signal()
+        }
+        spiller.name = "heartbeat-spill"
+        spiller.start()
     }
 
     /// An empty batch to fill (recycled when possible).
@@ -80,28 +90,49 @@ final class BatchWriterPool: @unchecked Sendable {
         lock.withLock { free.popLast() } ?? CopyBatch(expectedRows: expectedRows)
     }
 
-    /// How long ``submit(_:)`` waits for room in the queue before it spools the batch instead.
-    static let stallMillis = 500
-    /// Whether the last batch was spilled: while the queue stays full, the next ones are spooled
-    /// without waiting again (otherwise each would cost the stall limit, and the drain would fall
-    /// behind the receivers during a long stall). Drain thread only.
-    @exclusivity(unchecked) private var spilling = false
+    /// Batches that may wait for the spill thread.
+    static let spillDepth = 4
+    private var spillQueue: [CopyBatch] = []
+    private let spillQueued = DispatchSemaphore(value: 0)
 
-    /// Queues a filled batch for a writer; when the queue stays full for ``stallMillis`` (or is
-    /// still full after an earlier spill), spools it on the caller's thread and recycles it. The
-    /// drain is the only caller.
+    /// Hands a filled batch to a writer, or — when the writers' queue is full — to the spill
+    /// thread, or — when its queue is full too — drops its rows for storage (counted as
+    /// `storage_busy`) and recycles it. Never waits. The drain is the only caller.
     func submit(_ batch: CopyBatch) {
-        let wait: DispatchTime = spilling ? .now() : .now() + .milliseconds(Self.stallMillis)
-        if slots.wait(timeout: wait) == .timedOut {
-            spilling = true
-            metrics.batchesSpilledOnStall.wrappingIncrement(ordering: .relaxed)
-            spool(batch)
-            recycle(batch)
+        if slots.wait(timeout: .now()) == .success {
+            lock.withLock { queue.append(batch) }
+            queued.signal()
             return
         }
-        spilling = false
-        lock.withLock { queue.append(batch) }
-        queued.signal()
+        let spilled = lock.withLock { () -> Bool in
+            guard spillQueue.count < Self.spillDepth else { return false }
+            spillQueue.append(batch)
+            return true
+        }
+        if spilled {
+            metrics.batchesSpilledOnStall.wrappingIncrement(ordering: .relaxed)
+            spillQueued.signal()
+            return
+        }
+        metrics.rowsDroppedStorageBusy.wrappingIncrement(by: UInt64(batch.rows), ordering: .relaxed)
+        recycle(batch)
+    }
+
+    /// The spill thread: writes the batches the writers had no room for to the spool, until
+    /// shutdown finds its queue empty.
+    private func runSpill() {
+        while true {
+            _ = spillQueued.wait(timeout: .now() + 1)
+            let (batch, stop) = lock.withLock { () -> (CopyBatch?, Bool) in
+                spillQueue.isEmpty ? (nil, stopping) : (spillQueue.removeFirst(), false)
+            }
+            if let batch {
+                spool(batch)
+                recycle(batch)
+            } else if stop {
+                return
+            }
+        }
     }
 
     /// Writes `batch` to the spool, counting its rows as spooled, or as dropped when the spool is
@@ -134,7 +165,7 @@ final class BatchWriterPool: @unchecked Sendable {
 
     /// Notes that nothing waits for storage right now, if so.
     fileprivate func noteIdleIfNothingWaits() {
-        guard busyWriters.load(ordering: .relaxed) == 0, queueDepth == 0, spool.pending.isEmpty else { return }
+        guard busyWriters.load(ordering: .relaxed) == 0, queueDepth == 0, lock.withLock({ spillQueue.isEmpty }), spool.pending.isEmpty else { return }
         lastIdleMicros.store(WallClock.nowMicros(), ordering: .relaxed)
     }
 
@@ -147,11 +178,13 @@ final class BatchWriterPool: @unchecked Sendable {
     /// Batches queued and not yet taken by a writer.
     var queueDepth: Int { lock.withLock { queue.count } }
 
-    /// Lets the writers finish every queued batch (storing or spooling it), then ends them.
+    /// Lets the writers and the spill thread finish every queued batch (storing or spooling it),
+    /// then ends them.
     func shutdown() {
         lock.withLock { stopping = true }
         for _ in 0..<writerCount { queued.signal() }
-        for _ in 0..<writerCount { finished.wait() }
+        spillQueued.signal()
+        for _ in 0...writerCount { finished.wait() }
     }
 
     fileprivate func next(timeoutSeconds: Double) -> (batch: CopyBatch?, stop: Bool) {

@@ -16,6 +16,9 @@ public final class StorageMetrics: Sendable {
     public let rowsDroppedSpoolFull = ManagedAtomic<UInt64>(0)
     /// Rows dropped because writing them to the spool failed (disk full, I/O error).
     public let rowsDroppedSpoolError = ManagedAtomic<UInt64>(0)
+    /// Rows dropped for storage because the writers and the spill thread were all busy
+    /// (`storage_busy`): storage fell behind the input. Their arrivals reached liveness.
+    public let rowsDroppedStorageBusy = ManagedAtomic<UInt64>(0)
     /// Rows lost with a spool file that failed its checksum.
     public let rowsDroppedSpoolCorrupt = ManagedAtomic<UInt64>(0)
     /// Rows of a batch that PostgreSQL refused for their content, isolated by bisection and written
@@ -23,8 +26,9 @@ public final class StorageMetrics: Sendable {
     public let rowsDeadLettered = ManagedAtomic<UInt64>(0)
     /// The same for rows replayed from the spool (already counted under `rowsSpooled`).
     public let rowsDeadLetteredFromSpool = ManagedAtomic<UInt64>(0)
-    /// Batches the drain wrote to the spool because the writers' queue stayed full (PostgreSQL
-    /// stalled); their rows are in `rowsSpooled` and are replayed like any spooled batch.
+    /// Batches handed to the spill thread because the writers' queue was full (PostgreSQL slower
+    /// than the input, or stalled); their rows are in `rowsSpooled` and are replayed like any
+    /// spooled batch.
     public let batchesSpilledOnStall = ManagedAtomic<UInt64>(0)
     /// Rows thrown away on purpose (`--sink none`).
     public let rowsDiscarded = ManagedAtomic<UInt64>(0)

@@ -17,11 +17,14 @@ public struct RecordValidator: Sendable {
         public let record: HeartbeatRecord
         /// `application.id` in PostgreSQL, which also indexes the collector's per-app arrays.
         public let applicationID: Int64
+        /// Whether the application has a secret (the tag was verified).
+        public let isSigned: Bool
 
         @usableFromInline
-        init(record: HeartbeatRecord, applicationID: Int64) {
+        init(record: HeartbeatRecord, applicationID: Int64, isSigned: Bool) {
             self.record = record
             self.applicationID = applicationID
+            self.isSigned = isSigned
         }
     }
 
@@ -65,6 +68,6 @@ public struct RecordValidator: Sendable {
                 record.sentAtMicros <= nowMicros &+ allowedSkewMicros
             else { throw .stale }
         }
-        return Validated(record: record, applicationID: entry.applicationID)
+        return Validated(record: record, applicationID: entry.applicationID, isSigned: entry.isSigned)
     }
 }

@@ -141,7 +141,12 @@ public final class IngestPipeline: @unchecked Sendable {
             LivenessMonitor(
                 databaseURL: configuration.databaseURL, registry: holder, lastSeen: lastSeen, feed: feed,
                 periodMillis: configuration.monitorPeriodMillis, metrics: monitorMetrics, hotState: monitorHotState,
-                webhookURLs: configuration.webhookURLs, notSeenTotal: { ingestCounters.reduce(0) { $0 + $1.recordsNotSeen } })
+                webhookURLs: configuration.webhookURLs,
+                // Arrivals lost for liveness: those the receivers could neither queue nor record, and
+                // datagrams the kernel dropped on the port before any receiver read them.
+                notSeenTotal: { [udpPort = receivers[0].boundPort] in
+                    ingestCounters.reduce(0) { $0 + $1.recordsNotSeen } + KernelUDPDrops.total(port: udpPort)
+                })
         }
         databaseProbe = DatabaseProbe(databaseURL: configuration.databaseURL)
         lastHeartbeats = configuration.sink == .postgres ? LastHeartbeatWriter(databaseURL: configuration.databaseURL, lastSeen: lastSeen) : nil

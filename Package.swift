@@ -36,6 +36,7 @@ let package = Package(
         ),
         .target(name: "CMmsg"),
         .target(name: "CMemory"),
+        .target(name: "CThread"),
         .target(name: "CHTTP", linkerSettings: [.linkedLibrary("curl")]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
@@ -47,7 +48,7 @@ let package = Package(
         .target(
             name: "Collector",
             dependencies: [
-                "Protocol", "CMmsg", "CMemory", "CLibPQ", "CHiredis", "CSHA256", "CHTTP", "ThreadSafety",
+                "Protocol", "CMmsg", "CMemory", "CThread", "CLibPQ", "CHiredis", "CSHA256", "CHTTP", "ThreadSafety",
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),

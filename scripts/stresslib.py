@@ -7,6 +7,7 @@ Every process a script starts is stopped by its PID when the script ends (also o
 import atexit
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -97,11 +98,15 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 class Collector:
     """One `heartbeat serve` child: its HTTP port (read from its start line), /metrics, stopping."""
 
-    def __init__(self, heartbeat, name, url, udp, extra=(), env_redis=None, redis_prefix=None, log_dir=None):
+    def __init__(self, heartbeat, name, url, udp, extra=(), env_redis=None, redis_prefix=None, log_dir=None, fresh_spool=True):
         self.name = name
         self.log_path = os.path.join(log_dir or os.path.join(ROOT, ".data", "stress"), f"{name}.log")
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         spool = os.path.join(os.path.dirname(self.log_path), f"spool-{name}")
+        if fresh_spool:
+            # Every script stores into a fresh database: what an earlier run left spooled belongs to
+            # another one, and replaying it here would count rows twice.
+            shutil.rmtree(spool, ignore_errors=True)
         command = [heartbeat, "serve", "--udp", udp, "--http", "127.0.0.1:0", "--database-url", url, "--spool-dir", spool,
                    "--status-interval-s", "0", "--collector-id", name, *extra]
         if env_redis:

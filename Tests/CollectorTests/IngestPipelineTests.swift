@@ -398,4 +398,24 @@ struct IngestPipelineTests {
         #expect(try harness.connection.query("SELECT count(*) FROM application WHERE auto_registered") == [["2"]])
         #expect(statistics.rejected[.unknownApplication, default: 0] >= 60, "\(statistics)")
     }
+
+    @Test("a short stall of PostgreSQL is absorbed by held batches: nothing spilled, nothing dropped, every row stored once")
+    func shortStallIsHeld() throws {
+        let harness = try Harness { configuration in
+            configuration.batchRows = 50
+            configuration.writerConnections = 1
+        }
+        let blocker = try harness.database.connect()
+        try blocker.query("BEGIN")
+        try blocker.query("LOCK TABLE heartbeat_event IN ACCESS EXCLUSIVE MODE")
+        // 300 rows = 6 batches: one stuck in the writer, two queued, three held by the drain.
+        for sequence in 1...300 { harness.sender.send(harness.record(1, sequence: UInt64(sequence))) }
+        usleep(200_000)  // well under the 500 ms a batch is held before it spills
+        try blocker.query("COMMIT")
+        let statistics = harness.settled(expectingReceived: 300)
+        harness.pipeline.shutdown()
+        #expect(harness.pipeline.metrics.batchesSpilledOnStall.load(ordering: .relaxed) == 0, "\(statistics)")
+        #expect(statistics.rowsSpooled == 0 && statistics.rowsDroppedStorageBusy == 0, "\(statistics)")
+        #expect(try harness.connection.query("SELECT count(*), count(DISTINCT seq) FROM heartbeat_event") == [["300", "300"]])
+    }
 }

@@ -166,6 +166,7 @@ final class IngestDrain: @unchecked Sendable {
                 pool.submit(batch)
                 batch = pool.emptyBatch()
             }
+            pool.pump()
             if now &- lastEviction >= 60_000_000_000 {
                 replayGuard.evictIdle(nowMicros: WallClock.nowMicros())
                 lastEviction = now

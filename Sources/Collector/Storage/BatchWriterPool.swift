@@ -1,4 +1,5 @@
 import Atomics
+import CThread
 import Foundation
 
 #if canImport(Glibc)
@@ -14,9 +15,11 @@ import Glibc
 /// ``submit(_:)`` never waits: liveness (last-seen, the monitor) runs on the drain's thread, and
 /// storage is best-effort under saturation. The queue between the drain and the writers is
 /// bounded; when every writer is busy and the queue is full (PostgreSQL slower than the input, or
-/// stalled — a checkpoint, a vacuum, a lock), the batch goes to the spill thread's own bounded
-/// queue, which writes it to the spool, to be replayed once the writers catch up: a stall costs
-/// disk, not records. When that queue is full too, the batch's rows are dropped for storage and
+/// stalled — a checkpoint, a vacuum, a lock), the drain *holds* the batch (up to ``maximumHeld``,
+/// for at most ``holdNanos``) and offers it again on every pass (``pump()``), so a hiccup of
+/// PostgreSQL costs neither disk nor CPU; a batch held that long, or pushed out by newer ones,
+/// goes to the spill thread's own bounded queue, which writes it to the spool, to be replayed once
+/// the writers catch up: a stall costs disk, not records. When that queue is full too, the batch's rows are dropped for storage and
 /// counted as `storage_busy` (their arrivals have already reached liveness); when the spool is
 /// full, as `spool_full`.
 final class BatchWriterPool: @unchecked Sendable {
@@ -60,10 +63,11 @@ final class BatchWriterPool: @unchecked Sendable {
         self.writerCount = connections
         self.slots = DispatchSemaphore(value: queueDepth)
         // Every batch that can exist at once — one filling, `queueDepth` queued, one per writer,
-        // `spillDepth` waiting for the spill thread and one in its hands — is allocated and
+        // `maximumHeld` held by the drain, `spillDepth` waiting for the spill thread and one in
+        // its hands — is allocated and
         // touched now, so memory is reserved at start and does not creep up the first time
         // PostgreSQL stalls under load; and ``emptyBatch()`` always finds one.
-        self.free = (0..<(queueDepth + connections + Self.spillDepth + 2)).map { _ in
+        self.free = (0..<(queueDepth + connections + Self.maximumHeld + Self.spillDepth + 2)).map { _ in
             let batch = CopyBatch(expectedRows: expectedRows)
             batch.encoder.prefault()
             return batch
@@ -95,15 +99,61 @@ final class BatchWriterPool: @unchecked Sendable {
     private var spillQueue: [CopyBatch] = []
     private let spillQueued = DispatchSemaphore(value: 0)
 
-    /// Hands a filled batch to a writer, or — when the writers' queue is full — to the spill
-    /// thread, or — when its queue is full too — drops its rows for storage (counted as
-    /// `storage_busy`) and recycles it. Never waits. The drain is the only caller.
+    /// How long the drain holds a batch the writers have no room for before it spills it.
+    static let holdNanos: UInt64 = 500_000_000
+    /// Batches the drain holds at most (older ones spill first).
+    static let maximumHeld = 4
+    /// Batches the writers had no room for yet, oldest first, with when they were first offered.
+    /// Drain thread only.
+    @exclusivity(unchecked) private var held: [(batch: CopyBatch, sinceNanos: UInt64)] = []
+
+    /// Hands a filled batch to a writer, or holds it while the writers' queue is full (see the
+    /// type's comment). Never waits. The drain is the only caller.
     func submit(_ batch: CopyBatch) {
-        if slots.wait(timeout: .now()) == .success {
-            lock.withLock { queue.append(batch) }
-            queued.signal()
+        pump()
+        if held.isEmpty, slots.wait(timeout: .now()) == .success {
+            enqueue(batch)
             return
         }
+        held.append((batch, DispatchTime.now().uptimeNanoseconds))
+        if held.count > Self.maximumHeld { spill(held.removeFirst().batch) }
+    }
+
+    /// Offers the held batches to the writers as room frees up, oldest first, and spills those
+    /// held for ``holdNanos``. Never waits. The drain calls it on every pass.
+    func pump() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        while let oldest = held.first {
+            if slots.wait(timeout: .now()) == .success {
+                held.removeFirst()
+                enqueue(oldest.batch)
+            } else if now &- oldest.sinceNanos >= Self.holdNanos {
+                held.removeFirst()
+                spill(oldest.batch)
+            } else {
+                return
+            }
+        }
+    }
+
+    /// At shutdown, once the drain has stopped: queues every held batch, waiting for room (the
+    /// writers store or spool them before they end).
+    func flushHeld() {
+        for (batch, _) in held {
+            slots.wait()
+            enqueue(batch)
+        }
+        held.removeAll()
+    }
+
+    private func enqueue(_ batch: CopyBatch) {
+        lock.withLock { queue.append(batch) }
+        queued.signal()
+    }
+
+    /// Hands `batch` to the spill thread, or — when its queue is full too — drops its rows for
+    /// storage (counted as `storage_busy`) and recycles it.
+    private func spill(_ batch: CopyBatch) {
         let spilled = lock.withLock { () -> Bool in
             guard spillQueue.count < Self.spillDepth else { return false }
             spillQueue.append(batch)
@@ -121,6 +171,9 @@ final class BatchWriterPool: @unchecked Sendable {
     /// The spill thread: writes the batches the writers had no room for to the spool, until
     /// shutdown finds its queue empty.
     private func runSpill() {
+        // Spilling is storage's overflow, never more urgent than receiving and liveness: when the
+        // CPU is short (PostgreSQL, the receivers and this thread share it), this thread waits.
+        _ = hb_set_thread_niceness(10)
         while true {
             _ = spillQueued.wait(timeout: .now() + 1)
             let (batch, stop) = lock.withLock { () -> (CopyBatch?, Bool) in
@@ -181,6 +234,7 @@ final class BatchWriterPool: @unchecked Sendable {
     /// Lets the writers and the spill thread finish every queued batch (storing or spooling it),
     /// then ends them.
     func shutdown() {
+        flushHeld()
         lock.withLock { stopping = true }
         for _ in 0..<writerCount { queued.signal() }
         spillQueued.signal()

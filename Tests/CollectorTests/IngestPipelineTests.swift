@@ -220,16 +220,23 @@ struct IngestPipelineTests {
         #expect(stored.last?[1].flatMap { Int($0) } == 5_000 - Int(limited), "\(stored) \(statistics)")
     }
 
-    @Test("PostgreSQL stalled (a lock holds every COPY): the drain never waits; batches spill to the spool, every row is stored once or counted, every arrival reaches last-seen")
-    func stalledWritersSpillToTheSpool() throws {
+    /// A pipeline with 50-row batches and one writer, and another session holding
+    /// `heartbeat_event` locked (its transaction open: COMMIT on the connection ends the stall), so
+    /// every COPY waits — PostgreSQL reachable, just stuck.
+    static func stalledStorage() throws -> (Harness, PostgresConnection) {
         let harness = try Harness { configuration in
             configuration.batchRows = 50
             configuration.writerConnections = 1
         }
-        // Another session holds the table: COPY waits (the server is reachable, just stuck).
         let blocker = try harness.database.connect()
         try blocker.query("BEGIN")
         try blocker.query("LOCK TABLE heartbeat_event IN ACCESS EXCLUSIVE MODE")
+        return (harness, blocker)
+    }
+
+    @Test("PostgreSQL stalled (a lock holds every COPY): the drain never waits; batches spill to the spool, every row is stored once or counted, every arrival reaches last-seen")
+    func stalledWritersSpillToTheSpool() throws {
+        let (harness, blocker) = try Self.stalledStorage()
         var sequence: UInt64 = 0
         // 1,000 rows = 20 batches: one stuck in the writer, two queued, the rest to the spill
         // thread (or, past its queue, dropped for storage and counted). Each arrival reaches
@@ -401,13 +408,7 @@ struct IngestPipelineTests {
 
     @Test("a short stall of PostgreSQL is absorbed by held batches: nothing spilled, nothing dropped, every row stored once")
     func shortStallIsHeld() throws {
-        let harness = try Harness { configuration in
-            configuration.batchRows = 50
-            configuration.writerConnections = 1
-        }
-        let blocker = try harness.database.connect()
-        try blocker.query("BEGIN")
-        try blocker.query("LOCK TABLE heartbeat_event IN ACCESS EXCLUSIVE MODE")
+        let (harness, blocker) = try Self.stalledStorage()
         // 300 rows = 6 batches: one stuck in the writer, two queued, three held by the drain.
         for sequence in 1...300 { harness.sender.send(harness.record(1, sequence: UInt64(sequence))) }
         usleep(200_000)  // well under the 500 ms a batch is held before it spills

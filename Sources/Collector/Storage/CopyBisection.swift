@@ -5,8 +5,8 @@
 /// A pure state machine (no I/O): ``next()`` says what to do, ``record(_:)`` takes what happened.
 /// A shell (``BatchStorer``) carries the actions out on a connection.
 ///
-/// Cost: with `b` bad rows among `n`, at most about `2·b·log2(n)` COPYs carrying `b·n·…` rows in
-/// the worst spread; a single bad row in 50,000 costs ~32 COPYs and about twice the batch's bytes.
+/// Cost: with `b` bad rows among `n`, at most about `2·b·log2(n)` COPYs, and never more than one
+/// per row; a single bad row in 50,000 costs ~32 COPYs carrying about twice the batch's bytes.
 /// Every COPY makes progress (a range is split or settled), so the plan always ends.
 public struct CopyBisection: Sendable {
     /// What the shell should do next.

@@ -184,10 +184,9 @@ private func printRecord(_ record: ApplicationRecord) {
 func terminalSafe(_ text: String) -> String {
     var output = ""
     for scalar in text.unicodeScalars {
-        switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069:
+        if ApplicationStore.unsafeKind(of: scalar) != nil {
             output += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-        default:
+        } else {
             output.unicodeScalars.append(scalar)
         }
     }

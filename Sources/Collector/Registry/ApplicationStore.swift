@@ -107,16 +107,22 @@ public enum ApplicationStore {
             return "1 to \(maximumNameLength) characters (Unicode code points); got \(scalars.count)"
         }
         for scalar in scalars {
-            switch scalar.value {
-            case 0x00...0x1F, 0x7F...0x9F:
-                return "may not contain control characters (found U+\(String(format: "%04X", scalar.value)))"
-            case 0x202A...0x202E, 0x2066...0x2069:
-                return "may not contain bidirectional overrides (found U+\(String(format: "%04X", scalar.value)))"
-            default:
-                continue
+            if let kind = unsafeKind(of: scalar) {
+                return "may not contain \(kind) (found U+\(String(format: "%04X", scalar.value)))"
             }
         }
         return nil
+    }
+
+    /// What makes `scalar` unfit for a name ("control characters": C0, DEL, C1; "bidirectional
+    /// overrides": U+202A-202E and the isolates U+2066-2069), or nil. Printing a stored name escapes
+    /// exactly these.
+    public static func unsafeKind(of scalar: Unicode.Scalar) -> String? {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F: "control characters"
+        case 0x202A...0x202E, 0x2066...0x2069: "bidirectional overrides"
+        default: nil
+        }
     }
 
     /// Checks the policy fields the way the schema does, with messages an operator can act on.

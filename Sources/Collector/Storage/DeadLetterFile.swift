@@ -1,5 +1,6 @@
 import Atomics
 import Foundation
+import Protocol
 
 #if canImport(Glibc)
 import Glibc
@@ -50,9 +51,7 @@ public final class DeadLetterFile: @unchecked Sendable {
                 "seq": String(row.sequence),
                 "kind": Int(row.kind.rawValue),
                 "status": Int(row.status),
-                "copy_row_hex": body.encodedRow(index).map { byte in
-                    String(byte >> 4, radix: 16) + String(byte & 0xF, radix: 16)
-                }.joined(),
+                "copy_row_hex": HexDigits.lowercase(bytes: body.encodedRow(index)),
             ]
             guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { continue }
             text += String(decoding: data, as: UTF8.self) + "\n"

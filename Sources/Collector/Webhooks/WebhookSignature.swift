@@ -1,4 +1,5 @@
 import CSHA256
+import Protocol
 
 /// The signature headers of a webhook POST (`Spec/notifications.md`, "Verifying a request"):
 ///
@@ -28,9 +29,6 @@ public enum WebhookSignature {
             }
         }
         precondition(ok == 1, "libcrypto HMAC failed")
-        return "v1=" + digest.map { byte in
-            let text = String(byte, radix: 16)
-            return byte < 16 ? "0" + text : text
-        }.joined()
+        return "v1=" + HexDigits.lowercase(bytes: digest)
     }
 }

@@ -67,8 +67,9 @@ public struct ApplicationUUID: Hashable, Sendable, Comparable, BitwiseCopyable, 
     }
 }
 
-/// Hexadecimal helpers shared by the text forms of UUIDs, secrets and tags.
-enum HexDigits {
+/// Hexadecimal helpers shared by the text forms of UUIDs, secrets, tags, webhook signatures and
+/// dead-lettered rows.
+public enum HexDigits {
     /// The value of one ASCII hex digit (either case), or `nil`.
     @inline(__always)
     static func value(of byte: UInt8) -> UInt8? {
@@ -87,7 +88,7 @@ enum HexDigits {
     }
 
     /// `bytes` as lowercase hex, two digits a byte.
-    static func lowercase(bytes: some Sequence<UInt8>) -> String {
+    public static func lowercase(bytes: some Sequence<UInt8>) -> String {
         let alphabet = Array("0123456789abcdef".utf8)
         var text = [UInt8]()
         for byte in bytes {

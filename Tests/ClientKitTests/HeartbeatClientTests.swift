@@ -55,18 +55,24 @@ struct HeartbeatClientTests {
     func runUntilCancelled() async throws {
         let receiver = UDPReceiver()
         let client = HeartbeatClient(endpoint: try HeartbeatEndpoint(parsing: receiver.endpointText), application: .random())
-        let task = Task { await client.run(every: .milliseconds(50), jitter: .milliseconds(10)) }
-        // Poll without blocking: a blocked cooperative thread could starve the task under test.
-        var records = [HeartbeatRecord]()
-        // Generous: parallel tests that block their threads can delay this task for seconds.
-        let deadline = ContinuousClock.now + .seconds(30)
-        while records.count < 3, ContinuousClock.now < deadline {
-            if let datagram = receiver.receive(timeoutMillis: 0) {
-                records += try UDPReceiver.decode(datagram)
-            } else {
-                try await Task.sleep(for: .milliseconds(5))
+        // The client and the polling run off the cooperative pool, which parallel blocking tests
+        // can hold for seconds on a 2-core machine.
+        let executor = QueueTaskExecutor(label: "run-every")
+        let task = Task(executorPreference: executor) { await client.run(every: .milliseconds(50), jitter: .milliseconds(10)) }
+        // The receiver is used by the polling task, then (after it returned) by this one: never at once.
+        nonisolated(unsafe) let polled = receiver
+        var records = try await Task(executorPreference: QueueTaskExecutor(label: "poll")) { () async throws -> [HeartbeatRecord] in
+            var records = [HeartbeatRecord]()
+            let deadline = ContinuousClock.now + .seconds(30)
+            while records.count < 3, ContinuousClock.now < deadline {
+                if let datagram = polled.receive(timeoutMillis: 0) {
+                    records += try UDPReceiver.decode(datagram)
+                } else {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
             }
-        }
+            return records
+        }.value
         task.cancel()
         await task.value
         records += try receiver.receiveRecords()

@@ -5,6 +5,7 @@ and read through /metrics, and a table of checks that decides the exit status.
 Every process a script starts is stopped by its PID when the script ends (also on failure).
 """
 import atexit
+import json
 import os
 import re
 import shutil
@@ -96,19 +97,23 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 
 class Collector:
-    """One `heartbeat serve` child: its HTTP port (read from its start line), /metrics, stopping."""
+    """One `heartbeat serve` child: its HTTP port and final totals (read from its --snapshot-file),
+    /metrics and /v1/collector, stopping."""
 
     def __init__(self, heartbeat, name, url, udp, extra=(), env_redis=None, redis_prefix=None, log_dir=None, fresh_spool=True):
         self.name = name
         self.log_path = os.path.join(log_dir or os.path.join(ROOT, ".data", "stress"), f"{name}.log")
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         spool = os.path.join(os.path.dirname(self.log_path), f"spool-{name}")
+        self.snapshot_path = os.path.join(os.path.dirname(self.log_path), f"{name}.snapshot.json")
+        if os.path.exists(self.snapshot_path):
+            os.remove(self.snapshot_path)
         if fresh_spool:
             # Every script stores into a fresh database: what an earlier run left spooled belongs to
             # another one, and replaying it here would count rows twice.
             shutil.rmtree(spool, ignore_errors=True)
         command = [heartbeat, "serve", "--udp", udp, "--http", "127.0.0.1:0", "--database-url", url, "--spool-dir", spool,
-                   "--status-interval-s", "0", "--collector-id", name, *extra]
+                   "--status-interval-s", "0", "--collector-id", name, "--snapshot-file", self.snapshot_path, *extra]
         if env_redis:
             command += ["--redis-url", env_redis, "--redis-prefix", redis_prefix or "stress"]
         self.process = start(command, self.log_path, env=clean_environment())
@@ -117,16 +122,41 @@ class Collector:
         while time.time() < deadline and self.http is None:
             if self.process.poll() is not None:
                 raise SystemExit(f"collector {name} exited at start:\n{self.log()}")
-            match = re.search(r"HTTP [\d.]+:(\d+), UDP", self.log())
-            if match:
-                self.http = int(match.group(1))
-            time.sleep(0.1)
+            if os.path.exists(self.snapshot_path):
+                self.http = self.snapshot_file()["http_port"]
+            else:
+                time.sleep(0.1)
         if self.http is None:
             raise SystemExit(f"collector {name} did not start:\n{self.log()}")
 
     def log(self):
         with open(self.log_path) as file:
             return file.read()
+
+    def snapshot_file(self):
+        """The --snapshot-file document: {"collector": …, "http_port": N, "state": …}."""
+        with open(self.snapshot_path) as file:
+            return json.load(file)
+
+    def snapshot(self):
+        """GET /v1/collector: the running collector's figures as JSON (Spec/metrics.md)."""
+        return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{self.http}/v1/collector", timeout=5).read())
+
+    def wait_settled(self, received_at_least, timeout=120):
+        """Polls /v1/collector until at least `received_at_least` records were received, none is in
+        flight and every accepted row is settled (stored, spooled, dead-lettered, dropped or
+        discarded); returns those ingest totals (as `final_totals` shapes them)."""
+        deadline = time.time() + timeout
+        totals = {}
+        while time.time() < deadline:
+            totals = final_totals(self.snapshot())
+            settled = sum(totals.get(key, 0) for key in
+                          ("stored", "spooled", "spool_full", "spool_error", "storage_busy", "dead_lettered", "discarded"))
+            if totals["received"] >= received_at_least and totals["ring"] == 0 and totals["in_flight"] == 0 \
+                    and settled == totals["accepted"]:
+                return totals
+            time.sleep(0.2)
+        raise SystemExit(f"collector {self.name} did not settle within {timeout} s: {totals}")
 
     def metrics(self):
         """The /metrics samples as {"name{labels}": value}."""
@@ -140,22 +170,26 @@ class Collector:
 
     def stop(self, timeout=120):
         """SIGTERM, then waits: the collector drains and stores every accepted record. Returns its
-        final totals line's fields."""
+        final ingest totals (see `final_totals`); the whole final snapshot is then `self.final`."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=timeout)
-        return final_totals(self.log())
+        document = self.snapshot_file() if os.path.exists(self.snapshot_path) else {}
+        self.final = document.get("collector", {}) if document.get("state") == "stopped" else {}
+        return final_totals(self.final)
 
     def kill(self):
         self.process.kill()
         self.process.wait()
 
 
-def final_totals(log):
-    """The fields of a collector's `final:` line ({} when it has none); rejection reasons appear
-    under their labels (`malformed`, `auth`, `rate_limited`, …)."""
-    line = next((line for line in log.splitlines() if line.startswith("final:")), "")
-    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
+def final_totals(snapshot):
+    """A collector snapshot's ingest counts ({} for an empty snapshot: it did not stop cleanly), with
+    the rejection reasons beside them under their labels (`malformed`, `auth`, `rate_limited`, …)."""
+    ingest = snapshot.get("ingest", {})
+    totals = {key: value for key, value in ingest.items() if isinstance(value, int) and not isinstance(value, bool)}
+    totals.update(ingest.get("rejected", {}))
+    return totals
 
 
 def load(heartbeat, port, apps, seed, rate, seconds, signed=False, per_datagram=16, wait=True, log=None, host="127.0.0.1", nice=False):

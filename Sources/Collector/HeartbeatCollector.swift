@@ -3,14 +3,15 @@ import CMemory
 import Foundation
 import Protocol
 
-/// The collector's ingest path, assembled: schema migrated, partitions ready, registry loaded and
-/// followed, N receivers on one SO_REUSEPORT address, the drain, the writer pool and the spool.
+/// The collector, assembled — its composition root: schema migrated, partitions ready, registry
+/// loaded and followed, N receivers on one SO_REUSEPORT address, the drain, the writer pool and
+/// the spool, the liveness monitor, the Redis hot state and webhook delivery.
 ///
-/// Lifecycle: `init` does everything that can fail (and fails with a message saying what);
-/// ``start()`` starts the threads; ``shutdown()`` stops in reverse order — stop reading, drain the
-/// rings, store (or spool) every batch, then stop the rest — so every accepted record is stored or
-/// spooled when it returns.
-public final class IngestPipeline: @unchecked Sendable {
+/// Lifecycle: `init` does everything that can fail (and fails with a message saying what) and
+/// lists the parts as ``services`` in start order; ``start(adding:)`` starts them in that order;
+/// ``shutdown()`` stops them in reverse — stop reading, drain the rings, store (or spool) every
+/// batch, then stop the rest — so every accepted record is stored or spooled when it returns.
+public final class HeartbeatCollector: @unchecked Sendable {
     /// Start-up failed.
     public struct StartError: Error, CustomStringConvertible {
         public let description: String
@@ -42,9 +43,9 @@ public final class IngestPipeline: @unchecked Sendable {
     private let lastHeartbeats: LastHeartbeatWriter?
     /// PostgreSQL reachability and applications by status, for `/readyz` and `/metrics`.
     public let databaseProbe: DatabaseProbe
-    private let maintenance = WorkerThread()
-    /// Partition maintenance runs that failed.
-    public let failedMaintenance = ManagedAtomic<UInt64>(0)
+    private let maintenance: PartitionMaintenance
+    /// Every part with threads of its own, in start order (see ``init(configuration:)``).
+    public let services: ServiceList
 
     public init(configuration: CollectorConfiguration) throws(StartError) {
         do throws(CollectorConfiguration.InvalidSetting) {
@@ -168,24 +169,24 @@ public final class IngestPipeline: @unchecked Sendable {
                 databaseURL: configuration.databaseURL, perMinute: configuration.autoRegisterPerMinute,
                 maximum: configuration.autoRegisterMaximum)
             : nil
-        startMaintenance(maintainer)
+        maintenance = PartitionMaintenance(maintainer: maintainer, databaseURL: configuration.databaseURL)
+        // Start order; shutdown is the reverse. Each part relies only on parts before it: the
+        // monitor and the drain on the registry, the writers, the hot state and the publisher; the
+        // receivers (last) on the drain emptying their rings. So reading stops first, the drain
+        // then empties the rings into the writers, and the hot state's and last-heartbeat writer's
+        // final flushes carry the last arrivals.
+        let parts: [(any CollectorService)?] = [
+            registry, maintenance, autoRegistrar, lease, hotStateSync, publisher, webhooks, lastHeartbeats, databaseProbe, pool, monitor, drain,
+        ]
+        services = ServiceList(parts.compactMap { $0 } + receivers)
     }
 
-    /// `application.last_heartbeat` rows written, and failed flushes (0 with `--sink none`).
-    public var lastHeartbeatWrites: (rows: UInt64, failures: UInt64) {
-        (lastHeartbeats?.applicationsWritten.load(ordering: .relaxed) ?? 0, lastHeartbeats?.failures.load(ordering: .relaxed) ?? 0)
-    }
+    /// Partition maintenance runs that failed.
+    var failedMaintenance: UInt64 { maintenance.failedRuns.load(ordering: .relaxed) }
 
     /// Whether rows have waited 30 s with no commit (PostgreSQL refusing or stalled): `/readyz`
     /// then says storage is not ready.
-    public var isStorageStalled: Bool { pool.isStalled(nowMicros: WallClock.nowMicros()) }
-
-    /// Rows that could not be written to the dead-letter file (at its cap, or a disk error); they
-    /// are counted as dead-lettered all the same.
-    public var deadLetterRowsUnwritten: UInt64 { pool.deadLetters.unwrittenRows.load(ordering: .relaxed) }
-
-    /// Batches waiting for a writer, and the writers' PostgreSQL connections.
-    public var writerQueue: (queued: Int, connections: Int) { (pool.queueDepth, configuration.writerConnections) }
+    var isStorageStalled: Bool { pool.isStalled(nowMicros: WallClock.nowMicros()) }
 
     /// Publishes a notification rendered elsewhere (an operator's pause or resume) on the Redis
     /// channel, when Redis is configured.
@@ -193,49 +194,23 @@ public final class IngestPipeline: @unchecked Sendable {
         publisher?.publish([payload])
     }
 
-    /// Unknown applications not registered because the total cap of unnamed auto-registered
-    /// applications was reached (0 unless auto-registration is on).
-    public var autoRegistrationsSkippedAtCap: UInt64 { autoRegistrar?.skippedAtCap.load(ordering: .relaxed) ?? 0 }
-
-    /// Applications auto-registered so far (0 unless auto-registration is on).
-    public var applicationsAutoRegistered: UInt64 { autoRegistrar?.registered.load(ordering: .relaxed) ?? 0 }
-
     /// The UDP port the receivers share.
     public var udpPort: UInt16 { receivers[0].boundPort }
 
     /// The smallest receive buffer the kernel granted (Linux caps requests at `net.core.rmem_max`).
     public var grantedReceiveBufferBytes: Int { receivers.map(\.receiveBufferBytes).min() ?? 0 }
 
-    /// Starts the registry follower, the drain and the receivers.
-    public func start() {
-        registry.start()
-        autoRegistrar?.start()
-        lease?.start()
-        hotStateSync?.start()
-        publisher?.start()
-        webhooks?.start()
-        lastHeartbeats?.start()
-        databaseProbe.start()
-        monitor?.start()
-        drain.start()
-        receivers.forEach { $0.start() }
+    /// Starts every service in order, then `extra` ones (the HTTP sidecar), which shutdown then
+    /// stops first. If one fails to start, those started are stopped and the error names it.
+    public func start(adding extra: [any CollectorService] = []) throws(ServiceList.StartError) {
+        services.append(extra)
+        try services.start()
     }
 
-    /// Stops reading, drains and stores (or spools) everything, then stops the rest.
+    /// Stops every service in reverse start order: reading stops, the drain stores (or spools)
+    /// everything, the rest follows.
     public func shutdown() {
-        receivers.forEach { $0.stop() }
-        drain.stopAfterDraining()
-        pool.shutdown()
-        monitor?.stop()
-        publisher?.stop()
-        hotStateSync?.stop()  // after the drain: its last push carries the final last-seen times
-        lease?.stop()  // gives the lease up: another collector's monitor takes over at once
-        webhooks?.stop()
-        lastHeartbeats?.stop()  // after the drain: its final flush stores the last arrivals
-        databaseProbe.stop()
-        autoRegistrar?.stop()
-        registry.stop()
-        maintenance.stop()
+        services.stop()
     }
 
     /// The totals right now.
@@ -278,23 +253,75 @@ public final class IngestPipeline: @unchecked Sendable {
         return statistics
     }
 
-    /// Creates partitions ahead and drops expired ones every ten minutes.
-    private func startMaintenance(_ maintainer: PartitionMaintainer) {
-        let url = configuration.databaseURL
-        maintenance.start(name: "heartbeat-maintenance") { [self] in
-            var elapsedMillis = 0
-            while !maintenance.isStopRequested {
-                usleep(100_000)
-                elapsedMillis += 100
-                guard elapsedMillis >= 600_000 else { continue }
-                elapsedMillis = 0
-                do throws(PostgresError) {
-                    try maintainer.maintain(PostgresConnection(url: url), nowMicros: WallClock.nowMicros())
-                } catch {
-                    failedMaintenance.wrappingIncrement(ordering: .relaxed)
-                }
-            }
-        }
+    /// Everything the collector counts and measures, now (see ``CollectorSnapshot``).
+    public func snapshot() -> CollectorSnapshot {
+        var snapshot = CollectorSnapshot()
+        snapshot.takenAtMicros = WallClock.nowMicros()
+        snapshot.udpPort = udpPort
+        snapshot.ingest = statistics
+        snapshot.storage.sink = configuration.sink.rawValue
+        snapshot.storage.batchesSpilled = metrics.batchesSpilledOnStall.load(ordering: .relaxed)
+        snapshot.storage.deadLetterRowsUnwritten = pool.deadLetters.unwrittenRows.load(ordering: .relaxed)
+        snapshot.storage.spoolFilesQuarantined = spool.filesQuarantinedAtOpen
+        snapshot.storage.spoolBytes = spool.pendingBytes
+        snapshot.storage.spoolCapacityBytes = spool.capacityBytes
+        snapshot.storage.replayWindows = Int(metrics.replayWindows.load(ordering: .relaxed))
+        snapshot.storage.stalled = isStorageStalled
+        snapshot.storage.udpKernelDrops = KernelUDPDrops.total(port: udpPort)
+        snapshot.storage.ringCapacityRows = configuration.ringCapacity * receivers.count
+        snapshot.storage.writerQueueBatches = pool.queueDepth
+        snapshot.storage.writerConnections = configuration.writerConnections
+        snapshot.storage.monitorEventsDropped = metrics.monitorEventsDropped.load(ordering: .relaxed)
+        snapshot.storage.flushSeconds = metrics.flushSeconds.snapshot
+        snapshot.storage.receiveToCommitSeconds = metrics.commitLatencySeconds.snapshot
+
+        let registrySnapshot = registry.holder.snapshot
+        snapshot.registry.version = registrySnapshot.version
+        snapshot.registry.applications = registrySnapshot.validator.applications.count
+        snapshot.registry.reloadFailures = registry.failedReloads.load(ordering: .relaxed)
+        snapshot.registry.applicationsAutoRegistered = autoRegistrar?.registered.load(ordering: .relaxed) ?? 0
+        snapshot.registry.autoRegistrationsSkipped = autoRegistrar?.skippedAtCap.load(ordering: .relaxed) ?? 0
+        snapshot.registry.partitionMaintenanceFailures = failedMaintenance
+        snapshot.registry.lastHeartbeatRowsWritten = lastHeartbeats?.applicationsWritten.load(ordering: .relaxed) ?? 0
+        snapshot.registry.lastHeartbeatWriteFailures = lastHeartbeats?.failures.load(ordering: .relaxed) ?? 0
+
+        let hot = hotStateMetrics
+        let redisConfigured = configuration.redisURL != nil
+        snapshot.monitor.role = monitor == nil
+            ? "off"
+            : !redisConfigured ? "alone" : hot.isLeader.load(ordering: .relaxed) ? "leader" : hot.degraded.load(ordering: .relaxed) ? "degraded" : "follower"
+        snapshot.monitor.applicationsByStatus = databaseProbe.applicationsByStatus
+        snapshot.monitor.transitionsRecorded = monitorMetrics.transitionsRecorded.load(ordering: .relaxed)
+        snapshot.monitor.stalls = monitorMetrics.stalls.load(ordering: .relaxed)
+        snapshot.monitor.lossHolds = monitorMetrics.lossHolds.load(ordering: .relaxed)
+        snapshot.monitor.failures = monitorMetrics.failures.load(ordering: .relaxed)
+        snapshot.monitor.checkSeconds = monitorMetrics.checkSeconds.snapshot
+        snapshot.monitor.detectionDelaySeconds = monitorMetrics.detectionDelaySeconds.snapshot
+
+        snapshot.hotState.configured = redisConfigured
+        snapshot.hotState.redisUp = hot.redisReachable.load(ordering: .relaxed)
+        snapshot.hotState.leader = hot.isLeader.load(ordering: .relaxed)
+        snapshot.hotState.degraded = hot.degraded.load(ordering: .relaxed)
+        snapshot.hotState.leaderships = hot.leadershipsGained.load(ordering: .relaxed)
+        let lastSync = hot.lastSyncMicros.load(ordering: .relaxed)
+        snapshot.hotState.syncLagSeconds = redisConfigured && lastSync > 0 ? max(0, Double(snapshot.takenAtMicros - lastSync) / 1e6) : 0
+        snapshot.hotState.syncFailures = hot.syncFailures.load(ordering: .relaxed)
+        snapshot.hotState.membersPushed = hot.membersPushed.load(ordering: .relaxed)
+        snapshot.hotState.membersPulled = hot.membersPulled.load(ordering: .relaxed)
+        snapshot.hotState.remoteArrivals = hot.remoteArrivalsForwarded.load(ordering: .relaxed)
+        snapshot.hotState.valuesIgnored = hot.remoteValuesIgnored.load(ordering: .relaxed)
+        snapshot.hotState.transitionsPublished = hot.transitionsPublished.load(ordering: .relaxed)
+        snapshot.hotState.publicationsDropped = hot.publicationsDropped.load(ordering: .relaxed)
+
+        snapshot.webhooks.configured = webhooks != nil
+        snapshot.webhooks.delivered = webhookMetrics.delivered.load(ordering: .relaxed)
+        snapshot.webhooks.failedAttempts = webhookMetrics.failedAttempts.load(ordering: .relaxed)
+        snapshot.webhooks.abandoned = webhookMetrics.abandoned.load(ordering: .relaxed)
+        snapshot.webhooks.queueDepth = Int(webhookMetrics.queueDepth.load(ordering: .relaxed))
+
+        snapshot.postgresUp = databaseProbe.isReachable
+        snapshot.residentMemoryBytes = ResidentMemory.bytes
+        return snapshot
     }
 }
 

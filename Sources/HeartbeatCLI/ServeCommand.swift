@@ -98,19 +98,21 @@ struct ServeCommand: ParsableCommand {
     var shareUDPPort = false
     @Option(help: "Seconds between status lines on standard error; 0 for none. Env: HEARTBEAT_STATUS_INTERVAL_S. Default: 10.")
     var statusIntervalS: Int?
+    @Option(help: "Keep the collector's state as JSON in this file (GET /v1/collector's body with the ports; rewritten at start, with each status line and after shutdown with the final totals). Env: HEARTBEAT_SNAPSHOT_FILE.")
+    var snapshotFile: String?
 
     func run() throws {
         let configuration = try exitingOnUsageError { try makeConfiguration() }
         let statusInterval = try exitingOnUsageError { try integer(statusIntervalS, "HEARTBEAT_STATUS_INTERVAL_S", "--status-interval-s") } ?? 10
-        let pipeline: IngestPipeline
-        do throws(IngestPipeline.StartError) {
-            pipeline = try IngestPipeline(configuration: configuration)
+        let collector: HeartbeatCollector
+        do throws(HeartbeatCollector.StartError) {
+            collector = try HeartbeatCollector(configuration: configuration)
         } catch {
             report("error: \(error)")
             throw ExitCode(1)
         }
-        if pipeline.grantedReceiveBufferBytes < configuration.receiveBufferBytes {
-            report("warning: the kernel granted a \(pipeline.grantedReceiveBufferBytes)-byte receive buffer instead of \(configuration.receiveBufferBytes); raise net.core.rmem_max (sysctl -w net.core.rmem_max=\(configuration.receiveBufferBytes)) to absorb bursts")
+        if collector.grantedReceiveBufferBytes < configuration.receiveBufferBytes {
+            report("warning: the kernel granted a \(collector.grantedReceiveBufferBytes)-byte receive buffer instead of \(configuration.receiveBufferBytes); raise net.core.rmem_max (sysctl -w net.core.rmem_max=\(configuration.receiveBufferBytes)) to absorb bursts")
         }
         let stop = DispatchSemaphore(value: 0)
         let handled: [Int32] = [SIGTERM, SIGINT]
@@ -129,69 +131,45 @@ struct ServeCommand: ParsableCommand {
             source.resume()
             return source
         }
-        pipeline.start()
         let sidecar = SidecarServer(
-            pipeline: pipeline, host: configuration.http.host, port: Int(configuration.http.port), adminToken: configuration.adminToken,
+            collector: collector, host: configuration.http.host, port: Int(configuration.http.port), adminToken: configuration.adminToken,
             readToken: configuration.readToken, previousSecretSeconds: configuration.previousSecretSeconds,
             limits: SidecarServer.Limits(maximumConnections: configuration.httpMaxConnections))
-        let httpPort: Int
-        do throws(SidecarServer.StartError) {
-            httpPort = try sidecar.start()
+        do throws(ServiceList.StartError) {
+            try collector.start(adding: [sidecar])  // the sidecar starts last and stops first
         } catch {
-            report("error: \(error)")
-            pipeline.shutdown()
+            report("error: \(error.underlying)")
             throw ExitCode(1)
         }
-        report("heartbeat collector: HTTP \(configuration.http.host):\(httpPort), UDP \(configuration.udp.host):\(pipeline.udpPort) ×\(configuration.receivers) receivers, sink \(configuration.sink.rawValue), registry version \(pipeline.registry.holder.snapshot.version) with \(pipeline.registry.holder.snapshot.validator.applications.count) apps")
-        while stop.wait(timeout: .now() + .seconds(statusInterval > 0 ? statusInterval : 3_600)) == .timedOut {
-            if statusInterval > 0 {
-                report("status: \(pipeline.statistics)")
-                report(latencyLine(pipeline))
-                if configuration.redisURL != nil { report(hotStateLine(pipeline)) }
-                if !configuration.webhookURLs.isEmpty { report(webhookLine(pipeline)) }
+        let httpPort = sidecar.port
+        let snapshotPath = snapshotFile ?? Environment.value("HEARTBEAT_SNAPSHOT_FILE")
+        func writeSnapshot(_ state: String, _ snapshot: CollectorSnapshot) {
+            guard let snapshotPath else { return }
+            do throws(SnapshotFile.WriteError) {
+                try SnapshotFile.write(snapshotPath, state: state, httpPort: httpPort, snapshot: snapshot)
+            } catch {
+                report("warning: \(error)")
             }
         }
+        // The file first: whoever sees the start line finds it there.
+        let startSnapshot = collector.snapshot()
+        writeSnapshot("running", startSnapshot)
+        report("heartbeat collector: HTTP \(configuration.http.host):\(httpPort), UDP \(configuration.udp.host):\(collector.udpPort) ×\(configuration.receivers) receivers, sink \(configuration.sink.rawValue), registry version \(startSnapshot.registry.version) with \(startSnapshot.registry.applications) apps")
+        while stop.wait(timeout: .now() + .seconds(statusInterval > 0 ? statusInterval : 3_600)) == .timedOut {
+            guard statusInterval > 0 else { continue }
+            let snapshot = collector.snapshot()
+            report("status: \(snapshot.ingest)")
+            snapshot.reportLines.dropFirst().forEach(report)  // the monitor's line only at the end
+            writeSnapshot("running", snapshot)
+        }
         report("shutting down: draining rings and storing every accepted record")
-        sidecar.stop()
-        pipeline.shutdown()
-        let totals = pipeline.statistics
-        report("final: \(totals)")
-        report(monitorLine(pipeline))
-        if configuration.redisURL != nil { report(hotStateLine(pipeline)) }
-        if !configuration.webhookURLs.isEmpty { report(webhookLine(pipeline)) }
-        report(latencyLine(pipeline))
-        if !totals.isBalanced { report("warning: the totals do not balance; please report this") }
+        collector.shutdown()
+        let final = collector.snapshot()
+        report("final: \(final.ingest)")
+        final.reportLines.forEach(report)
+        writeSnapshot("stopped", final)
+        if !final.ingest.isBalanced { report("warning: the totals do not balance; please report this") }
         withExtendedLifetime(signals) {}
-    }
-
-    /// `monitor: transitions=… stalls=… failures=… check_p50_ms=… check_p99_ms=… detection_p50_ms=… detection_p99_ms=…`.
-    private func monitorLine(_ pipeline: IngestPipeline) -> String {
-        func ms(_ value: Double?) -> String { value.map { String(format: "%.2f", $0 * 1000) } ?? "-" }
-        let metrics = pipeline.monitorMetrics
-        return "monitor: transitions=\(metrics.transitionsRecorded.load(ordering: .relaxed)) stalls=\(metrics.stalls.load(ordering: .relaxed)) failures=\(metrics.failures.load(ordering: .relaxed)) check_p50_ms=\(ms(metrics.checkSeconds.quantile(0.5))) check_p99_ms=\(ms(metrics.checkSeconds.quantile(0.99))) detection_p50_ms=\(ms(metrics.detectionDelaySeconds.quantile(0.5))) detection_p99_ms=\(ms(metrics.detectionDelaySeconds.quantile(0.99)))"
-    }
-
-    /// `hot_state: redis=up|down leader=yes|no leaderships=… degraded=yes|no sync_lag_ms=… sync_failures=… pushed=… pulled=… remote_arrivals=… published=… publish_dropped=…`.
-    private func hotStateLine(_ pipeline: IngestPipeline) -> String {
-        let metrics = pipeline.hotStateMetrics
-        let last = metrics.lastSyncMicros.load(ordering: .relaxed)
-        let lag = last > 0 ? String((Int64(Date().timeIntervalSince1970 * 1_000_000) - last) / 1_000) : "-"
-        func yes(_ flag: ManagedAtomic<Bool>) -> String { flag.load(ordering: .relaxed) ? "yes" : "no" }
-        return "hot_state: redis=\(metrics.redisReachable.load(ordering: .relaxed) ? "up" : "down") leader=\(yes(metrics.isLeader)) leaderships=\(metrics.leadershipsGained.load(ordering: .relaxed)) degraded=\(yes(metrics.degraded)) sync_lag_ms=\(lag) sync_failures=\(metrics.syncFailures.load(ordering: .relaxed)) pushed=\(metrics.membersPushed.load(ordering: .relaxed)) pulled=\(metrics.membersPulled.load(ordering: .relaxed)) remote_arrivals=\(metrics.remoteArrivalsForwarded.load(ordering: .relaxed)) published=\(metrics.transitionsPublished.load(ordering: .relaxed)) publish_dropped=\(metrics.publicationsDropped.load(ordering: .relaxed))"
-    }
-
-    /// `webhooks: delivered=… failed_attempts=… abandoned=… queue=…`.
-    private func webhookLine(_ pipeline: IngestPipeline) -> String {
-        let metrics = pipeline.webhookMetrics
-        return "webhooks: delivered=\(metrics.delivered.load(ordering: .relaxed)) failed_attempts=\(metrics.failedAttempts.load(ordering: .relaxed)) abandoned=\(metrics.abandoned.load(ordering: .relaxed)) queue=\(metrics.queueDepth.load(ordering: .relaxed))"
-    }
-
-    /// `latency: commit_p50_ms=… commit_p99_ms=… flush_p50_ms=… flush_p99_ms=… batches=…`.
-    private func latencyLine(_ pipeline: IngestPipeline) -> String {
-        func ms(_ value: Double?) -> String { value.map { String(format: "%.1f", $0 * 1000) } ?? "-" }
-        let commit = pipeline.metrics.commitLatencySeconds
-        let flush = pipeline.metrics.flushSeconds
-        return "latency: commit_p50_ms=\(ms(commit.quantile(0.5))) commit_p99_ms=\(ms(commit.quantile(0.99))) flush_p50_ms=\(ms(flush.quantile(0.5))) flush_p99_ms=\(ms(flush.quantile(0.99))) batches=\(flush.count)"
     }
 
     private func makeConfiguration() throws -> CollectorConfiguration {

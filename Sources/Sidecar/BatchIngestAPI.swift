@@ -33,7 +33,7 @@ enum BatchIngestAPI {
             guard length > 0, length % WireFormat.recordSize == 0 else {
                 throw APIError.badRequest("the body must be 1 to \(maximumRecords) records of \(WireFormat.recordSize) bytes; got \(length) bytes")
             }
-            let outcome = buffer.readableBytesView.withUnsafeBytes { shared.pipeline.httpIngest.submit($0) }
+            let outcome = buffer.readableBytesView.withUnsafeBytes { shared.collector.submitHTTPRecords($0) }
             let rejected = Dictionary(uniqueKeysWithValues: outcome.rejected.map { ($0.key.description, $0.value) })
             return SidecarContext.json(.accepted, APIModels.encode(["received": outcome.received, "accepted": outcome.accepted, "rejected": rejected]))
         }

@@ -8,10 +8,10 @@ import Protocol
 enum CollectorMetricsPage {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    static func render(_ pipeline: IngestPipeline, cache: ReadCache, connections: ConnectionGuard? = nil) -> String {
+    static func render(_ snapshot: CollectorSnapshot, cache: ReadCache, connections: ConnectionGuard? = nil) -> String {
         var page = PrometheusText()
-        let statistics = pipeline.statistics
-        let storage = pipeline.metrics
+        let statistics = snapshot.ingest
+        let storage = snapshot.storage
 
         // Ingest.
         page.counter("heartbeat_records_received_total", "Records received over UDP (datagrams are split into 64-byte records).", statistics.recordsReceived)
@@ -31,7 +31,7 @@ enum CollectorMetricsPage {
         page.counter("heartbeat_rows_spooled_total", "Rows written to the spool while PostgreSQL could not take them.", statistics.rowsSpooled)
         page.counter(
             "heartbeat_batches_spilled_total", "Batches spooled because the writers' queue stayed full (PostgreSQL stalled), replayed later.",
-            pipeline.metrics.batchesSpilledOnStall.load(ordering: .relaxed))
+            storage.batchesSpilled)
         page.counter("heartbeat_rows_replayed_total", "Spooled rows later stored in PostgreSQL.", statistics.rowsReplayedFromSpool)
         page.counter(
             "heartbeat_rows_dropped_total",
@@ -46,85 +46,80 @@ enum CollectorMetricsPage {
             [([("source", "batch")], statistics.rowsDeadLettered), ([("source", "spool")], statistics.rowsDeadLetteredFromSpool)])
         page.counter(
             "heartbeat_dead_letter_rows_unwritten_total", "Dead-lettered rows the dead-letter file could not take (at its cap, or a disk error).",
-            pipeline.deadLetterRowsUnwritten)
+            storage.deadLetterRowsUnwritten)
         page.counter(
             "heartbeat_spool_files_quarantined_total", "Spool files found at start whose name or header did not add up, renamed *.corrupt.",
-            UInt64(pipeline.spool.filesQuarantinedAtOpen))
+            UInt64(storage.spoolFilesQuarantined))
         page.gauge(
             "heartbeat_replay_windows", "Anti-replay windows held, one per live (application, instance).",
-            Double(storage.replayWindows.load(ordering: .relaxed)))
-        page.gauge("heartbeat_storage_stalled", "1 while rows have waited 30 s with no commit (/readyz then reports storage).", pipeline.isStorageStalled ? 1 : 0)
+            Double(storage.replayWindows))
+        page.gauge("heartbeat_storage_stalled", "1 while rows have waited 30 s with no commit (/readyz then reports storage).", storage.stalled ? 1 : 0)
         page.counter(
             "heartbeat_udp_kernel_drops_total", "Datagrams the kernel dropped on the UDP port before a receiver read them (socket buffer full; every socket on the port).",
-            KernelUDPDrops.total(port: pipeline.udpPort))
+            storage.udpKernelDrops)
         page.counter("heartbeat_rows_discarded_total", "Accepted rows not stored on purpose (--sink none).", statistics.rowsDiscarded)
         page.gauge("heartbeat_ring_occupancy_rows", "Rows waiting in the receivers' rings.", Double(statistics.ringOccupancy))
-        page.gauge("heartbeat_ring_capacity_rows", "Rows the receivers' rings hold in all.", Double(pipeline.configuration.ringCapacity * pipeline.receivers.count))
+        page.gauge("heartbeat_ring_capacity_rows", "Rows the receivers' rings hold in all.", Double(storage.ringCapacityRows))
         page.gauge("heartbeat_spool_rows", "Rows waiting in the spool.", Double(statistics.spoolRows))
-        page.gauge("heartbeat_spool_bytes", "Bytes the spool holds.", Double(pipeline.spool.pendingBytes))
-        page.gauge("heartbeat_spool_capacity_bytes", "The spool's cap.", Double(pipeline.spool.capacityBytes))
-        let writers = pipeline.writerQueue
-        page.gauge("heartbeat_postgres_writer_queue_batches", "COPY batches waiting for a writer connection.", Double(writers.queued))
-        page.gauge("heartbeat_postgres_writer_connections", "PostgreSQL connections writing batches.", Double(writers.connections))
+        page.gauge("heartbeat_spool_bytes", "Bytes the spool holds.", Double(storage.spoolBytes))
+        page.gauge("heartbeat_spool_capacity_bytes", "The spool's cap.", Double(storage.spoolCapacityBytes))
+        page.gauge("heartbeat_postgres_writer_queue_batches", "COPY batches waiting for a writer connection.", Double(storage.writerQueueBatches))
+        page.gauge("heartbeat_postgres_writer_connections", "PostgreSQL connections writing batches.", Double(storage.writerConnections))
         histogram(&page, "heartbeat_flush_seconds", "Time to COPY one batch into PostgreSQL.", storage.flushSeconds)
-        histogram(&page, "heartbeat_receive_to_commit_seconds", "From a record's arrival to its commit in PostgreSQL.", storage.commitLatencySeconds)
-        page.counter("heartbeat_monitor_events_dropped_total", "Accepted rows the monitor's feed had no room for (it then reads the last-seen table).", storage.monitorEventsDropped.load(ordering: .relaxed))
+        histogram(&page, "heartbeat_receive_to_commit_seconds", "From a record's arrival to its commit in PostgreSQL.", storage.receiveToCommitSeconds)
+        page.counter("heartbeat_monitor_events_dropped_total", "Accepted rows the monitor's feed had no room for (it then reads the last-seen table).", storage.monitorEventsDropped)
 
         // Registry and maintenance.
-        let snapshot = pipeline.registry.holder.snapshot
-        page.gauge("heartbeat_registry_version", "Version of the registry snapshot receivers use.", Double(snapshot.version))
-        page.gauge("heartbeat_registry_applications", "Applications in that snapshot.", Double(snapshot.validator.applications.count))
-        page.counter("heartbeat_registry_reload_failures_total", "Failed registry reloads (retried).", pipeline.registry.failedReloads.load(ordering: .relaxed))
-        page.counter("heartbeat_applications_auto_registered_total", "Applications registered by --auto-register.", pipeline.applicationsAutoRegistered)
+        let registry = snapshot.registry
+        page.gauge("heartbeat_registry_version", "Version of the registry snapshot receivers use.", Double(registry.version))
+        page.gauge("heartbeat_registry_applications", "Applications in that snapshot.", Double(registry.applications))
+        page.counter("heartbeat_registry_reload_failures_total", "Failed registry reloads (retried).", registry.reloadFailures)
+        page.counter("heartbeat_applications_auto_registered_total", "Applications registered by --auto-register.", registry.applicationsAutoRegistered)
         page.counter(
             "heartbeat_auto_registrations_skipped_total", "Unknown applications not registered because --auto-register-max unnamed ones exist.",
-            pipeline.autoRegistrationsSkippedAtCap)
-        page.counter("heartbeat_partition_maintenance_failures_total", "Failed partition maintenance runs (retried).", pipeline.failedMaintenance.load(ordering: .relaxed))
-        let lastHeartbeats = pipeline.lastHeartbeatWrites
-        page.counter("heartbeat_last_heartbeat_rows_written_total", "application.last_heartbeat values written (in batches).", lastHeartbeats.rows)
-        page.counter("heartbeat_last_heartbeat_write_failures_total", "Failed last_heartbeat flushes (retried).", lastHeartbeats.failures)
+            registry.autoRegistrationsSkipped)
+        page.counter("heartbeat_partition_maintenance_failures_total", "Failed partition maintenance runs (retried).", registry.partitionMaintenanceFailures)
+        page.counter("heartbeat_last_heartbeat_rows_written_total", "application.last_heartbeat values written (in batches).", registry.lastHeartbeatRowsWritten)
+        page.counter("heartbeat_last_heartbeat_write_failures_total", "Failed last_heartbeat flushes (retried).", registry.lastHeartbeatWriteFailures)
 
         // Monitor.
-        let monitor = pipeline.monitorMetrics
+        let monitor = snapshot.monitor
         page.gauge(
             "heartbeat_applications", "Enabled applications by stored status (counted every 5 s).",
-            pipeline.databaseProbe.applicationsByStatus.sorted { $0.key < $1.key }.map { ([("status", $0.key)], Double($0.value)) })
+            monitor.applicationsByStatus.sorted { $0.key < $1.key }.map { ([("status", $0.key)], Double($0.value)) })
         histogram(&page, "heartbeat_monitor_check_seconds", "Time one sweep over every application's deadline took.", monitor.checkSeconds)
         histogram(&page, "heartbeat_detection_delay_seconds", "From a missed deadline to its transition being recorded.", monitor.detectionDelaySeconds)
-        page.counter("heartbeat_transitions_recorded_total", "Transitions this collector recorded (won the conditional UPDATE).", monitor.transitionsRecorded.load(ordering: .relaxed))
+        page.counter("heartbeat_transitions_recorded_total", "Transitions this collector recorded (won the conditional UPDATE).", monitor.transitionsRecorded)
         page.counter(
             "heartbeat_monitor_loss_holds_total", "Monitor ticks that held convictions because arrivals had been lost for liveness since the tick before.",
-            monitor.lossHolds.load(ordering: .relaxed))
-        page.counter("heartbeat_monitor_stalls_total", "Monitor ticks so late that convictions were skipped (stall guard).", monitor.stalls.load(ordering: .relaxed))
-        page.counter("heartbeat_monitor_failures_total", "Failed monitor round trips to PostgreSQL (retried).", monitor.failures.load(ordering: .relaxed))
+            monitor.lossHolds)
+        page.counter("heartbeat_monitor_stalls_total", "Monitor ticks so late that convictions were skipped (stall guard).", monitor.stalls)
+        page.counter("heartbeat_monitor_failures_total", "Failed monitor round trips to PostgreSQL (retried).", monitor.failures)
 
         // Redis hot state.
-        let hot = pipeline.hotStateMetrics
-        let redisConfigured = pipeline.configuration.redisURL != nil
-        page.gauge("heartbeat_redis_up", "1 when the last sync round reached Redis (0 also when Redis is not configured).", hot.redisReachable.load(ordering: .relaxed) ? 1 : 0)
-        page.gauge("heartbeat_monitor_leader", "1 while this collector's monitor holds the leader lease.", hot.isLeader.load(ordering: .relaxed) ? 1 : 0)
-        page.gauge("heartbeat_monitor_degraded", "1 while Redis is unreachable and the monitor decides from local state.", hot.degraded.load(ordering: .relaxed) ? 1 : 0)
+        let hot = snapshot.hotState
+        page.gauge("heartbeat_redis_up", "1 when the last sync round reached Redis (0 also when Redis is not configured).", hot.redisUp ? 1 : 0)
+        page.gauge("heartbeat_monitor_leader", "1 while this collector's monitor holds the leader lease.", hot.leader ? 1 : 0)
+        page.gauge("heartbeat_monitor_degraded", "1 while Redis is unreachable and the monitor decides from local state.", hot.degraded ? 1 : 0)
         page.counter(
             "heartbeat_redis_values_ignored_total", "Values read from Redis naming an application id outside this collector's registry (ignored).",
-            hot.remoteValuesIgnored.load(ordering: .relaxed))
-        let lastSync = hot.lastSyncMicros.load(ordering: .relaxed)
-        let lag = redisConfigured && lastSync > 0 ? max(0, Date().timeIntervalSince1970 - Double(lastSync) / 1e6) : 0
-        page.gauge("heartbeat_redis_sync_lag_seconds", "Time since the last completed sync round.", lag)
-        page.counter("heartbeat_redis_sync_failures_total", "Failed sync rounds.", hot.syncFailures.load(ordering: .relaxed))
-        page.counter("heartbeat_redis_members_pushed_total", "Last-seen times merged into Redis.", hot.membersPushed.load(ordering: .relaxed))
-        page.counter("heartbeat_redis_members_pulled_total", "Last-seen times read from other collectors.", hot.membersPulled.load(ordering: .relaxed))
-        page.counter("heartbeat_redis_remote_arrivals_total", "Arrivals at other collectors handed to this monitor.", hot.remoteArrivalsForwarded.load(ordering: .relaxed))
-        page.counter("heartbeat_redis_leaderships_total", "Times this collector became the monitor leader.", hot.leadershipsGained.load(ordering: .relaxed))
-        page.counter("heartbeat_transitions_published_total", "Transitions published on the Redis channel.", hot.transitionsPublished.load(ordering: .relaxed))
-        page.counter("heartbeat_publications_dropped_total", "Publications dropped because their queue was full.", hot.publicationsDropped.load(ordering: .relaxed))
+            hot.valuesIgnored)
+        page.gauge("heartbeat_redis_sync_lag_seconds", "Time since the last completed sync round.", hot.syncLagSeconds)
+        page.counter("heartbeat_redis_sync_failures_total", "Failed sync rounds.", hot.syncFailures)
+        page.counter("heartbeat_redis_members_pushed_total", "Last-seen times merged into Redis.", hot.membersPushed)
+        page.counter("heartbeat_redis_members_pulled_total", "Last-seen times read from other collectors.", hot.membersPulled)
+        page.counter("heartbeat_redis_remote_arrivals_total", "Arrivals at other collectors handed to this monitor.", hot.remoteArrivals)
+        page.counter("heartbeat_redis_leaderships_total", "Times this collector became the monitor leader.", hot.leaderships)
+        page.counter("heartbeat_transitions_published_total", "Transitions published on the Redis channel.", hot.transitionsPublished)
+        page.counter("heartbeat_publications_dropped_total", "Publications dropped because their queue was full.", hot.publicationsDropped)
 
         // Webhooks.
-        let webhooks = pipeline.webhookMetrics
+        let webhooks = snapshot.webhooks
         page.counter(
             "heartbeat_webhook_attempts_total", "Webhook POSTs by outcome.",
-            [([("outcome", "delivered")], webhooks.delivered.load(ordering: .relaxed)), ([("outcome", "failed")], webhooks.failedAttempts.load(ordering: .relaxed))])
-        page.counter("heartbeat_webhook_abandoned_total", "Webhook deliveries given up after the last attempt.", webhooks.abandoned.load(ordering: .relaxed))
-        page.gauge("heartbeat_webhook_queue_depth", "Webhook deliveries still owed (outbox rows).", Double(webhooks.queueDepth.load(ordering: .relaxed)))
+            [([("outcome", "delivered")], webhooks.delivered), ([("outcome", "failed")], webhooks.failedAttempts)])
+        page.counter("heartbeat_webhook_abandoned_total", "Webhook deliveries given up after the last attempt.", webhooks.abandoned)
+        page.gauge("heartbeat_webhook_queue_depth", "Webhook deliveries still owed (outbox rows).", Double(webhooks.queueDepth))
 
         // Status API.
         page.counter("heartbeat_api_cache_hits_total", "Status reads answered from the 1-second cache.", cache.hits.load(ordering: .relaxed))
@@ -143,20 +138,12 @@ enum CollectorMetricsPage {
         page.gauge("heartbeat_api_cache_bytes", "Bytes of answers and keys the read cache holds (at most 32 MiB).", Double(cache.bytesHeld))
 
         // Process.
-        page.gauge("heartbeat_postgres_up", "1 when PostgreSQL answered within the last 3 s.", pipeline.databaseProbe.isReachable ? 1 : 0)
-        page.gauge("heartbeat_process_resident_memory_bytes", "Resident set size of the collector.", Double(residentBytes()))
+        page.gauge("heartbeat_postgres_up", "1 when PostgreSQL answered within the last 3 s.", snapshot.postgresUp ? 1 : 0)
+        page.gauge("heartbeat_process_resident_memory_bytes", "Resident set size of the collector.", Double(snapshot.residentMemoryBytes))
         return page.text
     }
 
-    private static func histogram(_ page: inout PrometheusText, _ name: String, _ help: String, _ histogram: LatencyHistogram) {
+    private static func histogram(_ page: inout PrometheusText, _ name: String, _ help: String, _ histogram: HistogramSnapshot) {
         page.histogram(name, help, bounds: histogram.bounds, bucketCounts: histogram.bucketCounts, sum: histogram.sum)
-    }
-
-    /// RSS from /proc/self/statm (pages × page size); 0 where unavailable.
-    static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }

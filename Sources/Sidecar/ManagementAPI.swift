@@ -46,11 +46,11 @@ enum ManagementAPI {
             router.post("/v1/apps/:uuid/\(path)") { request, context -> Response in
                 try shared.requireAdmin(request)
                 let uuid = try StatusAPI.applicationUUID(context)
-                let urls = shared.pipeline.configuration.webhookURLs
+                let urls = shared.collector.webhookURLs
                 let (record, notification) = try await shared.database.run { connection in
                     try ApplicationStore.setOperatorStatus(uuid, paused: paused, webhookURLs: urls, on: connection)
                 }
-                if let notification { shared.pipeline.publishNotification(notification) }
+                if let notification { shared.collector.publishNotification(notification) }
                 shared.cache.invalidate()
                 return SidecarContext.json(.ok, APIModels.encode(APIModels.application(record)))
             }

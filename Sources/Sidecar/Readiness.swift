@@ -13,27 +13,12 @@ struct Readiness: Encodable {
     /// What is down, for a 503 (empty when ready).
     let down: [String]
 
-    init(_ pipeline: IngestPipeline) {
-        let postgresUp = pipeline.databaseProbe.isReachable
-        let hot = pipeline.hotStateMetrics
-        let redisConfigured = pipeline.configuration.redisURL != nil
-        let redisUp = hot.redisReachable.load(ordering: .relaxed)
-        postgres = postgresUp ? "up" : "down"
-        let storageStalled = pipeline.isStorageStalled
-        storage = storageStalled ? "stalled" : "ok"
-        redis = redisConfigured ? (redisUp ? "up" : "down") : "not_configured"
-        if !pipeline.configuration.monitor {
-            monitor = "off"
-        } else if !redisConfigured {
-            monitor = "alone"
-        } else if hot.isLeader.load(ordering: .relaxed) {
-            monitor = "leader"
-        } else if hot.degraded.load(ordering: .relaxed) {
-            monitor = "degraded"
-        } else {
-            monitor = "follower"
-        }
-        down = (postgresUp ? [] : ["postgres"]) + (storageStalled ? ["storage"] : []) + (redisConfigured && !redisUp ? ["redis"] : [])
+    init(_ snapshot: CollectorSnapshot) {
+        postgres = snapshot.postgresUp ? "up" : "down"
+        storage = snapshot.storage.stalled ? "stalled" : "ok"
+        redis = snapshot.hotState.configured ? (snapshot.hotState.redisUp ? "up" : "down") : "not_configured"
+        monitor = snapshot.monitor.role
+        down = snapshot.notReady
         ready = down.isEmpty
     }
 }

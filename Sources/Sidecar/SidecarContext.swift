@@ -5,7 +5,7 @@ import Hummingbird
 /// What every API handler shares: the collector, the database pool, the read cache and the
 /// management settings.
 final class SidecarContext: Sendable {
-    let pipeline: IngestPipeline
+    let collector: any SidecarCollector
     let database: DatabaseWork
     let cache = ReadCache()
     /// The bearer token management calls need; nil disables management.
@@ -18,10 +18,10 @@ final class SidecarContext: Sendable {
     /// The server's connection limits, for `/metrics` (nil when only listing routes).
     let connections: ConnectionGuard?
 
-    init(pipeline: IngestPipeline, adminToken: String?, readToken: String? = nil, previousSecretSeconds: Int, connections: ConnectionGuard?) {
-        self.pipeline = pipeline
+    init(collector: any SidecarCollector, adminToken: String?, readToken: String? = nil, previousSecretSeconds: Int, connections: ConnectionGuard?) {
+        self.collector = collector
         self.connections = connections
-        self.database = DatabaseWork(url: pipeline.configuration.databaseURL)
+        self.database = DatabaseWork(url: collector.databaseURL)
         self.adminToken = adminToken
         self.readToken = readToken
         self.previousSecretSeconds = previousSecretSeconds

@@ -12,7 +12,8 @@ import ServiceLifecycle
 /// database work runs on a pool off the HTTP threads.
 ///
 /// Lifecycle from synchronous code: ``start()`` returns once the port is bound (or throws, e.g.
-/// when it is taken), ``stop()`` returns once the server has closed.
+/// when it is taken), ``stop()`` returns once the server has closed. `heartbeat serve` runs it as
+/// the last of the collector's services.
 public final class SidecarServer: @unchecked Sendable {
     /// The HTTP port could not be bound, or the server failed.
     public struct StartError: Error, CustomStringConvertible {
@@ -39,7 +40,7 @@ public final class SidecarServer: @unchecked Sendable {
         }
     }
 
-    private let pipeline: IngestPipeline
+    private let collector: any SidecarCollector
     private let shared: SidecarContext
     private let limits: Limits
     /// The connection limits in force (their counters are exported on `/metrics`).
@@ -53,22 +54,25 @@ public final class SidecarServer: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     public init(
-        pipeline: IngestPipeline, host: String, port: Int, adminToken: String? = nil, readToken: String? = nil, previousSecretSeconds: Int = 3_600,
+        collector: any SidecarCollector, host: String, port: Int, adminToken: String? = nil, readToken: String? = nil, previousSecretSeconds: Int = 3_600,
         limits: Limits = Limits()
     ) {
-        self.pipeline = pipeline
+        self.collector = collector
         self.limits = limits
         self.connections = ConnectionGuard(
             admission: ConnectionAdmission(maximum: limits.maximumConnections, reserve: limits.reserveConnections),
             requestTimeout: .seconds(Int64(limits.requestTimeoutSeconds)))
         self.shared = SidecarContext(
-            pipeline: pipeline, adminToken: adminToken, readToken: readToken, previousSecretSeconds: previousSecretSeconds, connections: connections)
+            collector: collector, adminToken: adminToken, readToken: readToken, previousSecretSeconds: previousSecretSeconds, connections: connections)
         self.host = host
         self.requestedPort = port
     }
 
-    /// Binds and starts serving; returns the bound port.
-    public func start() throws(StartError) -> Int {
+    /// The port the server is bound to (0 until ``start()`` returns).
+    public private(set) var port = 0
+
+    /// Binds and starts serving; ``port`` then says where.
+    public func start() throws(StartError) {
         let bound = Bound()
         let connections = connections
         let logger = {
@@ -95,7 +99,7 @@ public final class SidecarServer: @unchecked Sendable {
             finished.signal()
         }
         switch bound.wait() {
-        case .success(let port): return port
+        case .success(let port): self.port = port
         case .failure(let message):
             throw StartError(description: Self.explain(message, host: host, port: requestedPort))
         }
@@ -145,8 +149,8 @@ public final class SidecarServer: @unchecked Sendable {
 
     /// Every route the server registers, as `METHOD /path/{param}` (the form `Spec/openapi.yaml`
     /// uses), read back from the router itself.
-    public static func registeredRoutes(pipeline: IngestPipeline) -> [String] {
-        router(SidecarContext(pipeline: pipeline, adminToken: nil, previousSecretSeconds: 0, connections: nil)).routes.map { route in
+    public static func registeredRoutes(collector: any SidecarCollector) -> [String] {
+        router(SidecarContext(collector: collector, adminToken: nil, previousSecretSeconds: 0, connections: nil)).routes.map { route in
             let path = "\(route.path)".split(separator: "/", omittingEmptySubsequences: false).map { segment in
                 segment.hasPrefix(":") ? "{" + segment.dropFirst() + "}" : String(segment)
             }.joined(separator: "/")
@@ -155,7 +159,7 @@ public final class SidecarServer: @unchecked Sendable {
     }
 
     static func router(_ shared: SidecarContext) -> Router<BasicRequestContext> {
-        let pipeline = shared.pipeline
+        let collector = shared.collector
         let router = Router()
         router.add(middleware: ErrorMiddleware())
         StatusAPI.register(on: router, shared)
@@ -166,15 +170,21 @@ public final class SidecarServer: @unchecked Sendable {
             json(.ok, #"{"status":"ok"}"#)
         }
         router.get("/readyz") { _, _ -> Response in
-            let readiness = Readiness(pipeline)
+            let readiness = Readiness(collector.snapshot())
             let body = (try? JSONEncoder().encode(readiness)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             return json(readiness.ready ? .ok : .serviceUnavailable, body)
+        }
+        router.get("/v1/collector") { request, _ -> Response in
+            try shared.requireRead(request)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: collector.snapshot().json)))
         }
         router.get("/metrics") { request, _ -> Response in
             try shared.requireRead(request)
             return Response(
                 status: .ok, headers: [.contentType: CollectorMetricsPage.contentType, .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(pipeline, cache: shared.cache, connections: shared.connections))))
+                body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(collector.snapshot(), cache: shared.cache, connections: shared.connections))))
         }
         return router
     }
@@ -182,6 +192,10 @@ public final class SidecarServer: @unchecked Sendable {
     static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
+}
+
+extension SidecarServer: CollectorService {
+    public var serviceName: String { "HTTP sidecar" }
 }
 
 /// The outcome of binding, handed from the server task to the thread waiting in `start()`.

@@ -7,14 +7,14 @@ import Testing
 /// The ingest path end to end in one process: UDP datagrams in, rows in a fresh PostgreSQL
 /// database out, every record accounted for.
 @Suite("Ingest pipeline", .serialized)
-struct IngestPipelineTests {
+struct HeartbeatCollectorTests {
     /// A fresh database with `count` registered apps (the even ones signed) and a pipeline on an
     /// ephemeral UDP port with a private spool directory.
     final class Harness {
         let database: TestDatabase
         let connection: PostgresConnection
         var applications: [(uuid: ApplicationUUID, id: Int64, secret: ApplicationSecret?)] = []
-        let pipeline: IngestPipeline
+        let pipeline: HeartbeatCollector
         let sender: UDPSender
         let spoolDirectory: String
 
@@ -40,8 +40,8 @@ struct IngestPipelineTests {
             configuration.spoolDirectory = spoolDirectory
             configuration.registryPollMillis = 100
             configure(&configuration)
-            pipeline = try IngestPipeline(configuration: configuration)
-            pipeline.start()
+            pipeline = try HeartbeatCollector(configuration: configuration)
+            try pipeline.start()
             sender = UDPSender(port: pipeline.udpPort)
         }
 
@@ -186,7 +186,7 @@ struct IngestPipelineTests {
         harness.pipeline.shutdown()
         #expect(statistics.rejected[.unknownApplication, default: 0] >= 5, "the first records of each are unknown")
         #expect(statistics.recordsAccepted >= 3)
-        #expect(harness.pipeline.applicationsAutoRegistered == 3, "the budget is 3 a minute")
+        #expect(harness.pipeline.snapshot().registry.applicationsAutoRegistered == 3, "the budget is 3 a minute")
         let names = try harness.connection.query("SELECT name FROM application WHERE uuid IN (\(newcomers.map { "'\($0)'" }.joined(separator: ",")))")
         #expect(names == Array(repeating: ["auto-registered"], count: 3))
     }
@@ -340,24 +340,24 @@ struct IngestPipelineTests {
         #expect(try harness.storedRowCount() == 100, "99 replayed + 1 new")
         let deadLetters = try String(contentsOfFile: harness.spoolDirectory + "/dead-letter.jsonl", encoding: .utf8)
         #expect(deadLetters.contains(#""seq":"51""#) && deadLetters.contains(#""sqlstate":"22008""#), "\(deadLetters)")
-        #expect(!harness.pipeline.isStorageStalled)
+        #expect(!harness.pipeline.snapshot().storage.stalled)
     }
 
     @Test("rows waiting with no commit past the stall limit make storage stalled; it clears once they are stored")
     func storageStallIsReported() throws {
         let harness = try Harness { configuration in configuration.storageStallLimitMillis = 1_000 }
         let administration = try PostgresConnection(url: try serviceURL("HEARTBEAT_DATABASE_URL"))
-        #expect(!harness.pipeline.isStorageStalled)
+        #expect(!harness.pipeline.snapshot().storage.stalled)
         try administration.query("ALTER DATABASE \(harness.database.name) ALLOW_CONNECTIONS false")
         try administration.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(harness.database.name)' AND pid <> pg_backend_pid()")
         for sequence in 1...10 { harness.sender.send(harness.record(1, sequence: UInt64(sequence))) }
         var deadline = Date().addingTimeInterval(10)
-        while !harness.pipeline.isStorageStalled, Date() < deadline { usleep(50_000) }
-        #expect(harness.pipeline.isStorageStalled, "rows spooled with no commit for over a second")
+        while !harness.pipeline.snapshot().storage.stalled, Date() < deadline { usleep(50_000) }
+        #expect(harness.pipeline.snapshot().storage.stalled, "rows spooled with no commit for over a second")
         try administration.query("ALTER DATABASE \(harness.database.name) ALLOW_CONNECTIONS true")
         deadline = Date().addingTimeInterval(15)
-        while harness.pipeline.isStorageStalled, Date() < deadline { usleep(50_000) }
-        #expect(!harness.pipeline.isStorageStalled)
+        while harness.pipeline.snapshot().storage.stalled, Date() < deadline { usleep(50_000) }
+        #expect(!harness.pipeline.snapshot().storage.stalled)
         harness.pipeline.shutdown()
         #expect(try harness.database.connect().query("SELECT count(*) FROM heartbeat_event") == [["10"]])
     }
@@ -400,8 +400,8 @@ struct IngestPipelineTests {
         }
         let statistics = harness.settled(expectingReceived: 90)
         harness.pipeline.shutdown()
-        #expect(harness.pipeline.applicationsAutoRegistered == 2)
-        #expect(harness.pipeline.autoRegistrationsSkippedAtCap > 0)
+        #expect(harness.pipeline.snapshot().registry.applicationsAutoRegistered == 2)
+        #expect(harness.pipeline.snapshot().registry.autoRegistrationsSkipped > 0)
         #expect(try harness.connection.query("SELECT count(*) FROM application WHERE auto_registered") == [["2"]])
         #expect(statistics.rejected[.unknownApplication, default: 0] >= 60, "\(statistics)")
     }

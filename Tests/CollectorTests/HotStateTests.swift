@@ -12,7 +12,7 @@ import Glibc
 /// degraded mode when Redis goes away, and transitions published on the channel.
 @Suite("Redis hot state (integration)", .serialized)
 struct HotStateTests {
-    typealias Harness = IngestPipelineTests.Harness
+    typealias Harness = HeartbeatCollectorTests.Harness
 
     /// Redis settings for a test: its own key prefix on the shared test Redis.
     static func useRedis(_ configuration: inout CollectorConfiguration, url: String, prefix: String, id: String) {
@@ -307,18 +307,18 @@ struct HotStateTests {
 /// A second collector beside a harness's: the same database and Redis settings, its own UDP port,
 /// spool and collector id.
 final class SecondCollector {
-    let pipeline: IngestPipeline
+    let pipeline: HeartbeatCollector
     let sender: UDPSender
     private let spoolDirectory: String
 
-    init(beside first: IngestPipelineTests.Harness, configure: (inout CollectorConfiguration) -> Void = { _ in }) throws {
+    init(beside first: HeartbeatCollectorTests.Harness, configure: (inout CollectorConfiguration) -> Void = { _ in }) throws {
         var configuration = first.pipeline.configuration
         configuration.collectorID = "second"
         configuration.spoolDirectory += "-second"
         configure(&configuration)
         spoolDirectory = configuration.spoolDirectory
-        pipeline = try IngestPipeline(configuration: configuration)
-        pipeline.start()
+        pipeline = try HeartbeatCollector(configuration: configuration)
+        try pipeline.start()
         sender = UDPSender(port: pipeline.udpPort)
     }
 

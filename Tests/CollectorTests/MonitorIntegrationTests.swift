@@ -8,7 +8,7 @@ import Testing
 /// `status_change` rows as applications beat, go silent, fail, stop and come back.
 @Suite("Liveness monitor (integration)", .serialized)
 struct MonitorIntegrationTests {
-    typealias Harness = IngestPipelineTests.Harness
+    typealias Harness = HeartbeatCollectorTests.Harness
 
     func status(_ harness: Harness, _ index: Int) throws -> String? {
         try harness.connection.query("SELECT status FROM application WHERE id = \(harness.applications[index].id)").first?.first ?? nil
@@ -155,7 +155,7 @@ struct MonitorIntegrationTests {
 struct TwoCollectorMonitorTests {
     @Test("two collectors watching the same applications record each transition exactly once")
     func exactlyOnce() throws {
-        let first = try IngestPipelineTests.Harness(applications: 6) { $0.monitorPeriodMillis = 200 }
+        let first = try HeartbeatCollectorTests.Harness(applications: 6) { $0.monitorPeriodMillis = 200 }
         try first.connection.query("UPDATE application SET interval_ms = 600, grace_ms = 600")
         let second = try SecondCollector(beside: first)
         usleep(600_000)

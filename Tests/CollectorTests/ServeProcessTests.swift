@@ -56,11 +56,21 @@ struct ServeProcessTests {
         let port = freePort()
         let spool = NSTemporaryDirectory() + "heartbeat-serve-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: spool) }
+        let snapshotFile = spool + ".snapshot.json"
+        defer { try? FileManager.default.removeItem(atPath: snapshotFile) }
         let (serve, errors, started) = try startServe(
-            ["--udp", "127.0.0.1:\(port)", "--http", "127.0.0.1:0", "--database-url", database.url, "--spool-dir", spool, "--status-interval-s", "0"])
+            ["--udp", "127.0.0.1:\(port)", "--http", "127.0.0.1:0", "--database-url", database.url, "--spool-dir", spool, "--status-interval-s", "0",
+             "--snapshot-file", snapshotFile])
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         var output = started
         #expect(output.contains("heartbeat collector:"), "\(output)")
+        func snapshotDocument() -> [String: Any] {
+            (FileManager.default.contents(atPath: snapshotFile).flatMap { try? JSONSerialization.jsonObject(with: $0) }) as? [String: Any] ?? [:]
+        }
+        let running = snapshotDocument()
+        #expect(running["state"] as? String == "running", "the snapshot file is written once the collector listens")
+        #expect((running["http_port"] as? Int ?? 0) > 0)
+        #expect((running["collector"] as? [String: Any])?["udp_port"] as? Int == Int(port))
 
         let load = Process()
         load.executableURL = heartbeatExecutable()
@@ -85,6 +95,14 @@ struct ServeProcessTests {
         #expect(field("stored") == accepted, "\(final)")
         #expect(!output.contains("do not balance"))
         #expect(try connection.query("SELECT count(*) FROM heartbeat_event") == [[String(accepted)]])
+        // The snapshot file holds the same final totals, for scripts that do not read log lines.
+        let stopped = snapshotDocument()
+        #expect(stopped["state"] as? String == "stopped")
+        let ingest = (stopped["collector"] as? [String: Any])?["ingest"] as? [String: Any] ?? [:]
+        #expect((ingest["accepted"] as? NSNumber)?.uint64Value == accepted)
+        #expect((ingest["stored"] as? NSNumber)?.uint64Value == accepted)
+        #expect(ingest["balanced"] as? Bool == true)
+        #expect(ingest["in_flight"] as? Int == 0)
     }
 
     @Test("a UDP port held by another process is refused with a message that says why")

@@ -9,7 +9,7 @@ import Testing
 /// receiver: each transition once, signed, retried after a failure.
 @Suite("Webhooks (integration)", .serialized)
 struct WebhookTests {
-    typealias Harness = IngestPipelineTests.Harness
+    typealias Harness = HeartbeatCollectorTests.Harness
     static let secret = "webhook-test-secret-0123456789"
 
     /// HMAC-SHA256 of "<timestamp>.<delivery>.<body>" under the test secret, as the header carries it
@@ -123,8 +123,8 @@ struct WebhookTests {
         configuration.webhookURLs = [receiver.url]
         configuration.webhookSecret = Self.secret
         defer { try? FileManager.default.removeItem(atPath: configuration.spoolDirectory) }
-        let pipeline = try IngestPipeline(configuration: configuration)
-        pipeline.start()
+        let pipeline = try HeartbeatCollector(configuration: configuration)
+        try pipeline.start()
         defer { pipeline.shutdown() }
         usleep(1_000_000)
         #expect(receiver.requests.map { String(decoding: $0.body, as: UTF8.self) } == [#"{"id": 1}"#], "only the expired lease is taken over at first")

@@ -68,9 +68,10 @@ struct ConnectionLimitTests {
 
     func withSidecar(_ body: (Int) throws -> Void) async throws {
         let running = try RunningSidecar()
-        let sidecar = SidecarServer(pipeline: running.pipeline, host: "127.0.0.1", port: 0, limits: Self.limits)
+        let sidecar = SidecarServer(collector: running.pipeline, host: "127.0.0.1", port: 0, limits: Self.limits)
         do {
-            let port = try sidecar.start()
+            try sidecar.start()
+            let port = sidecar.port
             try body(port)
         } catch {
             await sidecar.shutdown()

@@ -8,7 +8,7 @@ import Sidecar
 final class RunningSidecar {
     let database: TestDatabase
     let connection: PostgresConnection
-    let pipeline: IngestPipeline
+    let pipeline: HeartbeatCollector
     let sidecar: SidecarServer
     let port: Int
     let application = ApplicationUUID.random()
@@ -28,10 +28,11 @@ final class RunningSidecar {
         configuration.batchAgeMillis = 20
         configuration.spoolDirectory = spool
         configure(&configuration)
-        pipeline = try IngestPipeline(configuration: configuration)
-        pipeline.start()
-        sidecar = SidecarServer(pipeline: pipeline, host: "127.0.0.1", port: 0, adminToken: adminToken, readToken: readToken)
-        port = try sidecar.start()
+        pipeline = try HeartbeatCollector(configuration: configuration)
+        try pipeline.start()
+        sidecar = SidecarServer(collector: pipeline, host: "127.0.0.1", port: 0, adminToken: adminToken, readToken: readToken)
+        try sidecar.start()
+        port = sidecar.port
     }
 
     /// Stops the sidecar (awaiting it: a blocked pool thread could stall its shutdown), then the

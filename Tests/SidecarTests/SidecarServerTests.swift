@@ -93,7 +93,7 @@ struct SidecarServerTests {
     @Test("Spec/openapi.yaml documents exactly the routes the server registers")
     func openAPI() async throws {
         try await RunningSidecar.with { running in
-            let registered = SidecarServer.registeredRoutes(pipeline: running.pipeline)
+            let registered = SidecarServer.registeredRoutes(collector: running.pipeline)
             let specURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("Spec/openapi.yaml")
             // An independent YAML reader (Debian python3-yaml, installed by scripts/services).
@@ -111,9 +111,9 @@ struct SidecarServerTests {
     @Test("an HTTP port already taken is a start-up error, not a silent sidecar-less collector")
     func portTaken() async throws {
         try await RunningSidecar.with { running in
-            let second = SidecarServer(pipeline: running.pipeline, host: "127.0.0.1", port: running.port)
+            let second = SidecarServer(collector: running.pipeline, host: "127.0.0.1", port: running.port)
             #expect {
-                _ = try second.start()
+                try second.start()
             } throws: { error in
                 // In words like the UDP receivers', not NIO's "bind(descriptor:ptr:bytes:) … (errno: 98)".
                 "\(error)" == "HTTP 127.0.0.1:\(running.port) is not free: another process (a collector still running?) already listens there; stop it, or choose another --http address (port 0 picks a free one)"

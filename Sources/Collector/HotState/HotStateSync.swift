@@ -315,3 +315,7 @@ enum UpdateEncoding {
         bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Value.self) }
     }
 }
+
+extension HotStateSync: CollectorService {
+    var serviceName: String { "Redis hot-state sync" }
+}

@@ -96,3 +96,7 @@ final class MonitorLease: @unchecked Sendable {
         return acquired == .status("OK")
     }
 }
+
+extension MonitorLease: CollectorService {
+    var serviceName: String { "monitor lease" }
+}

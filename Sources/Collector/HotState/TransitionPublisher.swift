@@ -69,3 +69,7 @@ final class TransitionPublisher: @unchecked Sendable {
         }
     }
 }
+
+extension TransitionPublisher: CollectorService {
+    var serviceName: String { "transition publisher" }
+}

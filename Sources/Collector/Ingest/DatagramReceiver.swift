@@ -233,3 +233,7 @@ public final class DatagramReceiver: @unchecked Sendable {
         }
     }
 }
+
+extension DatagramReceiver: CollectorService {
+    public var serviceName: String { "UDP receiver" }
+}

@@ -13,6 +13,12 @@ public final class HTTPIngestGate: @unchecked Sendable {
         public let received: Int
         public let accepted: Int
         public let rejected: [RejectionReason: Int]
+
+        public init(received: Int, accepted: Int, rejected: [RejectionReason: Int]) {
+            self.received = received
+            self.accepted = accepted
+            self.rejected = rejected
+        }
     }
 
     let ring: RowRing

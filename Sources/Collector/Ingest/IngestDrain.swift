@@ -65,7 +65,7 @@ final class IngestDrain: @unchecked Sendable {
 
     /// Once the receivers have stopped: takes what is left in the rings, hands the last batch to
     /// the writers, and returns when the drain thread has ended.
-    func stopAfterDraining() {
+    func stop() {
         worker.stop()
     }
 
@@ -182,4 +182,8 @@ final class IngestDrain: @unchecked Sendable {
         }
         if batch.rows > 0 { pool.submit(batch) }
     }
+}
+
+extension IngestDrain: CollectorService {
+    var serviceName: String { "drain" }
 }

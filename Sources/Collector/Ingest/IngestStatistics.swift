@@ -6,7 +6,7 @@ import Protocol
 /// `recordsReceived == recordsAccepted + Σ rejected`, and
 /// `recordsAccepted == rowsStored + rowsSpooled + rowsDeadLettered + rowsDroppedSpoolFull + rowsDroppedSpoolError
 /// + rowsDroppedStorageBusy + rowsDiscarded`.
-public struct IngestStatistics: Sendable, CustomStringConvertible {
+public struct IngestStatistics: Sendable, CustomStringConvertible, Encodable {
     public var recordsReceived: UInt64 = 0
     public var recordsAccepted: UInt64 = 0
     /// Rejected records by reason (the drain's replays included).
@@ -55,5 +55,33 @@ public struct IngestStatistics: Sendable, CustomStringConvertible {
     public var description: String {
         let reasons = RejectionReason.allCases.map { "\($0)=\(rejected[$0, default: 0])" }.joined(separator: " ")
         return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_error=\(rowsDroppedSpoolError) storage_busy=\(rowsDroppedStorageBusy) spool_corrupt=\(rowsDroppedSpoolCorrupt) dead_lettered=\(rowsDeadLettered) dead_lettered_from_spool=\(rowsDeadLetteredFromSpool) discarded=\(rowsDiscarded) seen_on_overflow=\(recordsSeenOnOverflow) not_seen=\(recordsNotSeen) window_ms=\(ingestWindowMillis) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
+    }
+
+    private struct Key: CodingKey {
+        let stringValue: String
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    /// The same names as the `final:` line, `rejected` as an object by reason, and the balance.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        let counts: [(String, UInt64)] = [
+            ("received", recordsReceived), ("accepted", recordsAccepted), ("stored", rowsStored), ("spooled", rowsSpooled),
+            ("replayed", rowsReplayedFromSpool), ("spool_full", rowsDroppedSpoolFull), ("spool_error", rowsDroppedSpoolError),
+            ("storage_busy", rowsDroppedStorageBusy), ("spool_corrupt", rowsDroppedSpoolCorrupt), ("dead_lettered", rowsDeadLettered),
+            ("dead_lettered_from_spool", rowsDeadLetteredFromSpool), ("discarded", rowsDiscarded), ("seen_on_overflow", recordsSeenOnOverflow),
+            ("not_seen", recordsNotSeen),
+        ]
+        for (name, value) in counts { try container.encode(value, forKey: Key(name)) }
+        try container.encode(
+            Dictionary(uniqueKeysWithValues: RejectionReason.allCases.map { ($0.description, rejected[$0, default: 0]) }), forKey: Key("rejected"))
+        try container.encode(ingestWindowMillis, forKey: Key("window_ms"))
+        try container.encode(ringOccupancy, forKey: Key("ring"))
+        try container.encode(spoolRows, forKey: Key("spool_rows"))
+        try container.encode(recordsInFlight, forKey: Key("in_flight"))
+        try container.encode(isBalanced, forKey: Key("balanced"))
     }
 }

@@ -66,3 +66,7 @@ final class LastHeartbeatWriter: @unchecked Sendable {
         }
     }
 }
+
+extension LastHeartbeatWriter: CollectorService {
+    var serviceName: String { "last-heartbeat writer" }
+}

@@ -307,3 +307,7 @@ public final class MonitorMetrics: Sendable {
 
     public init() {}
 }
+
+extension LivenessMonitor: CollectorService {
+    var serviceName: String { "liveness monitor" }
+}

@@ -86,3 +86,7 @@ final class AutoRegistrar: @unchecked Sendable {
         }
     }
 }
+
+extension AutoRegistrar: CollectorService {
+    var serviceName: String { "auto-registrar" }
+}

@@ -106,3 +106,7 @@ public final class RegistryLoader: @unchecked Sendable {
         }
     }
 }
+
+extension RegistryLoader: CollectorService {
+    public var serviceName: String { "registry follower" }
+}

@@ -72,7 +72,11 @@ final class BatchWriterPool: @unchecked Sendable {
             batch.encoder.prefault()
             return batch
         }
-        for index in 0..<connections {
+    }
+
+    /// Starts the writer threads and the spill thread.
+    func start() {
+        for index in 0..<writerCount {
             let thread = Thread { [self] in
                 var writer = Writer(pool: self, url: databaseURL)
                 writer.run()
@@ -233,7 +237,7 @@ final class BatchWriterPool: @unchecked Sendable {
 
     /// Lets the writers and the spill thread finish every queued batch (storing or spooling it),
     /// then ends them.
-    func shutdown() {
+    func stop() {
         flushHeld()
         lock.withLock { stopping = true }
         for _ in 0..<writerCount { queued.signal() }
@@ -266,7 +270,7 @@ final class BatchWriterPool: @unchecked Sendable {
         defer { replayLock.unlock() }
         let storer = BatchStorer(connection: connection, partitions: partitions, deadLetters: deadLetters)
         // Each body is read whole (megabytes): such buffers get mappings of their own (see
-        // IngestPipeline's hb_map_large_allocations), so they go back to the system when freed.
+        // HeartbeatCollector's hb_map_large_allocations), so they go back to the system when freed.
         for entry in spool.pending {
             let body: [UInt8]
             do throws(Spool.SpoolError) {
@@ -427,4 +431,8 @@ private struct Writer {
             pool.metrics.commitLatencySeconds.record(newest + (oldest - newest) * (Double(part) + 0.5) / Double(parts), count: share)
         }
     }
+}
+
+extension BatchWriterPool: CollectorService {
+    var serviceName: String { "PostgreSQL writers" }
 }

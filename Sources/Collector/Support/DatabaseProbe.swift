@@ -31,11 +31,11 @@ public final class DatabaseProbe: @unchecked Sendable {
     /// Applications by stored status (`new`, `up`, …), as of the last count (every status present).
     public var applicationsByStatus: [String: Int] { counts.withLock { $0 } }
 
-    func start() {
+    public func start() {
         worker.start(name: "heartbeat-db-probe") { [self] in run() }
     }
 
-    func stop() {
+    public func stop() {
         worker.stop()
     }
 
@@ -64,4 +64,8 @@ public final class DatabaseProbe: @unchecked Sendable {
             }
         }
     }
+}
+
+extension DatabaseProbe: CollectorService {
+    public var serviceName: String { "database probe" }
 }

@@ -139,3 +139,7 @@ final class WebhookDeliverer: @unchecked Sendable {
         return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }
+
+extension WebhookDeliverer: CollectorService {
+    var serviceName: String { "webhook delivery" }
+}

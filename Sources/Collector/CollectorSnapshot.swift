@@ -1,0 +1,164 @@
+import Foundation
+import Protocol
+
+/// Everything a running collector counts and measures, read at one moment as one value: what
+/// `/metrics` renders, `GET /v1/collector` returns as JSON, and `heartbeat serve` prints in its
+/// `status:` and `final:` lines and writes to `--snapshot-file`. Counters are totals since start.
+///
+/// The fields are read one after another from atomics the collector's threads update, so two
+/// fields can be a few records apart while records flow; once the collector has stopped, the
+/// ingest balance (``IngestStatistics/isBalanced``) holds exactly.
+public struct CollectorSnapshot: Sendable, Encodable {
+    /// When it was taken (Unix µs).
+    public var takenAtMicros: Int64 = 0
+    /// The UDP port the receivers share.
+    public var udpPort: UInt16 = 0
+    /// Records received, accepted, rejected by reason, and where every accepted row went.
+    public var ingest = IngestStatistics()
+    public var storage = Storage()
+    public var registry = Registry()
+    public var monitor = Monitor()
+    public var hotState = HotState()
+    public var webhooks = Webhooks()
+    /// Whether PostgreSQL answered the probe within the last 3 s.
+    public var postgresUp = false
+    /// Resident set size of the process, bytes.
+    public var residentMemoryBytes = 0
+
+    public init() {}
+
+    /// The writers, the spool and the dead-letter file.
+    public struct Storage: Sendable, Encodable {
+        /// `postgres`, or `none` (rows discarded on purpose).
+        public var sink = "postgres"
+        /// Batches spooled because the writers' queue stayed full.
+        public var batchesSpilled: UInt64 = 0
+        /// Dead-lettered rows the dead-letter file could not take.
+        public var deadLetterRowsUnwritten: UInt64 = 0
+        /// Spool files found at start that did not add up, renamed `*.corrupt`.
+        public var spoolFilesQuarantined = 0
+        public var spoolBytes = 0
+        public var spoolCapacityBytes = 0
+        /// Anti-replay windows held, one per live (application, instance).
+        public var replayWindows = 0
+        /// Whether rows have waited past the stall limit with no commit (`/readyz` then says so).
+        public var stalled = false
+        /// Datagrams the kernel dropped on the UDP port before a receiver read them.
+        public var udpKernelDrops: UInt64 = 0
+        /// Rows the receivers' rings hold in all.
+        public var ringCapacityRows = 0
+        /// Batches waiting for a writer, and the writers' connections.
+        public var writerQueueBatches = 0
+        public var writerConnections = 0
+        /// Accepted rows the monitor's feed had no room for.
+        public var monitorEventsDropped: UInt64 = 0
+        /// Time to COPY one batch; arrival to commit.
+        public var flushSeconds = HistogramSnapshot(bounds: [1], bucketCounts: [0, 0], sum: 0)
+        public var receiveToCommitSeconds = HistogramSnapshot(bounds: [1], bucketCounts: [0, 0], sum: 0)
+    }
+
+    /// The application registry and the work around it.
+    public struct Registry: Sendable, Encodable {
+        public var version: Int64 = 0
+        public var applications = 0
+        public var reloadFailures: UInt64 = 0
+        public var applicationsAutoRegistered: UInt64 = 0
+        public var autoRegistrationsSkipped: UInt64 = 0
+        public var partitionMaintenanceFailures: UInt64 = 0
+        public var lastHeartbeatRowsWritten: UInt64 = 0
+        public var lastHeartbeatWriteFailures: UInt64 = 0
+    }
+
+    /// The liveness monitor.
+    public struct Monitor: Sendable, Encodable {
+        /// `off` (`--no-monitor`, or `--sink none`), `alone` (no Redis), `leader`, `follower`, or
+        /// `degraded` (Redis unreachable).
+        public var role = "off"
+        /// Enabled applications by stored status, as the probe last counted them.
+        public var applicationsByStatus: [String: Int] = [:]
+        public var transitionsRecorded: UInt64 = 0
+        public var stalls: UInt64 = 0
+        public var lossHolds: UInt64 = 0
+        public var failures: UInt64 = 0
+        public var checkSeconds = HistogramSnapshot(bounds: [1], bucketCounts: [0, 0], sum: 0)
+        public var detectionDelaySeconds = HistogramSnapshot(bounds: [1], bucketCounts: [0, 0], sum: 0)
+    }
+
+    /// The Redis hot state (all zero and `configured: false` without `--redis-url`).
+    public struct HotState: Sendable, Encodable {
+        public var configured = false
+        public var redisUp = false
+        public var leader = false
+        public var degraded = false
+        public var leaderships: UInt64 = 0
+        /// Time since the last completed sync round, seconds (0 before the first or unconfigured).
+        public var syncLagSeconds: Double = 0
+        public var syncFailures: UInt64 = 0
+        public var membersPushed: UInt64 = 0
+        public var membersPulled: UInt64 = 0
+        public var remoteArrivals: UInt64 = 0
+        public var valuesIgnored: UInt64 = 0
+        public var transitionsPublished: UInt64 = 0
+        public var publicationsDropped: UInt64 = 0
+    }
+
+    /// Webhook delivery (all zero and `configured: false` without `--webhook-url`).
+    public struct Webhooks: Sendable, Encodable {
+        public var configured = false
+        public var delivered: UInt64 = 0
+        public var failedAttempts: UInt64 = 0
+        public var abandoned: UInt64 = 0
+        public var queueDepth = 0
+    }
+}
+
+extension CollectorSnapshot {
+    /// The JSON form (`GET /v1/collector`, `--snapshot-file`): snake_case names, keys sorted.
+    public var json: [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        // Every field is a number, a string, a flag or a collection of them: encoding cannot fail.
+        return Array((try? encoder.encode(self)) ?? Data("{}".utf8))
+    }
+
+    /// `/readyz`'s verdict: what is down (empty when ready) — PostgreSQL, storage stalled, and
+    /// Redis when it is configured.
+    public var notReady: [String] {
+        (postgresUp ? [] : ["postgres"]) + (storage.stalled ? ["storage"] : []) + (hotState.configured && !hotState.redisUp ? ["redis"] : [])
+    }
+
+    /// `monitor: transitions=… stalls=… failures=… check_p50_ms=… check_p99_ms=… detection_p50_ms=… detection_p99_ms=…`.
+    public var monitorLine: String {
+        "monitor: transitions=\(monitor.transitionsRecorded) stalls=\(monitor.stalls) failures=\(monitor.failures) check_p50_ms=\(Self.millis(monitor.checkSeconds.quantile(0.5), digits: 2)) check_p99_ms=\(Self.millis(monitor.checkSeconds.quantile(0.99), digits: 2)) detection_p50_ms=\(Self.millis(monitor.detectionDelaySeconds.quantile(0.5), digits: 2)) detection_p99_ms=\(Self.millis(monitor.detectionDelaySeconds.quantile(0.99), digits: 2))"
+    }
+
+    /// `hot_state: redis=up|down leader=yes|no leaderships=… degraded=yes|no sync_lag_ms=… …`.
+    public var hotStateLine: String {
+        let lag = hotState.syncLagSeconds > 0 ? String(Int64(hotState.syncLagSeconds * 1_000)) : "-"
+        func yes(_ flag: Bool) -> String { flag ? "yes" : "no" }
+        return "hot_state: redis=\(hotState.redisUp ? "up" : "down") leader=\(yes(hotState.leader)) leaderships=\(hotState.leaderships) degraded=\(yes(hotState.degraded)) sync_lag_ms=\(lag) sync_failures=\(hotState.syncFailures) pushed=\(hotState.membersPushed) pulled=\(hotState.membersPulled) remote_arrivals=\(hotState.remoteArrivals) published=\(hotState.transitionsPublished) publish_dropped=\(hotState.publicationsDropped)"
+    }
+
+    /// `webhooks: delivered=… failed_attempts=… abandoned=… queue=…`.
+    public var webhookLine: String {
+        "webhooks: delivered=\(webhooks.delivered) failed_attempts=\(webhooks.failedAttempts) abandoned=\(webhooks.abandoned) queue=\(webhooks.queueDepth)"
+    }
+
+    /// `latency: commit_p50_ms=… commit_p99_ms=… flush_p50_ms=… flush_p99_ms=… batches=…`.
+    public var latencyLine: String {
+        let commit = storage.receiveToCommitSeconds
+        let flush = storage.flushSeconds
+        return "latency: commit_p50_ms=\(Self.millis(commit.quantile(0.5), digits: 1)) commit_p99_ms=\(Self.millis(commit.quantile(0.99), digits: 1)) flush_p50_ms=\(Self.millis(flush.quantile(0.5), digits: 1)) flush_p99_ms=\(Self.millis(flush.quantile(0.99), digits: 1)) batches=\(flush.count)"
+    }
+
+    /// The lines `heartbeat serve` prints for this snapshot: totals, latency, and hot state and
+    /// webhooks when configured.
+    public var reportLines: [String] {
+        [monitorLine, latencyLine] + (hotState.configured ? [hotStateLine] : []) + (webhooks.configured ? [webhookLine] : [])
+    }
+
+    private static func millis(_ seconds: Double?, digits: Int) -> String {
+        seconds.map { String(format: "%.\(digits)f", $0 * 1_000) } ?? "-"
+    }
+}

@@ -1,0 +1,28 @@
+import Collector
+
+/// What the sidecar needs of a collector, and nothing more: its snapshot (health, readiness,
+/// `/metrics`, `GET /v1/collector`), the HTTP ingest gate, and where status lookups and registry
+/// writes go. ``HeartbeatCollector`` is the real one; route tests use a fake without PostgreSQL or
+/// UDP.
+public protocol SidecarCollector: AnyObject, Sendable {
+    /// Everything the collector counts, now.
+    func snapshot() -> CollectorSnapshot
+    /// Validates records received over HTTP and queues the accepted ones, like a receiver.
+    func submitHTTPRecords(_ records: UnsafeRawBufferPointer) -> HTTPIngestGate.Outcome
+    /// The PostgreSQL the status reads and the management writes go to.
+    var databaseURL: String { get }
+    /// The webhook URLs an operator's pause or resume notifies.
+    var webhookURLs: [String] { get }
+    /// Publishes an operator's pause or resume on the Redis channel, when Redis is configured.
+    func publishNotification(_ payload: String)
+}
+
+extension HeartbeatCollector: SidecarCollector {
+    public func submitHTTPRecords(_ records: UnsafeRawBufferPointer) -> HTTPIngestGate.Outcome {
+        httpIngest.submit(records)
+    }
+
+    public var databaseURL: String { configuration.databaseURL }
+
+    public var webhookURLs: [String] { configuration.webhookURLs }
+}

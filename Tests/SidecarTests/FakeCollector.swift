@@ -1,0 +1,39 @@
+import Collector
+import Foundation
+import Protocol
+import Sidecar
+
+/// A ``SidecarCollector`` without PostgreSQL, UDP or threads: the snapshot is whatever the test
+/// sets, HTTP ingest records what it was handed and accepts every record whose third byte is 1
+/// (the version byte), and there is no database (routes that need one answer 503).
+final class FakeCollector: SidecarCollector, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = CollectorSnapshot()
+    private var handed = [[UInt8]]()
+    private var published = [String]()
+
+    var databaseURL: String { "postgresql://127.0.0.1:1/none?connect_timeout=1" }
+    var webhookURLs: [String] { [] }
+
+    /// Sets what ``snapshot()`` answers.
+    func set(_ change: (inout CollectorSnapshot) -> Void) {
+        lock.withLock { change(&current) }
+    }
+
+    func snapshot() -> CollectorSnapshot { lock.withLock { current } }
+
+    /// The bodies handed to HTTP ingest, in order.
+    var submissions: [[UInt8]] { lock.withLock { handed } }
+
+    func submitHTTPRecords(_ records: UnsafeRawBufferPointer) -> HTTPIngestGate.Outcome {
+        let bytes = Array(records)
+        lock.withLock { handed.append(bytes) }
+        let count = bytes.count / WireFormat.recordSize
+        let accepted = (0..<count).filter { bytes[$0 * WireFormat.recordSize + 2] == 1 }.count
+        return HTTPIngestGate.Outcome(received: count, accepted: accepted, rejected: accepted < count ? [.version: count - accepted] : [:])
+    }
+
+    func publishNotification(_ payload: String) {
+        lock.withLock { published.append(payload) }
+    }
+}

@@ -15,7 +15,7 @@ struct LivenessBoardTests {
         }
         _ = board.receive(.stop, for: 7, atMicros: 1_000_000, recordIntervalMillis: 0)
         _ = board.receive(.fail, for: 9, atMicros: 1_000_000, recordIntervalMillis: 0)
-        var transitions = [(applicationID: Int, transition: LivenessTransition)]()
+        var transitions = [PendingTransition]()
         board.sweep(nowMicros: 12_000_000, into: &transitions)
         let odd = (1..<1_000).filter { !$0.isMultiple(of: 2) && $0 != 7 && $0 != 9 }
         #expect(transitions.map(\.applicationID) == odd)
@@ -38,7 +38,7 @@ struct LivenessBoardTests {
         var board = LivenessBoard(capacity: 4, defaultPolicy: policy)
         _ = board.receive(.beat, for: 1, atMicros: 0, recordIntervalMillis: 0)
         board.setPolicy(LivenessPolicy(intervalMicros: 60_000_000, graceMicros: 0), for: 1)
-        var transitions = [(applicationID: Int, transition: LivenessTransition)]()
+        var transitions = [PendingTransition]()
         board.sweep(nowMicros: 30_000_000, into: &transitions)
         #expect(transitions.isEmpty)
         board.sweep(nowMicros: 60_000_000, into: &transitions)

@@ -154,14 +154,14 @@ struct WebhookTests {
         let id = Int(try connection.query("INSERT INTO application (uuid, name, auto_registered) VALUES ('\(uuid)', 'auto-registered', true) RETURNING id")[0][0]!)!
         let urls = ["http://127.0.0.1:1/hook"]
         let first = try TransitionWriter.write(
-            [(id, LivenessTransition(from: .new, to: .up, atMicros: 1_767_225_600_000_000, reason: .heartbeat))], webhookURLs: urls, render: true, on: connection)
+            [PendingTransition(applicationID: id, transition: LivenessTransition(from: .new, to: .up, atMicros: 1_767_225_600_000_000, reason: .heartbeat))], webhookURLs: urls, render: true, on: connection)
         #expect(first.count == 1 && first.first?.payload == nil, "recorded, but nothing to publish")
         #expect(try connection.query("SELECT count(*) FROM webhook_delivery") == [["0"]])
         // An operator names it: from now on it notifies like any other.
         _ = try ApplicationStore.update(uuid, ApplicationStore.Changes(name: "billing worker"), on: connection)
         #expect(try connection.query("SELECT auto_registered FROM application WHERE id = \(id)") == [["f"]])
         let second = try TransitionWriter.write(
-            [(id, LivenessTransition(from: .up, to: .late, atMicros: 1_767_225_601_000_000, reason: .missedInterval))], webhookURLs: urls, render: true, on: connection)
+            [PendingTransition(applicationID: id, transition: LivenessTransition(from: .up, to: .late, atMicros: 1_767_225_601_000_000, reason: .missedInterval))], webhookURLs: urls, render: true, on: connection)
         #expect(second.first?.payload?.contains("billing worker") == true)
         #expect(try connection.query("SELECT count(*) FROM webhook_delivery") == [["1"]])
     }

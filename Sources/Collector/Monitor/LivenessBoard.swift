@@ -66,7 +66,7 @@ public struct LivenessBoard {
     /// events can be dropped under load); it is applied as a beat before anyone is convicted.
     public mutating func sweep(
         nowMicros: Int64, latestArrival: (Int) -> Int64 = { _ in .min },
-        into transitions: inout [(applicationID: Int, transition: LivenessTransition)]
+        into transitions: inout [PendingTransition]
     ) {
         for id in nextDeadline.indices where nextDeadline[id] <= nowMicros {
             let arrival = latestArrival(id)
@@ -75,10 +75,10 @@ public struct LivenessBoard {
                     .beat, atMicros: arrival, recordIntervalMillis: UInt32(clamping: machines[id].recordIntervalMicros / 1_000),
                     policy: policies[id])
             {
-                transitions.append((id, transition))
+                transitions.append(PendingTransition(applicationID: id, transition: transition))
             }
             while let transition = machines[id].check(nowMicros: nowMicros, policy: policies[id]) {
-                transitions.append((id, transition))
+                transitions.append(PendingTransition(applicationID: id, transition: transition))
             }
             nextDeadline[id] = Self.deadline(of: machines[id], policies[id])
         }

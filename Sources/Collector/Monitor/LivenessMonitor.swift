@@ -2,24 +2,13 @@ import Atomics
 import Foundation
 import Protocol
 
-/// The monitor: one thread that applies the records the drain hands it, checks every application's
-/// deadline (``LivenessBoard``) and records each transition exactly once in PostgreSQL
-/// (``TransitionWriter``). It wakes ten times per check period: a sweep that finds nothing due costs
-/// ~1.4 ms for a million applications, and sweeping that often keeps detection well inside one
-/// period of the deadline.
-///
-/// With Redis (``HotState``), it also takes arrivals at other collectors from `remoteFeed` and
-/// records transitions only while it holds the leader lease. Followers keep their board current
-/// and hold the transitions they computed for ``pendingHorizonMicros``: a new leader writes those
-/// first (the conditional UPDATE skips any its predecessor already recorded, so none is lost in the
-/// hand-over and none doubled), then re-reads the stored statuses. Redis unreachable (degraded): every monitor acts, but convicts only applications
-/// whose latest record it received itself — the collector that heard an application last judges
-/// it, so one that beats only at another collector is not marked late here.
-///
-/// Stall guard: when it wakes more than two periods late (the process was stopped or starved), the
-/// monitor does not convict anyone for that gap: it first takes in every record that waited
-/// meanwhile, and convicts again only after one clean period — so a stalled collector never marks applications
-/// that kept sending late or down.
+/// The monitor: one thread that wakes ten times per check period (a sweep that finds nothing due
+/// is cheap — `Spec/tuning.md` — and sweeping that often keeps detection well inside one period of
+/// the deadline), hands ``MonitorCoordinator`` the records the drain and the Redis
+/// hot state passed on, and carries out what it decides: transitions recorded exactly once in
+/// PostgreSQL (``TransitionWriter``) and published on Redis, closed runs stored, stored statuses
+/// adopted. The decisions themselves — roles, the stall guard, the loss hold, the follower's
+/// hand-over, degraded mode — are the coordinator's, and documented there.
 final class LivenessMonitor: @unchecked Sendable {
     private let databaseURL: String
     private let registry: RegistryHolder
@@ -68,45 +57,30 @@ final class LivenessMonitor: @unchecked Sendable {
         worker.stop()
     }
 
+    /// The I/O around ``MonitorCoordinator``: wakes ten times a period, reads the stored policies
+    /// when the registry changed (or the coordinator asks), hands it the arrivals, and carries its
+    /// actions out on PostgreSQL and Redis.
     private func run() {
-        let defaultPolicy = LivenessPolicy(intervalMicros: 60_000_000, graceMicros: 30_000_000)
-        var board = LivenessBoard(capacity: 16, defaultPolicy: defaultPolicy)
+        var coordinator = MonitorCoordinator(periodMicros: periodMicros, nowMicros: WallClock.nowMicros(), notSeenTotal: notSeenTotal())
         var loadedVersion: Int64 = -1
         var connection: PostgresConnection?
-        var scratch = [HeartbeatRow](repeating: HeartbeatRow(applicationID: 0, kind: .beat, instance: 0, sequence: 1, receivedAtMicros: 0, sentAtMicros: 0, status: 0), count: 4_096)
-        var transitions = [(applicationID: Int, transition: LivenessTransition)]()
-        var previousWake = WallClock.nowMicros()
-        var convictAfter = previousWake + periodMicros  // start-up counts as a gap: watch one period first
+        let blank = HeartbeatRow(applicationID: 0, kind: .beat, instance: 0, sequence: 1, receivedAtMicros: 0, sentAtMicros: 0, status: 0)
+        var scratch = [HeartbeatRow](repeating: blank, count: 4_096)
+        var local = [HeartbeatRow]()
+        var remote = [HeartbeatRow]()
         var databaseMicros: Int64 = 0
-        // Runs closed by records this collector received, not yet stored (application.last_run_*).
-        var runsClosed = [Int: LivenessMachine.ClosedRun]()
-        var previousRole = Role.follower
-        var reloadNextTick = false
-        // A follower's transitions, kept for a new leader to write (oldest first).
-        var pending = [(applicationID: Int, transition: LivenessTransition)]()
-        // Whether each application's latest record, as far as the board knows, came to this
-        // collector (false: through Redis from another one).
-        var heardHereLast = [Bool]()
-        var notSeenAtLastTick = notSeenTotal()
+        let lastSeen = self.lastSeen
         while !worker.isStopRequested {
             usleep(UInt32(max(1_000, periodMicros / 10)))
             let now = WallClock.nowMicros()
             // Only the lease holder records transitions; one that just gained the lease first
             // adopts what the previous holder stored.
-            let role: Role = hotState.map { $0.lease.isLeader ? .leader : $0.lease.isDegraded ? .degraded : .follower } ?? .alone
-            let becameActing = role != previousRole && role != .follower
-            previousRole = role
-            if reloadNextTick {
-                loadedVersion = -1
-                reloadNextTick = false
-            }
-            // Take in records as they come (every ~period/10), so recoveries are recorded promptly.
-            transitions.removeAll(keepingCapacity: true)
+            let role: MonitorRole = hotState.map { $0.lease.isLeader ? .leader : $0.lease.isDegraded ? .degraded : .follower } ?? .alone
             do throws(PostgresError) {
                 if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
                 let snapshotVersion = registry.snapshot.version
-                if snapshotVersion != loadedVersion {
-                    board = try Self.loadPolicies(into: board, on: connection!, nowMicros: now, defaultPolicy: defaultPolicy)
+                if snapshotVersion != loadedVersion || coordinator.needsReload {
+                    coordinator.loadPolicies(try Self.loadPolicies(on: connection!), nowMicros: now)
                     loadedVersion = snapshotVersion
                     databaseMicros += WallClock.nowMicros() - now
                 }
@@ -115,134 +89,68 @@ final class LivenessMonitor: @unchecked Sendable {
                 metrics.failures.wrappingIncrement(ordering: .relaxed)
                 continue
             }
-            while true {
-                let count = scratch.withUnsafeMutableBufferPointer { feed.pop(into: $0.baseAddress!, maximum: $0.count) }
-                guard count > 0 else { break }
-                for index in 0..<count {
-                    let row = scratch[index]
-                    let id = Int(row.applicationID)
-                    if id >= board.capacity { board = board.resized(capacity: id * 2, defaultPolicy: defaultPolicy) }
-                    if let transition = board.receive(row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis) {
-                        transitions.append((id, transition))
-                    }
-                    if hotState != nil { Self.mark(&heardHereLast, id, true) }
-                    if row.kind == .success || row.kind == .fail, let run = board.machine(for: id).lastRun, run.endedMicros == row.receivedAtMicros {
-                        runsClosed[id] = run
-                    }
-                }
-            }
-            while let hotState {
-                let count = scratch.withUnsafeMutableBufferPointer { hotState.remoteFeed.pop(into: $0.baseAddress!, maximum: $0.count) }
-                guard count > 0 else { break }
-                for row in scratch[0..<count] {
-                    let id = Int(row.applicationID)
-                    if id >= board.capacity { board = board.resized(capacity: id * 2, defaultPolicy: defaultPolicy) }
-                    // A remote last-seen time the board already has (the record itself came
-                    // through the stream, or here) adds nothing; a `fail` must not be undone by it.
-                    if row.kind == .beat, row.receivedAtMicros <= board.machine(for: id).lastSeenMicros { continue }
-                    if let transition = board.receive(row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis) {
-                        transitions.append((id, transition))
-                    }
-                    Self.mark(&heardHereLast, id, false)
-                }
-            }
-            // A wake-up much later than planned means this process stalled (stopped, starved):
-            // nobody is convicted for that gap; convictions resume one clean period later.
-            // Time spent waiting on PostgreSQL is the monitor's own work, not a stall.
-            let gap = now - previousWake - databaseMicros
-            previousWake = now
+            Self.drain(feed, into: &local, scratch: &scratch)
+            if let hotState { Self.drain(hotState.remoteFeed, into: &remote, scratch: &scratch) }
+            let started = DispatchTime.now().uptimeNanoseconds
+            let actions = coordinator.tick(MonitorCoordinator.TickInput(
+                nowMicros: now, role: role, localArrivals: local[...], remoteArrivals: remote[...], notSeenTotal: notSeenTotal(),
+                consistentUntilMicros: hotState?.sync.consistentUntilMicros.load(ordering: .acquiring) ?? .max, databaseMicros: databaseMicros,
+                latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }))
+            let tickSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             databaseMicros = 0
-            if gap > 2 * periodMicros {
-                convictAfter = now + periodMicros
-                metrics.stalls.wrappingIncrement(ordering: .relaxed)
-            }
-            // Arrivals lost for liveness since the last tick (the receivers could neither queue nor
-            // record them): the window they fell in convicts nobody; convictions resume one clean
-            // period after the last loss, when every application had the chance to be heard again.
-            let notSeen = notSeenTotal()
-            if notSeen != notSeenAtLastTick {
-                notSeenAtLastTick = notSeen
-                convictAfter = max(convictAfter, now + periodMicros)
-                metrics.lossHolds.wrappingIncrement(ordering: .relaxed)
-            }
-            if now >= convictAfter {
-                let started = DispatchTime.now().uptimeNanoseconds
-                let lastSeen = self.lastSeen
-                // A leader judges only deadlines the global view is complete for.
-                let judgedUntil = role == .leader ? min(now, hotState!.sync.consistentUntilMicros.load(ordering: .acquiring)) : now
-                board.sweep(nowMicros: judgedUntil, latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }, into: &transitions)
-                metrics.checkSeconds.record(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-            }
-            switch role {
-            case .alone, .leader, .degraded:
-                if becameActing {
-                    transitions = pending + transitions
-                    pending.removeAll()
-                    reloadNextTick = true  // after this tick's write: adopt what the predecessor stored
+            for action in actions {
+                switch action {
+                case .noteStall: metrics.stalls.wrappingIncrement(ordering: .relaxed)
+                case .noteLossHold: metrics.lossHolds.wrappingIncrement(ordering: .relaxed)
+                case .swept: metrics.checkSeconds.record(tickSeconds)
+                case .storeRuns(let runs):
+                    guard let connection else { continue }
+                    do throws(PostgresError) {
+                        try Self.storeRuns(runs, on: connection)
+                        coordinator.runsStored()
+                    } catch {
+                        metrics.failures.wrappingIncrement(ordering: .relaxed)
+                    }
+                case .recordTransitions(let transitions):
+                    guard let connection else { continue }
+                    let writeStarted = WallClock.nowMicros()
+                    record(transitions, with: &coordinator, on: connection)
+                    databaseMicros += WallClock.nowMicros() - writeStarted
                 }
-                if role == .degraded {
-                    transitions.removeAll { !($0.applicationID < heardHereLast.count && heardHereLast[$0.applicationID]) }
-                }
-            case .follower:
-                pending += transitions
-                transitions.removeAll(keepingCapacity: true)
-                if let first = pending.first, first.transition.atMicros < now - Self.pendingHorizonMicros {
-                    pending.removeAll { $0.transition.atMicros < now - Self.pendingHorizonMicros }
-                }
-            }
-            if !runsClosed.isEmpty, let connection {
-                do throws(PostgresError) {
-                    try Self.storeRuns(runsClosed, on: connection)
-                    runsClosed.removeAll(keepingCapacity: true)
-                } catch {
-                    metrics.failures.wrappingIncrement(ordering: .relaxed)
-                }
-            }
-            guard !transitions.isEmpty, let connection else { continue }
-            let writeStarted = WallClock.nowMicros()
-            defer { databaseMicros += WallClock.nowMicros() - writeStarted }
-            do throws(PostgresError) {
-                let won = try TransitionWriter.write(transitions, webhookURLs: webhookURLs, render: hotState != nil, on: connection)
-                let recordedAt = WallClock.nowMicros()
-                for recorded in won where [.missedInterval, .missedGrace, .runTimeout].contains(recorded.transition.reason) {
-                    metrics.detectionDelaySeconds.record(Double(recordedAt - recorded.transition.atMicros) / 1e6)
-                }
-                hotState?.publisher.publish(won.compactMap(\.payload))
-                metrics.transitionsRecorded.wrappingIncrement(by: UInt64(won.count), ordering: .relaxed)
-                // A transition lost means the stored status was not what the board expected:
-                // another collector recorded the same change (nothing to do), or an operator
-                // paused or resumed the application — the board takes the stored status.
-                if won.count < transitions.count {
-                    let wonKeys = Set(won.map { "\($0.applicationID)/\($0.transition.atMicros)/\($0.transition.to)" })
-                    let lost = Set(transitions.filter { !wonKeys.contains("\($0.applicationID)/\($0.transition.atMicros)/\($0.transition.to)") }.map(\.applicationID))
-                    try Self.adoptStoredStatuses(of: lost, into: &board, on: connection, nowMicros: WallClock.nowMicros())
-                }
-            } catch {
-                // The board moved on but the database did not: reload the stored statuses.
-                metrics.failures.wrappingIncrement(ordering: .relaxed)
-                loadedVersion = -1
             }
         }
     }
 
-    /// How long a follower keeps the transitions it computed: longer than a take-over takes.
-    static let pendingHorizonMicros: Int64 = 10_000_000
-
-    /// Who records transitions this tick.
-    private enum Role {
-        /// No Redis: this monitor decides alone (PostgreSQL still makes each transition once).
-        case alone
-        /// Holds the lease: records every transition.
-        case leader
-        /// Another collector leads: keeps its board current, records nothing.
-        case follower
-        /// Redis unreachable: records transitions of applications whose latest record it received.
-        case degraded
+    /// Everything `ring` holds, into `rows` (emptied first; its capacity is kept).
+    private static func drain(_ ring: RowRing, into rows: inout [HeartbeatRow], scratch: inout [HeartbeatRow]) {
+        rows.removeAll(keepingCapacity: true)
+        while true {
+            let count = scratch.withUnsafeMutableBufferPointer { ring.pop(into: $0.baseAddress!, maximum: $0.count) }
+            guard count > 0 else { return }
+            rows += scratch[0..<count]
+        }
     }
 
-    private static func mark(_ flags: inout [Bool], _ id: Int, _ value: Bool) {
-        if id >= flags.count { flags += Array(repeating: false, count: id + 1 - flags.count) }
-        flags[id] = value
+    /// Records `transitions`, publishes the ones won, and makes the board adopt the stored status
+    /// of applications whose transition was lost (another collector recorded it, or an operator
+    /// paused or resumed the application).
+    private func record(_ transitions: [PendingTransition], with coordinator: inout MonitorCoordinator, on connection: PostgresConnection) {
+        do throws(PostgresError) {
+            let won = try TransitionWriter.write(transitions, webhookURLs: webhookURLs, render: hotState != nil, on: connection)
+            let recordedAt = WallClock.nowMicros()
+            for recorded in won where [.missedInterval, .missedGrace, .runTimeout].contains(recorded.transition.reason) {
+                metrics.detectionDelaySeconds.record(Double(recordedAt - recorded.transition.atMicros) / 1e6)
+            }
+            hotState?.publisher.publish(won.compactMap(\.payload))
+            metrics.transitionsRecorded.wrappingIncrement(by: UInt64(won.count), ordering: .relaxed)
+            let lost = coordinator.lost(won.map { PendingTransition(applicationID: $0.applicationID, transition: $0.transition) }, of: transitions)
+            if !lost.isEmpty {
+                coordinator.adopt(try Self.storedStatuses(of: lost, on: connection), nowMicros: WallClock.nowMicros())
+            }
+        } catch {
+            metrics.failures.wrappingIncrement(ordering: .relaxed)
+            coordinator.recordingFailed()
+        }
     }
 
     /// Stores each application's latest closed run (`last_run_ms`, `last_run_at`), in one
@@ -261,32 +169,28 @@ final class LivenessMonitor: @unchecked Sendable {
             ])
     }
 
-    /// Makes the board agree with the stored status of applications `ids`.
-    private static func adoptStoredStatuses(of ids: Set<Int>, into board: inout LivenessBoard, on connection: PostgresConnection, nowMicros: Int64) throws(PostgresError) {
+    /// The stored status of applications `ids`.
+    private static func storedStatuses(of ids: Set<Int>, on connection: PostgresConnection) throws(PostgresError) -> [(id: Int, status: LivenessStatus)] {
         let rows = try connection.execute(
             "SELECT id, status FROM application WHERE id = ANY($1::int[])", [PostgresConnection.arrayParameter(ids.map(String.init))])
-        for row in rows.rows {
-            guard let id = row.int("id"), id < board.capacity, let text = row["status"], let status = LivenessStatus(label: text) else { continue }
-            board.adopt(status: status, for: id, nowMicros: nowMicros)
+        return rows.rows.compactMap { row in
+            guard let id = row.int("id"), let text = row["status"], let status = LivenessStatus(label: text) else { return nil }
+            return (id, status)
         }
     }
 
-    /// Loads every application's policy and stored status into `board` (grown as needed).
-    private static func loadPolicies(
-        into board: LivenessBoard, on connection: PostgresConnection, nowMicros: Int64, defaultPolicy: LivenessPolicy
-    ) throws(PostgresError) -> LivenessBoard {
-        var board = board
+    /// Every application's policy and stored status.
+    private static func loadPolicies(on connection: PostgresConnection) throws(PostgresError) -> [(id: Int, policy: LivenessPolicy, status: LivenessStatus)] {
+        var rows = [(id: Int, policy: LivenessPolicy, status: LivenessStatus)]()
         try connection.forEachRow("SELECT id, interval_ms, grace_ms, max_run_ms, status FROM application") { row in
             guard let id = row.int("id"), let interval = row.int64("interval_ms"), let grace = row.int64("grace_ms"),
                 let statusText = row["status"], let status = LivenessStatus(label: statusText)
             else { return }
-            if id >= board.capacity { board = board.resized(capacity: id * 2, defaultPolicy: defaultPolicy) }
-            board.setPolicy(
-                LivenessPolicy(intervalMicros: interval * 1_000, graceMicros: grace * 1_000, maxRunMicros: row.int64("max_run_ms").map { $0 * 1_000 }),
-                for: id)
-            board.adopt(status: status, for: id, nowMicros: nowMicros)
+            let policy = LivenessPolicy(
+                intervalMicros: interval * 1_000, graceMicros: grace * 1_000, maxRunMicros: row.int64("max_run_ms").map { $0 * 1_000 })
+            rows.append((id, policy, status))
         }
-        return board
+        return rows
     }
 }
 

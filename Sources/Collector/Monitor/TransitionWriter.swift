@@ -27,18 +27,11 @@ struct TransitionWriter {
     /// `webhookURLs` for every one recorded; returns the ones this collector won, with their
     /// notification when `render` (or webhooks) asks for it.
     static func write(
-        _ transitions: [(applicationID: Int, transition: LivenessTransition)], webhookURLs: [String] = [], render: Bool = false,
+        _ transitions: [PendingTransition], webhookURLs: [String] = [], render: Bool = false,
         on connection: PostgresConnection
     ) throws(PostgresError) -> [Recorded] {
         guard !transitions.isEmpty else { return [] }
-        var rounds = [[(applicationID: Int, transition: LivenessTransition)]]()
-        var roundOf = [Int: Int]()
-        for item in transitions {
-            let round = (roundOf[item.applicationID] ?? -1) + 1
-            roundOf[item.applicationID] = round
-            if round == rounds.count { rounds.append([]) }
-            rounds[round].append(item)
-        }
+        let rounds = rounds(of: transitions)
         let payload = render || !webhookURLs.isEmpty
             ? """
                 json_build_object(
@@ -110,5 +103,20 @@ struct TransitionWriter {
             }
         }
         return result
+    }
+
+    /// `transitions` split into rounds that each hold at most one transition per application,
+    /// every application's transitions in their order (its first in round 0, its second in round 1,
+    /// …): an UPDATE changes a row once, so late-then-down in one tick takes two statements.
+    static func rounds(of transitions: [PendingTransition]) -> [[PendingTransition]] {
+        var rounds = [[PendingTransition]]()
+        var roundOf = [Int: Int]()
+        for item in transitions {
+            let round = (roundOf[item.applicationID] ?? -1) + 1
+            roundOf[item.applicationID] = round
+            if round == rounds.count { rounds.append([]) }
+            rounds[round].append(item)
+        }
+        return rounds
     }
 }

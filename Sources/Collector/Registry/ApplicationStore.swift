@@ -292,7 +292,7 @@ public enum ApplicationStore {
         if !paused, current.status != LivenessStatus.paused.description { return (current, nil) }  // resume only undoes a pause
         let transition = LivenessTransition(
             from: from, to: target, atMicros: Int64(Date().timeIntervalSince1970 * 1_000_000), reason: paused ? .operatorPause : .operatorResume)
-        let recorded = try run(connection) { try TransitionWriter.write([(current.id, transition)], webhookURLs: webhookURLs, render: true, on: $0) }
+        let recorded = try run(connection) { try TransitionWriter.write([PendingTransition(applicationID: current.id, transition: transition)], webhookURLs: webhookURLs, render: true, on: $0) }
         _ = try run(connection) { try $0.execute("UPDATE registry_version SET version = version + 1") }
         _ = try run(connection) { try $0.execute("SELECT pg_notify('heartbeat_registry', '')") }
         guard let now = try get(uuid, on: connection) else { throw .notFound }

@@ -1,0 +1,256 @@
+import Protocol
+
+/// Who records transitions this tick.
+public enum MonitorRole: String, Equatable, Sendable {
+    /// No Redis: this monitor decides alone (PostgreSQL still makes each transition once).
+    case alone
+    /// Holds the lease: records every transition.
+    case leader
+    /// Another collector leads: keeps its board current, records nothing.
+    case follower
+    /// Redis unreachable: records transitions of applications whose latest record it received.
+    case degraded
+}
+
+/// A transition the monitor decided, for one application.
+public struct PendingTransition: Equatable, Sendable {
+    public let applicationID: Int
+    public let transition: LivenessTransition
+
+    public init(applicationID: Int, transition: LivenessTransition) {
+        self.applicationID = applicationID
+        self.transition = transition
+    }
+}
+
+/// What the monitor's shell does after a tick, in order.
+public enum MonitorAction: Equatable, Sendable {
+    /// The wake-up came more than two periods late (the process stalled): count it.
+    case noteStall
+    /// Arrivals were lost for liveness since the last tick: count the hold.
+    case noteLossHold
+    /// Every deadline was checked (the shell times the tick for `heartbeat_monitor_check_seconds`).
+    case swept
+    /// Store each application's latest closed run (`application.last_run_*`).
+    case storeRuns([Int: LivenessMachine.ClosedRun])
+    /// Record these transitions in PostgreSQL, in this order (``TransitionWriter``).
+    case recordTransitions([PendingTransition])
+}
+
+/// The liveness monitor's decisions, as a value: it owns the board of every application's
+/// machine and says, each tick, what to record — with no thread, clock, socket or SQL of its own
+/// (``LivenessMonitor`` is the shell that feeds it and carries its actions out).
+///
+/// Per tick (``tick(_:)``): apply this collector's arrivals, then other collectors' (a remote beat
+/// the board already has adds nothing), then guard, sweep and filter by role:
+/// - **Stall guard**: a wake-up more than two periods after the last one, not counting the shell's
+///   own time on PostgreSQL, means the process stalled: nobody is convicted until one clean period
+///   has passed, so a stalled collector never marks applications that kept sending late or down.
+/// - **Loss hold**: while arrivals are being lost for liveness (the receivers could neither queue
+///   nor record them), nobody is convicted; convictions resume one clean period after the last loss.
+/// - **Sweep**: a leader judges deadlines only up to the time every other live collector's
+///   arrivals have reached it (``TickInput/consistentUntilMicros``).
+/// - **Roles**: a follower records nothing and keeps what it decided for ``pendingHorizonMicros``;
+///   when it becomes the one acting (leader, degraded, alone) it records those first — the
+///   conditional UPDATE skips any its predecessor recorded — then reloads the stored statuses. A
+///   degraded monitor records only applications whose latest record it received itself.
+public struct MonitorCoordinator {
+    /// How long a follower keeps the transitions it computed: longer than a take-over takes.
+    public static let pendingHorizonMicros: Int64 = 10_000_000
+
+    /// The policy of an application the registry has not described yet.
+    public static let defaultPolicy = LivenessPolicy(intervalMicros: 60_000_000, graceMicros: 30_000_000)
+
+    /// One tick's input.
+    public struct TickInput {
+        public var nowMicros: Int64
+        public var role: MonitorRole
+        /// Records this collector received since the last tick, oldest first.
+        public var localArrivals: ArraySlice<HeartbeatRow>
+        /// Arrivals at other collectors (through Redis) since the last tick.
+        public var remoteArrivals: ArraySlice<HeartbeatRow>
+        /// Validated arrivals lost for liveness so far (a running total).
+        public var notSeenTotal: UInt64
+        /// Every arrival at another live collector before this time has reached this one (leader only).
+        public var consistentUntilMicros: Int64
+        /// Time the shell spent waiting on PostgreSQL since the last tick (its own work, not a stall).
+        public var databaseMicros: Int64
+        /// The latest arrival the last-seen table holds for an application (the board's events can
+        /// be dropped under load; last-seen never is).
+        public var latestArrival: (Int) -> Int64
+
+        public init(
+            nowMicros: Int64, role: MonitorRole, localArrivals: ArraySlice<HeartbeatRow> = [], remoteArrivals: ArraySlice<HeartbeatRow> = [],
+            notSeenTotal: UInt64 = 0, consistentUntilMicros: Int64 = .max, databaseMicros: Int64 = 0,
+            latestArrival: @escaping (Int) -> Int64 = { _ in .min }
+        ) {
+            self.nowMicros = nowMicros
+            self.role = role
+            self.localArrivals = localArrivals
+            self.remoteArrivals = remoteArrivals
+            self.notSeenTotal = notSeenTotal
+            self.consistentUntilMicros = consistentUntilMicros
+            self.databaseMicros = databaseMicros
+            self.latestArrival = latestArrival
+        }
+    }
+
+    /// Every application's machine.
+    public private(set) var board = LivenessBoard(capacity: 16, defaultPolicy: defaultPolicy)
+    private let periodMicros: Int64
+    private var previousWakeMicros: Int64
+    /// Nobody is convicted before this time (start-up, a stall, a loss of arrivals).
+    public private(set) var convictAfterMicros: Int64
+    private var previousRole = MonitorRole.follower
+    private var notSeenAtLastTick: UInt64
+    /// A follower's decisions, kept for when it takes over (oldest first).
+    public private(set) var pending = [PendingTransition]()
+    /// Whether each application's latest record, as far as the board knows, came to this collector.
+    private var heardHereLast = [Bool]()
+    /// Runs closed by records this collector received, not yet stored.
+    private var runsClosed = [Int: LivenessMachine.ClosedRun]()
+    /// Whether the stored statuses must be read again before the next tick.
+    public private(set) var needsReload = true
+    private var transitions = [PendingTransition]()
+
+    /// A coordinator that starts at `nowMicros` and watches one period before it convicts anyone
+    /// (start-up counts as a gap: the board has not heard anybody yet).
+    public init(periodMicros: Int64, nowMicros: Int64, notSeenTotal: UInt64 = 0) {
+        self.periodMicros = periodMicros
+        previousWakeMicros = nowMicros
+        convictAfterMicros = nowMicros + periodMicros
+        notSeenAtLastTick = notSeenTotal
+    }
+
+    /// Loads the registry's policies and stored statuses (`(id, policy, status)`), after start, a
+    /// registry change, a hand-over or a failed write.
+    public mutating func loadPolicies(_ rows: [(id: Int, policy: LivenessPolicy, status: LivenessStatus)], nowMicros: Int64) {
+        for row in rows {
+            grow(to: row.id)
+            board.setPolicy(row.policy, for: row.id)
+            board.adopt(status: row.status, for: row.id, nowMicros: nowMicros)
+        }
+        needsReload = false
+    }
+
+    /// The registry changed: its policies are read again before the next tick.
+    public mutating func registryChanged() { needsReload = true }
+
+    /// Decides one tick; the shell carries the actions out in order, then reports a write with
+    /// ``recorded(_:of:nowMicros:)`` or ``recordingFailed()``.
+    public mutating func tick(_ input: TickInput) -> [MonitorAction] {
+        var actions = [MonitorAction]()
+        transitions.removeAll(keepingCapacity: true)
+        let role = input.role
+        let becameActing = role != previousRole && role != .follower
+        previousRole = role
+        for row in input.localArrivals {
+            let id = Int(row.applicationID)
+            grow(to: id)
+            if let transition = board.receive(row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis) {
+                transitions.append(PendingTransition(applicationID: id, transition: transition))
+            }
+            mark(id, heardHere: true)
+            if row.kind == .success || row.kind == .fail, let run = board.machine(for: id).lastRun, run.endedMicros == row.receivedAtMicros {
+                runsClosed[id] = run
+            }
+        }
+        for row in input.remoteArrivals {
+            let id = Int(row.applicationID)
+            grow(to: id)
+            // A remote last-seen time the board already has (the record itself came through the
+            // stream, or here) adds nothing; a `fail` must not be undone by it.
+            if row.kind == .beat, row.receivedAtMicros <= board.machine(for: id).lastSeenMicros { continue }
+            if let transition = board.receive(row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis) {
+                transitions.append(PendingTransition(applicationID: id, transition: transition))
+            }
+            mark(id, heardHere: false)
+        }
+        let now = input.nowMicros
+        let gap = now - previousWakeMicros - input.databaseMicros
+        previousWakeMicros = now
+        if gap > 2 * periodMicros {
+            convictAfterMicros = now + periodMicros
+            actions.append(.noteStall)
+        }
+        if input.notSeenTotal != notSeenAtLastTick {
+            notSeenAtLastTick = input.notSeenTotal
+            convictAfterMicros = max(convictAfterMicros, now + periodMicros)
+            actions.append(.noteLossHold)
+        }
+        if now >= convictAfterMicros {
+            let judgedUntil = role == .leader ? min(now, input.consistentUntilMicros) : now
+            board.sweep(nowMicros: judgedUntil, latestArrival: input.latestArrival, into: &transitions)
+            actions.append(.swept)
+        }
+        switch role {
+        case .alone, .leader, .degraded:
+            if becameActing {
+                transitions = pending + transitions
+                pending.removeAll()
+                needsReload = true  // after this tick's write: adopt what the predecessor stored
+            }
+            if role == .degraded {
+                transitions.removeAll { !($0.applicationID < heardHereLast.count && heardHereLast[$0.applicationID]) }
+            }
+        case .follower:
+            pending += transitions
+            transitions.removeAll(keepingCapacity: true)
+            if let first = pending.first, first.transition.atMicros < now - Self.pendingHorizonMicros {
+                pending.removeAll { $0.transition.atMicros < now - Self.pendingHorizonMicros }
+            }
+        }
+        if !runsClosed.isEmpty {
+            actions.append(.storeRuns(runsClosed))
+        }
+        if !transitions.isEmpty {
+            actions.append(.recordTransitions(transitions))
+        }
+        return actions
+    }
+
+    /// The runs of a ``MonitorAction/storeRuns(_:)`` were stored.
+    public mutating func runsStored() {
+        runsClosed.removeAll(keepingCapacity: true)
+    }
+
+    /// Of `attempted`, PostgreSQL recorded `won`; returns the applications whose stored status was
+    /// not what the board expected (another collector recorded the change, or an operator paused
+    /// or resumed it): the shell reads their stored statuses and hands them to ``adopt(_:nowMicros:)``.
+    public func lost(_ won: [PendingTransition], of attempted: [PendingTransition]) -> Set<Int> {
+        guard won.count < attempted.count else { return [] }
+        let wonKeys = Set(won.map { Key($0) })
+        return Set(attempted.filter { !wonKeys.contains(Key($0)) }.map(\.applicationID))
+    }
+
+    /// Makes the board agree with stored statuses.
+    public mutating func adopt(_ statuses: [(id: Int, status: LivenessStatus)], nowMicros: Int64) {
+        for (id, status) in statuses where id < board.capacity {
+            board.adopt(status: status, for: id, nowMicros: nowMicros)
+        }
+    }
+
+    /// A write failed: the board moved on but the database did not, so the stored statuses are
+    /// read again.
+    public mutating func recordingFailed() { needsReload = true }
+
+    private struct Key: Hashable {
+        let applicationID: Int
+        let atMicros: Int64
+        let to: LivenessStatus
+        init(_ pending: PendingTransition) {
+            applicationID = pending.applicationID
+            atMicros = pending.transition.atMicros
+            to = pending.transition.to
+        }
+    }
+
+    private mutating func grow(to id: Int) {
+        if id >= board.capacity { board = board.resized(capacity: id * 2, defaultPolicy: Self.defaultPolicy) }
+    }
+
+    private mutating func mark(_ id: Int, heardHere: Bool) {
+        if id >= heardHereLast.count { heardHereLast += Array(repeating: false, count: id + 1 - heardHereLast.count) }
+        heardHereLast[id] = heardHere
+    }
+}

@@ -26,8 +26,9 @@ public final class HeartbeatCollector: @unchecked Sendable {
     /// Per-application last-seen time and (instance, seq), for the liveness monitor.
     public let lastSeen: LastSeenTable
     public let spool: Spool
-    private let pool: BatchWriterPool
-    private let drain: IngestDrain
+    /// Where accepted rows go (`--sink`).
+    private let sink: any BatchSink
+    private let drain: any CollectorService
     private let autoRegistrar: AutoRegistrar?
     private let monitor: LivenessMonitor?
     /// What the liveness monitor measured (idle when the monitor is off).
@@ -107,10 +108,6 @@ public final class HeartbeatCollector: @unchecked Sendable {
         self.receivers = receivers
         httpIngest = HTTPIngestGate(registry: registry.holder, ringCapacity: 65_536, lastSeen: lastSeen)
         let ingestCounters = receivers.map(\.counters) + [httpIngest.counters]
-        pool = BatchWriterPool(
-            databaseURL: configuration.databaseURL, connections: configuration.writerConnections,
-            queueDepth: configuration.writerConnections * 2, expectedRows: configuration.batchRows, spool: spool, metrics: metrics,
-            partitions: maintainer, stallLimitMillis: configuration.storageStallLimitMillis, discard: configuration.sink == .none)
         let monitorFeed: RowRing? = configuration.monitor && configuration.sink == .postgres ? RowRing(capacity: 1 << 18) : nil
         let monitorMetrics = MonitorMetrics()
         self.monitorMetrics = monitorMetrics
@@ -157,12 +154,29 @@ public final class HeartbeatCollector: @unchecked Sendable {
             : WebhookDeliverer(
                 databaseURL: configuration.databaseURL,
                 settings: WebhookDeliverer.Settings(secret: Array((configuration.webhookSecret ?? "").utf8)), metrics: webhookMetrics)
-        drain = IngestDrain(
-            rings: receivers.map(\.ring) + [httpIngest.ring], pool: pool, metrics: metrics, lastSeen: lastSeen, batchRows: configuration.batchRows,
-            batchAgeMillis: configuration.batchAgeMillis, replayIdleSeconds: configuration.replayIdleSeconds,
-            rateLimit: (configuration.appRateLimit, configuration.appBurst),
-            instanceLimits: (configuration.appMaxInstances, configuration.maxInstances),
-            discard: configuration.sink == .none, monitorFeed: monitorFeed, sharedEvents: sharedEvents)
+        // The one place that picks the sink; the drain is specialised for it.
+        let rings = receivers.map(\.ring) + [httpIngest.ring]
+        let storageMetrics = metrics
+        func makeDrain<Sink: BatchSink>(into sink: Sink) -> IngestDrain<Sink> {
+            IngestDrain(
+                rings: rings, sink: sink, metrics: storageMetrics, lastSeen: lastSeen,
+                replayIdleSeconds: configuration.replayIdleSeconds, rateLimit: (configuration.appRateLimit, configuration.appBurst),
+                instanceLimits: (configuration.appMaxInstances, configuration.maxInstances), monitorFeed: monitorFeed, sharedEvents: sharedEvents)
+        }
+        switch configuration.sink {
+        case .postgres:
+            let pool = BatchWriterPool(
+                databaseURL: configuration.databaseURL, connections: configuration.writerConnections,
+                queueDepth: configuration.writerConnections * 2, expectedRows: configuration.batchRows, spool: spool, metrics: metrics,
+                partitions: maintainer, stallLimitMillis: configuration.storageStallLimitMillis)
+            let sink = PostgresSink(pool: pool, batchRows: configuration.batchRows, batchAgeMillis: configuration.batchAgeMillis)
+            self.sink = sink
+            self.drain = makeDrain(into: sink)
+        case .none:
+            let sink = DiscardSink(metrics: metrics)
+            self.sink = sink
+            self.drain = makeDrain(into: sink)
+        }
         autoRegistrar = configuration.autoRegister
             ? AutoRegistrar(
                 rings: receivers.compactMap(\.unknownApplications), registry: registry.holder,
@@ -176,7 +190,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
         // then empties the rings into the writers, and the hot state's and last-heartbeat writer's
         // final flushes carry the last arrivals.
         let parts: [(any CollectorService)?] = [
-            registry, maintenance, autoRegistrar, lease, hotStateSync, publisher, webhooks, lastHeartbeats, databaseProbe, pool, monitor, drain,
+            registry, maintenance, autoRegistrar, lease, hotStateSync, publisher, webhooks, lastHeartbeats, databaseProbe, sink, monitor, drain,
         ]
         services = ServiceList(parts.compactMap { $0 } + receivers)
     }
@@ -186,7 +200,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
 
     /// Whether rows have waited 30 s with no commit (PostgreSQL refusing or stalled): `/readyz`
     /// then says storage is not ready.
-    var isStorageStalled: Bool { pool.isStalled(nowMicros: WallClock.nowMicros()) }
+    var isStorageStalled: Bool { sink.isStalled(nowMicros: WallClock.nowMicros()) }
 
     /// Publishes a notification rendered elsewhere (an operator's pause or resume) on the Redis
     /// channel, when Redis is configured.
@@ -259,9 +273,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.takenAtMicros = WallClock.nowMicros()
         snapshot.udpPort = udpPort
         snapshot.ingest = statistics
-        snapshot.storage.sink = configuration.sink.rawValue
         snapshot.storage.batchesSpilled = metrics.batchesSpilledOnStall.load(ordering: .relaxed)
-        snapshot.storage.deadLetterRowsUnwritten = pool.deadLetters.unwrittenRows.load(ordering: .relaxed)
         snapshot.storage.spoolFilesQuarantined = spool.filesQuarantinedAtOpen
         snapshot.storage.spoolBytes = spool.pendingBytes
         snapshot.storage.spoolCapacityBytes = spool.capacityBytes
@@ -269,7 +281,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.storage.stalled = isStorageStalled
         snapshot.storage.udpKernelDrops = KernelUDPDrops.total(port: udpPort)
         snapshot.storage.ringCapacityRows = configuration.ringCapacity * receivers.count
-        snapshot.storage.writerQueueBatches = pool.queueDepth
+        sink.describe(into: &snapshot.storage)
         snapshot.storage.writerConnections = configuration.writerConnections
         snapshot.storage.monitorEventsDropped = metrics.monitorEventsDropped.load(ordering: .relaxed)
         snapshot.storage.flushSeconds = metrics.flushSeconds.snapshot

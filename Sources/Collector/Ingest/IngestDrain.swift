@@ -5,20 +5,19 @@ import Foundation
 import Glibc
 #endif
 
-/// The single thread between the receivers' rings and the writers: it takes rows from every ring,
+/// The single thread between the receivers' rings and storage: it takes rows from every ring,
 /// refuses replays (``ReplayGuard``) and records over their application's budget
-/// (``AppRateLimiter``; replays are refused first, so a replay flood spends no budget), records each accepted row in the ``LastSeenTable``, and packs
-/// the rest into COPY batches that close at
-/// `batchRows` rows or `batchAge`, whichever comes first, so idle latency stays low and heavy
-/// load gets big batches.
-final class IngestDrain: @unchecked Sendable {
+/// (``AppRateLimiter``; replays are refused first, so a replay flood spends no budget), records
+/// each accepted row in the ``LastSeenTable`` (and hands it to the monitor and the hot state), and
+/// then to its ``BatchSink``.
+final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
     /// Rows ahead whose table entries are prefetched.
-    static let prefetchDistance = 8
+    static var prefetchDistance: Int { 8 }
     /// Rows taken from a ring at once (read in place).
-    static let runRows = 4_096
+    static var runRows: Int { 4_096 }
     /// The nap after a pass that moved rows, and the longest one when idle (µs).
-    static let busyNapMicros: UInt32 = 4_000
-    static let idleNapMicros: UInt32 = 8_000
+    static var busyNapMicros: UInt32 { 4_000 }
+    static var idleNapMicros: UInt32 { 8_000 }
     private let rings: [RowRing]
     private let lastSeen: LastSeenTable
     /// Accepted rows for the liveness monitor, when it runs; a full feed drops the event (counted)
@@ -27,12 +26,8 @@ final class IngestDrain: @unchecked Sendable {
     /// Accepted `start`/`success`/`fail`/`stop` rows for the Redis hot state, which shares them with
     /// the other collectors (a last-seen time cannot carry a kind); a full ring is counted.
     private let sharedEvents: RowRing?
-    private let pool: BatchWriterPool
+    private let sink: Sink
     private let metrics: StorageMetrics
-    private let batchRows: Int
-    private let batchAgeNanos: UInt64
-    /// `--sink none`: rows pass the replay check and are counted as discarded, never encoded.
-    private let discard: Bool
     private let replayIdleMicros: Int64
     private let rateLimit: (recordsPerSecond: Int, burst: Int)
     /// The replay guard's caps on anti-replay windows: per application, and in all.
@@ -40,21 +35,18 @@ final class IngestDrain: @unchecked Sendable {
     private let worker = WorkerThread()
 
     init(
-        rings: [RowRing], pool: BatchWriterPool, metrics: StorageMetrics, lastSeen: LastSeenTable, batchRows: Int,
-        batchAgeMillis: Int, replayIdleSeconds: Int, rateLimit: (recordsPerSecond: Int, burst: Int) = (0, 0),
+        rings: [RowRing], sink: Sink, metrics: StorageMetrics, lastSeen: LastSeenTable, replayIdleSeconds: Int,
+        rateLimit: (recordsPerSecond: Int, burst: Int) = (0, 0),
         instanceLimits: (perApplication: Int, total: Int) = (ReplayGuard.defaultMaximumPerApplication, ReplayGuard.defaultMaximumTotal),
-        discard: Bool = false, monitorFeed: RowRing? = nil, sharedEvents: RowRing? = nil
+        monitorFeed: RowRing? = nil, sharedEvents: RowRing? = nil
     ) {
         self.instanceLimits = instanceLimits
         self.monitorFeed = monitorFeed
         self.sharedEvents = sharedEvents
         self.lastSeen = lastSeen
-        self.discard = discard
         self.rings = rings
-        self.pool = pool
+        self.sink = sink
         self.metrics = metrics
-        self.batchRows = batchRows
-        self.batchAgeNanos = UInt64(batchAgeMillis) * 1_000_000
         self.replayIdleMicros = Int64(replayIdleSeconds) * 1_000_000
         self.rateLimit = rateLimit
     }
@@ -63,8 +55,8 @@ final class IngestDrain: @unchecked Sendable {
         worker.start(name: "heartbeat-drain") { [self] in run() }
     }
 
-    /// Once the receivers have stopped: takes what is left in the rings, hands the last batch to
-    /// the writers, and returns when the drain thread has ended.
+    /// Once the receivers have stopped: takes what is left in the rings, hands the last rows to
+    /// the sink, and returns when the drain thread has ended.
     func stop() {
         worker.stop()
     }
@@ -77,7 +69,6 @@ final class IngestDrain: @unchecked Sendable {
         var rateLimiter = AppRateLimiter(recordsPerSecond: rateLimit.recordsPerSecond, burst: rateLimit.burst)
         var rateLimited: UInt64 = 0
         var instanceLimited: UInt64 = 0
-        var batch = pool.emptyBatch()
         var accepted: UInt64 = 0
         var replays: UInt64 = 0
         var feedDrops: UInt64 = 0
@@ -144,12 +135,7 @@ final class IngestDrain: @unchecked Sendable {
                         if row.kind != .beat, let sharedEvents, !sharedEvents.push(row) { sharedEventDrops &+= 1 }
                         lastSeen.record(row)
                         if let monitorFeed, !monitorFeed.push(row) { feedDrops &+= 1 }
-                        if discard { continue }
-                        batch.append(row, nowNanos: now)
-                        if batch.rows >= batchRows {
-                            pool.submit(batch)
-                            batch = pool.emptyBatch()
-                        }
+                        sink.take(row, nowNanos: now)
                     }
                     ring.release(count)
                 }
@@ -162,16 +148,11 @@ final class IngestDrain: @unchecked Sendable {
             metrics.monitorEventsDropped.store(feedDrops, ordering: .relaxed)
             metrics.sharedEventsDropped.store(sharedEventDrops, ordering: .relaxed)
             let now = DispatchTime.now().uptimeNanoseconds
-            if batch.rows > 0, now &- batch.openedAtNanos >= batchAgeNanos {
-                pool.submit(batch)
-                batch = pool.emptyBatch()
-            }
-            pool.pump()
+            sink.pass(nowNanos: now)
             if now &- lastEviction >= 60_000_000_000 {
                 replayGuard.evictIdle(nowMicros: WallClock.nowMicros())
                 lastEviction = now
             }
-            if discard { metrics.rowsDiscarded.store(accepted, ordering: .relaxed) }
             if moved == 0 {
                 if stopping { break }
                 nap = min(nap * 2, Self.idleNapMicros)
@@ -180,7 +161,7 @@ final class IngestDrain: @unchecked Sendable {
             }
             usleep(nap)
         }
-        if batch.rows > 0 { pool.submit(batch) }
+        sink.flush()
     }
 }
 

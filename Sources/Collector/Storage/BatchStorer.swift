@@ -32,7 +32,7 @@ struct BatchStorer {
     ) -> Outcome {
         let first: PostgresError
         do throws(PostgresError) {
-            try connection.copyIn(HeartbeatEventWriter.copyStatement, data: body)
+            try connection.copyIn(BinaryCopyEncoder.copyStatement, data: body)
             return .settled(stored: rows, deadLettered: 0)
         } catch {
             first = error
@@ -66,7 +66,7 @@ struct BatchStorer {
                 view.body(of: [range], into: &scratch)
                 do throws(PostgresError) {
                     _ = try scratch.withUnsafeBytes { bytes in
-                        Result { () throws(PostgresError) in try connection.copyIn(HeartbeatEventWriter.copyStatement, data: bytes) }
+                        Result { () throws(PostgresError) in try connection.copyIn(BinaryCopyEncoder.copyStatement, data: bytes) }
                     }.get()
                     plan.record(.stored)
                 } catch {

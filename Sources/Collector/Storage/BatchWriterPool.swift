@@ -43,17 +43,12 @@ final class BatchWriterPool: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let writerCount: Int
 
-    /// With `discard`, batches are counted as discarded instead of stored (`--sink none`, for
-    /// measuring the receive path alone).
-    let discard: Bool
-
     init(
         databaseURL: String, connections: Int, queueDepth: Int, expectedRows: Int, spool: Spool, metrics: StorageMetrics,
-        partitions: PartitionMaintainer = PartitionMaintainer(), stallLimitMillis: Int = 30_000, discard: Bool = false
+        partitions: PartitionMaintainer = PartitionMaintainer(), stallLimitMillis: Int = 30_000
     ) {
         precondition(connections >= 1 && queueDepth >= 1)
         self.stallLimitMicros = Int64(stallLimitMillis) * 1_000
-        self.discard = discard
         self.deadLetters = DeadLetterFile(directory: spool.directory)
         self.partitions = partitions
         self.databaseURL = databaseURL
@@ -378,10 +373,6 @@ private struct Writer {
     mutating func store(_ batch: CopyBatch) {
         let rows = UInt64(batch.rows)
         guard rows > 0 else { return }
-        if pool.discard {
-            pool.metrics.rowsDiscarded.wrappingIncrement(by: rows, ordering: .relaxed)
-            return
-        }
         if let connection = connected() {
             if !pool.spool.pending.isEmpty, !pool.replaySpool(on: connection) {
                 self.connection = nil
@@ -431,8 +422,4 @@ private struct Writer {
             pool.metrics.commitLatencySeconds.record(newest + (oldest - newest) * (Double(part) + 0.5) / Double(parts), count: share)
         }
     }
-}
-
-extension BatchWriterPool: CollectorService {
-    var serviceName: String { "PostgreSQL writers" }
 }

@@ -10,6 +10,8 @@
 public struct BinaryCopyEncoder: ~Copyable {
     /// The column list, in the order rows are encoded.
     public static let columns = "application_id, received_at, sent_at, instance, seq, kind, status"
+    /// The statement a body this encoder made is sent with.
+    public static let copyStatement = "COPY heartbeat_event (\(columns)) FROM STDIN (FORMAT binary)"
     /// Bytes per encoded row: 2 + (4+4) + 4 × (4+8) + (4+2) + (4+4).
     public static let bytesPerRow = 72
     /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01T00:00:00Z).

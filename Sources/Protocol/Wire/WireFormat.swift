@@ -27,8 +27,6 @@ public enum WireFormat {
     public static let version: UInt8 = 1
     /// The two magic bytes "HB", as a big-endian 16-bit value.
     public static let magic: UInt16 = 0x4842
-    /// Bytes covered by the tag: everything before it.
-    public static let signedPrefixSize = 48
     /// Size of the tag: the first 16 bytes of an HMAC-SHA256.
     public static let tagSize = 16
     /// The earliest `sent_at` a record may carry: 0001-01-01T00:00:00Z in Unix microseconds.

@@ -4,7 +4,19 @@ import Protocol
 import Testing
 
 @Suite("Binary COPY into heartbeat_event")
-struct HeartbeatEventWriterTests {
+struct BinaryCopyTests {
+    /// Stores `rows` with one binary COPY, as the writers do; returns the rows PostgreSQL stored.
+    struct Writer {
+        let connection: PostgresConnection
+        var expectedBatchRows = 50_000
+
+        func write(_ rows: [HeartbeatRow]) throws(PostgresError) -> Int {
+            var encoder = BinaryCopyEncoder(reservingRows: expectedBatchRows)
+            for row in rows { encoder.append(row) }
+            return try encoder.finish { body throws(PostgresError) in try connection.copyIn(BinaryCopyEncoder.copyStatement, data: body) }
+        }
+    }
+
     /// 2026-01-01T12:00:00Z.
     let noon: Int64 = 1_767_268_800_000_000
 
@@ -27,7 +39,7 @@ struct HeartbeatEventWriterTests {
             HeartbeatRow(applicationID: .max, kind: .stop, instance: 42, sequence: 1 << 63, receivedAtMicros: noon + 1,
                          sentAtMicros: -1_000_000, status: .min),
         ]
-        let writer = HeartbeatEventWriter(connection: connection, expectedBatchRows: 1)
+        let writer = Writer(connection: connection, expectedBatchRows: 1)
         #expect(try writer.write(rows) == 3)
         let stored = try connection.query("""
             SELECT application_id,
@@ -53,7 +65,7 @@ struct HeartbeatEventWriterTests {
                 applicationID: Int32(index % 1000 + 1), kind: .beat, instance: 7, sequence: UInt64(index + 1),
                 receivedAtMicros: noon + Int64(index), sentAtMicros: noon, status: 0))
         }
-        #expect(try HeartbeatEventWriter(connection: connection, expectedBatchRows: 10).write(rows) == 100_000)
+        #expect(try Writer(connection: connection, expectedBatchRows: 10).write(rows) == 100_000)
         #expect(try connection.query("SELECT count(*), count(DISTINCT seq) FROM heartbeat_event") == [["100000", "100000"]])
     }
 
@@ -61,7 +73,7 @@ struct HeartbeatEventWriterTests {
     func failedBatchIsAtomic() throws {
         let (database, connection) = try migratedDatabase()
         _ = database
-        let writer = HeartbeatEventWriter(connection: connection)
+        let writer = Writer(connection: connection)
         let good = HeartbeatRow(applicationID: 1, kind: .beat, instance: 1, sequence: 1, receivedAtMicros: noon, sentAtMicros: noon, status: 0)
         var lost = good
         lost.receivedAtMicros = noon + 30 * 86_400_000_000

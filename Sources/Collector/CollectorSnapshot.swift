@@ -71,9 +71,13 @@ public struct CollectorSnapshot: Sendable, Encodable {
 
     /// The liveness monitor.
     public struct Monitor: Sendable, Encodable {
-        /// `off` (`--no-monitor`, or `--sink none`), `alone` (no Redis), `leader`, `follower`, or
+        /// `off` (`--no-monitor`), `alone` (no Redis), `leader`, `follower`, or
         /// `degraded` (Redis unreachable).
         public var role = "off"
+        /// What the published liveness view holds: `monitor` (a board), or `last_seen_only`.
+        public var view = "monitor"
+        /// When the monitor last published its view (Unix µs; 0 before its first tick).
+        public var viewTakenAtMicros: Int64 = 0
         /// Enabled applications by stored status, as the probe last counted them.
         public var applicationsByStatus: [String: Int] = [:]
         public var transitionsRecorded: UInt64 = 0

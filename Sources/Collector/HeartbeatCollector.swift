@@ -31,6 +31,9 @@ public final class HeartbeatCollector: @unchecked Sendable {
     private let drain: any CollectorService
     private let autoRegistrar: AutoRegistrar?
     private let monitor: LivenessMonitor?
+    /// Every application's liveness as this collector's monitor last saw it, for readers on any
+    /// thread (with `--no-monitor`, an empty view that says `last_seen_only`).
+    public let liveness: LivenessViewHolder
     /// What the liveness monitor measured (idle when the monitor is off).
     public let monitorMetrics: MonitorMetrics
     /// What the Redis hot state did (idle without `--redis-url`).
@@ -108,7 +111,11 @@ public final class HeartbeatCollector: @unchecked Sendable {
         self.receivers = receivers
         httpIngest = HTTPIngestGate(registry: registry.holder, ringCapacity: 65_536, lastSeen: lastSeen)
         let ingestCounters = receivers.map(\.counters) + [httpIngest.counters]
-        let monitorFeed: RowRing? = configuration.monitor && configuration.sink == .postgres ? RowRing(capacity: 1 << 18) : nil
+        // Every collector with a monitor has a board, `--sink none` included.
+        let monitorFeed: RowRing? = configuration.monitor ? RowRing(capacity: 1 << 18) : nil
+        let liveness = LivenessViewHolder(LivenessView(
+            source: configuration.monitor ? .monitor : .lastSeenOnly, role: nil, takenAtMicros: 0, sequence: 0, entries: []))
+        self.liveness = liveness
         let monitorMetrics = MonitorMetrics()
         self.monitorMetrics = monitorMetrics
         let holder = registry.holder
@@ -144,7 +151,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
                 // datagrams the kernel dropped on the port before any receiver read them.
                 notSeenTotal: { [udpPort = receivers[0].boundPort] in
                     ingestCounters.reduce(0) { $0 + $1.recordsNotSeen } + KernelUDPDrops.total(port: udpPort)
-                })
+                }, views: liveness)
         }
         databaseProbe = DatabaseProbe(databaseURL: configuration.databaseURL)
         lastHeartbeats = configuration.sink == .postgres ? LastHeartbeatWriter(databaseURL: configuration.databaseURL, lastSeen: lastSeen) : nil
@@ -302,6 +309,9 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.monitor.role = monitor == nil
             ? "off"
             : !redisConfigured ? "alone" : hot.isLeader.load(ordering: .relaxed) ? "leader" : hot.degraded.load(ordering: .relaxed) ? "degraded" : "follower"
+        let view = liveness.view
+        snapshot.monitor.view = view.source.rawValue
+        snapshot.monitor.viewTakenAtMicros = view.takenAtMicros
         snapshot.monitor.applicationsByStatus = databaseProbe.applicationsByStatus
         snapshot.monitor.transitionsRecorded = monitorMetrics.transitionsRecorded.load(ordering: .relaxed)
         snapshot.monitor.stalls = monitorMetrics.stalls.load(ordering: .relaxed)

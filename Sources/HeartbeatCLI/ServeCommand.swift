@@ -82,7 +82,7 @@ struct ServeCommand: ParsableCommand {
     var appMaxInstances: Int?
     @Option(help: "Instances of all applications tracked at once (1-16777216; ~64 bytes each). Env: HEARTBEAT_MAX_INSTANCES. Default: 1048576.")
     var maxInstances: Int?
-    @Option(help: "Where accepted rows go: postgres, or none (measure the receive path alone). Env: HEARTBEAT_SINK. Default: postgres.")
+    @Option(help: "Where accepted rows go: postgres, or none (rows discarded, to measure the receive path; the monitor still runs unless --no-monitor). Env: HEARTBEAT_SINK. Default: postgres.")
     var sink: String?
     @Option(help: "How often the liveness monitor checks every application's deadline, ms (100-60000). Env: HEARTBEAT_CHECK_PERIOD_MS. Default: 1000.")
     var checkPeriodMs: Int?

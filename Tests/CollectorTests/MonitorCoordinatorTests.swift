@@ -118,7 +118,7 @@ struct MonitorCoordinatorTests {
     static func coordinator() -> MonitorCoordinator {
         var coordinator = MonitorCoordinator(periodMicros: 1_000_000, nowMicros: 0)
         let policy = LivenessPolicy(intervalMicros: 2_000_000, graceMicros: 1_000_000)
-        coordinator.loadPolicies([(1, policy, .new), (2, policy, .new)], nowMicros: 0)
+        coordinator.loadPolicies([(1, policy, .new, nil), (2, policy, .new, nil)], nowMicros: 0)
         return coordinator
     }
 

@@ -55,9 +55,9 @@ public struct LivenessBoard {
     /// Sets application `id`'s status as stored (at start, or when the database says otherwise —
     /// an operator's pause, another collector's transition). The clock restarts from `nowMicros`
     /// for an application that is up or late, so nothing is convicted for time it was not watched.
-    public mutating func adopt(status: LivenessStatus, for id: Int, nowMicros: Int64) {
+    public mutating func adopt(status: LivenessStatus, for id: Int, nowMicros: Int64, sinceMicros: Int64? = nil) {
         guard machines[id].status != status else { return }
-        machines[id].adopt(status, nowMicros: nowMicros)
+        machines[id].adopt(status, nowMicros: nowMicros, sinceMicros: sinceMicros)
         nextDeadline[id] = Self.deadline(of: machines[id], policies[id])
     }
 
@@ -81,6 +81,17 @@ public struct LivenessBoard {
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
             }
             nextDeadline[id] = Self.deadline(of: machines[id], policies[id])
+        }
+    }
+
+    /// Every application's state for readers, ids 0 up to ``capacity``; `latestArrival(id)` is the
+    /// last-seen table's arrival (the machine's may be a restarted clock).
+    public func entries(latestArrival: (Int) -> Int64) -> [LivenessView.Entry] {
+        machines.indices.map { id in
+            let machine = machines[id]
+            return LivenessView.Entry(
+                status: machine.status, sinceMicros: machine.sinceMicros, lastArrivalMicros: latestArrival(id),
+                nextDeadlineMicros: nextDeadline[id] == Self.never ? nil : nextDeadline[id], lastRun: machine.lastRun)
         }
     }
 

@@ -42,6 +42,9 @@ public struct LivenessMachine: Equatable, Sendable {
     public private(set) var runStartedMicros: Int64?
     /// The latest closed run: how long it took (µs) and when it ended (Unix µs).
     public private(set) var lastRun: ClosedRun?
+    /// Since when the application has been in ``status`` (Unix µs): its latest transition, or what
+    /// the database said when the status was adopted; `Int64.min` while it has never changed.
+    public private(set) var sinceMicros: Int64 = .min
 
     /// A run that a `success` or `fail` closed.
     public struct ClosedRun: Equatable, Sendable {
@@ -100,13 +103,18 @@ public struct LivenessMachine: Equatable, Sendable {
         case .beat, .start, .success: (target, reason) = (.up, .heartbeat)
         }
         guard target != status else { return nil }
-        defer { status = target }
+        defer {
+            status = target
+            sinceMicros = atMicros
+        }
         return LivenessTransition(from: status, to: target, atMicros: atMicros, reason: reason, runDurationMicros: runDuration)
     }
 
-    /// Takes `status` as given (from the database), with the clock restarting at `nowMicros`.
-    public mutating func adopt(_ status: LivenessStatus, nowMicros: Int64) {
+    /// Takes `status` as given (from the database, in it since `sinceMicros` when known), with the
+    /// clock restarting at `nowMicros`.
+    public mutating func adopt(_ status: LivenessStatus, nowMicros: Int64, sinceMicros: Int64? = nil) {
         self.status = status
+        self.sinceMicros = sinceMicros ?? nowMicros
         if status == .up || status == .late { lastSeenMicros = max(lastSeenMicros, nowMicros) }
         if status != .up && status != .late { runStartedMicros = nil }
     }
@@ -119,15 +127,20 @@ public struct LivenessMachine: Equatable, Sendable {
             nowMicros >= started + maximum
         {
             runStartedMicros = nil
-            defer { status = .down }
+            defer {
+                status = .down
+                sinceMicros = started + maximum
+            }
             return LivenessTransition(from: status, to: .down, atMicros: started + maximum, reason: .runTimeout)
         }
         if let deadline = lateDeadline(policy), nowMicros >= deadline {
             status = .late
+            sinceMicros = deadline
             return LivenessTransition(from: .up, to: .late, atMicros: deadline, reason: .missedInterval)
         }
         if status == .late, let deadline = downDeadline(policy), nowMicros >= deadline {
             status = .down
+            sinceMicros = deadline
             return LivenessTransition(from: .late, to: .down, atMicros: deadline, reason: .missedGrace)
         }
         return nil

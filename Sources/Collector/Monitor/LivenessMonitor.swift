@@ -19,6 +19,8 @@ final class LivenessMonitor: @unchecked Sendable {
     private let hotState: HotState?
     private let webhookURLs: [String]
     let metrics: MonitorMetrics
+    /// Where each tick's view of the board is published for readers.
+    let views: LivenessViewHolder
 
     /// The monitor's links to the Redis hot state.
     struct HotState {
@@ -36,8 +38,10 @@ final class LivenessMonitor: @unchecked Sendable {
 
     init(
         databaseURL: String, registry: RegistryHolder, lastSeen: LastSeenTable, feed: RowRing, periodMillis: Int, metrics: MonitorMetrics,
-        hotState: HotState? = nil, webhookURLs: [String] = [], notSeenTotal: @escaping @Sendable () -> UInt64 = { 0 }
+        hotState: HotState? = nil, webhookURLs: [String] = [], notSeenTotal: @escaping @Sendable () -> UInt64 = { 0 },
+        views: LivenessViewHolder = LivenessViewHolder(LivenessView(source: .monitor, role: nil, takenAtMicros: 0, sequence: 0, entries: []))
     ) {
+        self.views = views
         self.notSeenTotal = notSeenTotal
         self.databaseURL = databaseURL
         self.registry = registry
@@ -69,6 +73,7 @@ final class LivenessMonitor: @unchecked Sendable {
         var local = [HeartbeatRow]()
         var remote = [HeartbeatRow]()
         var databaseMicros: Int64 = 0
+        var published: UInt64 = 0
         let lastSeen = self.lastSeen
         while !worker.isStopRequested {
             usleep(UInt32(max(1_000, periodMicros / 10)))
@@ -118,6 +123,10 @@ final class LivenessMonitor: @unchecked Sendable {
                     databaseMicros += WallClock.nowMicros() - writeStarted
                 }
             }
+            // After the tick's writes (a lost transition's stored status adopted): readers see
+            // what the database says.
+            published += 1
+            views.publish(coordinator.view(role: role, nowMicros: now, sequence: published, latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }))
         }
     }
 
@@ -180,15 +189,21 @@ final class LivenessMonitor: @unchecked Sendable {
     }
 
     /// Every application's policy and stored status.
-    private static func loadPolicies(on connection: PostgresConnection) throws(PostgresError) -> [(id: Int, policy: LivenessPolicy, status: LivenessStatus)] {
-        var rows = [(id: Int, policy: LivenessPolicy, status: LivenessStatus)]()
-        try connection.forEachRow("SELECT id, interval_ms, grace_ms, max_run_ms, status FROM application") { row in
+    private static func loadPolicies(on connection: PostgresConnection) throws(PostgresError) -> [MonitorCoordinator.StoredApplication] {
+        var rows = [MonitorCoordinator.StoredApplication]()
+        // Since when each application has had its status: its latest transition (one index probe
+        // each, on status_change's (application_id, at)).
+        try connection.forEachRow("""
+            SELECT id, interval_ms, grace_ms, max_run_ms, status,
+                   (SELECT (extract(epoch FROM max(at)) * 1000000)::bigint FROM status_change WHERE application_id = application.id) AS since_us
+            FROM application
+            """) { row in
             guard let id = row.int("id"), let interval = row.int64("interval_ms"), let grace = row.int64("grace_ms"),
                 let statusText = row["status"], let status = LivenessStatus(label: statusText)
             else { return }
             let policy = LivenessPolicy(
                 intervalMicros: interval * 1_000, graceMicros: grace * 1_000, maxRunMicros: row.int64("max_run_ms").map { $0 * 1_000 })
-            rows.append((id, policy, status))
+            rows.append((id, policy, status, row.int64("since_us")))
         }
         return rows
     }

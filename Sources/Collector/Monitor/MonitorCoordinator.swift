@@ -122,15 +122,23 @@ public struct MonitorCoordinator {
         notSeenAtLastTick = notSeenTotal
     }
 
-    /// Loads the registry's policies and stored statuses (`(id, policy, status)`), after start, a
-    /// registry change, a hand-over or a failed write.
-    public mutating func loadPolicies(_ rows: [(id: Int, policy: LivenessPolicy, status: LivenessStatus)], nowMicros: Int64) {
+    /// One application as the registry stores it: its policy, its status and since when (if known).
+    public typealias StoredApplication = (id: Int, policy: LivenessPolicy, status: LivenessStatus, sinceMicros: Int64?)
+
+    /// Loads the registry's policies and stored statuses, after start, a registry change, a
+    /// hand-over or a failed write.
+    public mutating func loadPolicies(_ rows: [StoredApplication], nowMicros: Int64) {
         for row in rows {
             grow(to: row.id)
             board.setPolicy(row.policy, for: row.id)
-            board.adopt(status: row.status, for: row.id, nowMicros: nowMicros)
+            board.adopt(status: row.status, for: row.id, nowMicros: nowMicros, sinceMicros: row.sinceMicros)
         }
         needsReload = false
+    }
+
+    /// The board as readers see it (``LivenessView``), with arrivals from the last-seen table.
+    public func view(role: MonitorRole, nowMicros: Int64, sequence: UInt64, latestArrival: (Int) -> Int64) -> LivenessView {
+        LivenessView(source: .monitor, role: role, takenAtMicros: nowMicros, sequence: sequence, entries: board.entries(latestArrival: latestArrival))
     }
 
     /// The registry changed: its policies are read again before the next tick.

@@ -42,13 +42,14 @@ public final class RegistryLoader: @unchecked Sendable {
         var version: Int64 = 0
         var nextExpiry: Int64?
         var descriptors = [ApplicationDescriptor]()
+        var profiles = ApplicationProfiles()
         do throws(PostgresError) {
             version = try connection.execute("SELECT version FROM registry_version").first?.int64("version") ?? 0
             let count = try connection.execute("SELECT count(*) AS count FROM application").first?.int("count") ?? 0
             descriptors.reserveCapacity(count)
             // Row by row: a million applications never sit in memory twice over.
             try connection.forEachRow("""
-                SELECT id, uuid::text AS uuid, is_active, encode(secret, 'hex') AS secret,
+                SELECT id, uuid::text AS uuid, name, interval_ms, grace_ms, max_run_ms, is_active, encode(secret, 'hex') AS secret,
                        CASE WHEN previous_secret_expires_at IS NULL OR previous_secret_expires_at > now()
                             THEN encode(previous_secret, 'hex') END AS previous_secret,
                        CASE WHEN previous_secret_expires_at > now()
@@ -59,16 +60,19 @@ public final class RegistryLoader: @unchecked Sendable {
                 let secret = row["secret"].flatMap { try? ApplicationSecret(hex: $0) }
                 let previous = row["previous_secret"].flatMap { try? ApplicationSecret(hex: $0) }
                 if let expiry = row.int64("previous_expires_us") { nextExpiry = min(nextExpiry ?? .max, expiry) }
+                let enabled = row.bool("is_active") ?? false
                 descriptors.append(ApplicationDescriptor(
-                    uuid: uuid, applicationID: id, isEnabled: row.bool("is_active") ?? false, secret: secret,
-                    previousSecret: secret == nil ? nil : previous))
+                    uuid: uuid, applicationID: id, isEnabled: enabled, secret: secret, previousSecret: secret == nil ? nil : previous))
+                profiles.append(ApplicationProfile(
+                    applicationID: id, uuid: uuid, name: row["name"] ?? "", intervalMillis: row.int64("interval_ms") ?? 0,
+                    graceMillis: row.int64("grace_ms") ?? 0, maxRunMillis: row.int64("max_run_ms"), isSigned: secret != nil, isEnabled: enabled))
             }
             try connection.query("COMMIT")
         } catch {
             _ = try? connection.query("ROLLBACK")
             throw error
         }
-        let snapshot = RegistrySnapshot(version: version, applications: descriptors, allowedSkewMicros: allowedSkewMicros)
+        let snapshot = RegistrySnapshot(version: version, applications: descriptors, allowedSkewMicros: allowedSkewMicros, profiles: profiles)
         descriptors = []
         // Loading peaks at several times what the table keeps; give the difference back.
         _ = hb_release_free_memory()

@@ -1,8 +1,9 @@
 import Atomics
 import Protocol
 
-/// One immutable version of the registry, as receivers use it: the application table behind a
-/// ready validator. Receivers load the current snapshot once per batch of datagrams.
+/// One immutable version of the registry: the application table behind a ready validator, which
+/// receivers load once per batch of datagrams, and each application's profile (name, expectation,
+/// signed, enabled) for status readers.
 public final class RegistrySnapshot: AtomicReference, Sendable {
     /// `registry_version.version` this snapshot was loaded at (0 for one built in memory).
     public let version: Int64
@@ -10,9 +11,12 @@ public final class RegistrySnapshot: AtomicReference, Sendable {
     public let validator: RecordValidator
     /// The highest `application.id` in it (sizes per-application arrays).
     public let maximumApplicationID: Int64
+    /// What status readers need of each application, by id.
+    public let profiles: ApplicationProfiles
 
-    public init(version: Int64, applications: [ApplicationDescriptor], allowedSkewMicros: Int64) {
+    public init(version: Int64, applications: [ApplicationDescriptor], allowedSkewMicros: Int64, profiles: ApplicationProfiles = ApplicationProfiles()) {
         self.version = version
+        self.profiles = profiles
         self.validator = RecordValidator(applications: ApplicationTable(applications), allowedSkewMicros: allowedSkewMicros)
         self.maximumApplicationID = applications.reduce(0) { max($0, $1.applicationID) }
     }

@@ -1,0 +1,86 @@
+import Protocol
+
+/// What a status reader needs to know of an application besides its liveness.
+public struct ApplicationProfile: Equatable, Sendable {
+    public var applicationID: Int64
+    public var uuid: ApplicationUUID
+    public var name: String
+    /// The expectation: a beat every `intervalMillis`, then `graceMillis` before `down`; a run may
+    /// last `maxRunMillis` (nil: no limit).
+    public var intervalMillis: Int64
+    public var graceMillis: Int64
+    public var maxRunMillis: Int64?
+    /// Whether its records must carry an HMAC tag.
+    public var isSigned: Bool
+    public var isEnabled: Bool
+
+    public init(
+        applicationID: Int64, uuid: ApplicationUUID, name: String, intervalMillis: Int64, graceMillis: Int64, maxRunMillis: Int64? = nil,
+        isSigned: Bool = false, isEnabled: Bool = true
+    ) {
+        self.applicationID = applicationID
+        self.uuid = uuid
+        self.name = name
+        self.intervalMillis = intervalMillis
+        self.graceMillis = graceMillis
+        self.maxRunMillis = maxRunMillis
+        self.isSigned = isSigned
+        self.isEnabled = isEnabled
+    }
+}
+
+/// Every application's ``ApplicationProfile`` in one registry version, looked up by
+/// `application.id`. Kept as columns (names in one byte buffer) rather than an array of structs,
+/// so a million applications cost tens of megabytes, not a String object each.
+public struct ApplicationProfiles: Sendable {
+    /// Position of each id's profile, by id (-1: no such application).
+    private var positionByID: [Int32] = []
+    private var ids: [Int64] = []
+    private var uuids: [ApplicationUUID] = []
+    private var nameBytes: [UInt8] = []
+    /// Where each name ends in ``nameBytes`` (it starts where the one before ends).
+    private var nameEnds: [UInt32] = []
+    private var intervals: [Int64] = []
+    private var graces: [Int64] = []
+    /// -1: no limit.
+    private var maxRuns: [Int64] = []
+    /// Bit 0: signed; bit 1: enabled.
+    private var flags: [UInt8] = []
+
+    public init() {}
+
+    public init(_ profiles: [ApplicationProfile]) {
+        for profile in profiles { append(profile) }
+    }
+
+    /// Profiles held.
+    public var count: Int { ids.count }
+
+    /// Adds `profile` (an id added twice keeps the later one for lookups).
+    public mutating func append(_ profile: ApplicationProfile) {
+        let id = Int(profile.applicationID)
+        guard id >= 0 else { return }
+        if id >= positionByID.count { positionByID += Array(repeating: -1, count: id + 1 - positionByID.count) }
+        positionByID[id] = Int32(ids.count)
+        ids.append(profile.applicationID)
+        uuids.append(profile.uuid)
+        nameBytes += profile.name.utf8
+        nameEnds.append(UInt32(nameBytes.count))
+        intervals.append(profile.intervalMillis)
+        graces.append(profile.graceMillis)
+        maxRuns.append(profile.maxRunMillis ?? -1)
+        flags.append((profile.isSigned ? 1 : 0) | (profile.isEnabled ? 2 : 0))
+    }
+
+    /// The profile of application `id`, if the registry has it.
+    public subscript(id: Int64) -> ApplicationProfile? {
+        guard id >= 0, id < positionByID.count else { return nil }
+        let position = Int(positionByID[Int(id)])
+        guard position >= 0 else { return nil }
+        let start = position == 0 ? 0 : Int(nameEnds[position - 1])
+        let name = String(decoding: nameBytes[start..<Int(nameEnds[position])], as: UTF8.self)
+        return ApplicationProfile(
+            applicationID: ids[position], uuid: uuids[position], name: name, intervalMillis: intervals[position], graceMillis: graces[position],
+            maxRunMillis: maxRuns[position] >= 0 ? maxRuns[position] : nil, isSigned: flags[position] & 1 != 0, isEnabled: flags[position] & 2 != 0)
+    }
+}

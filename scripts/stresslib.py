@@ -100,7 +100,10 @@ class Collector:
     """One `heartbeat serve` child: its HTTP port and final totals (read from its --snapshot-file),
     /metrics and /v1/collector, stopping."""
 
-    def __init__(self, heartbeat, name, url, udp, extra=(), env_redis=None, redis_prefix=None, log_dir=None, fresh_spool=True):
+    def __init__(self, heartbeat, name, url, udp, extra=(), env_redis=None, redis_prefix=None, log_dir=None, fresh_spool=True,
+                 http_port=None):
+        """With `http_port`, the sidecar listens there and no --snapshot-file is asked for: for a
+        build older than that flag (benchmarks comparing with one), known only through /metrics."""
         self.name = name
         self.log_path = os.path.join(log_dir or os.path.join(ROOT, ".data", "stress"), f"{name}.log")
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
@@ -112,8 +115,9 @@ class Collector:
             # Every script stores into a fresh database: what an earlier run left spooled belongs to
             # another one, and replaying it here would count rows twice.
             shutil.rmtree(spool, ignore_errors=True)
-        command = [heartbeat, "serve", "--udp", udp, "--http", "127.0.0.1:0", "--database-url", url, "--spool-dir", spool,
-                   "--status-interval-s", "0", "--collector-id", name, "--snapshot-file", self.snapshot_path, *extra]
+        command = [heartbeat, "serve", "--udp", udp, "--http", f"127.0.0.1:{http_port or 0}", "--database-url", url, "--spool-dir", spool,
+                   "--status-interval-s", "0", "--collector-id", name,
+                   *([] if http_port else ["--snapshot-file", self.snapshot_path]), *extra]
         if env_redis:
             command += ["--redis-url", env_redis, "--redis-prefix", redis_prefix or "stress"]
         self.process = start(command, self.log_path, env=clean_environment())
@@ -122,7 +126,13 @@ class Collector:
         while time.time() < deadline and self.http is None:
             if self.process.poll() is not None:
                 raise SystemExit(f"collector {name} exited at start:\n{self.log()}")
-            if os.path.exists(self.snapshot_path):
+            if http_port:
+                try:
+                    scrape(http_port)
+                    self.http = http_port
+                except OSError:
+                    time.sleep(0.1)
+            elif os.path.exists(self.snapshot_path):
                 self.http = self.snapshot_file()["http_port"]
             else:
                 time.sleep(0.1)
@@ -160,13 +170,24 @@ class Collector:
 
     def metrics(self):
         """The /metrics samples as {"name{labels}": value}."""
-        text = urllib.request.urlopen(f"http://127.0.0.1:{self.http}/metrics", timeout=5).read().decode()
+        return scrape(self.http)
+
+    def wait_settled_by_metrics(self, received_at_least, timeout=120):
+        """`wait_settled` read from /metrics only (what any build of the collector exports): at least
+        `received_at_least` received, nothing in the rings, and every record discarded, stored,
+        spooled or rejected."""
+        deadline = time.time() + timeout
         samples = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                key, value = line.rsplit(" ", 1)
-                samples[key] = float(value)
-        return samples
+        while time.time() < deadline:
+            samples = self.metrics()
+            received = samples.get("heartbeat_records_received_total", 0)
+            placed = sum(value for key, value in samples.items() if key.startswith("heartbeat_records_rejected_total")) \
+                + samples.get("heartbeat_rows_discarded_total", 0) + samples.get("heartbeat_rows_stored_total", 0) \
+                + samples.get("heartbeat_rows_spooled_total", 0)
+            if received >= received_at_least and samples.get("heartbeat_ring_occupancy_rows", 1) == 0 and placed == received:
+                return samples
+            time.sleep(0.2)
+        raise SystemExit(f"collector {self.name} did not settle within {timeout} s")
 
     def stop(self, timeout=120):
         """SIGTERM, then waits: the collector drains and stores every accepted record. Returns its
@@ -181,6 +202,34 @@ class Collector:
     def kill(self):
         self.process.kill()
         self.process.wait()
+
+
+def scrape(port):
+    """The /metrics samples of the sidecar on 127.0.0.1:`port`, as {"name{labels}": value}."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            samples[key] = float(value)
+    return samples
+
+
+def histogram_quantile(samples, name, quantile):
+    """The `quantile` (0-1) of Prometheus histogram `name` in `samples`, interpolated linearly inside
+    its bucket as the collector's own snapshot does; None when it is empty."""
+    buckets = sorted((float("inf") if key.split('le="')[1].rstrip('"}') == "+Inf" else float(key.split('le="')[1].rstrip('"}')), value)
+                     for key, value in samples.items() if key.startswith(name + "_bucket{"))
+    total = buckets[-1][1] if buckets else 0
+    if total == 0:
+        return None
+    rank, below, lower = quantile * total, 0.0, 0.0
+    for bound, cumulative in buckets:
+        if cumulative >= rank and cumulative > below:
+            upper = bound if bound != float("inf") else lower * 2
+            return lower + (upper - lower) * (rank - below) / (cumulative - below)
+        below, lower = cumulative, bound if bound != float("inf") else lower
+    return lower
 
 
 def final_totals(snapshot):

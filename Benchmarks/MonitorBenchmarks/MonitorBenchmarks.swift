@@ -1,5 +1,6 @@
 // The monitor's sweep: how long one check of every application takes, for 10,000 / 100,000 /
-// 1,000,000 applications, when nothing is due (the steady state) and when 1 % go late at once.
+// 1,000,000 applications, when nothing is due (the steady state) and when 1 % go late at once;
+// and what publishing the board for readers (a LivenessView, after every tick) costs.
 import Benchmark
 import Collector
 
@@ -27,16 +28,24 @@ let benchmarks: @Sendable () -> Void = {
     for count in [10_000, 100_000, 1_000_000] {
         Benchmark("sweep \(count) apps, nothing due") { benchmark in
             var subject = board(count, withDue: false)
-            var transitions = [(applicationID: Int, transition: LivenessTransition)]()
+            var transitions = [PendingTransition]()
             transitions.reserveCapacity(count)
             benchmark.startMeasurement()
             subject.sweep(nowMicros: 1_000_000, into: &transitions)
             benchmark.stopMeasurement()
             precondition(transitions.isEmpty)
         }
+        Benchmark("publish the view of \(count) apps") { benchmark in
+            let subject = board(count, withDue: false)
+            benchmark.startMeasurement()
+            let view = LivenessView(
+                source: .monitor, role: .alone, takenAtMicros: 1_000_000, sequence: 1, entries: subject.entries(latestArrival: { _ in 0 }))
+            benchmark.stopMeasurement()
+            precondition(view.count == count)
+        }
         Benchmark("sweep \(count) apps, 1% going late") { benchmark in
             var subject = board(count, withDue: true)
-            var transitions = [(applicationID: Int, transition: LivenessTransition)]()
+            var transitions = [PendingTransition]()
             transitions.reserveCapacity(count)
             benchmark.startMeasurement()
             subject.sweep(nowMicros: 1_000_000, into: &transitions)

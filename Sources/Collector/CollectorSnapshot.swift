@@ -102,6 +102,8 @@ public struct CollectorSnapshot: Sendable, Encodable {
         public var membersPulled: UInt64 = 0
         public var remoteArrivals: UInt64 = 0
         public var valuesIgnored: UInt64 = 0
+        /// Stream entries in a hot-state format this build cannot read (a mixed fleet mid-upgrade).
+        public var entriesRefused: UInt64 = 0
         public var transitionsPublished: UInt64 = 0
         public var publicationsDropped: UInt64 = 0
     }

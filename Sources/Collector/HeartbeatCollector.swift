@@ -332,6 +332,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.hotState.membersPulled = hot.membersPulled.load(ordering: .relaxed)
         snapshot.hotState.remoteArrivals = hot.remoteArrivalsForwarded.load(ordering: .relaxed)
         snapshot.hotState.valuesIgnored = hot.remoteValuesIgnored.load(ordering: .relaxed)
+        snapshot.hotState.entriesRefused = hot.entriesRefused.load(ordering: .relaxed)
         snapshot.hotState.transitionsPublished = hot.transitionsPublished.load(ordering: .relaxed)
         snapshot.hotState.publicationsDropped = hot.publicationsDropped.load(ordering: .relaxed)
 

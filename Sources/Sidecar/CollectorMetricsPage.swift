@@ -104,6 +104,9 @@ enum CollectorMetricsPage {
         page.counter(
             "heartbeat_redis_values_ignored_total", "Values read from Redis naming an application id outside this collector's registry (ignored).",
             hot.valuesIgnored)
+        page.counter(
+            "heartbeat_redis_entries_refused_total", "Hot-state stream entries in a format this build does not read (a newer collector's), skipped.",
+            hot.entriesRefused)
         page.gauge("heartbeat_redis_sync_lag_seconds", "Time since the last completed sync round.", hot.syncLagSeconds)
         page.counter("heartbeat_redis_sync_failures_total", "Failed sync rounds.", hot.syncFailures)
         page.counter("heartbeat_redis_members_pushed_total", "Last-seen times merged into Redis.", hot.membersPushed)

@@ -1,4 +1,4 @@
-import Collector
+@testable import Collector
 import Foundation
 import HeartbeatTestSupport
 import Protocol
@@ -113,6 +113,35 @@ struct HotStateTests {
         }
         let widestGap = zip(sentAt.dropFirst(), sentAt).map { $0.timeIntervalSince($1) }.max() ?? 0
         #expect(try changes(first, 1) == ["new->up"], "no late while every beat came in time (widest gap between sends \(widestGap) s)")
+    }
+
+    @Test("an entry in a newer hot-state format is refused and counted; one from before the version field is read")
+    func formatVersions() throws {
+        let redisURL = try serviceURL("HEARTBEAT_REDIS_URL")
+        let prefix = "test-\(UUID().uuidString)"
+        let harness = try Harness { Self.useRedis(&$0, url: redisURL, prefix: prefix, id: "reader") }
+        defer { harness.pipeline.shutdown() }
+        let metrics = harness.pipeline.hotStateMetrics
+        #expect(Self.waitFor(5) { metrics.syncRounds.load(ordering: .relaxed) > 1 } != nil)
+        let writer = try RedisConnection(url: redisURL)
+        let id = Int32(harness.applications[1].id)
+        func entry(origin: String, version: String?, micros: Int64) throws {
+            var fields: [[UInt8]] = [Array("XADD".utf8), Array("\(prefix):updates".utf8), Array("*".utf8), Array("origin".utf8), Array(origin.utf8)]
+            if let version { fields += [Array("v".utf8), Array(version.utf8)] }
+            fields += [Array("events".utf8), [], Array("seen".utf8), UpdateEncoding.pack(seen: [(id: id, micros: micros)][...])]
+            try writer.append(bytes: fields)
+            try writer.flush()
+            _ = try writer.readReply()
+        }
+        let forwardedBefore = metrics.remoteArrivalsForwarded.load(ordering: .relaxed)
+        try entry(origin: "future", version: "2", micros: WallClock.nowMicros())
+        #expect(Self.waitFor(3) { metrics.entriesRefused.load(ordering: .relaxed) == 1 } != nil, "the version-2 entry is refused")
+        usleep(300_000)
+        #expect(metrics.remoteArrivalsForwarded.load(ordering: .relaxed) == forwardedBefore, "and nothing of it reaches the monitor")
+        try entry(origin: "past", version: nil, micros: WallClock.nowMicros())
+        #expect(Self.waitFor(3) { metrics.remoteArrivalsForwarded.load(ordering: .relaxed) > forwardedBefore } != nil, "an entry without v is read")
+        #expect(metrics.entriesRefused.load(ordering: .relaxed) == 1)
+        #expect(harness.pipeline.snapshot().hotState.entriesRefused == 1)
     }
 
     @Test("a fail sent to the follower takes the application down at the leader at once")

@@ -127,9 +127,9 @@ struct MonitorCoordinatorTests {
         var coordinator = Self.coordinator()
         for step in steps {
             let lastSeen = step.lastSeen
+            coordinator.receive(local: step.local.map { Self.row($0.id, $0.kind, $0.at) }[...], remote: step.remote.map { Self.row($0.id, $0.kind, $0.at) }[...])
             let actions = coordinator.tick(MonitorCoordinator.TickInput(
-                nowMicros: step.at * 1_000, role: step.role, localArrivals: step.local.map { Self.row($0.id, $0.kind, $0.at) }[...],
-                remoteArrivals: step.remote.map { Self.row($0.id, $0.kind, $0.at) }[...], notSeenTotal: step.notSeen,
+                nowMicros: step.at * 1_000, role: step.role, notSeenTotal: step.notSeen,
                 consistentUntilMicros: step.consistentUntil == .max ? .max : step.consistentUntil * 1_000, databaseMicros: step.databaseMillis * 1_000,
                 latestArrival: { lastSeen[$0].map { $0 * 1_000 } ?? .min }))
             #expect(actions.map(Self.render) == step.expect, "\(name), \(step)")
@@ -158,7 +158,8 @@ struct MonitorCoordinatorTests {
     @Test("a transition another collector or an operator got to first is lost; the board adopts the stored status")
     func lostTransitions() {
         var coordinator = Self.coordinator()
-        let actions = coordinator.tick(.init(nowMicros: 500_000, role: .alone, localArrivals: [Self.row(1, .beat, 500), Self.row(2, .beat, 500)][...]))
+        coordinator.receive(local: [Self.row(1, .beat, 500), Self.row(2, .beat, 500)][...])
+        let actions = coordinator.tick(.init(nowMicros: 500_000, role: .alone))
         guard case .recordTransitions(let attempted) = actions.last else {
             Issue.record("no transitions to record: \(actions)")
             return

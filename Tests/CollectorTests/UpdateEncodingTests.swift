@@ -34,3 +34,23 @@ struct UpdateEncodingTests {
         #expect(UpdateEncoding.unpackSeen([]).isEmpty && UpdateEncoding.unpackEvents([1, 2, 3]).isEmpty)
     }
 }
+
+/// Which stream entries a collector reads: its own format version, and entries from before the
+/// version field existed (they were version 1).
+@Suite("Hot-state format version")
+struct HotStateFormatTests {
+    static let cases: [(fields: [String: String], verdict: HotStateFormat.Verdict)] = [
+        ([:], .read),
+        (["origin": "a"], .read),
+        (["v": "1"], .read),
+        (["v": "2"], .refuse(version: "2")),
+        (["v": "0"], .refuse(version: "0")),
+        (["v": ""], .refuse(version: "")),
+        (["v": "one"], .refuse(version: "one")),
+    ]
+
+    @Test("an entry is read only in this build's version; a missing version is version 1", arguments: cases)
+    func verdicts(_ fields: [String: String], _ verdict: HotStateFormat.Verdict) {
+        #expect(HotStateFormat.verdict(on: fields.mapValues { Array($0.utf8) }) == verdict)
+    }
+}

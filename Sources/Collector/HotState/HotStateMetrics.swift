@@ -25,6 +25,9 @@ public final class HotStateMetrics: Sendable {
     public let eventsShared = ManagedAtomic<UInt64>(0)
     /// Arrivals at other collectors handed to this collector's monitor.
     public let remoteArrivalsForwarded = ManagedAtomic<UInt64>(0)
+    /// Stream entries written in a hot-state format this build does not read (a newer collector's),
+    /// skipped: a mixed fleet must finish its upgrade (`Spec/upgrading.md`).
+    public let entriesRefused = ManagedAtomic<UInt64>(0)
     /// Values read from Redis naming an application id outside this collector's registry, ignored.
     public let remoteValuesIgnored = ManagedAtomic<UInt64>(0)
     /// Times the monitor's remote feed was full (the arrivals are offered again next round).

@@ -175,6 +175,7 @@ final class HotStateSync: @unchecked Sendable {
             var arguments: [[UInt8]] = [
                 Array("XADD".utf8), Array(updatesKey.utf8), Array("MINID".utf8), Array("~".utf8), Array(oldest.utf8), Array("*".utf8),
                 Array("origin".utf8), Array(collectorID.utf8),
+                Array("v".utf8), Array(String(HotStateFormat.version).utf8),
                 Array("events".utf8), start == 0 ? UpdateEncoding.pack(events: events) : [],
                 Array("seen".utf8), UpdateEncoding.pack(seen: slice),
             ]
@@ -207,6 +208,12 @@ final class HotStateSync: @unchecked Sendable {
                     if let name = fields[pair].text, case .bulk(let value) = fields[pair + 1] { values[name] = value }
                 }
                 if let origin = values["origin"], origin != Array(collectorID.utf8) {
+                    if case .refuse = HotStateFormat.verdict(on: values) {
+                        // A format this build cannot read: skipped and counted, never guessed at.
+                        metrics.entriesRefused.wrappingIncrement(ordering: .relaxed)
+                        progress.streamCursor = entryID
+                        continue
+                    }
                     guard forward(events: UpdateEncoding.unpackEvents(values["events"] ?? []), seen: UpdateEncoding.unpackSeen(values["seen"] ?? []), progress: &progress)
                     else { return }
                     if let upto = values["upto"].flatMap({ Int64(String(decoding: $0, as: UTF8.self)) }) {

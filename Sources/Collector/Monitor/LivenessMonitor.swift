@@ -96,9 +96,10 @@ final class LivenessMonitor: @unchecked Sendable {
             }
             Self.drain(feed, into: &local, scratch: &scratch)
             if let hotState { Self.drain(hotState.remoteFeed, into: &remote, scratch: &scratch) }
+            coordinator.receive(local: local[...], remote: remote[...])
             let started = DispatchTime.now().uptimeNanoseconds
             let actions = coordinator.tick(MonitorCoordinator.TickInput(
-                nowMicros: now, role: role, localArrivals: local[...], remoteArrivals: remote[...], notSeenTotal: notSeenTotal(),
+                nowMicros: now, role: role, notSeenTotal: notSeenTotal(),
                 consistentUntilMicros: hotState?.sync.consistentUntilMicros.load(ordering: .acquiring) ?? .max, databaseMicros: databaseMicros,
                 latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }))
             let tickSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9

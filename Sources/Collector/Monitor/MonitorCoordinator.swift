@@ -41,8 +41,9 @@ public enum MonitorAction: Equatable, Sendable {
 /// machine and says, each tick, what to record — with no thread, clock, socket or SQL of its own
 /// (``LivenessMonitor`` is the shell that feeds it and carries its actions out).
 ///
-/// Per tick (``tick(_:)``): apply this collector's arrivals, then other collectors' (a remote beat
-/// the board already has adds nothing), then guard, sweep and filter by role:
+/// Per tick: ``receive(local:remote:)`` applies this collector's arrivals, then other collectors'
+/// (a remote beat the board already has adds nothing); ``tick(_:)`` then guards, sweeps and filters
+/// by role, and says what to do:
 /// - **Stall guard**: a wake-up more than two periods after the last one, not counting the shell's
 ///   own time on PostgreSQL, means the process stalled: nobody is convicted until one clean period
 ///   has passed, so a stalled collector never marks applications that kept sending late or down.
@@ -65,10 +66,6 @@ public struct MonitorCoordinator {
     public struct TickInput {
         public var nowMicros: Int64
         public var role: MonitorRole
-        /// Records this collector received since the last tick, oldest first.
-        public var localArrivals: ArraySlice<HeartbeatRow>
-        /// Arrivals at other collectors (through Redis) since the last tick.
-        public var remoteArrivals: ArraySlice<HeartbeatRow>
         /// Validated arrivals lost for liveness so far (a running total).
         public var notSeenTotal: UInt64
         /// Every arrival at another live collector before this time has reached this one (leader only).
@@ -80,14 +77,11 @@ public struct MonitorCoordinator {
         public var latestArrival: (Int) -> Int64
 
         public init(
-            nowMicros: Int64, role: MonitorRole, localArrivals: ArraySlice<HeartbeatRow> = [], remoteArrivals: ArraySlice<HeartbeatRow> = [],
-            notSeenTotal: UInt64 = 0, consistentUntilMicros: Int64 = .max, databaseMicros: Int64 = 0,
+            nowMicros: Int64, role: MonitorRole, notSeenTotal: UInt64 = 0, consistentUntilMicros: Int64 = .max, databaseMicros: Int64 = 0,
             latestArrival: @escaping (Int) -> Int64 = { _ in .min }
         ) {
             self.nowMicros = nowMicros
             self.role = role
-            self.localArrivals = localArrivals
-            self.remoteArrivals = remoteArrivals
             self.notSeenTotal = notSeenTotal
             self.consistentUntilMicros = consistentUntilMicros
             self.databaseMicros = databaseMicros
@@ -144,15 +138,11 @@ public struct MonitorCoordinator {
     /// The registry changed: its policies are read again before the next tick.
     public mutating func registryChanged() { needsReload = true }
 
-    /// Decides one tick; the shell carries the actions out in order, then reports a write with
-    /// ``recorded(_:of:nowMicros:)`` or ``recordingFailed()``.
-    public mutating func tick(_ input: TickInput) -> [MonitorAction] {
-        var actions = [MonitorAction]()
-        transitions.removeAll(keepingCapacity: true)
-        let role = input.role
-        let becameActing = role != previousRole && role != .follower
-        previousRole = role
-        for row in input.localArrivals {
+    /// Applies the records that arrived since the last tick: `local` ones this collector received
+    /// (oldest first), `remote` ones other collectors did (through Redis). Their transitions are
+    /// decided by the next ``tick(_:)``.
+    public mutating func receive(local: ArraySlice<HeartbeatRow>, remote: ArraySlice<HeartbeatRow> = []) {
+        for row in local {
             let id = Int(row.applicationID)
             grow(to: id)
             if let transition = board.receive(row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis) {
@@ -163,7 +153,7 @@ public struct MonitorCoordinator {
                 runsClosed[id] = run
             }
         }
-        for row in input.remoteArrivals {
+        for row in remote {
             let id = Int(row.applicationID)
             grow(to: id)
             // A remote last-seen time the board already has (the record itself came through the
@@ -174,6 +164,16 @@ public struct MonitorCoordinator {
             }
             mark(id, heardHere: false)
         }
+    }
+
+    /// Decides one tick; the shell carries the actions out in order, then reports back with
+    /// ``runsStored()``, ``lost(_:of:)`` and ``adopt(_:nowMicros:)``, or ``recordingFailed()``.
+    public mutating func tick(_ input: TickInput) -> [MonitorAction] {
+        var actions = [MonitorAction]()
+        defer { transitions.removeAll(keepingCapacity: true) }
+        let role = input.role
+        let becameActing = role != previousRole && role != .follower
+        previousRole = role
         let now = input.nowMicros
         let gap = now - previousWakeMicros - input.databaseMicros
         previousWakeMicros = now

@@ -37,7 +37,7 @@ final class ReadCache: @unchecked Sendable {
 
     /// Entries beyond this are dropped (those expiring first) so many distinct queries cannot grow memory.
     static let capacity = 10_000
-    /// Bytes of bodies and keys held at most (a page of 1,000 applications is ~270 kB).
+    /// Bytes of bodies and keys held at most (room for about a hundred of the largest pages).
     let capacityBytes: Int
     /// Background refreshes running at once, at most (the database pool's size).
     static let maximumConcurrentRefreshes = 4
@@ -61,8 +61,8 @@ final class ReadCache: @unchecked Sendable {
                 // At most a few refreshes at once: the hot set's entries all expire about a second
                 // after they were filled, and starting every refresh together sent a burst of
                 // queries (and dispatch threads) through the 4-connection pool each second —
-                // periodic stalls of ~90 ms for every reader. A skipped refresh is simply started
-                // by a later reader; the stale answer is still served meanwhile.
+                // periodic stalls for every reader (Spec/tuning.md). A skipped refresh is simply
+                // started by a later reader; the stale answer is still served meanwhile.
                 if refreshing.withLock({ $0.count < Self.maximumConcurrentRefreshes && $0.insert(key).inserted }) {
                     // On the sidecar's executor: an unstructured task would otherwise need a free
                     // thread of the global pool, which blocking code elsewhere may be holding.

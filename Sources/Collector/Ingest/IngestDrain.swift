@@ -74,11 +74,10 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
         var feedDrops: UInt64 = 0
         var sharedEventDrops: UInt64 = 0
         var lastEviction = DispatchTime.now().uptimeNanoseconds
-        // The drain naps between passes: 4 ms after a pass that moved rows, growing to 8 ms when
-        // idle. Each wake-up costs tens of microseconds of CPU here (a context switch on a virtual
-        // machine), so under load they were as expensive as all the drain's work at a 1 ms nap;
-        // at 4 ms a ring fills by at most 4 ms of input meanwhile (at 5 M records/s: 20,000 of
-        // its 262,144 rows), and the nap stays small next to a batch's age limit (100 ms).
+        // The drain naps between passes, briefly after a pass that moved rows and longer when idle:
+        // every wake-up is a context switch, and at a shorter nap they cost as much as the drain's
+        // work; a ring absorbs a nap's input with room to spare, and the nap stays small next to
+        // a batch's age limit (figures in Spec/tuning.md, "Receive path").
         var nap: UInt32 = Self.busyNapMicros
         while true {
             // Read the flag before the rings: once it is seen set, the receivers have stopped, so

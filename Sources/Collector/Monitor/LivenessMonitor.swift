@@ -74,6 +74,7 @@ final class LivenessMonitor: @unchecked Sendable {
         var remote = [HeartbeatRow]()
         var databaseMicros: Int64 = 0
         var published: UInt64 = 0
+        var nextViewMicros: Int64 = 0
         let lastSeen = self.lastSeen
         while !worker.isStopRequested {
             usleep(UInt32(max(1_000, periodMicros / 10)))
@@ -125,11 +126,20 @@ final class LivenessMonitor: @unchecked Sendable {
                 }
             }
             // After the tick's writes (a lost transition's stored status adopted): readers see
-            // what the database says.
-            published += 1
-            views.publish(coordinator.view(role: role, nowMicros: now, sequence: published, latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }))
+            // what the database says. A view costs time in proportion to the applications, so it
+            // is built at most once per ``viewCostShare`` times its own cost: every tick for a
+            // board of ordinary size, less often for a very large one (`Spec/tuning.md`).
+            if now >= nextViewMicros {
+                published += 1
+                let viewStarted = WallClock.nowMicros()
+                views.publish(coordinator.view(role: role, nowMicros: now, sequence: published, latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }))
+                nextViewMicros = now + (WallClock.nowMicros() - viewStarted) * Self.viewCostShare
+            }
         }
     }
+
+    /// Building the readers' view may take at most 1/this of the monitor thread's time.
+    static let viewCostShare: Int64 = 50
 
     /// Everything `ring` holds, into `rows` (emptied first; its capacity is kept).
     private static func drain(_ ring: RowRing, into rows: inout [HeartbeatRow], scratch: inout [HeartbeatRow]) {

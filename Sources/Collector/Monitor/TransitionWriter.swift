@@ -19,7 +19,7 @@ struct TransitionWriter {
         let applicationID: Int
         let transition: LivenessTransition
         /// The JSON notification: published on Redis and POSTed to webhooks, byte for byte (nil
-        /// when nobody is notified: rendering 100,000 of them costs PostgreSQL ~1 s).
+        /// when nobody is notified: PostgreSQL renders them at a real cost, Spec/tuning.md).
         let payload: String?
     }
 
@@ -70,8 +70,8 @@ struct TransitionWriter {
             SELECT id, to_status, payload FROM notice
             """
         // One transaction; each round is one statement whose values are array parameters. Arrays,
-        // not a VALUES list: PostgreSQL plans 100,000 array elements in ~10 ms but a 100,000-row
-        // VALUES list in ~400 ms.
+        // not a VALUES list: PostgreSQL plans large arrays far faster than a VALUES list as long
+        // (Spec/tuning.md, "Monitor").
         var won = [String: String?]()
         do throws(PostgresError) {
             try connection.query("BEGIN")

@@ -1,6 +1,6 @@
 /// Proleptic Gregorian dates in UTC by arithmetic (Howard Hinnant's `days_from_civil` and
-/// `civil_from_days`), for partition names and the API's timestamps: `Calendar` costs ~50 µs a
-/// call, and an events page formats 200 timestamps.
+/// `civil_from_days`), for partition names and the API's timestamps: `Calendar` is slow enough per
+/// call to matter when an events page formats 200 timestamps (Spec/tuning.md, "Memory" and below).
 public enum CivilCalendar {
     /// Days since 1970-01-01 of a civil date.
     public static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {

@@ -281,12 +281,16 @@ class Checks:
 
 
 def table(title, rows):
-    """Prints `rows` ([(label, value…)]) under `title` as aligned columns."""
+    """Prints `rows` ([(label, value…)]) under `title` as aligned columns: numbers to the right,
+    text to the left."""
     print(title + "\n" + "-" * len(title))
     widths = [max(len(str(row[column])) for row in rows) for column in range(len(rows[0]))]
+
+    def numeric(cell):
+        return isinstance(cell, (int, float)) or bool(re.fullmatch(r"[-+]?[\d,.]+\s?\S{0,6}", str(cell)))
     for row in rows:
-        print("  " + "  ".join(str(cell).ljust(width) if index == 0 else str(cell).rjust(width)
-                               for index, (cell, width) in enumerate(zip(row, widths))))
+        print("  " + "  ".join(str(cell).rjust(width) if index > 0 and numeric(cell) else str(cell).ljust(width)
+                               for index, (cell, width) in enumerate(zip(row, widths))).rstrip())
     print()
 
 

@@ -52,100 +52,49 @@ public final class HeartbeatCollector: @unchecked Sendable {
     public let services: ServiceList
 
     public init(configuration: CollectorConfiguration) throws(StartError) {
-        do throws(CollectorConfiguration.InvalidSetting) {
-            try configuration.validate()
-        } catch {
-            throw StartError(description: "\(error)")
-        }
+        try Self.step { () throws(CollectorConfiguration.InvalidSetting) in try configuration.validate() }
         self.configuration = configuration
         // Transient buffers of 256 kB or more (spooled batches read back, large statements) get
         // mappings of their own and go back to the system when freed, so RSS stays flat after peaks.
         _ = hb_map_large_allocations(256 << 10)
         let maintainer = PartitionMaintainer(daysAhead: configuration.partitionDaysAhead, retentionDays: configuration.retentionDays)
-        do throws(PostgresError) {
+        try Self.step { () throws(PostgresError) in
             let connection = try PostgresConnection(url: configuration.databaseURL)
             try Migrator().migrate(connection)
             try maintainer.maintain(connection, nowMicros: WallClock.nowMicros())
-        } catch {
-            throw StartError(description: "\(error)")
         }
-        do throws(RegistryLoader.LoadError) {
-            registry = try RegistryLoader(
+        let registry = try Self.step { () throws(RegistryLoader.LoadError) in
+            try RegistryLoader(
                 databaseURL: configuration.databaseURL, allowedSkewMicros: Int64(configuration.allowedSkewSeconds) * 1_000_000,
                 pollMillis: configuration.registryPollMillis)
-        } catch {
-            throw StartError(description: "\(error)")
         }
-        do throws(Spool.SpoolError) {
-            spool = try Spool(directory: configuration.spoolDirectory, capacityBytes: configuration.spoolCapacityBytes)
-        } catch {
-            throw StartError(description: "\(error)")
-        }
-        if !configuration.shareUDPPort, configuration.udp.port != 0 {
-            do throws(DatagramReceiver.SocketError) {
-                try DatagramReceiver.checkPortIsFree(configuration.udp)
-            } catch {
-                throw StartError(description: "\(error)")
-            }
+        self.registry = registry
+        spool = try Self.step { () throws(Spool.SpoolError) in
+            try Spool(directory: configuration.spoolDirectory, capacityBytes: configuration.spoolCapacityBytes)
         }
         // Before the receivers: a validated record their rings have no room for still reaches it.
         let lastSeen = LastSeenTable(capacity: Int(registry.holder.snapshot.maximumApplicationID) + 1)
         self.lastSeen = lastSeen
-        var receivers = [DatagramReceiver]()
-        var address = configuration.udp
-        for _ in 0..<configuration.receivers {
-            do throws(DatagramReceiver.SocketError) {
-                let receiver = try DatagramReceiver(
-                    address: address, registry: registry.holder, ringCapacity: configuration.ringCapacity,
-                    receiveBufferBytes: configuration.receiveBufferBytes, rateLimit: (configuration.appRateLimit, configuration.appBurst),
-                    reportUnknownApplications: configuration.autoRegister, lastSeen: lastSeen)
-                // With port 0 the kernel picks one; the other receivers share it.
-                if address.port == 0, let shared = try? ListenAddress(parsing: ListenAddress.format(host: address.host, port: receiver.boundPort)) {
-                    address = shared
-                }
-                receivers.append(receiver)
-            } catch {
-                throw StartError(description: "\(error)")
-            }
-        }
+        let receivers = try Self.openReceivers(configuration, registry: registry.holder, lastSeen: lastSeen)
         self.receivers = receivers
         httpIngest = HTTPIngestGate(registry: registry.holder, ringCapacity: 65_536, lastSeen: lastSeen)
-        let ingestCounters = receivers.map(\.counters) + [httpIngest.counters]
         // Every collector with a monitor has a board, `--sink none` included.
         let monitorFeed: RowRing? = configuration.monitor ? RowRing(capacity: 1 << 18) : nil
-        let liveness = LivenessViewHolder(LivenessView(
+        liveness = LivenessViewHolder(LivenessView(
             source: configuration.monitor ? .monitor : .lastSeenOnly, role: nil, takenAtMicros: 0, sequence: 0, entries: []))
-        self.liveness = liveness
-        let monitorMetrics = MonitorMetrics()
-        self.monitorMetrics = monitorMetrics
-        let holder = registry.holder
-        // Redis hot state: last-seen shared both ways, non-beat records shared, the leader lease.
-        var sharedEvents: RowRing?
-        var monitorHotState: LivenessMonitor.HotState?
-        if let redisURL = configuration.redisURL {
-            let localEvents = RowRing(capacity: 1 << 16)
-            let remoteFeed = RowRing(capacity: 1 << 18)
-            sharedEvents = localEvents
-            let sync = HotStateSync(
-                url: redisURL, keyPrefix: configuration.redisKeyPrefix, collectorID: configuration.collectorID, lastSeen: lastSeen, localEvents: localEvents,
-                remoteFeed: remoteFeed, periodMillis: configuration.redisSyncMillis, metrics: hotStateMetrics, registry: holder)
-            hotStateSync = sync
-            let lease = MonitorLease(url: redisURL, keyPrefix: configuration.redisKeyPrefix, holderID: configuration.collectorID, metrics: hotStateMetrics)
-            let publisher = TransitionPublisher(url: redisURL, keyPrefix: configuration.redisKeyPrefix, metrics: hotStateMetrics)
-            self.lease = lease
-            self.publisher = publisher
-            if monitorFeed != nil {
-                monitorHotState = LivenessMonitor.HotState(remoteFeed: remoteFeed, lease: lease, sync: sync, publisher: publisher, metrics: hotStateMetrics)
-            }
-        } else {
-            hotStateSync = nil
-            lease = nil
-            publisher = nil
+        monitorMetrics = MonitorMetrics()
+        let hotStateMetrics = self.hotStateMetrics
+        let hotState = configuration.redisURL.map { url in
+            HotStateParts(url: url, configuration: configuration, lastSeen: lastSeen, registry: registry.holder, metrics: hotStateMetrics)
         }
-        monitor = monitorFeed.map { feed in
+        hotStateSync = hotState?.sync
+        lease = hotState?.lease
+        publisher = hotState?.publisher
+        let ingestCounters = receivers.map(\.counters) + [httpIngest.counters]
+        monitor = monitorFeed.map { [liveness, monitorMetrics] feed in
             LivenessMonitor(
-                databaseURL: configuration.databaseURL, registry: holder, lastSeen: lastSeen, feed: feed,
-                periodMillis: configuration.monitorPeriodMillis, metrics: monitorMetrics, hotState: monitorHotState,
+                databaseURL: configuration.databaseURL, registry: registry.holder, lastSeen: lastSeen, feed: feed,
+                periodMillis: configuration.monitorPeriodMillis, metrics: monitorMetrics, hotState: hotState?.forMonitor,
                 webhookURLs: configuration.webhookURLs,
                 // Arrivals lost for liveness: those the receivers could neither queue nor record, and
                 // datagrams the kernel dropped on the port before any receiver read them.
@@ -161,29 +110,9 @@ public final class HeartbeatCollector: @unchecked Sendable {
             : WebhookDeliverer(
                 databaseURL: configuration.databaseURL,
                 settings: WebhookDeliverer.Settings(secret: Array((configuration.webhookSecret ?? "").utf8)), metrics: webhookMetrics)
-        // The one place that picks the sink; the drain is specialised for it.
-        let rings = receivers.map(\.ring) + [httpIngest.ring]
-        let storageMetrics = metrics
-        func makeDrain<Sink: BatchSink>(into sink: Sink) -> IngestDrain<Sink> {
-            IngestDrain(
-                rings: rings, sink: sink, metrics: storageMetrics, lastSeen: lastSeen,
-                replayIdleSeconds: configuration.replayIdleSeconds, rateLimit: (configuration.appRateLimit, configuration.appBurst),
-                instanceLimits: (configuration.appMaxInstances, configuration.maxInstances), monitorFeed: monitorFeed, sharedEvents: sharedEvents)
-        }
-        switch configuration.sink {
-        case .postgres:
-            let pool = BatchWriterPool(
-                databaseURL: configuration.databaseURL, connections: configuration.writerConnections,
-                queueDepth: configuration.writerConnections * 2, expectedRows: configuration.batchRows, spool: spool, metrics: metrics,
-                partitions: maintainer, stallLimitMillis: configuration.storageStallLimitMillis)
-            let sink = PostgresSink(pool: pool, batchRows: configuration.batchRows, batchAgeMillis: configuration.batchAgeMillis)
-            self.sink = sink
-            self.drain = makeDrain(into: sink)
-        case .none:
-            let sink = DiscardSink(metrics: metrics)
-            self.sink = sink
-            self.drain = makeDrain(into: sink)
-        }
+        (sink, drain) = Self.storage(
+            configuration, rings: receivers.map(\.ring) + [httpIngest.ring], spool: spool, partitions: maintainer, metrics: metrics,
+            lastSeen: lastSeen, monitorFeed: monitorFeed, sharedEvents: hotState?.localEvents)
         autoRegistrar = configuration.autoRegister
             ? AutoRegistrar(
                 rings: receivers.compactMap(\.unknownApplications), registry: registry.holder,
@@ -200,6 +129,65 @@ public final class HeartbeatCollector: @unchecked Sendable {
             registry, maintenance, autoRegistrar, lease, hotStateSync, publisher, webhooks, lastHeartbeats, databaseProbe, sink, monitor, drain,
         ]
         services = ServiceList(parts.compactMap { $0 } + receivers)
+    }
+
+    /// Runs one step of start-up, turning its failure into a ``StartError`` with its message.
+    private static func step<Value, Failure: Error>(_ body: () throws(Failure) -> Value) throws(StartError) -> Value {
+        do {
+            return try body()
+        } catch {
+            throw StartError(description: "\(error)")
+        }
+    }
+
+    /// `--receivers` receivers on one address (SO_REUSEPORT); with port 0 the kernel picks one for
+    /// the first and the others share it. A port another process holds is refused first, unless
+    /// `--share-udp-port`.
+    private static func openReceivers(
+        _ configuration: CollectorConfiguration, registry: RegistryHolder, lastSeen: LastSeenTable
+    ) throws(StartError) -> [DatagramReceiver] {
+        if !configuration.shareUDPPort, configuration.udp.port != 0 {
+            try step { () throws(DatagramReceiver.SocketError) in try DatagramReceiver.checkPortIsFree(configuration.udp) }
+        }
+        var receivers = [DatagramReceiver]()
+        var address = configuration.udp
+        for _ in 0..<configuration.receivers {
+            let receiver = try step { () throws(DatagramReceiver.SocketError) in
+                try DatagramReceiver(
+                    address: address, registry: registry, ringCapacity: configuration.ringCapacity,
+                    receiveBufferBytes: configuration.receiveBufferBytes, rateLimit: (configuration.appRateLimit, configuration.appBurst),
+                    reportUnknownApplications: configuration.autoRegister, lastSeen: lastSeen)
+            }
+            if address.port == 0, let shared = try? ListenAddress(parsing: ListenAddress.format(host: address.host, port: receiver.boundPort)) {
+                address = shared
+            }
+            receivers.append(receiver)
+        }
+        return receivers
+    }
+
+    /// The sink `--sink` names, and the drain specialised for it: the one place that picks.
+    private static func storage(
+        _ configuration: CollectorConfiguration, rings: [RowRing], spool: Spool, partitions: PartitionMaintainer, metrics: StorageMetrics,
+        lastSeen: LastSeenTable, monitorFeed: RowRing?, sharedEvents: RowRing?
+    ) -> (sink: any BatchSink, drain: any CollectorService) {
+        func drain<Sink: BatchSink>(into sink: Sink) -> (sink: any BatchSink, drain: any CollectorService) {
+            let drain = IngestDrain(
+                rings: rings, sink: sink, metrics: metrics, lastSeen: lastSeen,
+                replayIdleSeconds: configuration.replayIdleSeconds, rateLimit: (configuration.appRateLimit, configuration.appBurst),
+                instanceLimits: (configuration.appMaxInstances, configuration.maxInstances), monitorFeed: monitorFeed, sharedEvents: sharedEvents)
+            return (sink, drain)
+        }
+        switch configuration.sink {
+        case .postgres:
+            let pool = BatchWriterPool(
+                databaseURL: configuration.databaseURL, connections: configuration.writerConnections,
+                queueDepth: configuration.writerConnections * 2, expectedRows: configuration.batchRows, spool: spool, metrics: metrics,
+                partitions: partitions, stallLimitMillis: configuration.storageStallLimitMillis)
+            return drain(into: PostgresSink(pool: pool, batchRows: configuration.batchRows, batchAgeMillis: configuration.batchAgeMillis))
+        case .none:
+            return drain(into: DiscardSink(metrics: metrics))
+        }
     }
 
     /// Partition maintenance runs that failed.

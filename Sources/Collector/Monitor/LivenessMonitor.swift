@@ -98,11 +98,13 @@ final class LivenessMonitor: @unchecked Sendable {
             Self.drain(feed, into: &local, scratch: &scratch)
             if let hotState { Self.drain(hotState.remoteFeed, into: &remote, scratch: &scratch) }
             coordinator.receive(local: local[...], remote: remote[...])
-            let started = DispatchTime.now().uptimeNanoseconds
-            let actions = coordinator.tick(MonitorCoordinator.TickInput(
+            // Gathered before the clock starts: reading the kernel's drop counters is not the sweep.
+            let input = MonitorCoordinator.TickInput(
                 nowMicros: now, role: role, notSeenTotal: notSeenTotal(),
                 consistentUntilMicros: hotState?.sync.consistentUntilMicros.load(ordering: .acquiring) ?? .max, databaseMicros: databaseMicros,
-                latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }))
+                latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros })
+            let started = DispatchTime.now().uptimeNanoseconds
+            let actions = coordinator.tick(input)
             let tickSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             databaseMicros = 0
             for action in actions {

@@ -10,10 +10,21 @@ enum CollectorMetricsPage {
 
     static func render(_ snapshot: CollectorSnapshot, cache: ReadCache, connections: ConnectionGuard? = nil) -> String {
         var page = PrometheusText()
+        ingest(&page, snapshot)
+        registry(&page, snapshot.registry)
+        monitor(&page, snapshot.monitor)
+        hotState(&page, snapshot.hotState)
+        webhooks(&page, snapshot.webhooks)
+        statusAPI(&page, cache: cache, connections: connections)
+        page.gauge("heartbeat_postgres_up", "1 when PostgreSQL answered within the last 3 s.", snapshot.postgresUp ? 1 : 0)
+        page.gauge("heartbeat_process_resident_memory_bytes", "Resident set size of the collector.", Double(snapshot.residentMemoryBytes))
+        return page.text
+    }
+
+    /// Records received, accepted and rejected, and where every accepted row went.
+    private static func ingest(_ page: inout PrometheusText, _ snapshot: CollectorSnapshot) {
         let statistics = snapshot.ingest
         let storage = snapshot.storage
-
-        // Ingest.
         page.counter("heartbeat_records_received_total", "Records received over UDP (datagrams are split into 64-byte records).", statistics.recordsReceived)
         page.counter("heartbeat_records_accepted_total", "Records that passed every check.", statistics.recordsAccepted)
         page.counter(
@@ -68,9 +79,9 @@ enum CollectorMetricsPage {
         histogram(&page, "heartbeat_flush_seconds", "Time to COPY one batch into PostgreSQL.", storage.flushSeconds)
         histogram(&page, "heartbeat_receive_to_commit_seconds", "From a record's arrival to its commit in PostgreSQL.", storage.receiveToCommitSeconds)
         page.counter("heartbeat_monitor_events_dropped_total", "Accepted rows the monitor's feed had no room for (it then reads the last-seen table).", storage.monitorEventsDropped)
+    }
 
-        // Registry and maintenance.
-        let registry = snapshot.registry
+    private static func registry(_ page: inout PrometheusText, _ registry: CollectorSnapshot.Registry) {
         page.gauge("heartbeat_registry_version", "Version of the registry snapshot receivers use.", Double(registry.version))
         page.gauge("heartbeat_registry_applications", "Applications in that snapshot.", Double(registry.applications))
         page.counter("heartbeat_registry_reload_failures_total", "Failed registry reloads (retried).", registry.reloadFailures)
@@ -81,9 +92,9 @@ enum CollectorMetricsPage {
         page.counter("heartbeat_partition_maintenance_failures_total", "Failed partition maintenance runs (retried).", registry.partitionMaintenanceFailures)
         page.counter("heartbeat_last_heartbeat_rows_written_total", "application.last_heartbeat values written (in batches).", registry.lastHeartbeatRowsWritten)
         page.counter("heartbeat_last_heartbeat_write_failures_total", "Failed last_heartbeat flushes (retried).", registry.lastHeartbeatWriteFailures)
+    }
 
-        // Monitor.
-        let monitor = snapshot.monitor
+    private static func monitor(_ page: inout PrometheusText, _ monitor: CollectorSnapshot.Monitor) {
         page.gauge(
             "heartbeat_applications", "Enabled applications by stored status (counted every 5 s).",
             monitor.applicationsByStatus.sorted { $0.key < $1.key }.map { ([("status", $0.key)], Double($0.value)) })
@@ -95,9 +106,9 @@ enum CollectorMetricsPage {
             monitor.lossHolds)
         page.counter("heartbeat_monitor_stalls_total", "Monitor ticks so late that convictions were skipped (stall guard).", monitor.stalls)
         page.counter("heartbeat_monitor_failures_total", "Failed monitor round trips to PostgreSQL (retried).", monitor.failures)
+    }
 
-        // Redis hot state.
-        let hot = snapshot.hotState
+    private static func hotState(_ page: inout PrometheusText, _ hot: CollectorSnapshot.HotState) {
         page.gauge("heartbeat_redis_up", "1 when the last sync round reached Redis (0 also when Redis is not configured).", hot.redisUp ? 1 : 0)
         page.gauge("heartbeat_monitor_leader", "1 while this collector's monitor holds the leader lease.", hot.leader ? 1 : 0)
         page.gauge("heartbeat_monitor_degraded", "1 while Redis is unreachable and the monitor decides from local state.", hot.degraded ? 1 : 0)
@@ -115,16 +126,18 @@ enum CollectorMetricsPage {
         page.counter("heartbeat_redis_leaderships_total", "Times this collector became the monitor leader.", hot.leaderships)
         page.counter("heartbeat_transitions_published_total", "Transitions published on the Redis channel.", hot.transitionsPublished)
         page.counter("heartbeat_publications_dropped_total", "Publications dropped because their queue was full.", hot.publicationsDropped)
+    }
 
-        // Webhooks.
-        let webhooks = snapshot.webhooks
+    private static func webhooks(_ page: inout PrometheusText, _ webhooks: CollectorSnapshot.Webhooks) {
         page.counter(
             "heartbeat_webhook_attempts_total", "Webhook POSTs by outcome.",
             [([("outcome", "delivered")], webhooks.delivered), ([("outcome", "failed")], webhooks.failedAttempts)])
         page.counter("heartbeat_webhook_abandoned_total", "Webhook deliveries given up after the last attempt.", webhooks.abandoned)
         page.gauge("heartbeat_webhook_queue_depth", "Webhook deliveries still owed (outbox rows).", Double(webhooks.queueDepth))
+    }
 
-        // Status API.
+    /// The sidecar's own figures: the read cache and the HTTP connections.
+    private static func statusAPI(_ page: inout PrometheusText, cache: ReadCache, connections: ConnectionGuard?) {
         page.counter("heartbeat_api_cache_hits_total", "Status reads answered from the 1-second cache.", cache.hits.load(ordering: .relaxed))
         page.counter("heartbeat_api_cache_misses_total", "Status reads that went to PostgreSQL.", cache.misses.load(ordering: .relaxed))
         if let connections {
@@ -139,11 +152,6 @@ enum CollectorMetricsPage {
         }
         page.gauge("heartbeat_api_cache_entries", "Answers the read cache holds.", Double(cache.count))
         page.gauge("heartbeat_api_cache_bytes", "Bytes of answers and keys the read cache holds (at most 32 MiB).", Double(cache.bytesHeld))
-
-        // Process.
-        page.gauge("heartbeat_postgres_up", "1 when PostgreSQL answered within the last 3 s.", snapshot.postgresUp ? 1 : 0)
-        page.gauge("heartbeat_process_resident_memory_bytes", "Resident set size of the collector.", Double(snapshot.residentMemoryBytes))
-        return page.text
     }
 
     private static func histogram(_ page: inout PrometheusText, _ name: String, _ help: String, _ histogram: HistogramSnapshot) {

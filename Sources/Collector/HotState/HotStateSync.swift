@@ -50,7 +50,7 @@ final class HotStateSync: @unchecked Sendable {
     private let metrics: HotStateMetrics
     /// The registry: an application id read from Redis must be one of its ids (1 up to its largest).
     private let registry: RegistryHolder
-    private let worker = WorkerThread()
+    let worker = WorkerThread()
     /// Every arrival at any other live collector before this time (Unix µs) has reached this
     /// collector: the oldest `upto` among the collectors heard from within ``liveMicros`` (each
     /// entry says up to when its collector's arrivals are in it; every collector publishes an entry
@@ -77,14 +77,6 @@ final class HotStateSync: @unchecked Sendable {
         self.metrics = metrics
     }
 
-    func start() {
-        worker.start(name: "heartbeat-hot-state") { [self] in run() }
-    }
-
-    func stop() {
-        worker.stop()
-    }
-
     /// State carried from round to round (sync thread only).
     private struct Progress {
         /// The last-seen time pushed for each id (emptied after a reconnect: full resync).
@@ -99,7 +91,7 @@ final class HotStateSync: @unchecked Sendable {
         var others = [[UInt8]: (upto: Int64, heardMicros: Int64)]()
     }
 
-    private func run() {
+    func run() {
         // Start a little in the past, so a collector (re)started mid-flight learns recent arrivals.
         var progress = Progress(streamCursor: "\(WallClock.nowMicros() / 1_000 - 2 * periodMicros / 1_000)-0")
         var connection: RedisConnection?
@@ -323,6 +315,7 @@ enum UpdateEncoding {
     }
 }
 
-extension HotStateSync: CollectorService {
+extension HotStateSync: ThreadedService {
+    var threadName: String { "heartbeat-hot-state" }
     var serviceName: String { "Redis hot-state sync" }
 }

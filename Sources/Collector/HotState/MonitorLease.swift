@@ -30,7 +30,7 @@ final class MonitorLease: @unchecked Sendable {
     let key: String
     private let url: String
     private let metrics: HotStateMetrics
-    private let worker = WorkerThread()
+    let worker = WorkerThread()
     /// Monotonic µs until which this collector may act as leader (0: not leader).
     private let validUntil = ManagedAtomic<Int64>(0)
     /// Whether Redis has been unreachable for longer than a lease.
@@ -46,16 +46,8 @@ final class MonitorLease: @unchecked Sendable {
     var isLeader: Bool { WallClock.monotonicMicros() < validUntil.load(ordering: .acquiring) }
     var isDegraded: Bool { degradedFlag.load(ordering: .acquiring) }
 
-    func start() {
-        worker.start(name: "heartbeat-lease") { [self] in run() }
-    }
-
-    /// Stops renewing and gives the lease up, so another collector takes over at once.
-    func stop() {
-        worker.stop()
-    }
-
-    private func run() {
+    /// Renews the lease; when stopped, gives it up, so another collector takes over at once.
+    func run() {
         var connection: RedisConnection?
         var lastContact = WallClock.monotonicMicros()
         while !worker.isStopRequested {
@@ -97,6 +89,7 @@ final class MonitorLease: @unchecked Sendable {
     }
 }
 
-extension MonitorLease: CollectorService {
+extension MonitorLease: ThreadedService {
+    var threadName: String { "heartbeat-lease" }
     var serviceName: String { "monitor lease" }
 }

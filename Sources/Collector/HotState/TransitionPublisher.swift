@@ -14,7 +14,7 @@ final class TransitionPublisher: @unchecked Sendable {
     let channel: String
     private let metrics: HotStateMetrics
     private let queue = Locked([String]())
-    private let worker = WorkerThread()
+    let worker = WorkerThread()
 
     init(url: String, keyPrefix: String, metrics: HotStateMetrics) {
         self.url = url
@@ -32,16 +32,8 @@ final class TransitionPublisher: @unchecked Sendable {
         if dropped > 0 { metrics.publicationsDropped.wrappingIncrement(by: UInt64(dropped), ordering: .relaxed) }
     }
 
-    func start() {
-        worker.start(name: "heartbeat-publisher") { [self] in run() }
-    }
-
-    /// Publishes what is queued (if Redis answers), then stops.
-    func stop() {
-        worker.stop()
-    }
-
-    private func run() {
+    /// Publishes what is queued; when stopped, publishes what is left (if Redis answers) first.
+    func run() {
         var connection: RedisConnection?
         var stopping = false
         while !stopping {
@@ -70,6 +62,7 @@ final class TransitionPublisher: @unchecked Sendable {
     }
 }
 
-extension TransitionPublisher: CollectorService {
+extension TransitionPublisher: ThreadedService {
+    var threadName: String { "heartbeat-publisher" }
     var serviceName: String { "transition publisher" }
 }

@@ -32,7 +32,7 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
     private let rateLimit: (recordsPerSecond: Int, burst: Int)
     /// The replay guard's caps on anti-replay windows: per application, and in all.
     private let instanceLimits: (perApplication: Int, total: Int)
-    private let worker = WorkerThread()
+    let worker = WorkerThread()
 
     init(
         rings: [RowRing], sink: Sink, metrics: StorageMetrics, lastSeen: LastSeenTable, replayIdleSeconds: Int,
@@ -51,17 +51,9 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
         self.rateLimit = rateLimit
     }
 
-    func start() {
-        worker.start(name: "heartbeat-drain") { [self] in run() }
-    }
-
-    /// Once the receivers have stopped: takes what is left in the rings, hands the last rows to
-    /// the sink, and returns when the drain thread has ended.
-    func stop() {
-        worker.stop()
-    }
-
-    private func run() {
+    /// Moves rows until stopped; stopped once the receivers have, it takes what is left in the
+    /// rings and hands the last rows to the sink before it returns.
+    func run() {
         // Local to this thread's function: no other thread can reach it, and the compiler needs
         // no run-time exclusivity checks on it.
         var replayGuard = ReplayGuard(
@@ -164,6 +156,7 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
     }
 }
 
-extension IngestDrain: CollectorService {
+extension IngestDrain: ThreadedService {
+    var threadName: String { "heartbeat-drain" }
     var serviceName: String { "drain" }
 }

@@ -13,7 +13,7 @@ final class LastHeartbeatWriter: @unchecked Sendable {
 
     private let databaseURL: String
     private let lastSeen: LastSeenTable
-    private let worker = WorkerThread()
+    let worker = WorkerThread()
     /// Rows written, and failed flushes (retried next period).
     let applicationsWritten = ManagedAtomic<UInt64>(0)
     let failures = ManagedAtomic<UInt64>(0)
@@ -23,16 +23,8 @@ final class LastHeartbeatWriter: @unchecked Sendable {
         self.lastSeen = lastSeen
     }
 
-    func start() {
-        worker.start(name: "heartbeat-last-heartbeat") { [self] in run() }
-    }
-
-    /// Stops after a final flush, so a clean shutdown leaves every time stored.
-    func stop() {
-        worker.stop()
-    }
-
-    private func run() {
+    /// Flushes every 10 s; when stopped, flushes once more, so a clean shutdown leaves every time stored.
+    func run() {
         var stored = [Int64]()
         var connection: PostgresConnection?
         var lastFlush = WallClock.monotonicMicros()
@@ -67,6 +59,7 @@ final class LastHeartbeatWriter: @unchecked Sendable {
     }
 }
 
-extension LastHeartbeatWriter: CollectorService {
+extension LastHeartbeatWriter: ThreadedService {
+    var threadName: String { "heartbeat-last-heartbeat" }
     var serviceName: String { "last-heartbeat writer" }
 }

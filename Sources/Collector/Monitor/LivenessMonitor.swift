@@ -15,7 +15,7 @@ final class LivenessMonitor: @unchecked Sendable {
     private let lastSeen: LastSeenTable
     private let feed: RowRing
     private let periodMicros: Int64
-    private let worker = WorkerThread()
+    let worker = WorkerThread()
     private let hotState: HotState?
     private let webhookURLs: [String]
     let metrics: MonitorMetrics
@@ -53,18 +53,10 @@ final class LivenessMonitor: @unchecked Sendable {
         self.webhookURLs = webhookURLs
     }
 
-    func start() {
-        worker.start(name: "heartbeat-monitor") { [self] in run() }
-    }
-
-    func stop() {
-        worker.stop()
-    }
-
     /// The I/O around ``MonitorCoordinator``: wakes ten times a period, reads the stored policies
     /// when the registry changed (or the coordinator asks), hands it the arrivals, and carries its
     /// actions out on PostgreSQL and Redis.
-    private func run() {
+    func run() {
         var coordinator = MonitorCoordinator(periodMicros: periodMicros, nowMicros: WallClock.nowMicros(), notSeenTotal: notSeenTotal())
         var loadedVersion: Int64 = -1
         var connection: PostgresConnection?
@@ -240,6 +232,7 @@ public final class MonitorMetrics: Sendable {
     public init() {}
 }
 
-extension LivenessMonitor: CollectorService {
+extension LivenessMonitor: ThreadedService {
+    var threadName: String { "heartbeat-monitor" }
     var serviceName: String { "liveness monitor" }
 }

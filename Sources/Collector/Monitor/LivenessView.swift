@@ -59,19 +59,10 @@ public final class LivenessView: AtomicReference, Sendable {
     }
 }
 
-/// The view in force, swapped whole by the monitor; readers load it without locking.
-public final class LivenessViewHolder: Sendable {
-    private let current: ManagedAtomic<LivenessView>
+/// The view in force, swapped whole by the monitor after a tick.
+public typealias LivenessViewHolder = AtomicHolder<LivenessView>
 
-    public init(_ initial: LivenessView) {
-        current = ManagedAtomic(initial)
-    }
-
+extension AtomicHolder where Value == LivenessView {
     /// The latest view published.
-    public var view: LivenessView { current.load(ordering: .acquiring) }
-
-    /// Puts `view` in force.
-    public func publish(_ view: LivenessView) {
-        current.store(view, ordering: .releasing)
-    }
+    public var view: LivenessView { value }
 }

@@ -15,7 +15,7 @@ final class AutoRegistrar: @unchecked Sendable {
     private let databaseURL: String
     private let perMinute: Int
     private let maximum: Int
-    private let worker = WorkerThread()
+    let worker = WorkerThread()
     /// Applications inserted.
     let registered = ManagedAtomic<UInt64>(0)
     /// Unknown UUIDs not registered because the per-minute budget was spent.
@@ -31,15 +31,7 @@ final class AutoRegistrar: @unchecked Sendable {
         self.perMinute = perMinute
     }
 
-    func start() {
-        worker.start(name: "heartbeat-autoregister") { [self] in run() }
-    }
-
-    func stop() {
-        worker.stop()
-    }
-
-    private func run() {
+    func run() {
         let scratch = UnsafeMutablePointer<ApplicationUUID>.allocate(capacity: 4_096)
         defer { scratch.deallocate() }
         var connection: PostgresConnection?
@@ -87,6 +79,7 @@ final class AutoRegistrar: @unchecked Sendable {
     }
 }
 
-extension AutoRegistrar: CollectorService {
+extension AutoRegistrar: ThreadedService {
+    var threadName: String { "heartbeat-autoregister" }
     var serviceName: String { "auto-registrar" }
 }

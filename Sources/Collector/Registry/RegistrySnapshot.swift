@@ -22,20 +22,10 @@ public final class RegistrySnapshot: AtomicReference, Sendable {
     }
 }
 
-/// The current registry snapshot, swapped atomically when a new version is loaded; readers never
-/// lock and never see a half-built table.
-public final class RegistryHolder: Sendable {
-    private let current: ManagedAtomic<RegistrySnapshot>
+/// The registry snapshot in force; receivers load it once per batch of datagrams.
+public typealias RegistryHolder = AtomicHolder<RegistrySnapshot>
 
-    public init(_ initial: RegistrySnapshot) {
-        current = ManagedAtomic(initial)
-    }
-
+extension AtomicHolder where Value == RegistrySnapshot {
     /// The snapshot in force.
-    public var snapshot: RegistrySnapshot { current.load(ordering: .acquiring) }
-
-    /// Puts `snapshot` in force.
-    public func publish(_ snapshot: RegistrySnapshot) {
-        current.store(snapshot, ordering: .releasing)
-    }
+    public var snapshot: RegistrySnapshot { value }
 }

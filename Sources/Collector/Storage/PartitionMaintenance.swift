@@ -7,11 +7,12 @@ import Glibc
 
 /// The service that keeps partitions ready while the collector runs: every ten minutes it creates
 /// the days ahead and drops expired ones (``PartitionMaintainer``), on a connection of its own.
-final class PartitionMaintenance: CollectorService {
+final class PartitionMaintenance: ThreadedService {
+    let threadName = "heartbeat-maintenance"
     let serviceName = "partition maintenance"
     private let maintainer: PartitionMaintainer
     private let databaseURL: String
-    private let worker = WorkerThread()
+    let worker = WorkerThread()
     /// Maintenance runs that failed (retried ten minutes later).
     let failedRuns = ManagedAtomic<UInt64>(0)
 
@@ -22,16 +23,8 @@ final class PartitionMaintenance: CollectorService {
         self.databaseURL = databaseURL
     }
 
-    func start() {
-        worker.start(name: "heartbeat-maintenance") { [self] in run() }
-    }
-
-    func stop() {
-        worker.stop()
-    }
-
     /// Sleeps in short steps so that stopping never waits for the period.
-    private func run() {
+    func run() {
         var elapsedMillis = 0
         while !worker.isStopRequested {
             usleep(100_000)

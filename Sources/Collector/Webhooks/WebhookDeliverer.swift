@@ -33,7 +33,7 @@ final class WebhookDeliverer: @unchecked Sendable {
     private let databaseURL: String
     private let settings: Settings
     private let metrics: WebhookMetrics
-    private let worker = WorkerThread()
+    let worker = WorkerThread()
 
     init(databaseURL: String, settings: Settings, metrics: WebhookMetrics) {
         self.databaseURL = databaseURL
@@ -41,16 +41,8 @@ final class WebhookDeliverer: @unchecked Sendable {
         self.metrics = metrics
     }
 
-    func start() {
-        worker.start(name: "heartbeat-webhooks") { [self] in run() }
-    }
-
-    /// Stops after the POST in flight (its row is marked, or its lease runs out).
-    func stop() {
-        worker.stop()
-    }
-
-    private func run() {
+    /// Delivers until stopped; stopping waits for the POST in flight (its row is marked, or its lease runs out).
+    func run() {
         var connection: PostgresConnection?
         while !worker.isStopRequested {
             var claimed = 0
@@ -140,6 +132,7 @@ final class WebhookDeliverer: @unchecked Sendable {
     }
 }
 
-extension WebhookDeliverer: CollectorService {
+extension WebhookDeliverer: ThreadedService {
+    var threadName: String { "heartbeat-webhooks" }
     var serviceName: String { "webhook delivery" }
 }

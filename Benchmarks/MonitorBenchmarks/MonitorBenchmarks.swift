@@ -39,7 +39,8 @@ let benchmarks: @Sendable () -> Void = {
             let subject = board(count, withDue: false)
             benchmark.startMeasurement()
             let view = LivenessView(
-                source: .monitor, role: .alone, takenAtMicros: 1_000_000, sequence: 1, entries: subject.entries(latestArrival: { _ in 0 }))
+                source: .monitor, role: .alone, takenAtMicros: 1_000_000, sequence: 1,
+                columns: subject.viewColumns(count: count, latestArrival: { _ in 0 }))
             benchmark.stopMeasurement()
             precondition(view.count == count)
         }

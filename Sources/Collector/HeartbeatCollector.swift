@@ -81,7 +81,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
         // Every collector with a monitor has a board, `--sink none` included.
         let monitorFeed: RowRing? = configuration.monitor ? RowRing(capacity: 1 << 18) : nil
         liveness = LivenessViewHolder(LivenessView(
-            source: configuration.monitor ? .monitor : .lastSeenOnly, role: nil, takenAtMicros: 0, sequence: 0, entries: []))
+            source: configuration.monitor ? .monitor : .lastSeenOnly, role: nil, takenAtMicros: 0, sequence: 0))
         monitorMetrics = MonitorMetrics()
         let hotStateMetrics = self.hotStateMetrics
         let hotState = configuration.redisURL.map { url in

@@ -24,7 +24,7 @@ struct LivenessViewTests {
             version: 2, applications: [ApplicationDescriptor(uuid: uuid, applicationID: Int64(id))], allowedSkewMicros: 120_000_000))
         let feed = RowRing(capacity: 1_024)
         let lastSeen = LastSeenTable(capacity: 8)
-        let views = LivenessViewHolder(LivenessView(source: .monitor, role: nil, takenAtMicros: 0, sequence: 0, entries: []))
+        let views = LivenessViewHolder(LivenessView(source: .monitor, role: nil, takenAtMicros: 0, sequence: 0))
         let monitor = LivenessMonitor(
             databaseURL: database.url, registry: registry, lastSeen: lastSeen, feed: feed, periodMillis: 100, metrics: MonitorMetrics(), views: views)
         monitor.start()

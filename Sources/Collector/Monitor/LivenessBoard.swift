@@ -84,15 +84,17 @@ public struct LivenessBoard {
         }
     }
 
-    /// Every application's state for readers, ids 0 up to ``capacity``; `latestArrival(id)` is the
-    /// last-seen table's arrival (the machine's may be a restarted clock).
-    public func entries(latestArrival: (Int) -> Int64) -> [LivenessView.Entry] {
-        machines.indices.map { id in
+    /// Every application's state for readers, ids 0 up to `count` (at most ``capacity``);
+    /// `latestArrival(id)` is the last-seen table's arrival (the machine's may be a restarted clock).
+    public func viewColumns(count: Int, latestArrival: (Int) -> Int64) -> LivenessView.Columns {
+        var columns = LivenessView.Columns(reservingCapacity: min(count, capacity))
+        for id in 0..<min(count, capacity) {
             let machine = machines[id]
-            return LivenessView.Entry(
+            columns.append(LivenessView.Entry(
                 status: machine.status, sinceMicros: machine.sinceMicros, lastArrivalMicros: latestArrival(id),
-                nextDeadlineMicros: nextDeadline[id] == Self.never ? nil : nextDeadline[id], lastRun: machine.lastRun)
+                nextDeadlineMicros: nextDeadline[id] == Self.never ? nil : nextDeadline[id], lastRun: machine.lastRun))
         }
+        return columns
     }
 
     private static func deadline(of machine: LivenessMachine, _ policy: LivenessPolicy) -> Int64 {

@@ -39,7 +39,7 @@ final class LivenessMonitor: @unchecked Sendable {
     init(
         databaseURL: String, registry: RegistryHolder, lastSeen: LastSeenTable, feed: RowRing, periodMillis: Int, metrics: MonitorMetrics,
         hotState: HotState? = nil, webhookURLs: [String] = [], notSeenTotal: @escaping @Sendable () -> UInt64 = { 0 },
-        views: LivenessViewHolder = LivenessViewHolder(LivenessView(source: .monitor, role: nil, takenAtMicros: 0, sequence: 0, entries: []))
+        views: LivenessViewHolder = LivenessViewHolder(LivenessView(source: .monitor, role: nil, takenAtMicros: 0, sequence: 0))
     ) {
         self.views = views
         self.notSeenTotal = notSeenTotal
@@ -78,7 +78,8 @@ final class LivenessMonitor: @unchecked Sendable {
                 if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
                 let snapshotVersion = registry.snapshot.version
                 if snapshotVersion != loadedVersion || coordinator.needsReload {
-                    coordinator.loadPolicies(try Self.loadPolicies(on: connection!), nowMicros: now)
+                    try Self.loadPolicies(on: connection!) { coordinator.load($0, nowMicros: now) }
+                    coordinator.finishedLoading()
                     loadedVersion = snapshotVersion
                     databaseMicros += WallClock.nowMicros() - now
                 }
@@ -193,9 +194,10 @@ final class LivenessMonitor: @unchecked Sendable {
         }
     }
 
-    /// Every application's policy and stored status.
-    private static func loadPolicies(on connection: PostgresConnection) throws(PostgresError) -> [MonitorCoordinator.StoredApplication] {
-        var rows = [MonitorCoordinator.StoredApplication]()
+    /// Every application's policy and stored status, row by row.
+    private static func loadPolicies(
+        on connection: PostgresConnection, _ each: (MonitorCoordinator.StoredApplication) -> Void
+    ) throws(PostgresError) {
         // Since when each application has had its status: its latest transition (one index probe
         // each, on status_change's (application_id, at)).
         try connection.forEachRow("""
@@ -208,9 +210,8 @@ final class LivenessMonitor: @unchecked Sendable {
             else { return }
             let policy = LivenessPolicy(
                 intervalMicros: interval * 1_000, graceMicros: grace * 1_000, maxRunMicros: row.int64("max_run_ms").map { $0 * 1_000 })
-            rows.append((id, policy, status, row.int64("since_us")))
+            each((id, policy, status, row.int64("since_us")))
         }
-        return rows
     }
 }
 

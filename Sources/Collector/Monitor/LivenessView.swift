@@ -33,6 +33,43 @@ public final class LivenessView: AtomicReference, Sendable {
         }
     }
 
+    /// Every application's state, column by column (no padding between fields, so a million
+    /// applications cost 41 MB), indexed by application id.
+    public struct Columns: Sendable {
+        var statuses: [LivenessStatus] = []
+        var since: [Int64] = []
+        var lastArrival: [Int64] = []
+        /// `Int64.max`: no deadline.
+        var nextDeadline: [Int64] = []
+        /// `Int64.min` ended: no run closed yet.
+        var runDuration: [Int64] = []
+        var runEnded: [Int64] = []
+
+        public init() {}
+
+        /// Room for `count` entries, to be filled with ``append(_:)``.
+        public init(reservingCapacity count: Int) {
+            statuses.reserveCapacity(count)
+            since.reserveCapacity(count)
+            lastArrival.reserveCapacity(count)
+            nextDeadline.reserveCapacity(count)
+            runDuration.reserveCapacity(count)
+            runEnded.reserveCapacity(count)
+        }
+
+        /// Adds the entry of the next application id.
+        public mutating func append(_ entry: Entry) {
+            statuses.append(entry.status)
+            since.append(entry.sinceMicros)
+            lastArrival.append(entry.lastArrivalMicros)
+            nextDeadline.append(entry.nextDeadlineMicros ?? .max)
+            runDuration.append(entry.lastRun?.durationMicros ?? 0)
+            runEnded.append(entry.lastRun?.endedMicros ?? .min)
+        }
+
+        var count: Int { statuses.count }
+    }
+
     public let source: Source
     /// The monitor's role when it was taken (nil without a monitor).
     public let role: MonitorRole?
@@ -40,22 +77,27 @@ public final class LivenessView: AtomicReference, Sendable {
     public let takenAtMicros: Int64
     /// Which tick published it (1 for the first; 0 for the empty view before any).
     public let sequence: UInt64
-    private let entries: [Entry]
+    private let columns: Columns
 
-    public init(source: Source, role: MonitorRole?, takenAtMicros: Int64, sequence: UInt64, entries: [Entry]) {
+    public init(source: Source, role: MonitorRole?, takenAtMicros: Int64, sequence: UInt64, columns: Columns = Columns()) {
         self.source = source
         self.role = role
         self.takenAtMicros = takenAtMicros
         self.sequence = sequence
-        self.entries = entries
+        self.columns = columns
     }
 
     /// Application ids the view covers (0 up to this).
-    public var count: Int { entries.count }
+    public var count: Int { columns.count }
 
     /// Application `id`'s state; nil for an id the board did not hold yet.
     public subscript(id: Int) -> Entry? {
-        id >= 0 && id < entries.count ? entries[id] : nil
+        guard id >= 0, id < columns.count else { return nil }
+        let ended = columns.runEnded[id]
+        return Entry(
+            status: columns.statuses[id], sinceMicros: columns.since[id], lastArrivalMicros: columns.lastArrival[id],
+            nextDeadlineMicros: columns.nextDeadline[id] == .max ? nil : columns.nextDeadline[id],
+            lastRun: ended == .min ? nil : LivenessMachine.ClosedRun(durationMicros: columns.runDuration[id], endedMicros: ended))
     }
 }
 

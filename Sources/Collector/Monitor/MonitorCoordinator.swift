@@ -106,6 +106,8 @@ public struct MonitorCoordinator {
     /// Whether the stored statuses must be read again before the next tick.
     public private(set) var needsReload = true
     private var transitions = [PendingTransition]()
+    /// The highest application id registered or heard from (the board holds room beyond it).
+    private var highestID = 0
 
     /// A coordinator that starts at `nowMicros` and watches one period before it convicts anyone
     /// (start-up counts as a gap: the board has not heard anybody yet).
@@ -122,17 +124,28 @@ public struct MonitorCoordinator {
     /// Loads the registry's policies and stored statuses, after start, a registry change, a
     /// hand-over or a failed write.
     public mutating func loadPolicies(_ rows: [StoredApplication], nowMicros: Int64) {
-        for row in rows {
-            grow(to: row.id)
-            board.setPolicy(row.policy, for: row.id)
-            board.adopt(status: row.status, for: row.id, nowMicros: nowMicros, sinceMicros: row.sinceMicros)
-        }
+        for row in rows { load(row, nowMicros: nowMicros) }
+        finishedLoading()
+    }
+
+    /// One row of a load, as it is read (a million rows are never held at once); then
+    /// ``finishedLoading()``.
+    public mutating func load(_ row: StoredApplication, nowMicros: Int64) {
+        grow(to: row.id)
+        board.setPolicy(row.policy, for: row.id)
+        board.adopt(status: row.status, for: row.id, nowMicros: nowMicros, sinceMicros: row.sinceMicros)
+    }
+
+    /// Every row of a load was given to ``load(_:nowMicros:)``.
+    public mutating func finishedLoading() {
         needsReload = false
     }
 
     /// The board as readers see it (``LivenessView``), with arrivals from the last-seen table.
     public func view(role: MonitorRole, nowMicros: Int64, sequence: UInt64, latestArrival: (Int) -> Int64) -> LivenessView {
-        LivenessView(source: .monitor, role: role, takenAtMicros: nowMicros, sequence: sequence, entries: board.entries(latestArrival: latestArrival))
+        LivenessView(
+            source: .monitor, role: role, takenAtMicros: nowMicros, sequence: sequence,
+            columns: board.viewColumns(count: highestID + 1, latestArrival: latestArrival))
     }
 
     /// The registry changed: its policies are read again before the next tick.
@@ -254,6 +267,7 @@ public struct MonitorCoordinator {
     }
 
     private mutating func grow(to id: Int) {
+        highestID = max(highestID, id)
         if id >= board.capacity { board = board.resized(capacity: id * 2, defaultPolicy: Self.defaultPolicy) }
     }
 

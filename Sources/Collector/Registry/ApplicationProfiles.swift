@@ -35,15 +35,15 @@ public struct ApplicationProfile: Equatable, Sendable {
 public struct ApplicationProfiles: Sendable {
     /// Position of each id's profile, by id (-1: no such application).
     private var positionByID: [Int32] = []
-    private var ids: [Int64] = []
     private var uuids: [ApplicationUUID] = []
     private var nameBytes: [UInt8] = []
     /// Where each name ends in ``nameBytes`` (it starts where the one before ends).
     private var nameEnds: [UInt32] = []
-    private var intervals: [Int64] = []
-    private var graces: [Int64] = []
+    /// Milliseconds, as the schema stores them (`integer`).
+    private var intervals: [Int32] = []
+    private var graces: [Int32] = []
     /// -1: no limit.
-    private var maxRuns: [Int64] = []
+    private var maxRuns: [Int32] = []
     /// Bit 0: signed; bit 1: enabled.
     private var flags: [UInt8] = []
 
@@ -54,21 +54,20 @@ public struct ApplicationProfiles: Sendable {
     }
 
     /// Profiles held.
-    public var count: Int { ids.count }
+    public var count: Int { uuids.count }
 
     /// Adds `profile` (an id added twice keeps the later one for lookups).
     public mutating func append(_ profile: ApplicationProfile) {
         let id = Int(profile.applicationID)
         guard id >= 0 else { return }
         if id >= positionByID.count { positionByID += Array(repeating: -1, count: id + 1 - positionByID.count) }
-        positionByID[id] = Int32(ids.count)
-        ids.append(profile.applicationID)
+        positionByID[id] = Int32(uuids.count)
         uuids.append(profile.uuid)
         nameBytes += profile.name.utf8
         nameEnds.append(UInt32(nameBytes.count))
-        intervals.append(profile.intervalMillis)
-        graces.append(profile.graceMillis)
-        maxRuns.append(profile.maxRunMillis ?? -1)
+        intervals.append(Int32(clamping: profile.intervalMillis))
+        graces.append(Int32(clamping: profile.graceMillis))
+        maxRuns.append(profile.maxRunMillis.map { Int32(clamping: $0) } ?? -1)
         flags.append((profile.isSigned ? 1 : 0) | (profile.isEnabled ? 2 : 0))
     }
 
@@ -80,7 +79,7 @@ public struct ApplicationProfiles: Sendable {
         let start = position == 0 ? 0 : Int(nameEnds[position - 1])
         let name = String(decoding: nameBytes[start..<Int(nameEnds[position])], as: UTF8.self)
         return ApplicationProfile(
-            applicationID: ids[position], uuid: uuids[position], name: name, intervalMillis: intervals[position], graceMillis: graces[position],
-            maxRunMillis: maxRuns[position] >= 0 ? maxRuns[position] : nil, isSigned: flags[position] & 1 != 0, isEnabled: flags[position] & 2 != 0)
+            applicationID: id, uuid: uuids[position], name: name, intervalMillis: Int64(intervals[position]),
+            graceMillis: Int64(graces[position]), maxRunMillis: maxRuns[position] >= 0 ? Int64(maxRuns[position]) : nil, isSigned: flags[position] & 1 != 0, isEnabled: flags[position] & 2 != 0)
     }
 }

@@ -44,4 +44,24 @@ struct LivenessBoardTests {
         board.sweep(nowMicros: 60_000_000, into: &transitions)
         #expect(transitions.map(\.transition.to) == [.late, .down])
     }
+
+    @Test("the readers' view holds each application's status, since, arrival, deadline and last run, up to the ids asked for")
+    func viewColumns() {
+        var board = LivenessBoard(capacity: 8, defaultPolicy: policy)
+        _ = board.receive(.beat, for: 1, atMicros: 1_000_000, recordIntervalMillis: 0)
+        _ = board.receive(.start, for: 2, atMicros: 1_000_000, recordIntervalMillis: 0)
+        _ = board.receive(.success, for: 2, atMicros: 4_000_000, recordIntervalMillis: 0)
+        _ = board.receive(.stop, for: 3, atMicros: 2_000_000, recordIntervalMillis: 0)
+        let view = LivenessView(
+            source: .monitor, role: .alone, takenAtMicros: 5_000_000, sequence: 1,
+            columns: board.viewColumns(count: 4, latestArrival: { $0 == 1 ? 1_500_000 : .min }))
+        #expect(view.count == 4, "ids 0-3, not the board's capacity")
+        #expect(view[0] == LivenessView.Entry(status: .new, sinceMicros: .min, lastArrivalMicros: .min, nextDeadlineMicros: nil, lastRun: nil))
+        #expect(view[1] == LivenessView.Entry(
+            status: .up, sinceMicros: 1_000_000, lastArrivalMicros: 1_500_000, nextDeadlineMicros: 1_000_000 + policy.intervalMicros, lastRun: nil))
+        #expect(view[2]?.lastRun?.durationMicros == 3_000_000 && view[2]?.lastRun?.endedMicros == 4_000_000)
+        #expect(view[2]?.nextDeadlineMicros == 4_000_000 + policy.intervalMicros)
+        #expect(view[3]?.status == .paused && view[3]?.nextDeadlineMicros == nil && view[3]?.sinceMicros == 2_000_000)
+        #expect(view[4] == nil && view[-1] == nil)
+    }
 }

@@ -87,14 +87,14 @@ public struct LivenessBoard {
     /// Every application's state for readers, ids 0 up to `count` (at most ``capacity``);
     /// `latestArrival(id)` is the last-seen table's arrival (the machine's may be a restarted clock).
     public func viewColumns(count: Int, latestArrival: (Int) -> Int64) -> LivenessView.Columns {
-        var columns = LivenessView.Columns(reservingCapacity: min(count, capacity))
-        for id in 0..<min(count, capacity) {
-            let machine = machines[id]
-            columns.append(LivenessView.Entry(
-                status: machine.status, sinceMicros: machine.sinceMicros, lastArrivalMicros: latestArrival(id),
-                nextDeadlineMicros: nextDeadline[id] == Self.never ? nil : nextDeadline[id], lastRun: machine.lastRun))
-        }
-        return columns
+        // Column by column: each is one tight pass (the deadlines a plain copy, `never` being the
+        // view's "no deadline" too).
+        let ids = 0..<min(count, capacity)
+        let machines = self.machines[ids]
+        return LivenessView.Columns(
+            statuses: machines.map(\.status), since: machines.map(\.sinceMicros), lastArrival: ids.map(latestArrival),
+            nextDeadline: Array(nextDeadline[ids]), runDuration: machines.map { $0.lastRun?.durationMicros ?? 0 },
+            runEnded: machines.map { $0.lastRun?.endedMicros ?? .min })
     }
 
     private static func deadline(of machine: LivenessMachine, _ policy: LivenessPolicy) -> Int64 {

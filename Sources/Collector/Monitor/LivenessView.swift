@@ -47,24 +47,15 @@ public final class LivenessView: AtomicReference, Sendable {
 
         public init() {}
 
-        /// Room for `count` entries, to be filled with ``append(_:)``.
-        public init(reservingCapacity count: Int) {
-            statuses.reserveCapacity(count)
-            since.reserveCapacity(count)
-            lastArrival.reserveCapacity(count)
-            nextDeadline.reserveCapacity(count)
-            runDuration.reserveCapacity(count)
-            runEnded.reserveCapacity(count)
-        }
-
-        /// Adds the entry of the next application id.
-        public mutating func append(_ entry: Entry) {
-            statuses.append(entry.status)
-            since.append(entry.sinceMicros)
-            lastArrival.append(entry.lastArrivalMicros)
-            nextDeadline.append(entry.nextDeadlineMicros ?? .max)
-            runDuration.append(entry.lastRun?.durationMicros ?? 0)
-            runEnded.append(entry.lastRun?.endedMicros ?? .min)
+        /// Columns of equal length, indexed by application id.
+        init(statuses: [LivenessStatus], since: [Int64], lastArrival: [Int64], nextDeadline: [Int64], runDuration: [Int64], runEnded: [Int64]) {
+            precondition([since.count, lastArrival.count, nextDeadline.count, runDuration.count, runEnded.count].allSatisfy { $0 == statuses.count })
+            self.statuses = statuses
+            self.since = since
+            self.lastArrival = lastArrival
+            self.nextDeadline = nextDeadline
+            self.runDuration = runDuration
+            self.runEnded = runEnded
         }
 
         var count: Int { statuses.count }

@@ -168,8 +168,9 @@ struct MonitorCoordinatorTests {
         let lost = coordinator.lost(attempted.filter { $0.applicationID == 1 }, of: attempted)
         #expect(lost == [2])
         // An operator had paused application 2: once adopted, its silence convicts nobody.
-        coordinator.adopt([(2, .paused)], nowMicros: 500_000)
+        coordinator.adopt([(2, .paused, 400_000)], nowMicros: 500_000)
         #expect(coordinator.board.machine(for: 2).status == .paused)
+        #expect(coordinator.board.machine(for: 2).sinceMicros == 400_000, "paused since the stored transition, not since it was adopted")
         var later = [String]()
         for at in stride(from: 1_500, through: 4_500, by: 1_000) {
             later += coordinator.tick(.init(nowMicros: Int64(at) * 1_000, role: .alone)).map(Self.render)

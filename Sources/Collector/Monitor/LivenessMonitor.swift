@@ -78,7 +78,9 @@ final class LivenessMonitor: @unchecked Sendable {
                 if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
                 let snapshotVersion = registry.snapshot.version
                 if snapshotVersion != loadedVersion || coordinator.needsReload {
-                    try Self.loadPolicies(on: connection!) { coordinator.load($0, nowMicros: now) }
+                    // `since` costs an index probe per application (seconds at a million): read
+                    // once at start; later loads adopt a changed status as of now.
+                    try Self.loadPolicies(on: connection!, withSince: loadedVersion == -1) { coordinator.load($0, nowMicros: now) }
                     coordinator.finishedLoading()
                     loadedVersion = snapshotVersion
                     databaseMicros += WallClock.nowMicros() - now
@@ -184,27 +186,32 @@ final class LivenessMonitor: @unchecked Sendable {
             ])
     }
 
-    /// The stored status of applications `ids`.
-    private static func storedStatuses(of ids: Set<Int>, on connection: PostgresConnection) throws(PostgresError) -> [(id: Int, status: LivenessStatus)] {
+    /// The stored status of applications `ids`, and since when.
+    private static func storedStatuses(
+        of ids: Set<Int>, on connection: PostgresConnection
+    ) throws(PostgresError) -> [(id: Int, status: LivenessStatus, sinceMicros: Int64?)] {
         let rows = try connection.execute(
-            "SELECT id, status FROM application WHERE id = ANY($1::int[])", [PostgresConnection.arrayParameter(ids.map(String.init))])
+            """
+            SELECT id, status,
+                   (SELECT (extract(epoch FROM max(at)) * 1000000)::bigint FROM status_change WHERE application_id = application.id) AS since_us
+            FROM application WHERE id = ANY($1::int[])
+            """, [PostgresConnection.arrayParameter(ids.map(String.init))])
         return rows.rows.compactMap { row in
             guard let id = row.int("id"), let text = row["status"], let status = LivenessStatus(label: text) else { return nil }
-            return (id, status)
+            return (id, status, row.int64("since_us"))
         }
     }
 
-    /// Every application's policy and stored status, row by row.
+    /// Every application's policy and stored status, row by row; `withSince`: and since when it has
+    /// had that status (its latest transition).
     private static func loadPolicies(
-        on connection: PostgresConnection, _ each: (MonitorCoordinator.StoredApplication) -> Void
+        on connection: PostgresConnection, withSince: Bool, _ each: (MonitorCoordinator.StoredApplication) -> Void
     ) throws(PostgresError) {
-        // Since when each application has had its status: its latest transition (one index probe
-        // each, on status_change's (application_id, at)).
-        try connection.forEachRow("""
-            SELECT id, interval_ms, grace_ms, max_run_ms, status,
-                   (SELECT (extract(epoch FROM max(at)) * 1000000)::bigint FROM status_change WHERE application_id = application.id) AS since_us
-            FROM application
-            """) { row in
+        // Since when: one index probe each, on status_change's (application_id, at).
+        let since = withSince
+            ? "(SELECT (extract(epoch FROM max(at)) * 1000000)::bigint FROM status_change WHERE application_id = application.id)"
+            : "NULL::bigint"
+        try connection.forEachRow("SELECT id, interval_ms, grace_ms, max_run_ms, status, \(since) AS since_us FROM application") { row in
             guard let id = row.int("id"), let interval = row.int64("interval_ms"), let grace = row.int64("grace_ms"),
                 let statusText = row["status"], let status = LivenessStatus(label: statusText)
             else { return }

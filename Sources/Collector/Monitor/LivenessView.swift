@@ -15,7 +15,9 @@ public final class LivenessView: AtomicReference, Sendable {
     /// One application's state.
     public struct Entry: Equatable, Sendable {
         public var status: LivenessStatus
-        /// Since when it has been in that status (Unix µs; `Int64.min` while it never changed).
+        /// Since when it has been in that status (Unix µs; `Int64.min` while it never changed): the
+        /// transition this board made, or the stored one's time; a status adopted after start on a
+        /// registry reload (an operator's pause) counts from when the board adopted it.
         public var sinceMicros: Int64
         /// Its latest arrival at any collector this one hears from (Unix µs; `Int64.min` before any).
         public var lastArrivalMicros: Int64

@@ -244,10 +244,10 @@ public struct MonitorCoordinator {
         return Set(attempted.filter { !wonKeys.contains(Key($0)) }.map(\.applicationID))
     }
 
-    /// Makes the board agree with stored statuses.
-    public mutating func adopt(_ statuses: [(id: Int, status: LivenessStatus)], nowMicros: Int64) {
-        for (id, status) in statuses where id < board.capacity {
-            board.adopt(status: status, for: id, nowMicros: nowMicros)
+    /// Makes the board agree with stored statuses (and since when, if known).
+    public mutating func adopt(_ statuses: [(id: Int, status: LivenessStatus, sinceMicros: Int64?)], nowMicros: Int64) {
+        for (id, status, since) in statuses where id < board.capacity {
+            board.adopt(status: status, for: id, nowMicros: nowMicros, sinceMicros: since)
         }
     }
 

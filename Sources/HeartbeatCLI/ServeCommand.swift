@@ -1,5 +1,4 @@
 import ArgumentParser
-import Atomics
 import Collector
 import Dispatch
 import Foundation

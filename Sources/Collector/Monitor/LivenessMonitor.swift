@@ -62,8 +62,6 @@ final class LivenessMonitor: @unchecked Sendable {
         var connection: PostgresConnection?
         let blank = HeartbeatRow(applicationID: 0, kind: .beat, instance: 0, sequence: 1, receivedAtMicros: 0, sentAtMicros: 0, status: 0)
         var scratch = [HeartbeatRow](repeating: blank, count: 4_096)
-        var local = [HeartbeatRow]()
-        var remote = [HeartbeatRow]()
         var databaseMicros: Int64 = 0
         var published: UInt64 = 0
         var nextViewMicros: Int64 = 0
@@ -90,9 +88,13 @@ final class LivenessMonitor: @unchecked Sendable {
                 metrics.failures.wrappingIncrement(ordering: .relaxed)
                 continue
             }
-            Self.drain(feed, into: &local, scratch: &scratch)
-            if let hotState { Self.drain(hotState.remoteFeed, into: &remote, scratch: &scratch) }
-            coordinator.receive(local: local[...], remote: remote[...])
+            // This collector's records first, then other collectors' (a run of at most 4,096 at a time).
+            while case let count = Self.pop(feed, into: &scratch), count > 0 {
+                coordinator.receive(local: scratch[0..<count])
+            }
+            while let hotState, case let count = Self.pop(hotState.remoteFeed, into: &scratch), count > 0 {
+                coordinator.receive(local: [], remote: scratch[0..<count])
+            }
             // Gathered before the clock starts: reading the kernel's drop counters is not the sweep.
             let input = MonitorCoordinator.TickInput(
                 nowMicros: now, role: role, notSeenTotal: notSeenTotal(),
@@ -138,14 +140,9 @@ final class LivenessMonitor: @unchecked Sendable {
     /// Building the readers' view may take at most 1/this of the monitor thread's time.
     static let viewCostShare: Int64 = 50
 
-    /// Everything `ring` holds, into `rows` (emptied first; its capacity is kept).
-    private static func drain(_ ring: RowRing, into rows: inout [HeartbeatRow], scratch: inout [HeartbeatRow]) {
-        rows.removeAll(keepingCapacity: true)
-        while true {
-            let count = scratch.withUnsafeMutableBufferPointer { ring.pop(into: $0.baseAddress!, maximum: $0.count) }
-            guard count > 0 else { return }
-            rows += scratch[0..<count]
-        }
+    /// Up to `scratch.count` rows from `ring` into `scratch`; how many.
+    private static func pop(_ ring: RowRing, into scratch: inout [HeartbeatRow]) -> Int {
+        scratch.withUnsafeMutableBufferPointer { ring.pop(into: $0.baseAddress!, maximum: $0.count) }
     }
 
     /// Records `transitions`, publishes the ones won, and makes the board adopt the stored status

@@ -203,6 +203,19 @@ public final class HeartbeatCollector: @unchecked Sendable {
         publisher?.publish([payload])
     }
 
+    /// Every application's profile and liveness, from memory: what status reads answer.
+    public func liveStatus() -> LiveStatus {
+        // The view first: a registry read after it is at least as new, so every application the
+        // view holds has a profile unless it was deleted meanwhile.
+        let view = liveness.view
+        return LiveStatus(registry: registry.holder.snapshot, view: view)
+    }
+
+    /// Makes the registry follower look for a change now (after a write through the API).
+    public func checkRegistryNow() {
+        registry.checkNow()
+    }
+
     /// The UDP port the receivers share.
     public var udpPort: UInt16 { receivers[0].boundPort }
 

@@ -85,6 +85,8 @@ struct ServeCommand: ParsableCommand {
     var sink: String?
     @Option(help: "How often the liveness monitor checks every application's deadline, ms (100-60000). Env: HEARTBEAT_CHECK_PERIOD_MS. Default: 1000.")
     var checkPeriodMs: Int?
+    @Flag(help: "Serve /metrics/apps: heartbeat_app_up, heartbeat_app_status and heartbeat_app_last_seen_timestamp_seconds per application (a few series each). Env: HEARTBEAT_APP_METRICS=1.")
+    var appMetrics = false
     @Flag(help: "Do not run the liveness monitor in this collector (another one does). Env: HEARTBEAT_NO_MONITOR=1.")
     var noMonitor = false
     @Flag(help: "Register unknown applications automatically (unsigned, named auto-registered). Env: HEARTBEAT_AUTO_REGISTER=1.")
@@ -133,7 +135,7 @@ struct ServeCommand: ParsableCommand {
         let sidecar = SidecarServer(
             collector: collector, host: configuration.http.host, port: Int(configuration.http.port), adminToken: configuration.adminToken,
             readToken: configuration.readToken, previousSecretSeconds: configuration.previousSecretSeconds,
-            limits: SidecarServer.Limits(maximumConnections: configuration.httpMaxConnections))
+            limits: SidecarServer.Limits(maximumConnections: configuration.httpMaxConnections), applicationMetrics: configuration.applicationMetrics)
         do throws(ServiceList.StartError) {
             try collector.start(adding: [sidecar])  // the sidecar starts last and stops first
         } catch {
@@ -212,6 +214,7 @@ struct ServeCommand: ParsableCommand {
         }
         configuration.shareUDPPort = shareUDPPort || Environment.value("HEARTBEAT_SHARE_UDP_PORT") == "1"
         configuration.autoRegister = autoRegister || Environment.value("HEARTBEAT_AUTO_REGISTER") == "1"
+        configuration.applicationMetrics = appMetrics || Environment.value("HEARTBEAT_APP_METRICS") == "1"
         configuration.monitor = !(noMonitor || Environment.value("HEARTBEAT_NO_MONITOR") == "1")
         if let value = try integer(checkPeriodMs, "HEARTBEAT_CHECK_PERIOD_MS", "--check-period-ms") { configuration.monitorPeriodMillis = value }
         if let value = try integer(autoRegisterPerMinute, "HEARTBEAT_AUTO_REGISTER_PER_MINUTE", "--auto-register-per-minute") {

@@ -21,7 +21,7 @@ enum APIModels {
         return formatter.date(from: text).map { Int64($0.timeIntervalSince1970 * 1_000_000) }
     }
 
-    static func application(_ record: ApplicationRecord, recordsLost: Int64? = nil, secret: String? = nil) -> [String: Any] {
+    static func application(_ record: ApplicationRecord, secret: String? = nil) -> [String: Any] {
         var object: [String: Any] = [
             "uuid": record.uuid, "name": record.name, "status": record.status, "interval_ms": record.intervalMillis,
             "grace_ms": record.graceMillis, "max_run_ms": record.maxRunMillis.map { $0 as Any } ?? NSNull(), "signed": record.signed,
@@ -29,7 +29,6 @@ enum APIModels {
             "last_run_ms": record.lastRunMillis.map { $0 as Any } ?? NSNull(), "last_run_at": timestamp(record.lastRunAtMicros),
             "created_at": timestamp(record.createdAtMicros),
         ]
-        if let recordsLost { object["records_lost_last_hour"] = recordsLost }
         if let secret { object["secret"] = secret }
         return object
     }

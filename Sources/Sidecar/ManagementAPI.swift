@@ -4,14 +4,15 @@ import Hummingbird
 import Protocol
 
 /// The write side of the API, behind the admin bearer token: register, change, delete, pause,
-/// resume, rotate a secret. Every write empties the read cache, so the caller reads its change.
+/// resume, rotate a secret. A write is answered once this collector's memory holds it (see
+/// ``RegistryWriteGate``), and it empties the history cache, so the caller reads its change.
 enum ManagementAPI {
     static func register(on router: Router<BasicRequestContext>, _ shared: SidecarContext) {
         router.post("/v1/apps") { request, _ -> Response in
             try shared.requireAdmin(request)
             let (body, _, _) = try await SidecarContext.jsonBody(
                 request, as: CreateBody.self, allowed: ["name", "interval_ms", "grace_ms", "max_run_ms", "signed"])
-            let (record, secret) = try await shared.database.run { connection in
+            let (record, secret) = try await shared.registryWrite { connection in
                 try ApplicationStore.create(
                     name: body.name, intervalMillis: body.interval_ms ?? 60_000, graceMillis: body.grace_ms ?? 30_000, maxRunMillis: body.max_run_ms,
                     signed: body.signed ?? false, on: connection)
@@ -30,14 +31,14 @@ enum ManagementAPI {
             let changes = ApplicationStore.Changes(
                 name: body.name, intervalMillis: body.interval_ms, graceMillis: body.grace_ms,
                 maxRunMillis: present.contains("max_run_ms") ? .some(body.max_run_ms) : nil, enabled: body.enabled, signed: body.signed)
-            let (record, secret) = try await shared.database.run { try ApplicationStore.update(uuid, changes, on: $0) }
+            let (record, secret) = try await shared.registryWrite { try ApplicationStore.update(uuid, changes, on: $0) }
             shared.cache.invalidate()
             return SidecarContext.json(.ok, APIModels.encode(APIModels.application(record, secret: secret?.hexString)))
         }
         router.delete("/v1/apps/:uuid") { request, context -> Response in
             try shared.requireAdmin(request)
             let uuid = try StatusAPI.applicationUUID(context)
-            let existed = try await shared.database.run { try ApplicationStore.delete(uuid, on: $0) }
+            let existed = try await shared.registryWrite { try ApplicationStore.delete(uuid, on: $0) }
             guard existed else { throw APIError.notFound("no application \(uuid)") }
             shared.cache.invalidate()
             return Response(status: .noContent)
@@ -47,7 +48,7 @@ enum ManagementAPI {
                 try shared.requireAdmin(request)
                 let uuid = try StatusAPI.applicationUUID(context)
                 let urls = shared.collector.webhookURLs
-                let (record, notification) = try await shared.database.run { connection in
+                let (record, notification) = try await shared.registryWrite { connection in
                     try ApplicationStore.setOperatorStatus(uuid, paused: paused, webhookURLs: urls, on: connection)
                 }
                 if let notification { shared.collector.publishNotification(notification) }
@@ -59,7 +60,7 @@ enum ManagementAPI {
             try shared.requireAdmin(request)
             let uuid = try StatusAPI.applicationUUID(context)
             let seconds = shared.previousSecretSeconds
-            let (secret, expires) = try await shared.database.run { try ApplicationStore.rotateSecret(uuid, previousValidSeconds: seconds, on: $0) }
+            let (secret, expires) = try await shared.registryWrite { try ApplicationStore.rotateSecret(uuid, previousValidSeconds: seconds, on: $0) }
             shared.cache.invalidate()
             return SidecarContext.json(.ok, APIModels.encode(["secret": secret.hexString, "previous_secret_expires_at": APIModels.timestamp(expires)]))
         }

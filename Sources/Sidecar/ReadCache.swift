@@ -2,14 +2,12 @@ import Atomics
 import Foundation
 import ThreadSafety
 
-/// A short-lived cache in front of the status reads: each answer (body and ETag) is fresh for
-/// ``ttlMicros`` (less up to a fifth, at random, so entries filled together expire apart) under its
-/// path and query, so a dashboard polling every second costs PostgreSQL one
-/// query per period however many viewers it has. An answer up to ``staleMicros`` past its expiry
-/// is still served at once while one background refresh replaces it (stale-while-revalidate; at most
-/// ``maximumConcurrentRefreshes`` at a time), so
-/// a reader never waits on PostgreSQL for a resource that is being read anyway; older or absent
-/// answers are produced while the reader waits. Hits (fresh or stale) and misses are counted.
+/// An exact, short-lived cache in front of the history reads (events, transitions, loss): each
+/// answer (body and ETag) is served for at most ``ttlMicros`` after PostgreSQL produced it, never
+/// longer — no stale-while-revalidate — so the `Cache-Control: max-age` a response carries is true.
+/// Readers who miss the same key at once share one query (one producer per key in flight), so a
+/// dashboard polling every second costs PostgreSQL one query per period however many viewers it
+/// has. Hits and misses are counted.
 ///
 /// Bounded in bytes (``capacityBytes``, bodies and keys) and in entries (``capacity``): a reader
 /// who varies a query cannot grow the collector's memory. Callers key entries by the route's
@@ -19,14 +17,18 @@ final class ReadCache: @unchecked Sendable {
     struct Entry: Sendable {
         let body: [UInt8]
         let etag: String
+        /// When PostgreSQL produced it (Unix µs).
+        let producedMicros: Int64
         let expiresMicros: Int64
     }
 
     let ttlMicros: Int64
-    let staleMicros: Int64
     private let entries = Locked(Entries())
-    /// Keys being refreshed in the background (one refresh per key at a time).
-    private let refreshing = Locked(Set<String>())
+    /// The query in flight for each key: readers who miss together wait for the same one.
+    private let inFlight = Locked([String: Task<Entry, any Error>]())
+    /// Bumped by ``invalidate()``: an answer produced across a write is served to the readers who
+    /// waited for it but not kept, and readers who come after the write start a query of their own.
+    private let generation = ManagedAtomic<UInt64>(0)
     let hits = ManagedAtomic<UInt64>(0)
     let misses = ManagedAtomic<UInt64>(0)
     /// The entries and the bytes they hold (bodies and keys), changed together under one lock.
@@ -39,55 +41,55 @@ final class ReadCache: @unchecked Sendable {
     static let capacity = 10_000
     /// Bytes of bodies and keys held at most (room for about a hundred of the largest pages).
     let capacityBytes: Int
-    /// Background refreshes running at once, at most (the database pool's size).
-    static let maximumConcurrentRefreshes = 4
 
-    init(ttlMillis: Int = 1_000, staleMillis: Int = 5_000, capacityBytes: Int = 32 << 20) {
+    init(ttlMillis: Int = 1_000, capacityBytes: Int = 32 << 20) {
         self.capacityBytes = capacityBytes
         ttlMicros = Int64(ttlMillis) * 1_000
-        staleMicros = Int64(staleMillis) * 1_000
     }
 
-    /// The cached answer for `key`, or the one `produce` makes (then cached).
+    /// The cached answer for `key` while it is younger than the TTL, else the one `produce` makes
+    /// (then cached); concurrent misses of one key share one `produce`.
     func answer(for key: String, produce: @escaping @Sendable () async throws -> [UInt8]) async throws -> Entry {
-        let now = Self.nowMicros()
-        if let entry = entries.withLock({ $0.byKey[key] }) {
-            if entry.expiresMicros > now {
-                hits.wrappingIncrement(ordering: .relaxed)
-                return entry
-            }
-            if entry.expiresMicros + staleMicros > now {
-                hits.wrappingIncrement(ordering: .relaxed)
-                // At most a few refreshes at once: the hot set's entries all expire about a second
-                // after they were filled, and starting every refresh together sent a burst of
-                // queries (and dispatch threads) through the 4-connection pool each second —
-                // periodic stalls for every reader (Spec/tuning.md). A skipped refresh is simply
-                // started by a later reader; the stale answer is still served meanwhile.
-                if refreshing.withLock({ $0.count < Self.maximumConcurrentRefreshes && $0.insert(key).inserted }) {
-                    // On the sidecar's executor: an unstructured task would otherwise need a free
-                    // thread of the global pool, which blocking code elsewhere may be holding.
-                    Task(executorPreference: DedicatedExecutor.shared) {
-                        defer { self.refreshing.withLock { _ = $0.remove(key) } }
-                        if let body = try? await produce() { self.store(key, body) }
-                    }
-                }
-                return entry
-            }
+        try await lookup(key, produce: produce).entry
+    }
+
+    /// ``answer(for:produce:)``, and whether it came from the cache (`hit`) rather than a query
+    /// this reader started or joined.
+    func lookup(_ key: String, produce: @escaping @Sendable () async throws -> [UInt8]) async throws -> (entry: Entry, hit: Bool) {
+        if let entry = entries.withLock({ $0.byKey[key] }), entry.expiresMicros > Self.nowMicros() {
+            hits.wrappingIncrement(ordering: .relaxed)
+            return (entry, true)
         }
         misses.wrappingIncrement(ordering: .relaxed)
-        return store(key, try await produce())
+        let task = inFlight.withLock { running in
+            if let task = running[key] { return task }
+            // On the sidecar's executor: an unstructured task would otherwise need a free thread
+            // of the global pool, which blocking code elsewhere may be holding.
+            let started = generation.load(ordering: .acquiring)
+            let task = Task(executorPreference: DedicatedExecutor.shared) { [self] () async throws -> Entry in
+                let produced = Self.nowMicros()
+                defer {
+                    inFlight.withLock { running in
+                        if generation.load(ordering: .acquiring) == started { running[key] = nil }
+                    }
+                }
+                return store(key, try await produce(), producedMicros: produced, generation: started)
+            }
+            running[key] = task
+            return task
+        }
+        return (try await task.value, false)
     }
 
     @discardableResult
-    private func store(_ key: String, _ body: [UInt8]) -> Entry {
-        let now = Self.nowMicros()
-        // Lifetimes vary by up to a fifth, so entries filled together do not all expire together.
-        let lifetime = ttlMicros - Int64.random(in: 0...(ttlMicros / 5))
-        let entry = Entry(body: body, etag: Self.etag(of: body), expiresMicros: now + lifetime)
+    private func store(_ key: String, _ body: [UInt8], producedMicros: Int64, generation started: UInt64) -> Entry {
+        let entry = Entry(body: body, etag: Self.etag(of: body), producedMicros: producedMicros, expiresMicros: producedMicros + ttlMicros)
         let size = body.count + key.utf8.count
         // An answer larger than the whole budget is served but not kept.
         guard size <= capacityBytes else { return entry }
+        let now = Self.nowMicros()
         entries.withLock { entries in
+            guard generation.load(ordering: .acquiring) == started else { return }
             if let old = entries.byKey.removeValue(forKey: key) { entries.bytes -= old.body.count + key.utf8.count }
             if entries.byKey.count >= Self.capacity || entries.bytes + size > capacityBytes {
                 // Make room for a quarter of the budget at once, so a flood of distinct queries
@@ -96,8 +98,8 @@ final class ReadCache: @unchecked Sendable {
                 let target = min(capacityBytes * 3 / 4, capacityBytes - size)
                 let order = entries.byKey.sorted { $0.value.expiresMicros < $1.value.expiresMicros }
                 for (evicted, value) in order {
-                    let stale = value.expiresMicros + staleMicros <= now
-                    guard stale || entries.bytes > target || entries.byKey.count >= Self.capacity * 3 / 4 else { break }
+                    let expired = value.expiresMicros <= now
+                    guard expired || entries.bytes > target || entries.byKey.count >= Self.capacity * 3 / 4 else { break }
                     entries.byKey[evicted] = nil
                     entries.bytes -= value.body.count + evicted.utf8.count
                 }
@@ -113,14 +115,18 @@ final class ReadCache: @unchecked Sendable {
     /// Entries the cache holds.
     var count: Int { entries.withLock { $0.byKey.count } }
 
-    /// What the cache holds for `key` right now, fresh or stale (for diagnostics and tests).
+    /// What the cache holds for `key` right now, expired or not (for diagnostics and tests).
     func cachedBody(for key: String) -> [UInt8]? {
         entries.withLock { $0.byKey[key]?.body }
     }
 
     /// Forgets everything (after a write, so the writer reads its own change).
     func invalidate() {
-        entries.withLock { $0 = Entries() }
+        entries.withLock { entries in
+            generation.wrappingIncrement(ordering: .releasing)
+            entries = Entries()
+        }
+        inFlight.withLock { $0.removeAll() }
     }
 
     /// A strong ETag: FNV-1a 64 of the body, quoted.
@@ -133,7 +139,7 @@ final class ReadCache: @unchecked Sendable {
         return "\"" + String(hash, radix: 16) + "\""
     }
 
-    private static func nowMicros() -> Int64 {
+    static func nowMicros() -> Int64 {
         Int64(Date().timeIntervalSince1970 * 1_000_000)
     }
 }

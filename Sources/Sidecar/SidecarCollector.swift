@@ -7,6 +7,11 @@ import Collector
 public protocol SidecarCollector: AnyObject, Sendable {
     /// Everything the collector counts, now.
     func snapshot() -> CollectorSnapshot
+    /// Every application's profile and liveness as the collector holds them in memory: what
+    /// status reads answer.
+    func liveStatus() -> LiveStatus
+    /// Asks the collector to reload its registry now rather than at its next poll (after a write).
+    func checkRegistryNow()
     /// Validates records received over HTTP and queues the accepted ones, like a receiver.
     func submitHTTPRecords(_ records: UnsafeRawBufferPointer) -> HTTPIngestGate.Outcome
     /// The PostgreSQL the status reads and the management writes go to.

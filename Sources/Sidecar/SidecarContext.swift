@@ -2,12 +2,14 @@ import Collector
 import Foundation
 import Hummingbird
 
-/// What every API handler shares: the collector, the database pool, the read cache and the
-/// management settings.
+/// What every API handler shares: the collector, the database pool, the history cache, the
+/// registry write gate and the management settings.
 final class SidecarContext: Sendable {
     let collector: any SidecarCollector
     let database: DatabaseWork
     let cache = ReadCache()
+    let writes: RegistryWriteGate
+    let summaries = SummaryMemo()
     /// The bearer token management calls need; nil disables management.
     let adminToken: String?
     /// The token read routes need (`--read-token`); nil leaves them open. The admin token reads too.
@@ -18,10 +20,18 @@ final class SidecarContext: Sendable {
     /// The server's connection limits, for `/metrics` (nil when only listing routes).
     let connections: ConnectionGuard?
 
-    init(collector: any SidecarCollector, adminToken: String?, readToken: String? = nil, previousSecretSeconds: Int, connections: ConnectionGuard?) {
+    /// Whether `/metrics/apps` is served (`--app-metrics`).
+    let applicationMetrics: Bool
+
+    init(
+        collector: any SidecarCollector, adminToken: String?, readToken: String? = nil, previousSecretSeconds: Int, connections: ConnectionGuard?,
+        applicationMetrics: Bool = false
+    ) {
+        self.applicationMetrics = applicationMetrics
         self.collector = collector
         self.connections = connections
         self.database = DatabaseWork(url: collector.databaseURL)
+        self.writes = RegistryWriteGate(collector: collector)
         self.adminToken = adminToken
         self.readToken = readToken
         self.previousSecretSeconds = previousSecretSeconds
@@ -101,20 +111,73 @@ final class SidecarContext: Sendable {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// A cached read under `key` — the route and its parsed, known parameters in a fixed order, so
-    /// that unknown parameters (a nonce) and their order cannot multiply entries: 304 when
-    /// `If-None-Match` carries the current ETag, else the body; either way with `ETag` and
-    /// `Cache-Control: max-age=1`.
+    /// A history read under `key` — the route and its parsed, known parameters in a fixed order, so
+    /// that unknown parameters (a nonce) and their order cannot multiply entries — answered from
+    /// ``ReadCache`` (at most its TTL old) once no registry write is in flight: 304 when
+    /// `If-None-Match` carries the current ETag, else the body; either way with `ETag`,
+    /// `Cache-Control: max-age=1` and `Age` (0 for an answer PostgreSQL just gave this reader;
+    /// whole seconds since it answered, rounded up, for one from the cache).
     func cachedRead(
         _ request: Request, key: String, contentType: String = "application/json", produce: @escaping @Sendable () async throws -> [UInt8]
     ) async throws -> Response {
-        let entry = try await cache.answer(for: key, produce: produce)
-        var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "max-age=1"]
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == entry.etag || $0.trimmingCharacters(in: .whitespaces) == "*" }) {
+        await writes.awaitSettled()
+        let (entry, hit) = try await cache.lookup(key, produce: produce)
+        // Rounded up, so that max-age minus Age never lets a client keep an answer past a second.
+        let ageMicros = hit ? max(0, ReadCache.nowMicros() - entry.producedMicros) : 0
+        let headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "max-age=1", .age: String((ageMicros + 999_999) / 1_000_000)]
+        return Self.conditional(request, body: entry.body, etag: entry.etag, contentType: contentType, headers: headers)
+    }
+
+    /// The history cache's answer for `key` once no registry write is in flight.
+    func historyEntry(key: String, produce: @escaping @Sendable () async throws -> [UInt8]) async throws -> ReadCache.Entry {
+        await writes.awaitSettled()
+        return try await cache.answer(for: key, produce: produce)
+    }
+
+    /// The body of ``historyEntry(key:produce:)``.
+    func history(key: String, produce: @escaping @Sendable () async throws -> [UInt8]) async throws -> [UInt8] {
+        try await historyEntry(key: key, produce: produce).body
+    }
+
+    /// 304 with `headers` when the request's `If-None-Match` names `etag` (or `*`), else 200 with
+    /// the body.
+    static func conditional(_ request: Request, body: [UInt8], etag: String, contentType: String, headers: HTTPFields) -> Response {
+        var headers = headers
+        headers[.eTag] = etag
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0.trimmingCharacters(in: .whitespaces) == "*" }) {
             return Response(status: .notModified, headers: headers)
         }
         headers[.contentType] = contentType
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: entry.body)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// What status reads answer from: the collector's registry and liveness view. 503 (with
+    /// `Retry-After`) before the monitor's first view, or on a collector without a monitor.
+    func liveStatus() throws -> LiveStatus {
+        let live = collector.liveStatus()
+        if live.view.source == .lastSeenOnly {
+            throw APIError(
+                status: .serviceUnavailable, code: "no_monitor",
+                message: "this collector runs without a liveness monitor (--no-monitor): ask one that monitors")
+        }
+        if live.view.sequence == 0 {
+            throw APIError(status: .serviceUnavailable, code: "starting", message: "the liveness monitor is loading the registry; try again in a second", retryAfterSeconds: 1)
+        }
+        return live
+    }
+
+    /// A registry write through the API: `write` runs on a pooled connection and is answered once
+    /// this collector's memory holds it; the history cache is emptied.
+    func registryWrite<Value: Sendable>(_ write: @escaping @Sendable (PostgresConnection) throws -> Value) async throws -> Value {
+        let database = database
+        let value = try await writes.write {
+            try await database.run { connection in
+                let value = try write(connection)
+                return (value, registryVersion: try ApplicationStore.registryVersion(on: connection))
+            }
+        }
+        cache.invalidate()
+        return value
     }
 
     /// The request's JSON object body (at most `limit` bytes) decoded as `Body`, refusing unknown

@@ -55,7 +55,7 @@ public final class SidecarServer: @unchecked Sendable {
 
     public init(
         collector: any SidecarCollector, host: String, port: Int, adminToken: String? = nil, readToken: String? = nil, previousSecretSeconds: Int = 3_600,
-        limits: Limits = Limits()
+        limits: Limits = Limits(), applicationMetrics: Bool = false
     ) {
         self.collector = collector
         self.limits = limits
@@ -63,7 +63,8 @@ public final class SidecarServer: @unchecked Sendable {
             admission: ConnectionAdmission(maximum: limits.maximumConnections, reserve: limits.reserveConnections),
             requestTimeout: .seconds(Int64(limits.requestTimeoutSeconds)))
         self.shared = SidecarContext(
-            collector: collector, adminToken: adminToken, readToken: readToken, previousSecretSeconds: previousSecretSeconds, connections: connections)
+            collector: collector, adminToken: adminToken, readToken: readToken, previousSecretSeconds: previousSecretSeconds, connections: connections,
+            applicationMetrics: applicationMetrics)
         self.host = host
         self.requestedPort = port
     }
@@ -150,7 +151,12 @@ public final class SidecarServer: @unchecked Sendable {
     /// Every route the server registers, as `METHOD /path/{param}` (the form `Spec/openapi.yaml`
     /// uses), read back from the router itself.
     public static func registeredRoutes(collector: any SidecarCollector) -> [String] {
-        router(SidecarContext(collector: collector, adminToken: nil, previousSecretSeconds: 0, connections: nil)).routes.map { route in
+        listing(router(SidecarContext(collector: collector, adminToken: nil, previousSecretSeconds: 0, connections: nil)))
+    }
+
+    /// `METHOD /path/{param}` for every route of `router`, sorted.
+    private static func listing(_ router: Router<BasicRequestContext>) -> [String] {
+        router.routes.map { route in
             let path = "\(route.path)".split(separator: "/", omittingEmptySubsequences: false).map { segment in
                 segment.hasPrefix(":") ? "{" + segment.dropFirst() + "}" : String(segment)
             }.joined(separator: "/")
@@ -160,9 +166,12 @@ public final class SidecarServer: @unchecked Sendable {
 
     static func router(_ shared: SidecarContext) -> Router<BasicRequestContext> {
         let collector = shared.collector
-        let router = Router()
-        router.add(middleware: ErrorMiddleware())
+        // HEAD wherever GET works: the same status and headers, no body.
+        let router = Router(options: .autoGenerateHeadEndpoints)
+        let routes = RouteTable()
+        router.add(middleware: ErrorMiddleware(routes: routes))
         StatusAPI.register(on: router, shared)
+        HistoryAPI.register(on: router, shared)
         ManagementAPI.register(on: router, shared)
         BatchIngestAPI.register(on: router, shared)
         StatusPage.register(on: router, shared)
@@ -186,6 +195,9 @@ public final class SidecarServer: @unchecked Sendable {
                 status: .ok, headers: [.contentType: CollectorMetricsPage.contentType, .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(collector.snapshot(), cache: shared.cache, connections: shared.connections))))
         }
+        ApplicationMetricsPage.register(on: router, shared)
+        // The HEAD routes Hummingbird adds when the responder is built are listed too.
+        routes.set(listing(router) + listing(router).filter { $0.hasPrefix("GET ") }.map { "HEAD " + $0.dropFirst(4) })
         return router
     }
 

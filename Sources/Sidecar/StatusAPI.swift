@@ -1,10 +1,15 @@
 import Collector
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Protocol
+import ThreadSafety
 
-/// The read side of the API: applications, one application, its events and transitions, the
-/// summary. Every read goes through the context's short-lived cache and carries an ETag.
+/// The live read side of the API — applications, one application, the summary — answered from the
+/// collector's memory (its registry and the monitor's latest view: ``LiveStatus``), with no
+/// database round trip and no cache: current to the monitor's last sweep. Each answer carries an
+/// ETag (304 on `If-None-Match`), `Cache-Control: no-cache` (a client may keep it but asks again
+/// each time) and `Heartbeat-View-At` (when the view was taken).
 enum StatusAPI {
     static func register(on router: Router<BasicRequestContext>, _ shared: SidecarContext) {
         router.get("/v1/apps") { request, _ in
@@ -21,73 +26,50 @@ enum StatusAPI {
                 guard let value = Int(cursor), value >= 0 else { throw APIError.badRequest("cursor: not a cursor this API returned") }
                 cursorID = value
             }
-            let after = cursorID
-            let wanted = state
-            let key = "apps state=\(state?.description ?? "") limit=\(limit) cursor=\(after) prefix=\(prefix ?? "")"
-            return try await shared.cachedRead(request, key: key) {
-                let page = try await shared.database.run { connection in
-                    try ApplicationStore.list(status: wanted, namePrefix: prefix, afterID: after, limit: limit + 1, on: connection)
-                }
-                let shown = page.prefix(limit)
-                let next: Any = page.count > limit ? String(shown.last!.id) : NSNull()
-                return APIModels.encode(["apps": shown.map { APIModels.application($0) }, "next_cursor": next])
+            let live = try shared.liveStatus()
+            let page = live.page(status: state, namePrefix: prefix, afterID: cursorID, limit: limit)
+            var text = "{\"apps\":["
+            text.reserveCapacity(32 + page.applications.count * 480)
+            for (index, application) in page.applications.enumerated() {
+                if index > 0 { text += "," }
+                LiveJSON.application(application, view: nil, into: &text)
             }
+            text += "],\"next_cursor\":" + (page.nextAfterID.map { "\"\($0)\"" } ?? "null") + ",\"view\":\"\(LiveJSON.viewLabel(live.view))\"}"
+            return answer(request, text, live.view)
         }
         router.get("/v1/apps/:uuid") { request, context in
             try shared.requireRead(request)
             let uuid = try applicationUUID(context)
-            return try await shared.cachedRead(request, key: "app \(uuid)") {
-                let (record, lost) = try await shared.database.run { connection -> (ApplicationRecord, Int64) in
-                    guard let record = try ApplicationStore.get(uuid, on: connection) else { throw APIError.notFound("no application \(uuid)") }
-                    return (record, try ApplicationStore.recordsLostLastHour(applicationID: record.id, on: connection))
-                }
-                return APIModels.encode(APIModels.application(record, recordsLost: lost))
-            }
-        }
-        router.get("/v1/apps/:uuid/events") { request, context in
-            try shared.requireRead(request)
-            let uuid = try applicationUUID(context)
-            let limit = try SidecarContext.integer(request, "limit", default: 100, range: 1...1_000)
-            var beforeMicros: Int64?
-            if let text = request.uri.queryParameters.get("before") {
-                guard let micros = APIModels.parseTimestamp(text) else { throw APIError.badRequest("before: not an RFC 3339 time or Unix microseconds") }
-                beforeMicros = micros
-            }
-            let before = beforeMicros
-            return try await shared.cachedRead(request, key: "events \(uuid) limit=\(limit) before=\(before.map(String.init) ?? "")") {
-                let events = try await shared.database.run { connection in
-                    guard let events = try ApplicationStore.events(uuid, limit: limit, beforeMicros: before, on: connection) else {
-                        throw APIError.notFound("no application \(uuid)")
-                    }
-                    return events
-                }
-                return APIModels.encodeEvents(events, nextBefore: events.count == limit ? events.last!.receivedAtMicros : nil)
-            }
-        }
-        router.get("/v1/apps/:uuid/transitions") { request, context in
-            try shared.requireRead(request)
-            let uuid = try applicationUUID(context)
-            let limit = try SidecarContext.integer(request, "limit", default: 100, range: 1...1_000)
-            return try await shared.cachedRead(request, key: "transitions \(uuid) limit=\(limit)") {
-                let transitions = try await shared.database.run { connection in
-                    guard let transitions = try ApplicationStore.transitions(uuid, limit: limit, on: connection) else {
-                        throw APIError.notFound("no application \(uuid)")
-                    }
-                    return transitions
-                }
-                return APIModels.encode(["transitions": transitions.map(APIModels.transition)])
-            }
+            let live = try shared.liveStatus()
+            guard let application = live.application(uuid) else { throw APIError.notFound("no application \(uuid)") }
+            var text = ""
+            text.reserveCapacity(512)
+            LiveJSON.application(application, view: LiveJSON.viewLabel(live.view), into: &text)
+            return answer(request, text, live.view)
         }
         router.get("/v1/summary") { request, _ in
             try shared.requireRead(request)
-            return try await shared.cachedRead(request, key: "summary") {
-                let counts = try await shared.database.run { try ApplicationStore.summary(on: $0) }
-                var object: [String: Any] = counts
-                object["total"] = counts.values.reduce(0, +)
-                return APIModels.encode(object)
+            let live = try shared.liveStatus()
+            let counts = shared.summaries.counts(of: live)
+            var text = "{"
+            for status in LivenessStatus.allCases.sorted(by: { $0.description < $1.description }) {
+                text += "\"\(status)\":\(counts[status] ?? 0),"
             }
+            text += "\"total\":\(counts.values.reduce(0, +)),\"view\":\"\(LiveJSON.viewLabel(live.view))\"}"
+            return answer(request, text, live.view)
         }
     }
+
+    /// A live answer: 304 when `If-None-Match` names its ETag, else 200 with `text`.
+    static func answer(_ request: Request, _ text: String, _ view: LivenessView) -> Response {
+        let body = Array(text.utf8)
+        return SidecarContext.conditional(
+            request, body: body, etag: ReadCache.etag(of: body), contentType: "application/json",
+            headers: [.cacheControl: "no-cache", viewAt: CivilCalendar.rfc3339(micros: view.takenAtMicros)])
+    }
+
+    /// `Heartbeat-View-At`: when the liveness view an answer comes from was taken (RFC 3339).
+    static let viewAt = HTTPField.Name("Heartbeat-View-At")!
 
     /// The `{uuid}` path parameter, or 400.
     static func applicationUUID(_ context: BasicRequestContext) throws -> ApplicationUUID {
@@ -95,5 +77,28 @@ enum StatusAPI {
             throw APIError.badRequest("not an application UUID: \(context.parameters.get("uuid") ?? "")")
         }
         return uuid
+    }
+}
+
+/// Counts by state for `/v1/summary` and the status page, computed once per view and registry
+/// (a pass over every application) however many readers ask in between.
+final class SummaryMemo: Sendable {
+    private struct Memo {
+        var viewSequence: UInt64 = .max
+        var viewTakenAt: Int64 = 0
+        var registryVersion: Int64 = -1
+        var counts: [LivenessStatus: Int] = [:]
+    }
+
+    private let memo = Locked(Memo())
+
+    func counts(of live: LiveStatus) -> [LivenessStatus: Int] {
+        let key = (live.view.sequence, live.view.takenAtMicros, live.registry.version)
+        if let cached = memo.withLock({ $0.viewSequence == key.0 && $0.viewTakenAt == key.1 && $0.registryVersion == key.2 ? $0.counts : nil }) {
+            return cached
+        }
+        let counts = live.counts()
+        memo.withLock { $0 = Memo(viewSequence: key.0, viewTakenAt: key.1, registryVersion: key.2, counts: counts) }
+        return counts
     }
 }

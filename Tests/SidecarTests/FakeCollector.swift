@@ -11,6 +11,10 @@ final class FakeCollector: SidecarCollector, @unchecked Sendable {
     private var current = CollectorSnapshot()
     private var handed = [[UInt8]]()
     private var published = [String]()
+    private var live = LiveStatus(
+        registry: RegistrySnapshot(version: 1, applications: [], allowedSkewMicros: 0),
+        view: LivenessView(source: .monitor, role: .alone, takenAtMicros: 1, sequence: 1, registryVersion: 1))
+    private var registryChecks = 0
 
     var databaseURL: String { "postgresql://127.0.0.1:1/none?connect_timeout=1" }
     var webhookURLs: [String] { [] }
@@ -21,6 +25,15 @@ final class FakeCollector: SidecarCollector, @unchecked Sendable {
     }
 
     func snapshot() -> CollectorSnapshot { lock.withLock { current } }
+
+    /// Sets what ``liveStatus()`` answers.
+    func setLive(_ status: LiveStatus) {
+        lock.withLock { live = status }
+    }
+
+    func liveStatus() -> LiveStatus { lock.withLock { live } }
+
+    func checkRegistryNow() { lock.withLock { registryChecks += 1 } }
 
     /// The bodies handed to HTTP ingest, in order.
     var submissions: [[UInt8]] { lock.withLock { handed } }

@@ -3,54 +3,54 @@ import Foundation
 @testable import Sidecar
 import Testing
 
-/// The status reads' cache: stale answers are served while a bounded number of refreshes run.
+/// The history reads' cache: exact (never past its TTL), shared by concurrent misses, bounded in bytes.
 @Suite("Read cache")
 struct ReadCacheTests {
-    @Test("twenty stale entries read at once start at most four background refreshes, and every reader gets an answer at once")
-    func refreshesAreBounded() async throws {
-        let cache = ReadCache(ttlMillis: 50, staleMillis: 600_000)  // stale for long enough however loaded the machine
-        for index in 0..<20 {
-            _ = try await cache.answer(for: "key \(index)") { Array("first \(index)".utf8) }
+    @Test("an answer is never served past its TTL; twenty readers who miss one key at once share one query")
+    func exactAndShared() async throws {
+        let cache = ReadCache(ttlMillis: 1_500)
+        let produced = ManagedAtomic<Int>(0)
+        let produce: @Sendable () async throws -> [UInt8] = {
+            let number = produced.wrappingIncrementThenLoad(ordering: .relaxed)
+            try await Task.sleep(for: .milliseconds(50))  // long enough for every reader to arrive
+            return Array("answer \(number)".utf8)
         }
-        try await Task.sleep(for: .milliseconds(120))  // every entry is now stale, none gone
-        let running = ManagedAtomic<Int>(0)
-        let mostAtOnce = ManagedAtomic<Int>(0)
-        let started = ManagedAtomic<Int>(0)
         let answers = try await withThrowingTaskGroup(of: String.self) { group in
-            for index in 0..<20 {
-                group.addTask {
-                    let entry = try await cache.answer(for: "key \(index)") {
-                        started.wrappingIncrement(ordering: .relaxed)
-                        let now = running.wrappingIncrementThenLoad(ordering: .relaxed)
-                        var seen = mostAtOnce.load(ordering: .relaxed)
-                        while now > seen, !mostAtOnce.compareExchange(expected: seen, desired: now, ordering: .relaxed).exchanged {
-                            seen = mostAtOnce.load(ordering: .relaxed)
-                        }
-                        try await Task.sleep(for: .milliseconds(200))
-                        running.wrappingDecrement(ordering: .relaxed)
-                        return Array("second \(index)".utf8)
-                    }
-                    return String(decoding: entry.body, as: UTF8.self)
-                }
-            }
+            for _ in 0..<20 { group.addTask { String(decoding: try await cache.answer(for: "key", produce: produce).body, as: UTF8.self) } }
             return try await group.reduce(into: [String]()) { $0.append($1) }
         }
-        #expect(answers.count == 20 && answers.allSatisfy { $0.hasPrefix("first ") }, "stale answers served at once: \(answers)")
-        // The refreshes run in the background; once they are over, count them.
-        try await Task.sleep(for: .milliseconds(600))
-        let refreshes = started.load(ordering: .relaxed)
-        #expect(refreshes >= 1 && refreshes <= ReadCache.maximumConcurrentRefreshes, "refreshes started: \(refreshes)")
-        #expect(mostAtOnce.load(ordering: .relaxed) <= ReadCache.maximumConcurrentRefreshes)
-        // A refreshed entry now holds the new answer.
-        let refreshed = (0..<20).filter { index in
-            cache.cachedBody(for: "key \(index)").map { String(decoding: $0, as: UTF8.self).hasPrefix("second ") } ?? false
+        #expect(produced.load(ordering: .relaxed) == 1 && Set(answers) == ["answer 1"], "one query for 20 readers: \(answers)")
+        let first = try await cache.answer(for: "key", produce: produce)
+        #expect(String(decoding: first.body, as: UTF8.self) == "answer 1", "fresh: a hit")
+        try await Task.sleep(for: .milliseconds(1_600))
+        // Past the TTL the reader waits for a new answer rather than getting the old one.
+        let later = try await cache.answer(for: "key", produce: produce)
+        #expect(String(decoding: later.body, as: UTF8.self) == "answer 2")
+        #expect(later.producedMicros >= first.expiresMicros)
+        #expect(cache.hits.load(ordering: .relaxed) == 1 && cache.misses.load(ordering: .relaxed) == 21)
+    }
+
+    @Test("an answer produced across invalidate() is not kept, and readers after it get a new one")
+    func invalidateDuringQuery() async throws {
+        let cache = ReadCache(ttlMillis: 60_000)
+        let produced = ManagedAtomic<Int>(0)
+        let slow: @Sendable () async throws -> [UInt8] = {
+            let number = produced.wrappingIncrementThenLoad(ordering: .relaxed)
+            try await Task.sleep(for: .milliseconds(number == 1 ? 200 : 1))
+            return Array("answer \(number)".utf8)
         }
-        #expect(refreshed.count == refreshes, "refreshed \(refreshed)")
+        async let before = cache.answer(for: "key", produce: slow)
+        try await Task.sleep(for: .milliseconds(50))
+        cache.invalidate()  // a write committed while the first query ran
+        let after = try await cache.answer(for: "key", produce: slow)
+        #expect(String(decoding: after.body, as: UTF8.self) == "answer 2")
+        #expect(String(decoding: try await before.body, as: UTF8.self) == "answer 1")
+        #expect(cache.cachedBody(for: "key").map { String(decoding: $0, as: UTF8.self) } == "answer 2")
     }
 
     @Test("the cache holds at most its byte budget, however many distinct keys are read")
     func byteBound() async throws {
-        let cache = ReadCache(ttlMillis: 60_000, staleMillis: 60_000, capacityBytes: 1 << 20)
+        let cache = ReadCache(ttlMillis: 60_000, capacityBytes: 1 << 20)
         for index in 0..<300 {
             _ = try await cache.answer(for: "apps nonce=\(index)") { [UInt8](repeating: 7, count: 100_000) }
             #expect(cache.bytesHeld <= 1 << 20)

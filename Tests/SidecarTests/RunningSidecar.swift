@@ -30,6 +30,9 @@ final class RunningSidecar {
         configure(&configuration)
         pipeline = try HeartbeatCollector(configuration: configuration)
         try pipeline.start()
+        // Status reads answer 503 until the monitor's first view.
+        let deadline = Date().addingTimeInterval(20)
+        while pipeline.liveness.view.sequence == 0, configuration.monitor, Date() < deadline { usleep(10_000) }
         sidecar = SidecarServer(collector: pipeline, host: "127.0.0.1", port: 0, adminToken: adminToken, readToken: readToken)
         try sidecar.start()
         port = sidecar.port

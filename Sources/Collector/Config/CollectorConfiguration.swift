@@ -49,6 +49,9 @@ public struct CollectorConfiguration: Sendable {
     /// HTTP connections the sidecar serves at once (`--http-max-connections`); past it the oldest
     /// idle one is closed for a newcomer, and a few reserve slots answer health checks only.
     public var httpMaxConnections = 256
+    /// Whether the sidecar serves `/metrics/apps`, a few series per application (`--app-metrics`):
+    /// off by default, since a million applications make millions of series.
+    public var applicationMetrics = false
     /// Rows waiting this long with no commit make storage "stalled" in `/readyz`, ms (not a flag:
     /// tests shorten it).
     public var storageStallLimitMillis = 30_000

@@ -97,6 +97,14 @@ public struct LivenessBoard {
             runEnded: machines.map { $0.lastRun?.endedMicros ?? .min })
     }
 
+    /// Application `id`'s state for readers, as one entry of ``viewColumns(count:latestArrival:)``.
+    public func viewEntry(for id: Int, latestArrival: Int64) -> LivenessView.Entry {
+        let machine = machines[id]
+        return LivenessView.Entry(
+            status: machine.status, sinceMicros: machine.sinceMicros, lastArrivalMicros: latestArrival,
+            nextDeadlineMicros: nextDeadline[id] == Self.never ? nil : nextDeadline[id], lastRun: machine.lastRun)
+    }
+
     private static func deadline(of machine: LivenessMachine, _ policy: LivenessPolicy) -> Int64 {
         var deadline = machine.lateDeadline(policy) ?? machine.downDeadline(policy) ?? never
         if let started = machine.runStartedMicros, let maximum = policy.maxRunMicros, machine.status == .up || machine.status == .late {

@@ -65,7 +65,27 @@ final class LivenessMonitor: @unchecked Sendable {
         var databaseMicros: Int64 = 0
         var published: UInt64 = 0
         var nextViewMicros: Int64 = 0
+        var fullViewNeeded = false
         let lastSeen = self.lastSeen
+        let latestArrival: (Int) -> Int64 = { lastSeen.entry(for: Int64($0)).receivedMicros }
+        /// Publishes the readers' view: whole when one is due (or the registry was reloaded), else
+        /// the previous one with `changed` applications updated. A whole view costs time in
+        /// proportion to the applications, so it is built at most once per ``viewCostShare`` times
+        /// its own cost: every tick for a board of ordinary size, less often for a very large one
+        /// (`Spec/tuning.md`).
+        func publishView(role: MonitorRole, now: Int64, changed: [Int]) {
+            let base = views.view
+            if now >= nextViewMicros || fullViewNeeded || base.overrideCount + changed.count > max(1_024, base.count / 16) {
+                published += 1
+                let started = WallClock.nowMicros()
+                views.publish(coordinator.view(role: role, nowMicros: now, sequence: published, registryVersion: loadedVersion, latestArrival: latestArrival))
+                nextViewMicros = now + (WallClock.nowMicros() - started) * Self.viewCostShare
+                fullViewNeeded = false
+            } else if !changed.isEmpty {
+                published += 1
+                views.publish(coordinator.view(base, updating: changed, role: role, nowMicros: now, sequence: published, latestArrival: latestArrival))
+            }
+        }
         while !worker.isStopRequested {
             usleep(UInt32(max(1_000, periodMicros / 10)))
             let now = WallClock.nowMicros()
@@ -81,6 +101,7 @@ final class LivenessMonitor: @unchecked Sendable {
                     try Self.loadPolicies(on: connection!, withSince: loadedVersion == -1) { coordinator.load($0, nowMicros: now) }
                     coordinator.finishedLoading()
                     loadedVersion = snapshotVersion
+                    fullViewNeeded = true
                     databaseMicros += WallClock.nowMicros() - now
                 }
             } catch {
@@ -99,11 +120,18 @@ final class LivenessMonitor: @unchecked Sendable {
             let input = MonitorCoordinator.TickInput(
                 nowMicros: now, role: role, notSeenTotal: notSeenTotal(),
                 consistentUntilMicros: hotState?.sync.consistentUntilMicros.load(ordering: .acquiring) ?? .max, databaseMicros: databaseMicros,
-                latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros })
+                latestArrival: latestArrival)
             let started = DispatchTime.now().uptimeNanoseconds
             let actions = coordinator.tick(input)
             let tickSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             databaseMicros = 0
+            // Readers see a transition before it is recorded, so one that `/transitions` shows is
+            // never contradicted by a status read after it (`Spec/liveness.md`).
+            publishView(role: role, now: now, changed: actions.flatMap { action -> [Int] in
+                if case .recordTransitions(let transitions) = action { return transitions.map(\.applicationID) }
+                return []
+            })
+            var adopted = [Int]()
             for action in actions {
                 switch action {
                 case .noteStall: metrics.stalls.wrappingIncrement(ordering: .relaxed)
@@ -120,20 +148,13 @@ final class LivenessMonitor: @unchecked Sendable {
                 case .recordTransitions(let transitions):
                     guard let connection else { continue }
                     let writeStarted = WallClock.nowMicros()
-                    record(transitions, with: &coordinator, on: connection)
+                    adopted += record(transitions, with: &coordinator, on: connection)
                     databaseMicros += WallClock.nowMicros() - writeStarted
                 }
             }
-            // After the tick's writes (a lost transition's stored status adopted): readers see
-            // what the database says. A view costs time in proportion to the applications, so it
-            // is built at most once per ``viewCostShare`` times its own cost: every tick for a
-            // board of ordinary size, less often for a very large one (`Spec/tuning.md`).
-            if now >= nextViewMicros {
-                published += 1
-                let viewStarted = WallClock.nowMicros()
-                views.publish(coordinator.view(role: role, nowMicros: now, sequence: published, latestArrival: { lastSeen.entry(for: Int64($0)).receivedMicros }))
-                nextViewMicros = now + (WallClock.nowMicros() - viewStarted) * Self.viewCostShare
-            }
+            // After the tick's writes: statuses adopted from the database (a transition another
+            // collector recorded first) are what readers see.
+            publishView(role: role, now: now, changed: adopted)
         }
     }
 
@@ -148,7 +169,8 @@ final class LivenessMonitor: @unchecked Sendable {
     /// Records `transitions`, publishes the ones won, and makes the board adopt the stored status
     /// of applications whose transition was lost (another collector recorded it, or an operator
     /// paused or resumed the application).
-    private func record(_ transitions: [PendingTransition], with coordinator: inout MonitorCoordinator, on connection: PostgresConnection) {
+    /// Returns the applications whose stored status the board adopted.
+    private func record(_ transitions: [PendingTransition], with coordinator: inout MonitorCoordinator, on connection: PostgresConnection) -> [Int] {
         do throws(PostgresError) {
             let won = try TransitionWriter.write(transitions, webhookURLs: webhookURLs, render: hotState != nil, on: connection)
             let recordedAt = WallClock.nowMicros()
@@ -161,9 +183,11 @@ final class LivenessMonitor: @unchecked Sendable {
             if !lost.isEmpty {
                 coordinator.adopt(try Self.storedStatuses(of: lost, on: connection), nowMicros: WallClock.nowMicros())
             }
+            return Array(lost)
         } catch {
             metrics.failures.wrappingIncrement(ordering: .relaxed)
             coordinator.recordingFailed()
+            return []
         }
     }
 

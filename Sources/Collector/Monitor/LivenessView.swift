@@ -70,21 +70,47 @@ public final class LivenessView: AtomicReference, Sendable {
     public let takenAtMicros: Int64
     /// Which tick published it (1 for the first; 0 for the empty view before any).
     public let sequence: UInt64
+    /// The registry version whose stored statuses and policies the board had loaded (-1: none yet):
+    /// a registry write is visible to readers once a view carries its version.
+    public let registryVersion: Int64
     private let columns: Columns
+    /// Entries newer than ``columns`` (applications whose status changed since the columns were
+    /// built): a very large board rebuilds its columns only now and then, but a transition is
+    /// published at once this way, before it is recorded.
+    private let overrides: [Int: Entry]
 
-    public init(source: Source, role: MonitorRole?, takenAtMicros: Int64, sequence: UInt64, columns: Columns = Columns()) {
+    public init(
+        source: Source, role: MonitorRole?, takenAtMicros: Int64, sequence: UInt64, registryVersion: Int64 = -1, columns: Columns = Columns()
+    ) {
         self.source = source
         self.role = role
         self.takenAtMicros = takenAtMicros
         self.sequence = sequence
+        self.registryVersion = registryVersion
         self.columns = columns
+        self.overrides = [:]
+    }
+
+    /// `base` with `entries` replacing (or adding) those applications' states, taken at `takenAtMicros`.
+    public init(_ base: LivenessView, overriding entries: [Int: Entry], role: MonitorRole?, takenAtMicros: Int64, sequence: UInt64) {
+        source = base.source
+        self.role = role
+        self.takenAtMicros = takenAtMicros
+        self.sequence = sequence
+        registryVersion = base.registryVersion
+        columns = base.columns
+        overrides = base.overrides.merging(entries) { _, new in new }
     }
 
     /// Application ids the view covers (0 up to this).
-    public var count: Int { columns.count }
+    public var count: Int { max(columns.count, (overrides.keys.max() ?? -1) + 1) }
+
+    /// How many entries sit on top of the columns (a full rebuild makes it 0).
+    public var overrideCount: Int { overrides.count }
 
     /// Application `id`'s state; nil for an id the board did not hold yet.
     public subscript(id: Int) -> Entry? {
+        if !overrides.isEmpty, let entry = overrides[id] { return entry }
         guard id >= 0, id < columns.count else { return nil }
         let ended = columns.runEnded[id]
         return Entry(

@@ -142,10 +142,21 @@ public struct MonitorCoordinator {
     }
 
     /// The board as readers see it (``LivenessView``), with arrivals from the last-seen table.
-    public func view(role: MonitorRole, nowMicros: Int64, sequence: UInt64, latestArrival: (Int) -> Int64) -> LivenessView {
+    public func view(role: MonitorRole, nowMicros: Int64, sequence: UInt64, registryVersion: Int64 = -1, latestArrival: (Int) -> Int64) -> LivenessView {
         LivenessView(
-            source: .monitor, role: role, takenAtMicros: nowMicros, sequence: sequence,
+            source: .monitor, role: role, takenAtMicros: nowMicros, sequence: sequence, registryVersion: registryVersion,
             columns: board.viewColumns(count: highestID + 1, latestArrival: latestArrival))
+    }
+
+    /// `base` with the current state of applications `ids` on top: what the shell publishes
+    /// between two full views of a very large board, so that a transition is visible to readers
+    /// before it is recorded.
+    public func view(
+        _ base: LivenessView, updating ids: some Sequence<Int>, role: MonitorRole, nowMicros: Int64, sequence: UInt64, latestArrival: (Int) -> Int64
+    ) -> LivenessView {
+        var entries = [Int: LivenessView.Entry]()
+        for id in ids where id < board.capacity { entries[id] = board.viewEntry(for: id, latestArrival: latestArrival(id)) }
+        return LivenessView(base, overriding: entries, role: role, takenAtMicros: nowMicros, sequence: sequence)
     }
 
     /// The registry changed: its policies are read again before the next tick.

@@ -13,11 +13,14 @@ public struct ApplicationProfile: Equatable, Sendable {
     /// Whether its records must carry an HMAC tag.
     public var isSigned: Bool
     public var isEnabled: Bool
+    /// When it was registered (Unix µs; 0 when unknown).
+    public var createdAtMicros: Int64
 
     public init(
         applicationID: Int64, uuid: ApplicationUUID, name: String, intervalMillis: Int64, graceMillis: Int64, maxRunMillis: Int64? = nil,
-        isSigned: Bool = false, isEnabled: Bool = true
+        isSigned: Bool = false, isEnabled: Bool = true, createdAtMicros: Int64 = 0
     ) {
+        self.createdAtMicros = createdAtMicros
         self.applicationID = applicationID
         self.uuid = uuid
         self.name = name
@@ -46,6 +49,7 @@ public struct ApplicationProfiles: Sendable {
     private var maxRuns: [Int32] = []
     /// Bit 0: signed; bit 1: enabled.
     private var flags: [UInt8] = []
+    private var createdAt: [Int64] = []
 
     public init() {}
 
@@ -69,6 +73,40 @@ public struct ApplicationProfiles: Sendable {
         graces.append(Int32(clamping: profile.graceMillis))
         maxRuns.append(profile.maxRunMillis.map { Int32(clamping: $0) } ?? -1)
         flags.append((profile.isSigned ? 1 : 0) | (profile.isEnabled ? 2 : 0))
+        createdAt.append(profile.createdAtMicros)
+    }
+
+    /// One past the highest application id held (ids below it may be absent).
+    public var idLimit: Int { positionByID.count }
+
+    /// Whether application `id` is held.
+    public func contains(_ id: Int) -> Bool {
+        id >= 0 && id < positionByID.count && positionByID[id] >= 0
+    }
+
+    /// Whether application `id` is held and enabled.
+    public func isEnabled(_ id: Int) -> Bool {
+        contains(id) && flags[Int(positionByID[id])] & 2 != 0
+    }
+
+    /// Whether application `id`'s name starts with `prefix` (compared as UTF-8 bytes, as
+    /// PostgreSQL's `starts_with` does), without building its name.
+    public func name(of id: Int, hasPrefix prefix: [UInt8]) -> Bool {
+        guard contains(id) else { return false }
+        let name = nameBytes(Int(positionByID[id]))
+        return name.count >= prefix.count && name.prefix(prefix.count).elementsEqual(prefix)
+    }
+
+    /// Whether application `a`'s name sorts before `b`'s (by UTF-8 bytes, then by id).
+    public func nameOrder(_ a: Int, _ b: Int) -> Bool {
+        let left = nameBytes(Int(positionByID[a]))
+        let right = nameBytes(Int(positionByID[b]))
+        if left.elementsEqual(right) { return a < b }
+        return left.lexicographicallyPrecedes(right)
+    }
+
+    private func nameBytes(_ position: Int) -> ArraySlice<UInt8> {
+        nameBytes[(position == 0 ? 0 : Int(nameEnds[position - 1]))..<Int(nameEnds[position])]
     }
 
     /// The profile of application `id`, if the registry has it.
@@ -76,10 +114,10 @@ public struct ApplicationProfiles: Sendable {
         guard id >= 0, id < positionByID.count else { return nil }
         let position = Int(positionByID[Int(id)])
         guard position >= 0 else { return nil }
-        let start = position == 0 ? 0 : Int(nameEnds[position - 1])
-        let name = String(decoding: nameBytes[start..<Int(nameEnds[position])], as: UTF8.self)
+        let name = String(decoding: nameBytes(position), as: UTF8.self)
         return ApplicationProfile(
             applicationID: id, uuid: uuids[position], name: name, intervalMillis: Int64(intervals[position]),
-            graceMillis: Int64(graces[position]), maxRunMillis: maxRuns[position] >= 0 ? Int64(maxRuns[position]) : nil, isSigned: flags[position] & 1 != 0, isEnabled: flags[position] & 2 != 0)
+            graceMillis: Int64(graces[position]), maxRunMillis: maxRuns[position] >= 0 ? Int64(maxRuns[position]) : nil, isSigned: flags[position] & 1 != 0, isEnabled: flags[position] & 2 != 0,
+            createdAtMicros: createdAt[position])
     }
 }

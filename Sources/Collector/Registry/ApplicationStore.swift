@@ -168,17 +168,6 @@ public enum ApplicationStore {
         }.rows.compactMap(record)
     }
 
-    /// Enabled applications worst first (down, late, new, paused, up), then by name.
-    public static func worstFirst(limit: Int, on connection: PostgresConnection) throws(StoreError) -> [ApplicationRecord] {
-        try run(connection) {
-            try $0.execute("""
-                SELECT \(columns) FROM application WHERE is_active
-                ORDER BY CASE status WHEN 'down' THEN 0 WHEN 'late' THEN 1 WHEN 'new' THEN 2 WHEN 'paused' THEN 3 ELSE 4 END, name, id
-                LIMIT $1::integer
-                """, [String(limit)])
-        }.rows.compactMap(record)
-    }
-
     /// One application, or nil.
     public static func get(_ uuid: ApplicationUUID, on connection: PostgresConnection) throws(StoreError) -> ApplicationRecord? {
         try run(connection) { try $0.execute("SELECT \(columns) FROM application WHERE uuid = $1::uuid", ["\(uuid)"]) }.first.flatMap(record)
@@ -373,6 +362,12 @@ public enum ApplicationStore {
                 """, [String(applicationID)])
         }
         return rows.first?.int64("lost") ?? 0
+    }
+
+    /// The registry's version now (`registry_version`): every write to a column collectors load
+    /// bumps it.
+    public static func registryVersion(on connection: PostgresConnection) throws(StoreError) -> Int64 {
+        try run(connection) { try $0.execute("SELECT version FROM registry_version") }.first?.int64("version") ?? 0
     }
 
     /// Enabled applications by status (every status present).

@@ -18,6 +18,8 @@ public final class RegistryLoader: @unchecked Sendable {
     private let allowedSkewMicros: Int64
     private let pollMillis: Int
     private let worker = WorkerThread()
+    /// Signalled to look at `registry_version` now rather than at the end of the poll period.
+    private let wake = DispatchSemaphore(value: 0)
     /// Reloads that failed (PostgreSQL unreachable); the last good snapshot stays in force.
     public let failedReloads = ManagedAtomic<UInt64>(0)
 
@@ -53,7 +55,8 @@ public final class RegistryLoader: @unchecked Sendable {
                        CASE WHEN previous_secret_expires_at IS NULL OR previous_secret_expires_at > now()
                             THEN encode(previous_secret, 'hex') END AS previous_secret,
                        CASE WHEN previous_secret_expires_at > now()
-                            THEN (extract(epoch FROM previous_secret_expires_at) * 1000000)::bigint END AS previous_expires_us
+                            THEN (extract(epoch FROM previous_secret_expires_at) * 1000000)::bigint END AS previous_expires_us,
+                       (extract(epoch FROM created_at) * 1000000)::bigint AS created_us
                 FROM application
                 """) { row in
                 guard let id = row.int64("id"), let uuidText = row["uuid"], let uuid = ApplicationUUID(uuidText) else { return }
@@ -65,7 +68,8 @@ public final class RegistryLoader: @unchecked Sendable {
                     uuid: uuid, applicationID: id, isEnabled: enabled, secret: secret, previousSecret: secret == nil ? nil : previous))
                 profiles.append(ApplicationProfile(
                     applicationID: id, uuid: uuid, name: row["name"] ?? "", intervalMillis: row.int64("interval_ms") ?? 0,
-                    graceMillis: row.int64("grace_ms") ?? 0, maxRunMillis: row.int64("max_run_ms"), isSigned: secret != nil, isEnabled: enabled))
+                    graceMillis: row.int64("grace_ms") ?? 0, maxRunMillis: row.int64("max_run_ms"), isSigned: secret != nil, isEnabled: enabled,
+                    createdAtMicros: row.int64("created_us") ?? 0))
             }
             try connection.query("COMMIT")
         } catch {
@@ -89,11 +93,17 @@ public final class RegistryLoader: @unchecked Sendable {
         worker.stop()
     }
 
+    /// Looks for a change now (after a write through the API, so the writer reads it back soon)
+    /// instead of at the end of the poll period.
+    public func checkNow() {
+        wake.signal()
+    }
+
     private func follow() {
         var connection: PostgresConnection?
         var nextExpiry: Int64?
         while !worker.isStopRequested {
-            usleep(UInt32(pollMillis) * 1000)
+            _ = wake.wait(timeout: .now() + .milliseconds(pollMillis))
             do throws(PostgresError) {
                 if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
                 guard let connection else { continue }

@@ -143,6 +143,10 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let httpPort = sidecar.port
+        // Status reads answer 503 until the monitor's first view (it loads the registry first:
+        // seconds at a million applications), so whoever waits for the start line can read status.
+        let announceBy = Date().addingTimeInterval(60)
+        while configuration.monitor, collector.liveness.view.sequence == 0, Date() < announceBy { usleep(10_000) }
         let snapshotPath = snapshotFile ?? Environment.value("HEARTBEAT_SNAPSHOT_FILE")
         func writeSnapshot(_ state: String, _ snapshot: CollectorSnapshot) {
             guard let snapshotPath else { return }

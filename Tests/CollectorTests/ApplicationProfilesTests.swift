@@ -34,12 +34,15 @@ struct ApplicationProfilesTests {
               ('\(signed)', 'api', 2000, 1000, NULL, '\\x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', false)
             """)
         let snapshot = try RegistryLoader.load(connection, allowedSkewMicros: 120_000_000).snapshot
-        let ids = try connection.query("SELECT id FROM application ORDER BY id").compactMap { $0[0].flatMap { Int64($0) } }
-        #expect(ids.count == 2)
+        let rows = try connection.query("SELECT id, (extract(epoch FROM created_at) * 1000000)::bigint FROM application ORDER BY id")
+        let ids = rows.compactMap { $0[0].flatMap { Int64($0) } }
+        let created = rows.compactMap { $0[1].flatMap { Int64($0) } }
+        #expect(ids.count == 2 && created.count == 2 && created.allSatisfy { $0 > 0 })
         #expect(snapshot.profiles[ids[0]] == ApplicationProfile(
             applicationID: ids[0], uuid: plain, name: "cron: backup", intervalMillis: 86_400_000, graceMillis: 600_000, maxRunMillis: 3_600_000,
-            isSigned: false, isEnabled: true))
+            isSigned: false, isEnabled: true, createdAtMicros: created[0]))
         #expect(snapshot.profiles[ids[1]] == ApplicationProfile(
-            applicationID: ids[1], uuid: signed, name: "api", intervalMillis: 2_000, graceMillis: 1_000, isSigned: true, isEnabled: false))
+            applicationID: ids[1], uuid: signed, name: "api", intervalMillis: 2_000, graceMillis: 1_000, isSigned: true, isEnabled: false,
+            createdAtMicros: created[1]))
     }
 }

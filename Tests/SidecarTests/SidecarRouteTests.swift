@@ -135,4 +135,97 @@ struct SidecarRouteTests {
             #expect(collector.submissions.count == 1)
         }
     }
+
+    /// A registry of two applications (one with a name that needs escaping) and a view where the
+    /// first is up, as the fake collector's live status.
+    static func liveFixture(_ collector: FakeCollector, view source: LivenessView.Source = .monitor, sequence: UInt64 = 2) -> [ApplicationUUID] {
+        let uuids = [ApplicationUUID.random(), ApplicationUUID.random()]
+        let profiles = ApplicationProfiles([
+            ApplicationProfile(applicationID: 1, uuid: uuids[0], name: "web", intervalMillis: 10_000, graceMillis: 5_000, createdAtMicros: 1_000_000),
+            ApplicationProfile(applicationID: 2, uuid: uuids[1], name: "say \"hi\"\n\\ back", intervalMillis: 60_000, graceMillis: 0, maxRunMillis: 900),
+        ])
+        let registry = RegistrySnapshot(
+            version: 3, applications: uuids.enumerated().map { ApplicationDescriptor(uuid: $1, applicationID: Int64($0 + 1)) }, allowedSkewMicros: 0,
+            profiles: profiles)
+        var views = LivenessViewHolder(LivenessView(source: source, role: .leader, takenAtMicros: 9_000_000, sequence: sequence, registryVersion: 3))
+        let up = LivenessView.Entry(status: .up, sinceMicros: 2_000_000, lastArrivalMicros: 8_000_000, nextDeadlineMicros: 18_000_000, lastRun: nil)
+        views = LivenessViewHolder(LivenessView(views.view, overriding: [1: up], role: .leader, takenAtMicros: 9_000_000, sequence: sequence))
+        collector.setLive(LiveStatus(registry: registry, view: views.view))
+        return uuids
+    }
+
+    @Test("live reads answer from the collector's memory: fields, escaping, summary, pages; 503 before the first view and without a monitor")
+    func liveReads() async throws {
+        let collector = FakeCollector()
+        let uuids = Self.liveFixture(collector)
+        try await Self.serve(collector) { port in
+            let answer = try httpRequest(port: port, "/v1/apps/\(uuids[0])")
+            #expect(answer.status == 200 && answer.headers["cache-control"] == "no-cache")
+            #expect(answer.headers["heartbeat-view-at"] == "1970-01-01T00:00:09.000000Z")
+            let web = Self.object(answer)
+            #expect(web["status"] as? String == "up" && web["view"] as? String == "shared" && web["name"] as? String == "web")
+            #expect(web["since"] as? String == "1970-01-01T00:00:02.000000Z" && web["last_heartbeat"] as? String == "1970-01-01T00:00:08.000000Z")
+            #expect(web["next_deadline"] as? String == "1970-01-01T00:00:18.000000Z" && web["created_at"] as? String == "1970-01-01T00:00:01.000000Z")
+            #expect(web["interval_ms"] as? Int == 10_000 && web["max_run_ms"] is NSNull && web["last_run_ms"] is NSNull)
+            let other = Self.object(try httpRequest(port: port, "/v1/apps/\(uuids[1])"))
+            #expect(other["name"] as? String == "say \"hi\"\n\\ back", "a name with quotes, a newline and a backslash survives JSON")
+            #expect(other["status"] as? String == "new" && other["max_run_ms"] as? Int == 900 && other["since"] is NSNull)
+            #expect(try httpRequest(port: port, "/v1/apps/\(ApplicationUUID.random())").status == 404)
+            let summary = Self.object(try httpRequest(port: port, "/v1/summary"))
+            #expect(summary["up"] as? Int == 1 && summary["new"] as? Int == 1 && summary["total"] as? Int == 2 && summary["view"] as? String == "shared")
+            let page = Self.object(try httpRequest(port: port, "/v1/apps?state=new"))
+            #expect((page["apps"] as? [[String: Any]])?.map { $0["uuid"] as? String } == ["\(uuids[1])"] && page["next_cursor"] is NSNull)
+            let first = Self.object(try httpRequest(port: port, "/v1/apps?limit=1"))
+            #expect(first["next_cursor"] as? String == "1")
+
+            Self.liveFixture(collector, sequence: 0)
+            let starting = try httpRequest(port: port, "/v1/summary")
+            #expect(starting.status == 503 && Self.object(starting)["error"] as? String == "starting" && starting.headers["retry-after"] == "1")
+            Self.liveFixture(collector, view: .lastSeenOnly)
+            let unmonitored = try httpRequest(port: port, "/v1/apps/\(uuids[0])")
+            #expect(unmonitored.status == 503 && Self.object(unmonitored)["error"] as? String == "no_monitor")
+        }
+    }
+
+    @Test("HEAD works wherever GET does, with GET's status and headers and no body; a known path with another method is 405 with Allow")
+    func methods() async throws {
+        let collector = FakeCollector()
+        let uuids = Self.liveFixture(collector)
+        try await Self.serve(collector) { port in
+            for path in ["/healthz", "/v1/summary", "/v1/apps/\(uuids[0])", "/metrics"] {
+                let get = try httpRequest(port: port, path)
+                let head = try httpRequest(port: port, path, method: "HEAD")
+                #expect(head.status == get.status && head.body.isEmpty, "\(path)")
+                #expect(head.headers["etag"] == get.headers["etag"] && head.headers["content-type"] == get.headers["content-type"], "\(path)")
+            }
+            let wrong = try httpRequest(port: port, "/v1/summary", method: "DELETE")
+            #expect(wrong.status == 405 && wrong.headers["allow"] == "GET, HEAD" && Self.object(wrong)["error"] as? String == "method_not_allowed")
+            let app = try httpRequest(port: port, "/v1/apps/\(uuids[0])", method: "PUT")
+            #expect(app.status == 405 && app.headers["allow"] == "DELETE, GET, HEAD, PATCH")
+            #expect(try httpRequest(port: port, "/v1/apps", method: "DELETE").headers["allow"] == "GET, HEAD, POST")
+            #expect(try httpRequest(port: port, "/v1/nothing", method: "DELETE").status == 404)
+        }
+    }
+
+    @Test("/metrics/apps is 404 unless enabled; enabled, it has one-hot states, up and last-seen per application, labels escaped")
+    func applicationMetrics() async throws {
+        let collector = FakeCollector()
+        let uuids = Self.liveFixture(collector)
+        try await Self.serve(collector) { port in
+            let off = try httpRequest(port: port, "/metrics/apps")
+            #expect(off.status == 404 && off.text.contains("--app-metrics"))
+        }
+        let sidecar = SidecarServer(collector: collector, host: "127.0.0.1", port: 0, applicationMetrics: true)
+        try sidecar.start()
+        let page = try httpRequest(port: sidecar.port, "/metrics/apps").text
+        await sidecar.shutdown()
+        let web = "uuid=\"\(uuids[0])\",name=\"web\""
+        #expect(page.contains("heartbeat_app_up{\(web)} 1\n"))
+        #expect(page.contains("heartbeat_app_status{\(web),state=\"up\"} 1\n") && page.contains("heartbeat_app_status{\(web),state=\"down\"} 0\n"))
+        #expect(page.contains("heartbeat_app_last_seen_timestamp_seconds{\(web)} 8\n"))
+        let other = "uuid=\"\(uuids[1])\",name=\"say \\\"hi\\\"\\n\\\\ back\""
+        #expect(page.contains("heartbeat_app_up{\(other)} 0\n"), "\(page)")
+        #expect(!page.contains("heartbeat_app_last_seen_timestamp_seconds{\(other)}"), "never seen: no sample")
+        #expect(page.components(separatedBy: "heartbeat_app_status{").count - 1 == 10)
+    }
 }

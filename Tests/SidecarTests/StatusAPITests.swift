@@ -241,4 +241,39 @@ struct StatusAPITests {
             #expect(try httpRequest(port: running.port, "/apps/\(bold)").text.contains("never"))
         }
     }
+
+    @Test("a transition /transitions shows is never contradicted by a status read after it; an API pause is visible to the writer's next read")
+    func consistency() async throws {
+        try await RunningSidecar.with(adminToken: Self.token) { running in
+            let uuid = running.application
+            try running.connection.query("UPDATE application SET interval_ms = 300, grace_ms = 300 WHERE uuid = '\(uuid)'")
+            let order = ["new", "up", "late", "down"]
+            #expect(try running.waitFor(5) { (try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)")))["interval_ms"] as? Int == 300 })
+            let sender = UDPSender(port: running.pipeline.udpPort)
+            var record = HeartbeatRecord(kind: .beat, application: uuid, instance: 1, sequence: 1, sentAtMicros: Int64(Date().timeIntervalSince1970 * 1e6), intervalMillis: 300, status: 0)
+            var bytes = [UInt8](repeating: 0, count: 64)
+            bytes.withUnsafeMutableBytes { record.encodeSigned(with: nil, to: $0.baseAddress!) }
+            sender.send(bytes)
+            // The application goes new → up → late → down within about a second; read history,
+            // then status, over and over: status is never behind what history showed.
+            var contradictions = [String]()
+            var seen = Set<String>()
+            let deadline = Date().addingTimeInterval(3)
+            while Date() < deadline {
+                let history = try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)/transitions"))
+                let latest = ((history["transitions"] as? [[String: Any]])?.first?["to"] as? String) ?? "new"
+                let status = (try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)")))["status"] as? String ?? "?"
+                seen.insert(latest)
+                if (order.firstIndex(of: status) ?? -1) < (order.firstIndex(of: latest) ?? 99) { contradictions.append("\(latest) then \(status)") }
+            }
+            #expect(contradictions.isEmpty, "history showed a state the status read after it did not: \(contradictions)")
+            #expect(seen.contains("down"), "the run reached down: \(seen)")
+            // The writer reads its own pause at once, from memory and from history alike.
+            _ = try post(running, "/v1/apps/\(uuid)/pause", "{}")
+            #expect((try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)")))["status"] as? String == "paused")
+            let history = try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)/transitions"))
+            #expect((history["transitions"] as? [[String: Any]])?.first?["reason"] as? String == "operator_pause")
+            #expect((try object(try httpRequest(port: running.port, "/v1/summary")))["paused"] as? Int == 1)
+        }
+    }
 }

@@ -36,18 +36,26 @@ struct AppCommand: ParsableCommand {
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Register an application; prints its UUID (and secret, once, with --signed).")
+        static let configuration = CommandConfiguration(
+            abstract: "Register an application; prints it (and its secret, once, with --signed).",
+            discussion: "With -q, prints only its UUID (and, with --signed, the secret on a second line): `uuid=$(heartbeat app add -q nightly-backup)`.")
         @OptionGroup var database: DatabaseOption
         @Argument(help: "A name for people: 1-200 characters (code points), no control characters or bidirectional overrides.") var name: String
         @Option(help: "Longest silence before it is late, ms.") var intervalMs = 60_000
         @Option(help: "Extra time after the interval before it is down, ms.") var graceMs = 30_000
         @Option(help: "Longest run (start … success/fail), ms; none by default.") var maxRunMs: Int?
         @Flag(help: "Give it a secret: its records must then carry a valid HMAC tag.") var signed = false
+        @Flag(name: [.customShort("q"), .long], help: "Print only the UUID (and the secret, with --signed, on a second line).") var quiet = false
 
         func run() throws {
             let connection = try database.connect()
             let (record, secret) = try store {
                 try ApplicationStore.create(name: name, intervalMillis: intervalMs, graceMillis: graceMs, maxRunMillis: maxRunMs, signed: signed, on: connection)
+            }
+            if quiet {
+                print(record.uuid)
+                if let secret { print(secret.hexString) }
+                return
             }
             printRecord(record)
             if let secret { print("secret: \(secret.hexString)   (shown once: keep it with the application)") }
@@ -55,10 +63,13 @@ struct AppCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List applications: uuid, status, last heartbeat, name.")
+        static let configuration = CommandConfiguration(
+            abstract: "List applications in id order: uuid, status, last heartbeat, name (under a header row).",
+            discussion: "Statuses are as stored (the monitor's latest transition); a running collector's /v1/apps is current to its last sweep.")
         @OptionGroup var database: DatabaseOption
         @Option(help: "Only this status: new, up, late, down or paused.") var state: String?
         @Option(help: "Only names starting with this.") var prefix: String?
+        @Flag(help: "Print a JSON array of applications, with the fields of GET /v1/apps (as stored).") var json = false
 
         func run() throws {
             var status: LivenessStatus?
@@ -68,14 +79,41 @@ struct AppCommand: ParsableCommand {
             }
             let connection = try database.connect()
             var after = 0
+            var listed = 0
+            // Page by page, so a million applications never sit in memory at once.
             while true {
                 let page = try store { try ApplicationStore.list(status: status, namePrefix: prefix, afterID: after, limit: 1_000, on: connection) }
+                if after == 0 { print(json ? "[" : row("UUID", "STATUS", "LAST HEARTBEAT", "NAME"), terminator: "") }
                 for record in page {
-                    print("\(record.uuid)  \(record.status.padding(toLength: 6, withPad: " ", startingAt: 0))  \(lastHeartbeat(record).padding(toLength: 26, withPad: " ", startingAt: 0))  \(terminalSafe(record.name))")
+                    if json {
+                        print(listed == 0 ? "\n" : ",\n", terminator: "")
+                        print(String(decoding: try JSONSerialization.data(withJSONObject: jsonObject(record), options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self), terminator: "")
+                    } else {
+                        print(row(record.uuid, record.status, lastHeartbeat(record), terminalSafe(record.name)), terminator: "")
+                    }
+                    listed += 1
                 }
                 guard let last = page.last, page.count == 1_000 else { break }
                 after = last.id
             }
+            if json { print(listed == 0 ? "]" : "\n]") }
+        }
+
+        /// One line of the table: columns padded to a UUID's width, the longest status and an RFC 3339 time.
+        private func row(_ uuid: String, _ status: String, _ lastHeartbeat: String, _ name: String) -> String {
+            "\(uuid.padding(toLength: 36, withPad: " ", startingAt: 0))  \(status.padding(toLength: 6, withPad: " ", startingAt: 0))  "
+                + "\(lastHeartbeat.padding(toLength: 27, withPad: " ", startingAt: 0))  \(name)\n"
+        }
+
+        /// The application as GET /v1/apps writes it (snake_case, RFC 3339 times, nulls kept).
+        private func jsonObject(_ record: ApplicationRecord) -> [String: Any] {
+            func time(_ micros: Int64?) -> Any { micros.map(iso) ?? NSNull() }
+            return [
+                "uuid": record.uuid, "name": record.name, "status": record.status, "interval_ms": record.intervalMillis, "grace_ms": record.graceMillis,
+                "max_run_ms": record.maxRunMillis.map { $0 as Any } ?? NSNull(), "signed": record.signed, "enabled": record.enabled,
+                "last_heartbeat": time(record.lastHeartbeatMicros), "last_run_ms": record.lastRunMillis.map { $0 as Any } ?? NSNull(),
+                "last_run_at": time(record.lastRunAtMicros), "created_at": time(record.createdAtMicros),
+            ]
         }
     }
 

@@ -1,6 +1,7 @@
 import Collector
 import Foundation
 import HeartbeatTestSupport
+import Protocol
 import Testing
 
 /// `heartbeat app add|list|show|rm|pause|resume` as a process, against real PostgreSQL.
@@ -27,7 +28,17 @@ struct AppCommandTests {
 
         let listed = try app(["list"])
         #expect(listed.status == 0 && listed.standardOutput.contains(uuid) && listed.standardOutput.contains("nightly backup"))
-        #expect(try app(["list", "--state", "down"]).standardOutput.isEmpty)
+        let lines = listed.standardOutput.split(separator: "\n")
+        #expect(lines.count == 2 && lines[0].hasPrefix("UUID ") && lines[0].hasSuffix("NAME") && lines[1].hasPrefix(uuid + "  new "))
+        #expect(try app(["list", "--state", "down"]).standardOutput.split(separator: "\n").count == 1, "the header alone")
+        let quiet = try app(["add", "-q", "quiet one"])
+        #expect(quiet.status == 0 && quiet.standardOutput.split(separator: "\n").count == 1 && ApplicationUUID(quiet.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)) != nil)
+        let listedJSON = try app(["list", "--json"])
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(listedJSON.standardOutput.utf8)) as? [[String: Any]])
+        #expect(array.map { $0["name"] as? String } == ["nightly backup", "quiet one"])
+        #expect(array.first?["uuid"] as? String == uuid && array.first?["interval_ms"] as? Int == 86_400_000 && array.first?["last_heartbeat"] is NSNull)
+        #expect((try JSONSerialization.jsonObject(with: Data(try app(["list", "--json", "--state", "down"]).standardOutput.utf8)) as? [Any])?.isEmpty == true)
+        #expect(try app(["rm", quiet.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)]).status == 0)
         let shown = try app(["show", uuid])
         #expect(shown.status == 0 && field(shown.standardOutput, "status") == "new" && field(shown.standardOutput, "signed") == "yes")
         #expect(!shown.standardOutput.contains(secret), "the secret is shown only when it is made")

@@ -227,5 +227,12 @@ struct SidecarRouteTests {
         #expect(page.contains("heartbeat_app_up{\(other)} 0\n"), "\(page)")
         #expect(!page.contains("heartbeat_app_last_seen_timestamp_seconds{\(other)}"), "never seen: no sample")
         #expect(page.components(separatedBy: "heartbeat_app_status{").count - 1 == 10)
+        // Spec/metrics.md's section on this page names exactly its families.
+        let specURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Spec/metrics.md")
+        let section = try String(contentsOf: specURL, encoding: .utf8).components(separatedBy: "## Per-application series")[1]
+        let documented = Set(section.split(separator: "\n").filter { $0.hasPrefix("| `heartbeat_") }.compactMap { $0.split(separator: "`").dropFirst().first.map(String.init) })
+        let exported = Set(page.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
+        #expect(documented == exported && exported.count == 3, "documented \(documented.sorted()), exported \(exported.sorted())")
     }
 }

@@ -19,7 +19,7 @@ public final class LivenessView: AtomicReference, Sendable {
         /// transition this board made, or the stored one's time; a status adopted after start on a
         /// registry reload (an operator's pause) counts from when the board adopted it.
         public var sinceMicros: Int64
-        /// Its latest arrival at any collector this one hears from (Unix µs; `Int64.min` before any).
+        /// Its latest arrival at any collector this one hears from (Unix µs; 0 before any: the last-seen table's value for an application never heard from).
         public var lastArrivalMicros: Int64
         /// When it goes late, down or times out if nothing arrives (nil: no deadline — new, paused, down).
         public var nextDeadlineMicros: Int64?

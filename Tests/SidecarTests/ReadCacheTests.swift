@@ -34,15 +34,21 @@ struct ReadCacheTests {
     func invalidateDuringQuery() async throws {
         let cache = ReadCache(ttlMillis: 60_000)
         let produced = ManagedAtomic<Int>(0)
-        let slow: @Sendable () async throws -> [UInt8] = {
+        let firstMayFinish = ManagedAtomic<Bool>(false)
+        // The first query is held open until the test has invalidated the cache, however late the
+        // pool gets round to starting it: ordering by gate, not by sleeping.
+        let gated: @Sendable () async throws -> [UInt8] = {
             let number = produced.wrappingIncrementThenLoad(ordering: .relaxed)
-            try await Task.sleep(for: .milliseconds(number == 1 ? 200 : 1))
+            while number == 1 && !firstMayFinish.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(2)) }
             return Array("answer \(number)".utf8)
         }
-        async let before = cache.answer(for: "key", produce: slow)
-        try await Task.sleep(for: .milliseconds(50))
+        async let before = cache.answer(for: "key", produce: gated)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while produced.load(ordering: .relaxed) == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(produced.load(ordering: .relaxed) == 1, "the first query started")
         cache.invalidate()  // a write committed while the first query ran
-        let after = try await cache.answer(for: "key", produce: slow)
+        let after = try await cache.answer(for: "key", produce: gated)
+        firstMayFinish.store(true, ordering: .releasing)
         #expect(String(decoding: after.body, as: UTF8.self) == "answer 2")
         #expect(String(decoding: try await before.body, as: UTF8.self) == "answer 1")
         #expect(cache.cachedBody(for: "key").map { String(decoding: $0, as: UTF8.self) } == "answer 2")

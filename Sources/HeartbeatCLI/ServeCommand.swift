@@ -27,6 +27,8 @@ struct ServeCommand: ParsableCommand {
     var http: String?
     @Option(help: "HTTP connections the sidecar serves at once; past it the oldest idle one is closed, and 8 reserve slots answer /healthz and /readyz only (1-65536). Env: HEARTBEAT_HTTP_MAX_CONNECTIONS. Default: 256.")
     var httpMaxConnections: Int?
+    @Option(help: "Event-loop threads of the HTTP sidecar (1-64). Env: HEARTBEAT_HTTP_THREADS. Default: one per core.")
+    var httpThreads: Int?
     @Option(help: "libpq connection URL. Env: HEARTBEAT_DATABASE_URL. Required.")
     var databaseURL: String?
     @Option(help: "Redis URL, redis://[[USER]:PASSWORD@]HOST:PORT[/DB] (AUTH when a password is given). Env: HEARTBEAT_REDIS_URL. Optional.")
@@ -135,7 +137,8 @@ struct ServeCommand: ParsableCommand {
         let sidecar = SidecarServer(
             collector: collector, host: configuration.http.host, port: Int(configuration.http.port), adminToken: configuration.adminToken,
             readToken: configuration.readToken, previousSecretSeconds: configuration.previousSecretSeconds,
-            limits: SidecarServer.Limits(maximumConnections: configuration.httpMaxConnections), applicationMetrics: configuration.applicationMetrics)
+            limits: SidecarServer.Limits(maximumConnections: configuration.httpMaxConnections), applicationMetrics: configuration.applicationMetrics,
+            threads: configuration.httpThreads)
         do throws(ServiceList.StartError) {
             try collector.start(adding: [sidecar])  // the sidecar starts last and stops first
         } catch {
@@ -197,6 +200,7 @@ struct ServeCommand: ParsableCommand {
         if let value = try integer(secretGraceS, "HEARTBEAT_SECRET_GRACE_S", "--secret-grace-s") { configuration.previousSecretSeconds = value }
         if let value = try integer(receivers, "HEARTBEAT_RECEIVERS", "--receivers") { configuration.receivers = value }
         if let value = try integer(httpMaxConnections, "HEARTBEAT_HTTP_MAX_CONNECTIONS", "--http-max-connections") { configuration.httpMaxConnections = value }
+        if let value = try integer(httpThreads, "HEARTBEAT_HTTP_THREADS", "--http-threads") { configuration.httpThreads = value }
         if let value = try integer(ringSize, "HEARTBEAT_RING_SIZE", "--ring-size") { configuration.ringCapacity = value }
         if let value = try integer(receiveBuffer, "HEARTBEAT_RECEIVE_BUFFER", "--receive-buffer") { configuration.receiveBufferBytes = value }
         if let value = try integer(batchRows, "HEARTBEAT_BATCH_ROWS", "--batch-rows") { configuration.batchRows = value }

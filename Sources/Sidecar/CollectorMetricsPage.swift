@@ -8,14 +8,14 @@ import Protocol
 enum CollectorMetricsPage {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    static func render(_ snapshot: CollectorSnapshot, cache: ReadCache, connections: ConnectionGuard? = nil) -> String {
+    static func render(_ snapshot: CollectorSnapshot, cache: ReadCache, connections: ConnectionGuard? = nil, eventLoopAnswers: UInt64 = 0) -> String {
         var page = PrometheusText()
         ingest(&page, snapshot)
         registry(&page, snapshot.registry)
         monitor(&page, snapshot.monitor)
         hotState(&page, snapshot.hotState)
         webhooks(&page, snapshot.webhooks)
-        statusAPI(&page, cache: cache, connections: connections)
+        statusAPI(&page, cache: cache, connections: connections, eventLoopAnswers: eventLoopAnswers)
         page.gauge("heartbeat_postgres_up", "1 when PostgreSQL answered within the last 3 s.", snapshot.postgresUp ? 1 : 0)
         page.gauge("heartbeat_process_resident_memory_bytes", "Resident set size of the collector.", Double(snapshot.residentMemoryBytes))
         return page.text
@@ -137,17 +137,20 @@ enum CollectorMetricsPage {
     }
 
     /// The sidecar's own figures: the read cache and the HTTP connections.
-    private static func statusAPI(_ page: inout PrometheusText, cache: ReadCache, connections: ConnectionGuard?) {
-        page.counter("heartbeat_api_cache_hits_total", "Status reads answered from the 1-second cache.", cache.hits.load(ordering: .relaxed))
-        page.counter("heartbeat_api_cache_misses_total", "Status reads that went to PostgreSQL.", cache.misses.load(ordering: .relaxed))
+    private static func statusAPI(_ page: inout PrometheusText, cache: ReadCache, connections: ConnectionGuard?, eventLoopAnswers: UInt64) {
+        page.counter("heartbeat_api_cache_hits_total", "History reads answered from the exact 1-second cache.", cache.hits.load(ordering: .relaxed))
+        page.counter("heartbeat_api_cache_misses_total", "History reads that went to PostgreSQL.", cache.misses.load(ordering: .relaxed))
+        page.counter(
+            "heartbeat_http_event_loop_answers_total", "Status reads (one application, the summary) answered on the event loop, without the router.", eventLoopAnswers)
         if let connections {
             page.gauge("heartbeat_http_connections", "HTTP connections open to the sidecar.", Double(connections.openCount))
             page.counter(
-                "heartbeat_http_connections_closed_total", "HTTP connections the sidecar closed: to make room (idle), every slot busy (refused), a request not whole in time (timeout).",
+                "heartbeat_http_connections_closed_total", "HTTP connections the sidecar closed: to make room (idle), every slot busy (refused), a request not whole in time (timeout), nothing asked within the idle timeout (idle_timeout).",
                 [
                     ([("cause", "idle")], connections.idleClosed.load(ordering: .relaxed)),
                     ([("cause", "refused")], connections.refused.load(ordering: .relaxed)),
                     ([("cause", "timeout")], connections.timedOut.load(ordering: .relaxed)),
+                    ([("cause", "idle_timeout")], connections.idleTimedOut.load(ordering: .relaxed)),
                 ])
         }
         page.gauge("heartbeat_api_cache_entries", "Answers the read cache holds.", Double(cache.count))

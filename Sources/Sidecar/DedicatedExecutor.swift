@@ -11,7 +11,8 @@ import NIOPosix
 /// answers without a hop to another thread (each hop costs a context switch, which dominated the
 /// latency of cached reads here). Handlers never block: database work goes to ``DatabaseWork``.
 final class DedicatedExecutor: TaskExecutor, @unchecked Sendable {
-    /// The one every sidecar in the process uses.
+    /// On NIO's process-wide group: for async work that belongs to no one server (the read
+    /// cache's shared queries). Each ``SidecarServer`` runs on an executor over its own group.
     static let shared = DedicatedExecutor()
 
     private let group: any EventLoopGroup

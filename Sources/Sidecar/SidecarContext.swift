@@ -1,3 +1,4 @@
+import Atomics
 import Collector
 import Foundation
 import Hummingbird
@@ -19,6 +20,9 @@ final class SidecarContext: Sendable {
 
     /// The server's connection limits, for `/metrics` (nil when only listing routes).
     let connections: ConnectionGuard?
+
+    /// Status reads ``LiveReadHandler`` answered (`heartbeat_http_event_loop_answers_total`).
+    let eventLoopAnswers = ManagedAtomic<UInt64>(0)
 
     /// Whether `/metrics/apps` is served (`--app-metrics`).
     let applicationMetrics: Bool
@@ -46,8 +50,8 @@ final class SidecarContext: Sendable {
 
     /// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive
     /// (RFC 9110 section 11.1), so `bearer` works.
-    static func bearerToken(_ request: Request) -> String? {
-        guard let header = request.headers[.authorization] else { return nil }
+    static func bearerToken(_ headers: HTTPFields) -> String? {
+        guard let header = headers[.authorization] else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         return parts[1].trimmingCharacters(in: .whitespaces)
@@ -56,7 +60,7 @@ final class SidecarContext: Sendable {
     /// Checks `Authorization: Bearer <token>` in constant time: 401 (with `WWW-Authenticate`)
     /// without one, 403 when wrong (or when no token is configured: management is then disabled).
     func requireAdmin(_ request: Request) throws {
-        guard let given = Self.bearerToken(request) else { throw APIError.unauthorized }
+        guard let given = Self.bearerToken(request.headers) else { throw APIError.unauthorized }
         guard let adminToken else {
             throw APIError(status: .forbidden, code: "management_disabled", message: "management is disabled: start the collector with --admin-token")
         }
@@ -67,13 +71,18 @@ final class SidecarContext: Sendable {
     /// token or the admin token as a bearer token, or the read cookie; otherwise 401 (no
     /// credentials) or 403 (wrong ones).
     func requireRead(_ request: Request) throws {
+        try requireRead(request.headers)
+    }
+
+    /// ``requireRead(_:)`` on a request's header fields (the event-loop fast path has no `Request`).
+    func requireRead(_ headers: HTTPFields) throws {
         guard let readToken else { return }
-        if let given = Self.bearerToken(request) {
+        if let given = Self.bearerToken(headers) {
             let admin = adminToken.map { Self.constantTimeEqual(given, $0) } ?? false
             guard Self.constantTimeEqual(given, readToken) || admin else { throw APIError.forbiddenRead }
             return
         }
-        if let cookie = Self.cookie(Self.readCookieName, in: request), let expected = readCookieValue, Self.constantTimeEqual(cookie, expected) {
+        if let cookie = Self.cookie(Self.readCookieName, in: headers), let expected = readCookieValue, Self.constantTimeEqual(cookie, expected) {
             return
         }
         throw APIError.unauthorizedRead
@@ -85,8 +94,8 @@ final class SidecarContext: Sendable {
     }
 
     /// The value of cookie `name` in the request's `Cookie` headers.
-    static func cookie(_ name: String, in request: Request) -> String? {
-        for header in request.headers[values: .cookie] {
+    static func cookie(_ name: String, in headers: HTTPFields) -> String? {
+        for header in headers[values: .cookie] {
             for pair in header.split(separator: ";") {
                 let parts = pair.split(separator: "=", maxSplits: 1)
                 if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name { return String(parts[1]) }
@@ -142,13 +151,33 @@ final class SidecarContext: Sendable {
     /// 304 with `headers` when the request's `If-None-Match` names `etag` (or `*`), else 200 with
     /// the body.
     static func conditional(_ request: Request, body: [UInt8], etag: String, contentType: String, headers: HTTPFields) -> Response {
+        conditional(request.headers, body: body, etag: etag, contentType: contentType, headers: headers).response
+    }
+
+    /// ``conditional(_:body:etag:contentType:headers:)`` as a ``Reply``, from the request's header fields.
+    static func conditional(_ requestHeaders: HTTPFields, body: [UInt8], etag: String, contentType: String, headers: HTTPFields) -> Reply {
         var headers = headers
         headers[.eTag] = etag
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0.trimmingCharacters(in: .whitespaces) == "*" }) {
-            return Response(status: .notModified, headers: headers)
+        if let match = requestHeaders[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0.trimmingCharacters(in: .whitespaces) == "*" }) {
+            return Reply(status: .notModified, headers: headers, body: [])
         }
         headers[.contentType] = contentType
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Reply(status: .ok, headers: headers, body: body)
+    }
+
+    /// An answer before it is a Hummingbird `Response`: what the router and the event-loop fast
+    /// path (``LiveReadHandler``) both write.
+    struct Reply: Sendable {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        /// Empty for 304.
+        var body: [UInt8]
+
+        var response: Response {
+            status == .notModified
+                ? Response(status: status, headers: headers)
+                : Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
     }
 
     /// What status reads answer from: the collector's registry and liveness view. 503 (with

@@ -3,13 +3,15 @@ import Dispatch
 import Foundation
 import Hummingbird
 import Logging
+import NIOPosix
 import ServiceLifecycle
 
 /// The collector's HTTP sidecar (Hummingbird 2) on `--http`: health, readiness and metrics, the
 /// status API and status page, management behind an admin token, and batch ingest
 /// (`Spec/openapi.yaml`). Health, readiness and metrics only read what the collector's threads
-/// publish (atomics, the probe's last answers); API reads go through a 1-second cache, and
-/// database work runs on a pool off the HTTP threads.
+/// publish (atomics, the probe's last answers); status reads answer from the collector's memory
+/// (the hottest on the event loop: ``LiveReadHandler``), history reads go through an exact
+/// 1-second cache, and database work runs on a pool off the HTTP threads.
 ///
 /// Lifecycle from synchronous code: ``start()`` returns once the port is bound (or throws, e.g.
 /// when it is taken), ``stop()`` returns once the server has closed. `heartbeat serve` runs it as
@@ -43,6 +45,16 @@ public final class SidecarServer: @unchecked Sendable {
     private let collector: any SidecarCollector
     private let shared: SidecarContext
     private let limits: Limits
+    /// Whether ``LiveReadHandler`` answers the hottest reads on the event loop (off only in tests
+    /// that compare its answers with the router's).
+    private let liveReadsOnEventLoop: Bool
+    /// Event-loop threads of this server (its own group, shut down by ``stop()``).
+    private let threads: Int
+    private var eventLoops: MultiThreadedEventLoopGroup?
+    /// Where the server's async code runs: its own event loops (see ``DedicatedExecutor``).
+    private var executor = DedicatedExecutor.shared
+    /// The `Server` header of every response.
+    static let serverName = "heartbeat"
     /// The connection limits in force (their counters are exported on `/metrics`).
     let connections: ConnectionGuard
     private let host: String
@@ -55,13 +67,15 @@ public final class SidecarServer: @unchecked Sendable {
 
     public init(
         collector: any SidecarCollector, host: String, port: Int, adminToken: String? = nil, readToken: String? = nil, previousSecretSeconds: Int = 3_600,
-        limits: Limits = Limits(), applicationMetrics: Bool = false
+        limits: Limits = Limits(), applicationMetrics: Bool = false, liveReadsOnEventLoop: Bool = true, threads: Int = ProcessInfo.processInfo.activeProcessorCount
     ) {
+        self.threads = max(1, threads)
+        self.liveReadsOnEventLoop = liveReadsOnEventLoop
         self.collector = collector
         self.limits = limits
         self.connections = ConnectionGuard(
             admission: ConnectionAdmission(maximum: limits.maximumConnections, reserve: limits.reserveConnections),
-            requestTimeout: .seconds(Int64(limits.requestTimeoutSeconds)))
+            requestTimeout: .seconds(Int64(limits.requestTimeoutSeconds)), idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)))
         self.shared = SidecarContext(
             collector: collector, adminToken: adminToken, readToken: readToken, previousSecretSeconds: previousSecretSeconds, connections: connections,
             applicationMetrics: applicationMetrics)
@@ -75,22 +89,31 @@ public final class SidecarServer: @unchecked Sendable {
     /// Binds and starts serving; ``port`` then says where.
     public func start() throws(StartError) {
         let bound = Bound()
+        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.eventLoops = eventLoops
+        executor = DedicatedExecutor(group: eventLoops)
         let connections = connections
         let logger = {
             var logger = Logger(label: "heartbeat.sidecar")
             logger.logLevel = .error
             return logger
         }()
+        let shared = shared
+        let liveReadsOnEventLoop = liveReadsOnEventLoop
+        // No idle timeout of the server's own: the tracker keeps it (see ``ConnectionGuard``).
         let application = Application(
             router: Self.router(shared),
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [connections.makeTracker()], idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)))),
-            configuration: .init(address: .hostname(host, port: requestedPort), serverName: "heartbeat"),
+                additionalChannelHandlers: [connections.makeTracker()]
+                    + (liveReadsOnEventLoop ? [LiveReadHandler(shared: shared, serverName: Self.serverName)] : []),
+                idleTimeout: nil)),
+            configuration: .init(address: .hostname(host, port: requestedPort), serverName: Self.serverName),
             onServerRunning: { channel in bound.set(port: channel.localAddress?.port ?? -1) },
+            eventLoopGroupProvider: .shared(eventLoops),
             logger: logger)
         let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger))
         self.group = group
-        task = Task(executorPreference: Self.executor) { [finished] in
+        task = Task(executorPreference: executor) { [finished] in
             do {
                 try await group.run()
             } catch {
@@ -102,6 +125,8 @@ public final class SidecarServer: @unchecked Sendable {
         switch bound.wait() {
         case .success(let port): self.port = port
         case .failure(let message):
+            finished.wait()
+            closeEventLoops()
             throw StartError(description: Self.explain(message, host: host, port: requestedPort))
         }
     }
@@ -128,11 +153,20 @@ public final class SidecarServer: @unchecked Sendable {
     /// From async code, use ``shutdown()``.
     public func stop() {
         guard let task, let group else { return }
-        Task(executorPreference: Self.executor) { await group.triggerGracefulShutdown() }
+        Task(executorPreference: executor) { await group.triggerGracefulShutdown() }
         finished.wait()
         _ = task
         self.task = nil
         self.group = nil
+        closeEventLoops()
+    }
+
+    /// Stops the server's event-loop threads once nothing runs on them any more.
+    private func closeEventLoops() {
+        guard let eventLoops else { return }
+        self.eventLoops = nil
+        executor = DedicatedExecutor.shared
+        eventLoops.shutdownGracefully { _ in }
     }
 
     /// Stops the server gracefully and waits, without blocking a thread, until it has closed.
@@ -142,11 +176,8 @@ public final class SidecarServer: @unchecked Sendable {
         await task.value
         self.task = nil
         self.group = nil
+        closeEventLoops()
     }
-
-    /// Where the server's async code runs (shared by every sidecar in the process; see
-    /// ``DedicatedExecutor``).
-    private static var executor: DedicatedExecutor { .shared }
 
     /// Every route the server registers, as `METHOD /path/{param}` (the form `Spec/openapi.yaml`
     /// uses), read back from the router itself.
@@ -193,7 +224,9 @@ public final class SidecarServer: @unchecked Sendable {
             try shared.requireRead(request)
             return Response(
                 status: .ok, headers: [.contentType: CollectorMetricsPage.contentType, .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(collector.snapshot(), cache: shared.cache, connections: shared.connections))))
+                body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(
+                    collector.snapshot(), cache: shared.cache, connections: shared.connections,
+                    eventLoopAnswers: shared.eventLoopAnswers.load(ordering: .relaxed)))))
         }
         ApplicationMetricsPage.register(on: router, shared)
         // The HEAD routes Hummingbird adds when the responder is built are listed too.

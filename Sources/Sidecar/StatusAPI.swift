@@ -35,36 +35,47 @@ enum StatusAPI {
                 LiveJSON.application(application, view: nil, into: &text)
             }
             text += "],\"next_cursor\":" + (page.nextAfterID.map { "\"\($0)\"" } ?? "null") + ",\"view\":\"\(LiveJSON.viewLabel(live.view))\"}"
-            return answer(request, text, live.view)
+            return answer(request.headers, text, live.view).response
         }
         router.get("/v1/apps/:uuid") { request, context in
-            try shared.requireRead(request)
-            let uuid = try applicationUUID(context)
-            let live = try shared.liveStatus()
-            guard let application = live.application(uuid) else { throw APIError.notFound("no application \(uuid)") }
-            var text = ""
-            text.reserveCapacity(512)
-            LiveJSON.application(application, view: LiveJSON.viewLabel(live.view), into: &text)
-            return answer(request, text, live.view)
+            try application(context.parameters.get("uuid") ?? "", headers: request.headers, shared).response
         }
         router.get("/v1/summary") { request, _ in
-            try shared.requireRead(request)
-            let live = try shared.liveStatus()
-            let counts = shared.summaries.counts(of: live)
-            var text = "{"
-            for status in LivenessStatus.allCases.sorted(by: { $0.description < $1.description }) {
-                text += "\"\(status)\":\(counts[status] ?? 0),"
-            }
-            text += "\"total\":\(counts.values.reduce(0, +)),\"view\":\"\(LiveJSON.viewLabel(live.view))\"}"
-            return answer(request, text, live.view)
+            try summary(headers: request.headers, shared).response
         }
     }
 
+    /// `GET /v1/apps/{uuid}`: 200 (or 304) from memory; throws the API error otherwise. The router
+    /// and the event-loop fast path (``LiveReadHandler``) both answer with it.
+    static func application(_ uuidText: some StringProtocol, headers: HTTPFields, _ shared: SidecarContext) throws -> SidecarContext.Reply {
+        try shared.requireRead(headers)
+        guard let uuid = ApplicationUUID(uuidText) else { throw APIError.badRequest("not an application UUID: \(uuidText)") }
+        let live = try shared.liveStatus()
+        guard let application = live.application(uuid) else { throw APIError.notFound("no application \(uuid)") }
+        var text = ""
+        text.reserveCapacity(512)
+        LiveJSON.application(application, view: LiveJSON.viewLabel(live.view), into: &text)
+        return answer(headers, text, live.view)
+    }
+
+    /// `GET /v1/summary`: counts by state from memory (see ``application(_:headers:_:)``).
+    static func summary(headers: HTTPFields, _ shared: SidecarContext) throws -> SidecarContext.Reply {
+        try shared.requireRead(headers)
+        let live = try shared.liveStatus()
+        let counts = shared.summaries.counts(of: live)
+        var text = "{"
+        for status in LivenessStatus.allCases.sorted(by: { $0.description < $1.description }) {
+            text += "\"\(status)\":\(counts[status] ?? 0),"
+        }
+        text += "\"total\":\(counts.values.reduce(0, +)),\"view\":\"\(LiveJSON.viewLabel(live.view))\"}"
+        return answer(headers, text, live.view)
+    }
+
     /// A live answer: 304 when `If-None-Match` names its ETag, else 200 with `text`.
-    static func answer(_ request: Request, _ text: String, _ view: LivenessView) -> Response {
+    static func answer(_ requestHeaders: HTTPFields, _ text: String, _ view: LivenessView) -> SidecarContext.Reply {
         let body = Array(text.utf8)
         return SidecarContext.conditional(
-            request, body: body, etag: ReadCache.etag(of: body), contentType: "application/json",
+            requestHeaders, body: body, etag: ReadCache.etag(of: body), contentType: "application/json",
             headers: [.cacheControl: "no-cache", viewAt: CivilCalendar.rfc3339(micros: view.takenAtMicros)])
     }
 

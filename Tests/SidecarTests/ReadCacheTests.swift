@@ -8,11 +8,15 @@ import Testing
 struct ReadCacheTests {
     @Test("an answer is never served past its TTL; twenty readers who miss one key at once share one query")
     func exactAndShared() async throws {
-        let cache = ReadCache(ttlMillis: 1_500)
+        // A TTL no scheduling delay can outlast, for the sharing and the hit.
+        let cache = ReadCache(ttlMillis: 60_000)
         let produced = ManagedAtomic<Int>(0)
+        // The first query waits until all twenty readers have missed (by the cache's own count),
+        // however slowly a loaded machine starts them.
         let produce: @Sendable () async throws -> [UInt8] = {
             let number = produced.wrappingIncrementThenLoad(ordering: .relaxed)
-            try await Task.sleep(for: .milliseconds(50))  // long enough for every reader to arrive
+            let deadline = ContinuousClock.now + .seconds(30)
+            while number == 1, cache.misses.load(ordering: .relaxed) < 20, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
             return Array("answer \(number)".utf8)
         }
         let answers = try await withThrowingTaskGroup(of: String.self) { group in
@@ -22,12 +26,17 @@ struct ReadCacheTests {
         #expect(produced.load(ordering: .relaxed) == 1 && Set(answers) == ["answer 1"], "one query for 20 readers: \(answers)")
         let first = try await cache.answer(for: "key", produce: produce)
         #expect(String(decoding: first.body, as: UTF8.self) == "answer 1", "fresh: a hit")
-        try await Task.sleep(for: .milliseconds(1_600))
+        #expect(cache.hits.load(ordering: .relaxed) == 1 && cache.misses.load(ordering: .relaxed) == 20)
+
+        // A short TTL for the expiry: waiting longer than it (however much longer) must give a new answer.
+        let short = ReadCache(ttlMillis: 200)
+        let old = try await short.answer(for: "key", produce: produce)
+        try await Task.sleep(for: .milliseconds(300))
         // Past the TTL the reader waits for a new answer rather than getting the old one.
-        let later = try await cache.answer(for: "key", produce: produce)
-        #expect(String(decoding: later.body, as: UTF8.self) == "answer 2")
-        #expect(later.producedMicros >= first.expiresMicros)
-        #expect(cache.hits.load(ordering: .relaxed) == 1 && cache.misses.load(ordering: .relaxed) == 21)
+        let later = try await short.answer(for: "key", produce: produce)
+        #expect(String(decoding: old.body, as: UTF8.self) == "answer 2" && String(decoding: later.body, as: UTF8.self) == "answer 3")
+        #expect(later.producedMicros >= old.expiresMicros)
+        #expect(short.hits.load(ordering: .relaxed) == 0 && short.misses.load(ordering: .relaxed) == 2)
     }
 
     @Test("an answer produced across invalidate() is not kept, and readers after it get a new one")

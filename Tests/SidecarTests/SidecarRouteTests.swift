@@ -138,6 +138,7 @@ struct SidecarRouteTests {
 
     /// A registry of two applications (one with a name that needs escaping) and a view where the
     /// first is up, as the fake collector's live status.
+    @discardableResult
     static func liveFixture(_ collector: FakeCollector, view source: LivenessView.Source = .monitor, sequence: UInt64 = 2) -> [ApplicationUUID] {
         let uuids = [ApplicationUUID.random(), ApplicationUUID.random()]
         let profiles = ApplicationProfiles([

@@ -49,6 +49,10 @@ public struct CollectorConfiguration: Sendable {
     /// HTTP connections the sidecar serves at once (`--http-max-connections`); past it the oldest
     /// idle one is closed for a newcomer, and a few reserve slots answer health checks only.
     public var httpMaxConnections = 256
+    /// Event-loop threads of the HTTP sidecar (`--http-threads`): they read and write the sockets and
+    /// run the handlers (database work has its own pool). One per core: status reads are bound by
+    /// CPU, and a single thread measured slower (Spec/tuning.md).
+    public var httpThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// Whether the sidecar serves `/metrics/apps`, a few series per application (`--app-metrics`):
     /// off by default, since a million applications make millions of series.
     public var applicationMetrics = false
@@ -149,6 +153,7 @@ public struct CollectorConfiguration: Sendable {
         try check((0...10_000_000).contains(appRateLimit), "--app-rate-limit", appRateLimit, "0 (no limit) to 10000000 records/s")
         try check((1...100_000_000).contains(appBurst), "--app-burst", appBurst, "1 to 100000000 records")
         try check((1...65_536).contains(httpMaxConnections), "--http-max-connections", httpMaxConnections, "1 to 65536 connections")
+        try check((1...64).contains(httpThreads), "--http-threads", httpThreads, "1 to 64 threads")
         try check((1...1_048_576).contains(appMaxInstances), "--app-max-instances", appMaxInstances, "1 to 1048576 instances")
         try check((1...16_777_216).contains(maxInstances), "--max-instances", maxInstances, "1 to 16777216 instances")
         try check((60...86_400 * 7).contains(replayIdleSeconds), "--replay-idle-s", replayIdleSeconds, "60 to 604800 s")

@@ -46,7 +46,34 @@ public enum CivilCalendar {
             days -= 1
         }
         let date = civilFromDays(days)
-        return "\(zeroPadded(date.year, 4))-\(zeroPadded(date.month, 2))-\(zeroPadded(date.day, 2))T\(zeroPadded(secondOfDay / 3_600, 2)):"
-            + "\(zeroPadded(secondOfDay / 60 % 60, 2)):\(zeroPadded(secondOfDay % 60, 2)).\(zeroPadded(fraction, 6))Z"
+        guard (0...9_999).contains(date.year) else {
+            return "\(zeroPadded(date.year, 4))-\(zeroPadded(date.month, 2))-\(zeroPadded(date.day, 2))T\(zeroPadded(secondOfDay / 3_600, 2)):"
+                + "\(zeroPadded(secondOfDay / 60 % 60, 2)):\(zeroPadded(secondOfDay % 60, 2)).\(zeroPadded(fraction, 6))Z"
+        }
+        // Written byte by byte: status answers format several of these per request.
+        return String(unsafeUninitializedCapacity: 27) { text in
+            func digits(_ value: Int64, _ width: Int, at offset: Int) {
+                var value = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    text[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            digits(date.year, 4, at: 0)
+            text[4] = UInt8(ascii: "-")
+            digits(date.month, 2, at: 5)
+            text[7] = UInt8(ascii: "-")
+            digits(date.day, 2, at: 8)
+            text[10] = UInt8(ascii: "T")
+            digits(secondOfDay / 3_600, 2, at: 11)
+            text[13] = UInt8(ascii: ":")
+            digits(secondOfDay / 60 % 60, 2, at: 14)
+            text[16] = UInt8(ascii: ":")
+            digits(secondOfDay % 60, 2, at: 17)
+            text[19] = UInt8(ascii: ".")
+            digits(fraction, 6, at: 20)
+            text[26] = UInt8(ascii: "Z")
+            return 27
+        }
     }
 }

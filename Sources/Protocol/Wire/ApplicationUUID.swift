@@ -52,14 +52,21 @@ public struct ApplicationUUID: Hashable, Sendable, Comparable, BitwiseCopyable, 
 
     /// The canonical lowercase text form.
     public var description: String {
-        let hex = HexDigits.lowercase(high) + HexDigits.lowercase(low)
-        var text = ""
-        text.reserveCapacity(36)
-        for (index, character) in hex.enumerated() {
-            if index == 8 || index == 12 || index == 16 || index == 20 { text.append("-") }
-            text.append(character)
+        // Written byte by byte: every status answer and page row formats one.
+        String(unsafeUninitializedCapacity: 36) { text in
+            var position = 0
+            for nibble in 0..<32 {
+                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
+                    text[position] = UInt8(ascii: "-")
+                    position += 1
+                }
+                let word = nibble < 16 ? high : low
+                let value = UInt8(truncatingIfNeeded: word >> UInt64(60 - 4 * (nibble % 16))) & 0x0F
+                text[position] = value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+                position += 1
+            }
+            return 36
         }
-        return text
     }
 
     public static func < (lhs: ApplicationUUID, rhs: ApplicationUUID) -> Bool {

@@ -16,65 +16,92 @@ enum LiveJSON {
     }
 
     /// One application, with `view` when given (single-application answers carry it; lists
-    /// carry it once at the top).
-    static func application(_ application: LiveApplication, view: String?, into text: inout String) {
+    /// carry it once at the top), appended to `json` as UTF-8.
+    static func application(_ application: LiveApplication, view: String?, into json: inout [UInt8]) {
         let profile = application.profile
-        text += "{\"created_at\":"
-        timestamp(profile.createdAtMicros == 0 ? nil : profile.createdAtMicros, into: &text)
-        text += ",\"enabled\":\(profile.isEnabled),\"grace_ms\":\(profile.graceMillis),\"interval_ms\":\(profile.intervalMillis),\"last_heartbeat\":"
-        timestamp(application.lastHeartbeatMicros, into: &text)
-        text += ",\"last_run_at\":"
-        timestamp(application.lastRun?.endedMicros, into: &text)
-        text += ",\"last_run_ms\":"
-        text += application.lastRun.map { String($0.durationMicros / 1_000) } ?? "null"
-        text += ",\"max_run_ms\":"
-        text += profile.maxRunMillis.map(String.init) ?? "null"
-        text += ",\"name\":"
-        string(profile.name, into: &text)
-        text += ",\"next_deadline\":"
-        timestamp(application.nextDeadlineMicros, into: &text)
-        text += ",\"signed\":\(profile.isSigned),\"since\":"
-        timestamp(application.sinceMicros, into: &text)
-        text += ",\"status\":\"\(application.status)\",\"uuid\":\"\(profile.uuid)\""
-        if let view { text += ",\"view\":\"\(view)\"" }
-        text += "}"
+        json.append("{\"created_at\":")
+        timestamp(profile.createdAtMicros == 0 ? nil : profile.createdAtMicros, into: &json)
+        json.append(profile.isEnabled ? ",\"enabled\":true,\"grace_ms\":" : ",\"enabled\":false,\"grace_ms\":")
+        json.append(decimal: Int64(profile.graceMillis))
+        json.append(",\"interval_ms\":")
+        json.append(decimal: Int64(profile.intervalMillis))
+        json.append(",\"last_heartbeat\":")
+        timestamp(application.lastHeartbeatMicros, into: &json)
+        json.append(",\"last_run_at\":")
+        timestamp(application.lastRun?.endedMicros, into: &json)
+        json.append(",\"last_run_ms\":")
+        if let run = application.lastRun { json.append(decimal: Int64(run.durationMicros / 1_000)) } else { json.append("null") }
+        json.append(",\"max_run_ms\":")
+        if let maximum = profile.maxRunMillis { json.append(decimal: Int64(maximum)) } else { json.append("null") }
+        json.append(",\"name\":")
+        string(profile.name, into: &json)
+        json.append(",\"next_deadline\":")
+        timestamp(application.nextDeadlineMicros, into: &json)
+        json.append(profile.isSigned ? ",\"signed\":true,\"since\":" : ",\"signed\":false,\"since\":")
+        timestamp(application.sinceMicros, into: &json)
+        json.append(",\"status\":\"")
+        json.append(contentsOf: application.status.description.utf8)
+        json.append("\",\"uuid\":\"")
+        json.append(contentsOf: profile.uuid.description.utf8)
+        json.append("\"")
+        if let view {
+            json.append(",\"view\":\"")
+            json.append(contentsOf: view.utf8)
+            json.append("\"")
+        }
+        json.append("}")
     }
 
     /// `"2026-11-30T03:04:05.123456Z"`, or `null`.
-    static func timestamp(_ micros: Int64?, into text: inout String) {
+    static func timestamp(_ micros: Int64?, into json: inout [UInt8]) {
         guard let micros else {
-            text += "null"
+            json.append("null")
             return
         }
-        text += "\"" + CivilCalendar.rfc3339(micros: micros) + "\""
+        json.append("\"")
+        json.append(contentsOf: CivilCalendar.rfc3339(micros: micros).utf8)
+        json.append("\"")
     }
 
     /// `value` as a JSON string: quotes, backslashes and control characters escaped (RFC 8259
     /// section 7); everything else as it is, in UTF-8.
-    static func string(_ value: String, into text: inout String) {
-        text += "\""
-        var plain = true
-        for byte in value.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-            plain = false
-            break
-        }
-        if plain {
-            text += value
-        } else {
-            for scalar in value.unicodeScalars {
-                switch scalar {
-                case "\"": text += "\\\""
-                case "\\": text += "\\\\"
-                case "\n": text += "\\n"
-                case "\r": text += "\\r"
-                case "\t": text += "\\t"
-                case _ where scalar.value < 0x20:
-                    let hex = String(scalar.value, radix: 16)
-                    text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                default: text.unicodeScalars.append(scalar)
-                }
+    static func string(_ value: String, into json: inout [UInt8]) {
+        json.append("\"")
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): json.append("\\\"")
+            case UInt8(ascii: "\\"): json.append("\\\\")
+            case UInt8(ascii: "\n"): json.append("\\n")
+            case UInt8(ascii: "\r"): json.append("\\r")
+            case UInt8(ascii: "\t"): json.append("\\t")
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                json.append("\\u00")
+                json.append(hex[Int(byte >> 4)])
+                json.append(hex[Int(byte & 0x0F)])
+            default: json.append(byte)
             }
         }
-        text += "\""
+        json.append("\"")
+    }
+}
+
+extension [UInt8] {
+    /// Appends a literal's UTF-8 bytes.
+    mutating func append(_ literal: StaticString) {
+        literal.withUTF8Buffer { append(contentsOf: $0) }
+    }
+
+    /// Appends `value` in decimal.
+    mutating func append(decimal value: Int64) {
+        if value < 0 { append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var divisor: UInt64 = 1
+        while magnitude / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            append(UInt8(ascii: "0") + UInt8(magnitude / divisor))
+            magnitude %= divisor
+            divisor /= 10
+        }
     }
 }

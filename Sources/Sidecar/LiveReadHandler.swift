@@ -89,17 +89,18 @@ final class LiveReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes `reply` with the headers the router's response would carry (Hummingbird adds
     /// `Content-Length`, `Date` and `Server`); HEAD gets them without the body.
     private func write(_ reply: SidecarContext.Reply, headOnly: Bool, context: ChannelHandlerContext) {
-        var fields = reply.headers
-        fields[.contentLength] = String(reply.body.count)
-        fields[.server] = serverName
-        fields[.date] = date.now()
+        var fields = reply.headers  // a reply never carries these three, so they are appended
+        fields.append(HTTPField(name: .contentLength, value: String(reply.body.count)))
+        fields.append(HTTPField(name: .server, value: serverName))
+        fields.append(HTTPField(name: .date, value: date.now()))
         context.write(wrapOutboundOut(.head(HTTPResponse(status: reply.status, headerFields: fields))), promise: nil)
         if !headOnly, !reply.body.isEmpty {
             var buffer = context.channel.allocator.buffer(capacity: reply.body.count)
             buffer.writeBytes(reply.body)
             context.write(wrapOutboundOut(.body(buffer)), promise: nil)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        // Counted before it is sent, so a client that reads /metrics after the answer sees it.
         shared.eventLoopAnswers.wrappingIncrement(ordering: .relaxed)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 }

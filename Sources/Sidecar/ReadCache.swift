@@ -131,10 +131,13 @@ final class ReadCache: @unchecked Sendable {
 
     /// A strong ETag: FNV-1a 64 of the body, quoted.
     static func etag(of body: [UInt8]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in body {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
+        let hash = body.withUnsafeBufferPointer { bytes in
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01b3
+            }
+            return hash
         }
         return "\"" + String(hash, radix: 16) + "\""
     }

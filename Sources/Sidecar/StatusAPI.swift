@@ -28,14 +28,15 @@ enum StatusAPI {
             }
             let live = try shared.liveStatus()
             let page = live.page(status: state, namePrefix: prefix, afterID: cursorID, limit: limit)
-            var text = "{\"apps\":["
-            text.reserveCapacity(32 + page.applications.count * 480)
+            var json = [UInt8]()
+            json.reserveCapacity(64 + page.applications.count * 480)
+            json.append("{\"apps\":[")
             for (index, application) in page.applications.enumerated() {
-                if index > 0 { text += "," }
-                LiveJSON.application(application, view: nil, into: &text)
+                if index > 0 { json.append(UInt8(ascii: ",")) }
+                LiveJSON.application(application, view: nil, into: &json)
             }
-            text += "],\"next_cursor\":" + (page.nextAfterID.map { "\"\($0)\"" } ?? "null") + ",\"view\":\"\(LiveJSON.viewLabel(live.view))\"}"
-            return answer(request.headers, text, live.view).response
+            json.append(contentsOf: ("],\"next_cursor\":" + (page.nextAfterID.map { "\"\($0)\"" } ?? "null") + ",\"view\":\"\(LiveJSON.viewLabel(live.view))\"}").utf8)
+            return answer(request.headers, json, live.view).response
         }
         router.get("/v1/apps/:uuid") { request, context in
             try application(context.parameters.get("uuid") ?? "", headers: request.headers, shared).response
@@ -52,10 +53,10 @@ enum StatusAPI {
         guard let uuid = ApplicationUUID(uuidText) else { throw APIError.badRequest("not an application UUID: \(uuidText)") }
         let live = try shared.liveStatus()
         guard let application = live.application(uuid) else { throw APIError.notFound("no application \(uuid)") }
-        var text = ""
-        text.reserveCapacity(512)
-        LiveJSON.application(application, view: LiveJSON.viewLabel(live.view), into: &text)
-        return answer(headers, text, live.view)
+        var json = [UInt8]()
+        json.reserveCapacity(512)
+        LiveJSON.application(application, view: LiveJSON.viewLabel(live.view), into: &json)
+        return answer(headers, json, live.view)
     }
 
     /// `GET /v1/summary`: counts by state from memory (see ``application(_:headers:_:)``).
@@ -68,15 +69,16 @@ enum StatusAPI {
             text += "\"\(status)\":\(counts[status] ?? 0),"
         }
         text += "\"total\":\(counts.values.reduce(0, +)),\"view\":\"\(LiveJSON.viewLabel(live.view))\"}"
-        return answer(headers, text, live.view)
+        return answer(headers, Array(text.utf8), live.view)
     }
 
-    /// A live answer: 304 when `If-None-Match` names its ETag, else 200 with `text`.
-    static func answer(_ requestHeaders: HTTPFields, _ text: String, _ view: LivenessView) -> SidecarContext.Reply {
-        let body = Array(text.utf8)
-        return SidecarContext.conditional(
-            requestHeaders, body: body, etag: ReadCache.etag(of: body), contentType: "application/json",
-            headers: [.cacheControl: "no-cache", viewAt: CivilCalendar.rfc3339(micros: view.takenAtMicros)])
+    /// A live answer: 304 when `If-None-Match` names its ETag, else 200 with `body`.
+    static func answer(_ requestHeaders: HTTPFields, _ body: [UInt8], _ view: LivenessView) -> SidecarContext.Reply {
+        var headers = HTTPFields()
+        headers.reserveCapacity(8)  // room for what the writer adds (length, date, server)
+        headers.append(HTTPField(name: .cacheControl, value: "no-cache"))
+        headers.append(HTTPField(name: viewAt, value: CivilCalendar.rfc3339(micros: view.takenAtMicros)))
+        return SidecarContext.conditional(requestHeaders, body: body, etag: ReadCache.etag(of: body), contentType: "application/json", headers: headers)
     }
 
     /// `Heartbeat-View-At`: when the liveness view an answer comes from was taken (RFC 3339).

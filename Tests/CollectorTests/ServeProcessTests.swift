@@ -120,6 +120,9 @@ struct ServeProcessTests {
         let result = try runProcess(heartbeatExecutable(), ["serve", "--database-url", "postgresql://x@127.0.0.1:1/x", "--batch-rows", "0"])
         #expect(result.status == 2)
         #expect(result.standardError.contains("--batch-rows: 0 is not accepted; expected 1 to 1000000"), "\(result.standardError)")
+        let threads = try runProcess(heartbeatExecutable(), ["serve", "--database-url", "postgresql://x@127.0.0.1:1/x", "--http-threads", "65"])
+        #expect(threads.status == 2)
+        #expect(threads.standardError.contains("--http-threads: 65 is not accepted; expected 1 to 64 threads"), "\(threads.standardError)")
     }
 
     @Test("tokens come from files (trailing newline ignored); a value and a file for one setting exit 2")

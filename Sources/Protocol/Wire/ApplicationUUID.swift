@@ -15,12 +15,26 @@ public struct ApplicationUUID: Hashable, Sendable, Comparable, BitwiseCopyable, 
     /// Parses the canonical text form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (either case).
     /// Returns `nil` for anything else.
     public init?(_ text: some StringProtocol) {
+        var text = Substring(text)
+        guard let uuid = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self = uuid
+    }
+
+    /// ``init(_:)`` for a `String` without a generic detour: status reads parse one per request.
+    public init?(_ text: String) {
+        var text = text
+        guard let uuid = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self = uuid
+    }
+
+    /// The canonical text form's UTF-8 bytes as a UUID, or nil.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> ApplicationUUID? {
+        guard bytes.count == 36 else { return nil }
         var high: UInt64 = 0
         var low: UInt64 = 0
         var digits = 0
-        var position = 0
-        for byte in text.utf8 {
-            defer { position += 1 }
+        for position in 0..<36 {
+            let byte = bytes[position]
             if position == 8 || position == 13 || position == 18 || position == 23 {
                 guard byte == UInt8(ascii: "-") else { return nil }
                 continue
@@ -33,8 +47,7 @@ public struct ApplicationUUID: Hashable, Sendable, Comparable, BitwiseCopyable, 
             }
             digits += 1
         }
-        guard position == 36, digits == 32 else { return nil }
-        self.init(high: high, low: low)
+        return ApplicationUUID(high: high, low: low)
     }
 
     /// Draws a random version-4 UUID (RFC 9562 §5.4) from `generator`.

@@ -1,6 +1,7 @@
 // The monitor's sweep: how long one check of every application takes, for 10,000 / 100,000 /
 // 1,000,000 applications, when nothing is due (the steady state) and when 1 % go late at once;
-// and what publishing the board for readers (a LivenessView, after every tick) costs.
+// what publishing the board for readers (a LivenessView, after every tick) costs; and one cron
+// schedule's next fire time, computed when a record arrives or a deadline passes.
 import Benchmark
 import Collector
 
@@ -52,6 +53,27 @@ let benchmarks: @Sendable () -> Void = {
             subject.sweep(nowMicros: 1_000_000, into: &transitions)
             benchmark.stopMeasurement()
             precondition(transitions.count == count / 100, "\(transitions.count)")
+        }
+    }
+    // One next-fire computation (target < 2 µs): a fixed time of day in a DST zone, a schedule
+    // that walks real minutes through the zone, and a daily one in UTC; `after` moves by 7 h 13 min
+    // each time so the search starts from every hour and weekday.
+    for (expression, zone) in [("0 3 * * 1-5", "Europe/Berlin"), ("*/15 * * * *", "Europe/Berlin"), ("0 0 * * *", "UTC"), ("30 2 1 * *", "America/New_York")] {
+        Benchmark(
+            "cron next fire: \(expression) in \(zone)",
+            configuration: .init(metrics: [.wallClock, .cpuTotal, .mallocCountTotal], timeUnits: .nanoseconds, scalingFactor: .kilo)
+        ) { benchmark in
+            let schedule = try CronSchedule(expression, timeZone: zone)
+            var after: Int64 = 1_767_225_600  // 2026-01-01
+            var sum: Int64 = 0
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                let next = schedule.nextFire(afterSeconds: after) ?? 0
+                sum &+= next
+                after += 25_980
+            }
+            benchmark.stopMeasurement()
+            blackHole(sum)
         }
     }
 }

@@ -1,20 +1,24 @@
 import Protocol
 
-/// How long an application may stay silent: from the registry (the record's own interval is used
-/// only when the registry has none).
+/// How long an application may stay silent (its ``Expectation``, from the registry) and how long
+/// a run may last.
 public struct LivenessPolicy: Equatable, Sendable {
-    /// The registry's interval, µs; 0 when the registry has none.
-    public var intervalMicros: Int64
-    /// Extra time after the interval before `late` becomes `down`, µs.
-    public var graceMicros: Int64
+    public var expectation: Expectation
     /// The longest a run (`start` … `success`/`fail`) may last, µs; nil for no limit.
     public var maxRunMicros: Int64?
 
-    public init(intervalMicros: Int64, graceMicros: Int64, maxRunMicros: Int64? = nil) {
-        self.intervalMicros = intervalMicros
-        self.graceMicros = graceMicros
+    public init(expectation: Expectation, maxRunMicros: Int64? = nil) {
+        self.expectation = expectation
         self.maxRunMicros = maxRunMicros
     }
+
+    /// A record every `intervalMicros` (0: the record's own), then `graceMicros` before `down`.
+    public init(intervalMicros: Int64, graceMicros: Int64, maxRunMicros: Int64? = nil) {
+        self.init(expectation: .every(intervalMicros: intervalMicros, graceMicros: graceMicros), maxRunMicros: maxRunMicros)
+    }
+
+    /// The grace, µs.
+    public var graceMicros: Int64 { expectation.graceMicros }
 }
 
 /// The liveness state machine of one application, as a plain value with no I/O and an injected
@@ -29,8 +33,9 @@ public struct LivenessPolicy: Equatable, Sendable {
 ///   up (run open longer than max_run) ──▶ down
 /// ```
 ///
-/// Deadlines count from the record's arrival: late at arrival + interval, down at arrival +
-/// interval + grace. A `paused` application has no deadline. A `start` opens a run; the next
+/// Deadlines count from the record's arrival, as the policy's ``Expectation`` answers (for an
+/// interval: late at arrival + interval, down at arrival + interval + grace). A `paused`
+/// application has no deadline. A `start` opens a run; the next
 /// `success`/`fail` closes it and carries its duration.
 public struct LivenessMachine: Equatable, Sendable {
     public private(set) var status: LivenessStatus
@@ -56,23 +61,21 @@ public struct LivenessMachine: Equatable, Sendable {
         self.status = status
     }
 
-    /// The interval in force under `policy`: the registry's, else the latest record's; 0 = none.
-    public func intervalMicros(_ policy: LivenessPolicy) -> Int64 {
-        policy.intervalMicros > 0 ? policy.intervalMicros : recordIntervalMicros
+    /// The deadlines in force under `policy` while up or late (nil when it has none).
+    private func deadlines(_ policy: LivenessPolicy) -> (late: Int64, down: Int64)? {
+        guard status == .up || status == .late else { return nil }
+        return policy.expectation.deadlines(afterArrivalMicros: lastSeenMicros, recordIntervalMicros: recordIntervalMicros)
     }
 
     /// When the application goes `late` if nothing arrives (nil when it has no deadline).
     public func lateDeadline(_ policy: LivenessPolicy) -> Int64? {
-        let interval = intervalMicros(policy)
-        guard status == .up, interval > 0 else { return nil }
-        return lastSeenMicros + interval
+        guard status == .up else { return nil }
+        return deadlines(policy)?.late
     }
 
     /// When it goes `down` if nothing arrives (nil when it has no deadline).
     public func downDeadline(_ policy: LivenessPolicy) -> Int64? {
-        let interval = intervalMicros(policy)
-        guard status == .up || status == .late, interval > 0 else { return nil }
-        return lastSeenMicros + interval + policy.graceMicros
+        deadlines(policy)?.down
     }
 
     /// Applies a record of `kind` that arrived at `atMicros`, promising its next within

@@ -1,0 +1,35 @@
+/// What an application promises, asked one question by the liveness machine: after an arrival,
+/// when is it late and when is it down? Adding a kind of expectation is a case here and its
+/// answer; nothing else in the monitor branches on the kind.
+public enum Expectation: Equatable, Sendable {
+    /// A record every `intervalMicros` (0: the interval the latest record promised): late at the
+    /// arrival + interval, down `graceMicros` later.
+    case every(intervalMicros: Int64, graceMicros: Int64)
+    /// A record at each fire time of `schedule`: late `graceMicros` after the first fire time
+    /// strictly after the arrival, down a second `graceMicros` after that (with no grace, both at
+    /// the fire time). A job that ran at 03:00:05 under `0 3 * * *` is next expected tomorrow at
+    /// 03:00; one that skips a run is caught at that run's own fire time + grace.
+    case cron(CronSchedule, graceMicros: Int64)
+
+    /// The grace the expectation allows, µs.
+    public var graceMicros: Int64 {
+        switch self {
+        case .every(_, let grace), .cron(_, let grace): grace
+        }
+    }
+
+    /// When an application whose latest arrival was at `arrivalMicros` goes late and down if
+    /// nothing more arrives; nil when it has no deadline (no interval known, or a schedule that
+    /// never fires again). `recordIntervalMicros` is what the latest record promised.
+    public func deadlines(afterArrivalMicros arrivalMicros: Int64, recordIntervalMicros: Int64) -> (late: Int64, down: Int64)? {
+        switch self {
+        case .every(let registered, let grace):
+            let interval = registered > 0 ? registered : recordIntervalMicros
+            guard interval > 0 else { return nil }
+            return (arrivalMicros + interval, arrivalMicros + interval + grace)
+        case .cron(let schedule, let grace):
+            guard let fire = schedule.nextFire(afterMicros: arrivalMicros) else { return nil }
+            return (fire + grace, fire + 2 * grace)
+        }
+    }
+}

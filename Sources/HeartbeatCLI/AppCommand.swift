@@ -41,16 +41,23 @@ struct AppCommand: ParsableCommand {
             discussion: "With -q, prints only its UUID (and, with --signed, the secret on a second line): `uuid=$(heartbeat app add -q nightly-backup)`.")
         @OptionGroup var database: DatabaseOption
         @Argument(help: "A name for people: 1-200 characters (code points), no control characters or bidirectional overrides.") var name: String
-        @Option(help: "Longest silence before it is late, ms.") var intervalMs = 60_000
-        @Option(help: "Extra time after the interval before it is down, ms.") var graceMs = 30_000
+        @Option(help: "Longest silence before it is late, ms (default 60000; not with --cron).") var intervalMs: Int?
+        @Option(help: "Expect a record at each fire time of this cron expression instead (five fields or @daily etc.; Spec/schedules.md).") var cron: String?
+        @Option(help: "The IANA time zone of --cron (default UTC), e.g. Europe/Berlin.") var timeZone: String?
+        @Option(help: "Extra time after the interval (or fire time) before it is late/down, ms.") var graceMs = 30_000
         @Option(help: "Longest run (start … success/fail), ms; none by default.") var maxRunMs: Int?
         @Flag(help: "Give it a secret: its records must then carry a valid HMAC tag.") var signed = false
         @Flag(name: [.customShort("q"), .long], help: "Print only the UUID (and the secret, with --signed, on a second line).") var quiet = false
 
         func run() throws {
+            if timeZone != nil, cron == nil { throw ValidationError("--time-zone goes with --cron") }
+            if intervalMs != nil, cron != nil { throw ValidationError("--interval-ms and --cron: an application has one or the other") }
+            let schedule = cron.map { ScheduleSpec(cron: $0, timeZone: timeZone ?? "UTC") }
             let connection = try database.connect()
             let (record, secret) = try store {
-                try ApplicationStore.create(name: name, intervalMillis: intervalMs, graceMillis: graceMs, maxRunMillis: maxRunMs, signed: signed, on: connection)
+                try ApplicationStore.create(
+                    name: name, intervalMillis: intervalMs, schedule: schedule, graceMillis: graceMs, maxRunMillis: maxRunMs, signed: signed,
+                    on: connection)
             }
             if quiet {
                 print(record.uuid)
@@ -109,7 +116,8 @@ struct AppCommand: ParsableCommand {
         private func jsonObject(_ record: ApplicationRecord) -> [String: Any] {
             func time(_ micros: Int64?) -> Any { micros.map(iso) ?? NSNull() }
             return [
-                "uuid": record.uuid, "name": record.name, "status": record.status, "interval_ms": record.intervalMillis, "grace_ms": record.graceMillis,
+                "uuid": record.uuid, "name": record.name, "status": record.status, "interval_ms": record.intervalMillis.map { $0 as Any } ?? NSNull(),
+                "schedule": record.schedule.map { ["cron": $0.cron, "time_zone": $0.timeZone] as Any } ?? NSNull(), "grace_ms": record.graceMillis,
                 "max_run_ms": record.maxRunMillis.map { $0 as Any } ?? NSNull(), "signed": record.signed, "enabled": record.enabled,
                 "last_heartbeat": time(record.lastHeartbeatMicros), "last_run_ms": record.lastRunMillis.map { $0 as Any } ?? NSNull(),
                 "last_run_at": time(record.lastRunAtMicros), "created_at": time(record.createdAtMicros),
@@ -210,7 +218,13 @@ private func printRecord(_ record: ApplicationRecord) {
     print("uuid: \(record.uuid)")
     print("name: \(terminalSafe(record.name))")
     print("status: \(record.status)")
-    print("interval_ms: \(record.intervalMillis)  grace_ms: \(record.graceMillis)  max_run_ms: \(record.maxRunMillis.map(String.init) ?? "none")")
+    if let schedule = record.schedule {
+        let words = (try? CronSchedule(schedule.cron, timeZone: schedule.timeZone))?.words ?? schedule.cron
+        print("schedule: \(terminalSafe(schedule.cron)) in \(terminalSafe(schedule.timeZone)) (\(terminalSafe(words)))")
+    } else {
+        print("interval_ms: \(record.intervalMillis ?? 0)", terminator: "  ")
+    }
+    print("grace_ms: \(record.graceMillis)  max_run_ms: \(record.maxRunMillis.map(String.init) ?? "none")")
     print("signed: \(record.signed ? "yes" : "no")  enabled: \(record.enabled ? "yes" : "no")")
     print("last_heartbeat: \(lastHeartbeat(record))")
     if let run = record.lastRunMillis { print("last_run_ms: \(run)") }

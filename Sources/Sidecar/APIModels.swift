@@ -23,13 +23,21 @@ enum APIModels {
 
     static func application(_ record: ApplicationRecord, secret: String? = nil) -> [String: Any] {
         var object: [String: Any] = [
-            "uuid": record.uuid, "name": record.name, "status": record.status, "interval_ms": record.intervalMillis,
+            "uuid": record.uuid, "name": record.name, "status": record.status, "interval_ms": record.intervalMillis.map { $0 as Any } ?? NSNull(), "schedule": schedule(record.schedule),
             "grace_ms": record.graceMillis, "max_run_ms": record.maxRunMillis.map { $0 as Any } ?? NSNull(), "signed": record.signed,
             "enabled": record.enabled, "last_heartbeat": timestamp(record.lastHeartbeatMicros),
             "last_run_ms": record.lastRunMillis.map { $0 as Any } ?? NSNull(), "last_run_at": timestamp(record.lastRunAtMicros),
             "created_at": timestamp(record.createdAtMicros),
         ]
         if let secret { object["secret"] = secret }
+        return object
+    }
+
+    /// `{"cron": …, "time_zone": …, "description": …}` for an application on a schedule, else NSNull.
+    static func schedule(_ schedule: ScheduleSpec?) -> Any {
+        guard let schedule else { return NSNull() }
+        var object: [String: Any] = ["cron": schedule.cron, "time_zone": schedule.timeZone]
+        if case .success(let parsed) = schedule.parsed() { object["description"] = parsed.words }
         return object
     }
 

@@ -24,7 +24,7 @@ enum LiveJSON {
         json.append(profile.isEnabled ? ",\"enabled\":true,\"grace_ms\":" : ",\"enabled\":false,\"grace_ms\":")
         json.append(decimal: Int64(profile.graceMillis))
         json.append(",\"interval_ms\":")
-        json.append(decimal: Int64(profile.intervalMillis))
+        if profile.schedule == nil { json.append(decimal: Int64(profile.intervalMillis)) } else { json.append("null") }
         json.append(",\"last_heartbeat\":")
         timestamp(application.lastHeartbeatMicros, into: &json)
         json.append(",\"last_run_at\":")
@@ -37,6 +37,20 @@ enum LiveJSON {
         string(profile.name, into: &json)
         json.append(",\"next_deadline\":")
         timestamp(application.nextDeadlineMicros, into: &json)
+        json.append(",\"next_expected_at\":")
+        timestamp(nextExpected(application), into: &json)
+        json.append(",\"schedule\":")
+        if let schedule = profile.schedule {
+            json.append("{\"cron\":")
+            string(schedule.expression.text, into: &json)
+            json.append(",\"description\":")
+            string(schedule.words, into: &json)
+            json.append(",\"time_zone\":")
+            string(schedule.zone.identifier, into: &json)
+            json.append("}")
+        } else {
+            json.append("null")
+        }
         json.append(profile.isSigned ? ",\"signed\":true,\"since\":" : ",\"signed\":false,\"since\":")
         timestamp(application.sinceMicros, into: &json)
         json.append(",\"status\":\"")
@@ -50,6 +64,14 @@ enum LiveJSON {
             json.append("\"")
         }
         json.append("}")
+    }
+
+    /// When the next record is expected: the last heartbeat + the interval, or the schedule's first
+    /// fire time after the last heartbeat; nil before the first heartbeat and while paused.
+    static func nextExpected(_ application: LiveApplication) -> Int64? {
+        guard application.status != .paused, let last = application.lastHeartbeatMicros else { return nil }
+        if let schedule = application.profile.schedule { return schedule.nextFire(afterMicros: last) }
+        return application.profile.intervalMillis > 0 ? last + application.profile.intervalMillis * 1_000 : nil
     }
 
     /// `"2026-11-30T03:04:05.123456Z"`, or `null`.

@@ -11,11 +11,11 @@ enum ManagementAPI {
         router.post("/v1/apps") { request, _ -> Response in
             try shared.requireAdmin(request)
             let (body, _, _) = try await SidecarContext.jsonBody(
-                request, as: CreateBody.self, allowed: ["name", "interval_ms", "grace_ms", "max_run_ms", "signed"])
+                request, as: CreateBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "signed"])
             let (record, secret) = try await shared.registryWrite { connection in
                 try ApplicationStore.create(
-                    name: body.name, intervalMillis: body.interval_ms ?? 60_000, graceMillis: body.grace_ms ?? 30_000, maxRunMillis: body.max_run_ms,
-                    signed: body.signed ?? false, on: connection)
+                    name: body.name, intervalMillis: body.interval_ms, schedule: body.schedule?.spec, graceMillis: body.grace_ms ?? 30_000,
+                    maxRunMillis: body.max_run_ms, signed: body.signed ?? false, on: connection)
             }
             shared.cache.invalidate()
             return SidecarContext.json(
@@ -26,10 +26,10 @@ enum ManagementAPI {
             try shared.requireAdmin(request)
             let uuid = try StatusAPI.applicationUUID(context)
             let (body, present, nulls) = try await SidecarContext.jsonBody(
-                request, as: PatchBody.self, allowed: ["name", "interval_ms", "grace_ms", "max_run_ms", "enabled", "signed"])
+                request, as: PatchBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "enabled", "signed"])
             for field in nulls where field != "max_run_ms" { throw APIError.badRequest("\(field): may not be null") }
             let changes = ApplicationStore.Changes(
-                name: body.name, intervalMillis: body.interval_ms, graceMillis: body.grace_ms,
+                name: body.name, intervalMillis: body.interval_ms, schedule: body.schedule?.spec, graceMillis: body.grace_ms,
                 maxRunMillis: present.contains("max_run_ms") ? .some(body.max_run_ms) : nil, enabled: body.enabled, signed: body.signed)
             let (record, secret) = try await shared.registryWrite { try ApplicationStore.update(uuid, changes, on: $0) }
             shared.cache.invalidate()
@@ -66,10 +66,19 @@ enum ManagementAPI {
         }
     }
 
-    /// `POST /v1/apps`.
+    /// `schedule` in a request: a cron expression and its IANA time zone (UTC when absent).
+    struct ScheduleBody: Decodable {
+        let cron: String
+        let time_zone: String?
+
+        var spec: ScheduleSpec { ScheduleSpec(cron: cron, timeZone: time_zone ?? "UTC") }
+    }
+
+    /// `POST /v1/apps`: `interval_ms` (default 60000) or `schedule`, not both.
     struct CreateBody: Decodable {
         let name: String
         let interval_ms: Int?
+        let schedule: ScheduleBody?
         let grace_ms: Int?
         let max_run_ms: Int?
         let signed: Bool?
@@ -77,9 +86,11 @@ enum ManagementAPI {
 
     /// `PATCH /v1/apps/{uuid}`: absent fields stay as they are; `max_run_ms: null` removes the limit;
     /// `signed: true` gives an unsigned application a secret (in the answer, once), `false` removes it.
+    /// Setting `interval_ms` drops a schedule and setting `schedule` drops the interval.
     struct PatchBody: Decodable {
         let name: String?
         let interval_ms: Int?
+        let schedule: ScheduleBody?
         let grace_ms: Int?
         let max_run_ms: Int?
         let enabled: Bool?

@@ -141,7 +141,8 @@ enum StatusPage {
             body += "<tr><td>\(badge(application.status.description))</td><td class=\"name\"><a href=\"/apps/\(profile.uuid)\">\(escape(profile.name))</a></td>"
                 + "<td>\(application.lastHeartbeatMicros.map { ago($0, nowMicros) } ?? "never")</td>"
                 + "<td>\(application.sinceMicros.map { ago($0, nowMicros) } ?? "—")</td>"
-                + "<td class=\"wide\">every \(duration(profile.intervalMillis * 1_000))</td><td class=\"wide muted\">\(profile.uuid)</td></tr>\n"
+                + "<td class=\"wide\">\(escape(profile.schedule?.words ?? "every \(duration(profile.intervalMillis * 1_000))"))</td>"
+                + "<td class=\"wide muted\">\(profile.uuid)</td></tr>\n"
         }
         if applications.isEmpty {
             body += "<tr><td colspan=\"6\" class=\"muted\">\(filter == nil ? "no applications registered" : "none")</td></tr>"
@@ -160,9 +161,12 @@ enum StatusPage {
         func row(_ term: String, _ value: String) { body += "<dt>\(term)</dt><dd>\(value)</dd>" }
         row("state", "\(badge(application.status.description))" + (application.sinceMicros.map { " since \(time($0)) (\(ago($0, nowMicros)))" } ?? ""))
         row("last heartbeat", application.lastHeartbeatMicros.map { "\(time($0)) (\(ago($0, nowMicros)))" } ?? "never")
+        row("next expected", LiveJSON.nextExpected(application).map { "\(time($0)) (\(until($0, nowMicros)))" } ?? "—")
         row("next deadline", application.nextDeadlineMicros.map { "\(time($0)) (\(until($0, nowMicros)))" } ?? "none")
         row("last run", application.lastRun.map { "\(duration($0.durationMicros)), ended \(time($0.endedMicros)) (\(ago($0.endedMicros, nowMicros)))" } ?? "none")
-        var expects = "a record every \(duration(profile.intervalMillis * 1_000)), then \(duration(profile.graceMillis * 1_000)) of grace"
+        var expects = profile.schedule.map {
+            "a record \(escape($0.words)) (<code>\(escape($0.expression.text))</code>); late \(duration(profile.graceMillis * 1_000)) after a fire time, down as long again later"
+        } ?? "a record every \(duration(profile.intervalMillis * 1_000)), then \(duration(profile.graceMillis * 1_000)) of grace"
         if let maxRun = profile.maxRunMillis { expects += "; runs of at most \(duration(maxRun * 1_000))" }
         row("expects", expects)
         row("records", profile.isSigned ? "signed (HMAC)" : "unsigned")

@@ -83,6 +83,28 @@ struct ScheduleVectorTests {
         #expect(schedule.nextFire(afterMicros: (three - 1) * 1_000_000 + 999_999) == three * 1_000_000)
     }
 
+    @Test("schedules in words", arguments: [
+        ("0 3 * * 1-5", "at 03:00 on Monday through Friday"),
+        ("0 3 * * mon,tue,wed,thu,fri", "at 03:00 on Monday through Friday"),
+        ("*/15 * * * *", "every 15 minutes"),
+        ("* * * * *", "every minute"),
+        ("@hourly", "every hour"),
+        ("@daily", "at 00:00 every day"),
+        ("@weekly", "at 00:00 on Sunday"),
+        ("0 0 * * 7", "at 00:00 on Sunday"),
+        ("0 0 1 * *", "at 00:00 on day 1 of the month"),
+        ("30 4 1,15 * 5", "at 04:30 on day 1 and 15 of the month or on Friday"),
+        ("0 12 * FEB-APR *", "at 12:00 every day in February through April"),
+        ("0 9,17 * * 1,3,5", "at 09:00, 17:00 on Monday, Wednesday and Friday"),
+        ("0 0 L * *", "at 00:00 on the last day of the month"),
+        ("0 0 * * FRI#2", "at 00:00 on the second Friday of the month"),
+        ("15 * * * *", "every hour at minute 15"),
+    ])
+    func words(expression: String, expected: String) throws {
+        #expect(try CronExpression(expression).words == expected)
+        #expect(try CronSchedule(expression, timeZone: "Europe/Berlin").words == expected + " (Europe/Berlin)")
+    }
+
     @Test("unknown zones and bad expressions say which part is wrong")
     func errors() {
         #expect(throws: CronSchedule.UnknownZone.self) { try CronSchedule("* * * * *", timeZone: "Mars/Olympus") }

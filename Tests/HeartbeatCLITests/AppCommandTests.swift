@@ -54,6 +54,15 @@ struct AppCommandTests {
         #expect(bad.status == 2 && bad.standardError.contains("not an application UUID"))
         let invalid = try app(["add", "x", "--interval-ms", "0"])
         #expect(invalid.status == 1 && invalid.standardError.contains("interval_ms"))
+        let scheduled = try app(["add", "weekday backup", "--cron", "0 3 * * 1-5", "--time-zone", "Europe/Berlin", "--grace-ms", "600000"])
+        #expect(scheduled.status == 0 && scheduled.standardOutput.contains("schedule: 0 3 * * 1-5 in Europe/Berlin (at 03:00 on Monday through Friday (Europe/Berlin))"),
+                "\(scheduled.standardOutput)\(scheduled.standardError)")
+        #expect(try connection.query("SELECT interval_ms IS NULL, schedule_cron, schedule_time_zone FROM application WHERE name = 'weekday backup'")
+            == [["t", "0 3 * * 1-5", "Europe/Berlin"]])
+        let badZone = try app(["add", "y", "--cron", "@daily", "--time-zone", "Mars/Olympus"])
+        #expect(badZone.status == 1 && badZone.standardError.contains("schedule.time_zone"), "\(badZone.standardError)")
+        let both = try app(["add", "y", "--cron", "@daily", "--interval-ms", "1000"])
+        #expect(both.status != 0 && both.standardError.contains("one or the other"), "\(both.standardError)")
         let noDatabase = try runProcess(heartbeatExecutable(), ["app", "list"], environment: ["HEARTBEAT_DATABASE_URL": ""])
         #expect(noDatabase.status == 2 && noDatabase.standardError.contains("no database"))
     }

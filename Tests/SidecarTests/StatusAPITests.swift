@@ -70,6 +70,48 @@ struct StatusAPITests {
         }
     }
 
+    @Test("schedules: create with a cron schedule, read it back in words with next_expected_at; refusals name the field; PATCH switches")
+    func schedules() async throws {
+        try await RunningSidecar.with(adminToken: Self.token) { running in
+            let created = try post(running, "/v1/apps", #"{"name":"backup","schedule":{"cron":"0 3 * * 1-5","time_zone":"Europe/Berlin"},"grace_ms":600000}"#)
+            #expect(created.status == 201, "\(created.text)")
+            let app = try object(created)
+            let uuid = try #require(app["uuid"] as? String)
+            #expect(app["interval_ms"] is NSNull)
+            let schedule = try #require(app["schedule"] as? [String: Any])
+            #expect(schedule["cron"] as? String == "0 3 * * 1-5" && schedule["time_zone"] as? String == "Europe/Berlin")
+            #expect(schedule["description"] as? String == "at 03:00 on Monday through Friday (Europe/Berlin)")
+            let stored = try running.connection.query("SELECT interval_ms IS NULL, schedule_cron, schedule_time_zone FROM application WHERE uuid = '\(uuid)'")
+            #expect(stored == [["t", "0 3 * * 1-5", "Europe/Berlin"]])
+
+            // The live answer (from the collector's memory) carries the schedule too.
+            let live = try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)"))
+            #expect(live["interval_ms"] is NSNull && (live["schedule"] as? [String: Any])?["time_zone"] as? String == "Europe/Berlin")
+            #expect(live["next_expected_at"] is NSNull, "nothing expected before the first heartbeat")
+
+            for (json, field) in [
+                (#"{"name":"x","schedule":{"cron":"61 * * * *"}}"#, "schedule.cron"),
+                (#"{"name":"x","schedule":{"cron":"0 0 30 2 *"}}"#, "schedule.cron"),
+                (#"{"name":"x","schedule":{"cron":"0 3 * * *","time_zone":"Mars/Olympus"}}"#, "schedule.time_zone"),
+                (#"{"name":"x","interval_ms":1000,"schedule":{"cron":"0 3 * * *"}}"#, "schedule"),
+                (#"{"name":"x","schedule":{"time_zone":"UTC"}}"#, "cron"),
+            ] {
+                let refused = try post(running, "/v1/apps", json)
+                #expect(refused.status == 400 && refused.text.contains(field), "\(json): \(refused.status) \(refused.text)")
+            }
+            #expect(try running.connection.query("SELECT count(*) FROM application WHERE name = 'x'") == [["0"]])
+
+            let toInterval = try httpRequest(port: running.port, "/v1/apps/\(uuid)", method: "PATCH", headers: Self.admin, body: Array(#"{"interval_ms":5000}"#.utf8))
+            let interval = try object(toInterval)
+            #expect(toInterval.status == 200 && interval["interval_ms"] as? Int == 5000 && interval["schedule"] is NSNull)
+            let toCron = try httpRequest(
+                port: running.port, "/v1/apps/\(uuid)", method: "PATCH", headers: Self.admin, body: Array(#"{"schedule":{"cron":"@hourly"}}"#.utf8))
+            let back = try object(toCron)
+            #expect(back["interval_ms"] is NSNull && (back["schedule"] as? [String: Any])?["time_zone"] as? String == "UTC", "\(toCron.text)")
+            #expect((back["schedule"] as? [String: Any])?["description"] as? String == "every hour (UTC)")
+        }
+    }
+
     @Test("bad input is 400 with a JSON error, an oversized body 413, an unknown route 404 — never 500")
     func badInput() async throws {
         try await RunningSidecar.with(adminToken: Self.token) { running in

@@ -232,13 +232,16 @@ final class LivenessMonitor: @unchecked Sendable {
         let since = withSince
             ? "(SELECT (extract(epoch FROM max(at)) * 1000000)::bigint FROM status_change WHERE application_id = application.id)"
             : "NULL::bigint"
-        try connection.forEachRow("SELECT id, interval_ms, grace_ms, max_run_ms, status, \(since) AS since_us FROM application") { row in
-            guard let id = row.int("id"), let interval = row.int64("interval_ms"), let grace = row.int64("grace_ms"),
-                let statusText = row["status"], let status = LivenessStatus(label: statusText)
+        let query = "SELECT id, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, status, \(since) AS since_us FROM application"
+        try connection.forEachRow(query) { row in
+            guard let id = row.int("id"), let grace = row.int64("grace_ms"), let statusText = row["status"], let status = LivenessStatus(label: statusText)
             else { return }
-            let policy = LivenessPolicy(
-                intervalMicros: interval * 1_000, graceMicros: grace * 1_000, maxRunMicros: row.int64("max_run_ms").map { $0 * 1_000 })
-            each((id, policy, status, row.int64("since_us")))
+            // A schedule the API would refuse (written straight into the table) is watched at the
+            // default interval rather than never (Spec/schedules.md).
+            let schedule = row["schedule_cron"].flatMap { cron in row["schedule_time_zone"].flatMap { ScheduleSpec(cron: cron, timeZone: $0).cached } }
+            let interval = Int64(schedule == nil ? row.int("interval_ms") ?? ApplicationStore.defaultIntervalMillis : 0) * 1_000
+            let expectation: Expectation = schedule.map { .cron($0, graceMicros: grace * 1_000) } ?? .every(intervalMicros: interval, graceMicros: grace * 1_000)
+            each((id, LivenessPolicy(expectation: expectation, maxRunMicros: row.int64("max_run_ms").map { $0 * 1_000 }), status, row.int64("since_us")))
         }
     }
 }

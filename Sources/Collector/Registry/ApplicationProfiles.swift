@@ -5,9 +5,10 @@ public struct ApplicationProfile: Equatable, Sendable {
     public var applicationID: Int64
     public var uuid: ApplicationUUID
     public var name: String
-    /// The expectation: a beat every `intervalMillis`, then `graceMillis` before `down`; a run may
-    /// last `maxRunMillis` (nil: no limit).
+    /// The expectation: a beat every `intervalMillis` (0 on a schedule), or at each fire time of
+    /// `schedule`; then `graceMillis` before `down`; a run may last `maxRunMillis` (nil: no limit).
     public var intervalMillis: Int64
+    public var schedule: CronSchedule?
     public var graceMillis: Int64
     public var maxRunMillis: Int64?
     /// Whether its records must carry an HMAC tag.
@@ -18,8 +19,9 @@ public struct ApplicationProfile: Equatable, Sendable {
 
     public init(
         applicationID: Int64, uuid: ApplicationUUID, name: String, intervalMillis: Int64, graceMillis: Int64, maxRunMillis: Int64? = nil,
-        isSigned: Bool = false, isEnabled: Bool = true, createdAtMicros: Int64 = 0
+        isSigned: Bool = false, isEnabled: Bool = true, createdAtMicros: Int64 = 0, schedule: CronSchedule? = nil
     ) {
+        self.schedule = schedule
         self.createdAtMicros = createdAtMicros
         self.applicationID = applicationID
         self.uuid = uuid
@@ -50,6 +52,8 @@ public struct ApplicationProfiles: Sendable {
     /// Bit 0: signed; bit 1: enabled.
     private var flags: [UInt8] = []
     private var createdAt: [Int64] = []
+    /// The schedules of the applications that have one, by position (few, and shared values).
+    private var schedules: [Int32: CronSchedule] = [:]
 
     public init() {}
 
@@ -73,6 +77,7 @@ public struct ApplicationProfiles: Sendable {
         graces.append(Int32(clamping: profile.graceMillis))
         maxRuns.append(profile.maxRunMillis.map { Int32(clamping: $0) } ?? -1)
         flags.append((profile.isSigned ? 1 : 0) | (profile.isEnabled ? 2 : 0))
+        if let schedule = profile.schedule { schedules[Int32(uuids.count - 1)] = schedule }
         createdAt.append(profile.createdAtMicros)
     }
 
@@ -118,6 +123,6 @@ public struct ApplicationProfiles: Sendable {
         return ApplicationProfile(
             applicationID: id, uuid: uuids[position], name: name, intervalMillis: Int64(intervals[position]),
             graceMillis: Int64(graces[position]), maxRunMillis: maxRuns[position] >= 0 ? Int64(maxRuns[position]) : nil, isSigned: flags[position] & 1 != 0, isEnabled: flags[position] & 2 != 0,
-            createdAtMicros: createdAt[position])
+            createdAtMicros: createdAt[position], schedule: schedules[Int32(position)])
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Protocol
+import ThreadSafety
 
 /// One registered application as the status API and `heartbeat app` show it.
 public struct ApplicationRecord: Sendable, Equatable {
@@ -7,7 +8,10 @@ public struct ApplicationRecord: Sendable, Equatable {
     public let uuid: String
     public let name: String
     public let status: String
-    public let intervalMillis: Int
+    /// The promised interval; nil for an application on a schedule.
+    public let intervalMillis: Int?
+    /// The cron schedule it promises instead of an interval, or nil.
+    public let schedule: ScheduleSpec?
     public let graceMillis: Int
     public let maxRunMillis: Int?
     public let signed: Bool
@@ -17,6 +21,43 @@ public struct ApplicationRecord: Sendable, Equatable {
     public let lastRunMillis: Int64?
     public let lastRunAtMicros: Int64?
     public let createdAtMicros: Int64
+}
+
+/// A cron schedule as registered: the expression and its IANA time zone (`Spec/schedules.md`).
+public struct ScheduleSpec: Sendable, Equatable, Hashable {
+    public let cron: String
+    public let timeZone: String
+
+    public init(cron: String, timeZone: String) {
+        self.cron = cron
+        self.timeZone = timeZone
+    }
+
+    private static let parsedSchedules = Locked([ScheduleSpec: CronSchedule]())
+
+    /// The parsed schedule, shared by every application with the same expression and zone (a
+    /// million applications on `0 3 * * *` hold one); nil when it does not parse.
+    public var cached: CronSchedule? {
+        if let schedule = Self.parsedSchedules.withLock({ $0[self] }) { return schedule }
+        guard case .success(let schedule) = parsed() else { return nil }
+        Self.parsedSchedules.withLock { cache in
+            if cache.count >= 100_000 { cache.removeAll() }  // distinct expressions are few; never unbounded
+            cache[self] = schedule
+        }
+        return schedule
+    }
+
+    /// The parsed schedule, or why it is refused (field name, message) as the API reports it.
+    public func parsed() -> Result<CronSchedule, StoreError> {
+        guard let zone = ZoneRules.named(timeZone) else {
+            return .failure(.invalid("schedule.time_zone", "\"\(timeZone)\" is not an IANA time zone (such as Europe/Berlin or UTC)"))
+        }
+        do {
+            return .success(CronSchedule(expression: try CronExpression(cron), zone: zone))
+        } catch {
+            return .failure(.invalid("schedule.cron", error.description))
+        }
+    }
 }
 
 /// One stored heartbeat (`heartbeat_event`).
@@ -77,7 +118,7 @@ public enum StoreError: Error, CustomStringConvertible {
 public enum ApplicationStore {
     /// What an application's JSON and list rows read, by these names.
     static let columns = """
-        id, uuid::text AS uuid, name, status, interval_ms, grace_ms, max_run_ms, secret IS NOT NULL AS signed, is_active,
+        id, uuid::text AS uuid, name, status, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, secret IS NOT NULL AS signed, is_active,
         (extract(epoch FROM last_heartbeat) * 1000000)::bigint AS last_heartbeat_us, last_run_ms,
         (extract(epoch FROM last_run_at) * 1000000)::bigint AS last_run_at_us,
         (extract(epoch FROM created_at) * 1000000)::bigint AS created_at_us
@@ -85,10 +126,11 @@ public enum ApplicationStore {
 
     static func record(_ row: QueryRow) -> ApplicationRecord? {
         guard let id = row.int("id"), let uuid = row["uuid"], let name = row["name"], let status = row["status"],
-            let interval = row.int("interval_ms"), let grace = row.int("grace_ms"), let created = row.int64("created_at_us")
+            let grace = row.int("grace_ms"), let created = row.int64("created_at_us")
         else { return nil }
+        let schedule = row["schedule_cron"].flatMap { cron in row["schedule_time_zone"].map { ScheduleSpec(cron: cron, timeZone: $0) } }
         return ApplicationRecord(
-            id: id, uuid: uuid, name: name, status: status, intervalMillis: interval, graceMillis: grace,
+            id: id, uuid: uuid, name: name, status: status, intervalMillis: row.int("interval_ms"), schedule: schedule, graceMillis: grace,
             maxRunMillis: row.int("max_run_ms"), signed: row.bool("signed") ?? false, enabled: row.bool("is_active") ?? false,
             lastHeartbeatMicros: row.int64("last_heartbeat_us"), lastRunMillis: row.int64("last_run_ms"),
             lastRunAtMicros: row.int64("last_run_at_us"), createdAtMicros: created)
@@ -126,8 +168,14 @@ public enum ApplicationStore {
     }
 
     /// Checks the policy fields the way the schema does, with messages an operator can act on.
-    public static func validate(name: String?, intervalMillis: Int?, graceMillis: Int?, maxRunMillis: Int??) throws(StoreError) {
+    public static func validate(
+        name: String?, intervalMillis: Int?, graceMillis: Int?, maxRunMillis: Int??, schedule: ScheduleSpec? = nil
+    ) throws(StoreError) {
         if let name, let problem = nameProblem(name) { throw .invalid("name", problem) }
+        if intervalMillis != nil, schedule != nil {
+            throw .invalid("schedule", "an application has an interval_ms or a schedule, not both")
+        }
+        if let schedule, case .failure(let error) = schedule.parsed() { throw error }
         if let intervalMillis, !(1...2_147_483_647).contains(intervalMillis) { throw .invalid("interval_ms", "from 1 to 2147483647 milliseconds") }
         if let graceMillis, !(0...2_147_483_647).contains(graceMillis) { throw .invalid("grace_ms", "from 0 to 2147483647 milliseconds") }
         if let maxRun = maxRunMillis, let value = maxRun, !(1...2_147_483_647).contains(value) {
@@ -135,19 +183,28 @@ public enum ApplicationStore {
         }
     }
 
-    /// Registers an application; returns it and, when signed, its new secret (shown once).
+    /// The interval an application gets when it is given neither an interval nor a schedule.
+    public static let defaultIntervalMillis = 60_000
+
+    /// Registers an application — a record every `intervalMillis` (default 60 s), or at each fire
+    /// time of `schedule`, never both; returns it and, when signed, its new secret (shown once).
     public static func create(
-        name: String, intervalMillis: Int, graceMillis: Int, maxRunMillis: Int?, signed: Bool, on connection: PostgresConnection
+        name: String, intervalMillis: Int?, schedule: ScheduleSpec? = nil, graceMillis: Int, maxRunMillis: Int?, signed: Bool,
+        on connection: PostgresConnection
     ) throws(StoreError) -> (ApplicationRecord, ApplicationSecret?) {
-        try validate(name: name, intervalMillis: intervalMillis, graceMillis: graceMillis, maxRunMillis: .some(maxRunMillis))
+        try validate(name: name, intervalMillis: intervalMillis, graceMillis: graceMillis, maxRunMillis: .some(maxRunMillis), schedule: schedule)
+        let interval = schedule == nil ? intervalMillis ?? defaultIntervalMillis : nil
         let secret: ApplicationSecret? = signed ? .random() : nil
         let rows = try run(connection) {
             try $0.execute("""
-                INSERT INTO application (uuid, name, secret, interval_ms, grace_ms, max_run_ms)
-                VALUES ($1::uuid, $2, decode($3, 'hex'), $4::integer, $5::integer, $6::integer)
+                INSERT INTO application (uuid, name, secret, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms)
+                VALUES ($1::uuid, $2, decode($3, 'hex'), $4::integer, $5, $6, $7::integer, $8::integer)
                 RETURNING \(columns)
                 """,
-                ["\(ApplicationUUID.random())", name, secret?.hexString, String(intervalMillis), String(graceMillis), maxRunMillis.map(String.init)])
+                [
+                    "\(ApplicationUUID.random())", name, secret?.hexString, interval.map(String.init), schedule?.cron, schedule?.timeZone,
+                    String(graceMillis), maxRunMillis.map(String.init),
+                ])
         }
         guard let created = rows.first.flatMap(record) else { throw .database(PostgresError(operation: "insert", message: "no row returned")) }
         return (created, secret)
@@ -176,18 +233,21 @@ public enum ApplicationStore {
     /// The changes a PATCH may carry (nil: leave as is; `maxRunMillis: .some(nil)` clears it).
     public struct Changes: Sendable {
         public var name: String?
+        /// Setting one of these two replaces the other.
         public var intervalMillis: Int?
+        public var schedule: ScheduleSpec?
         public var graceMillis: Int?
         public var maxRunMillis: Int??
         public var enabled: Bool?
         /// `true` gives an unsigned application a secret (returned once); `false` removes its secrets.
         public var signed: Bool?
         public init(
-            name: String? = nil, intervalMillis: Int? = nil, graceMillis: Int? = nil, maxRunMillis: Int?? = nil, enabled: Bool? = nil,
-            signed: Bool? = nil
+            name: String? = nil, intervalMillis: Int? = nil, schedule: ScheduleSpec? = nil, graceMillis: Int? = nil, maxRunMillis: Int?? = nil,
+            enabled: Bool? = nil, signed: Bool? = nil
         ) {
             self.name = name
             self.intervalMillis = intervalMillis
+            self.schedule = schedule
             self.graceMillis = graceMillis
             self.maxRunMillis = maxRunMillis
             self.enabled = enabled
@@ -201,7 +261,9 @@ public enum ApplicationStore {
     public static func update(
         _ uuid: ApplicationUUID, _ changes: Changes, on connection: PostgresConnection
     ) throws(StoreError) -> (ApplicationRecord, ApplicationSecret?) {
-        try validate(name: changes.name, intervalMillis: changes.intervalMillis, graceMillis: changes.graceMillis, maxRunMillis: changes.maxRunMillis)
+        try validate(
+            name: changes.name, intervalMillis: changes.intervalMillis, graceMillis: changes.graceMillis, maxRunMillis: changes.maxRunMillis,
+            schedule: changes.schedule)
         // Each column keeps its value unless its "set" flag is true; one statement, all parameters.
         let newSecret: ApplicationSecret? = changes.signed == true ? .random() : nil
         let maxRun: Int?? = changes.maxRunMillis
@@ -211,7 +273,9 @@ public enum ApplicationStore {
                 UPDATE application SET
                     name = coalesce($2, name),
                     auto_registered = auto_registered AND $2::text IS NULL,
-                    interval_ms = coalesce($3::integer, interval_ms),
+                    interval_ms = CASE WHEN $10::text IS NOT NULL THEN NULL ELSE coalesce($3::integer, interval_ms) END,
+                    schedule_cron = CASE WHEN $3::integer IS NOT NULL THEN NULL ELSE coalesce($10, schedule_cron) END,
+                    schedule_time_zone = CASE WHEN $3::integer IS NOT NULL THEN NULL ELSE coalesce($11, schedule_time_zone) END,
                     grace_ms = coalesce($4::integer, grace_ms),
                     max_run_ms = CASE WHEN $5::boolean THEN $6::integer ELSE max_run_ms END,
                     is_active = coalesce($7::boolean, is_active),
@@ -228,7 +292,7 @@ public enum ApplicationStore {
                 [
                     "\(uuid)", changes.name, changes.intervalMillis.map(String.init), changes.graceMillis.map(String.init),
                     maxRun == nil ? "false" : "true", maxRun.flatMap { $0 }.map(String.init), changes.enabled.map { $0 ? "true" : "false" },
-                    changes.signed.map { $0 ? "true" : "false" }, newSecret?.hexString,
+                    changes.signed.map { $0 ? "true" : "false" }, newSecret?.hexString, changes.schedule?.cron, changes.schedule?.timeZone,
                 ])
         }
         guard let row = rows.first, let updated = record(row) else { throw .notFound }

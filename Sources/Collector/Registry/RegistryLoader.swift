@@ -51,7 +51,8 @@ public final class RegistryLoader: @unchecked Sendable {
             descriptors.reserveCapacity(count)
             // Row by row: a million applications never sit in memory twice over.
             try connection.forEachRow("""
-                SELECT id, uuid::text AS uuid, name, interval_ms, grace_ms, max_run_ms, is_active, encode(secret, 'hex') AS secret,
+                SELECT id, uuid::text AS uuid, name, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, is_active,
+                       encode(secret, 'hex') AS secret,
                        CASE WHEN previous_secret_expires_at IS NULL OR previous_secret_expires_at > now()
                             THEN encode(previous_secret, 'hex') END AS previous_secret,
                        CASE WHEN previous_secret_expires_at > now()
@@ -69,7 +70,8 @@ public final class RegistryLoader: @unchecked Sendable {
                 profiles.append(ApplicationProfile(
                     applicationID: id, uuid: uuid, name: row["name"] ?? "", intervalMillis: row.int64("interval_ms") ?? 0,
                     graceMillis: row.int64("grace_ms") ?? 0, maxRunMillis: row.int64("max_run_ms"), isSigned: secret != nil, isEnabled: enabled,
-                    createdAtMicros: row.int64("created_us") ?? 0))
+                    createdAtMicros: row.int64("created_us") ?? 0,
+                    schedule: row["schedule_cron"].flatMap { cron in row["schedule_time_zone"].flatMap { ScheduleSpec(cron: cron, timeZone: $0).cached } }))
             }
             try connection.query("COMMIT")
         } catch {

@@ -57,6 +57,35 @@ struct MonitorIntegrationTests {
         #expect(try changes(harness, 1) == ["new->up:heartbeat", "up->late:missed_interval", "late->down:missed_grace", "down->up:heartbeat"])
     }
 
+    @Test("a cron application (* * * * *, grace 5 s) goes late 5 s after a missed minute, down 5 s later, and recovers on its next record")
+    func cronMissedMinute() throws {
+        let harness = try Harness { $0.monitorPeriodMillis = 200 }
+        try harness.connection.query("""
+            UPDATE application SET interval_ms = NULL, schedule_cron = '* * * * *', schedule_time_zone = 'UTC', grace_ms = 5000
+            WHERE id = \(harness.applications[1].id)
+            """)
+        // Beat at second 50 of a minute, so the missed fire time (the next minute) comes soon; at
+        // least a second from now, so the registry and the monitor have the schedule.
+        var wait = 50 - Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 60)
+        if wait < 1 { wait += 60 }
+        usleep(useconds_t(wait * 1_000_000))
+        harness.sender.send(harness.record(1, sequence: 1))
+        #expect(try waitForStatus(harness, 1, "up", timeout: 3) != nil)
+        let beat = Date().timeIntervalSince1970
+        let missedMinute = (beat / 60).rounded(.up) * 60
+        _ = try #require(try waitForStatus(harness, 1, "late", timeout: 25))
+        let lateAfter = Date().timeIntervalSince1970 - missedMinute
+        _ = try #require(try waitForStatus(harness, 1, "down", timeout: 10))
+        let downAfter = Date().timeIntervalSince1970 - missedMinute
+        // Late at the fire time + 5 s (+ a check period and polling slack), down 5 s after that.
+        #expect(lateAfter >= 4.8 && lateAfter <= 6.5, "late \(lateAfter) s after the missed minute")
+        #expect(downAfter >= 9.8 && downAfter <= 11.5, "down \(downAfter) s after the missed minute")
+        harness.sender.send(harness.record(1, sequence: 2))
+        #expect(try waitForStatus(harness, 1, "up", timeout: 2) != nil, "recovery on the next record")
+        harness.pipeline.shutdown()
+        #expect(try changes(harness, 1) == ["new->up:heartbeat", "up->late:missed_interval", "late->down:missed_grace", "down->up:heartbeat"])
+    }
+
     @Test("application.last_heartbeat is refreshed in batches, not per record")
     func lastHeartbeat() throws {
         let harness = try Harness { $0.monitorPeriodMillis = 200 }

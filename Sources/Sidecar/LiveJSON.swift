@@ -70,8 +70,7 @@ enum LiveJSON {
     /// fire time after the last heartbeat; nil before the first heartbeat and while paused.
     static func nextExpected(_ application: LiveApplication) -> Int64? {
         guard application.status != .paused, let last = application.lastHeartbeatMicros else { return nil }
-        if let schedule = application.profile.schedule { return schedule.nextFire(afterMicros: last) }
-        return application.profile.intervalMillis > 0 ? last + application.profile.intervalMillis * 1_000 : nil
+        return application.profile.expectation.nextExpected(afterArrivalMicros: last)
     }
 
     /// `"2026-11-30T03:04:05.123456Z"`, or `null`.

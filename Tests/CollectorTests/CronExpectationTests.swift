@@ -92,6 +92,17 @@ struct CronExpectationTests {
         #expect(Self.run(events, policy) == expected, "\(name)")
     }
 
+    @Test("the next expected record: the interval's end, or the next fire time; the registry row picks the kind")
+    func nextExpected() throws {
+        let arrival = Self.micros("2026-03-06T03:01:00Z")  // a Friday
+        let every = Expectation(intervalMillis: 60_000, schedule: nil, graceMillis: 5_000)
+        #expect(every == .every(intervalMicros: 60_000_000, graceMicros: 5_000_000))
+        #expect(every.nextExpected(afterArrivalMicros: arrival) == arrival + 60_000_000)
+        let cron = Expectation(intervalMillis: 0, schedule: try CronSchedule("0 3 * * 1-5", timeZone: "UTC"), graceMillis: 600_000)
+        #expect(cron.nextExpected(afterArrivalMicros: arrival) == Self.micros("2026-03-09T03:00:00Z"), "Monday, not Saturday")
+        #expect(cron.deadlines(afterArrivalMicros: arrival, recordIntervalMicros: 0)?.down == Self.micros("2026-03-09T03:20:00Z"))
+    }
+
     @Test("the board keeps a cron application's next deadline and convicts it only when due")
     func board() {
         var board = LivenessBoard(capacity: 2, defaultPolicy: LivenessPolicy(intervalMicros: 3_600_000_000, graceMicros: 0))

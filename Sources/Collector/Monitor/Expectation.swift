@@ -11,6 +11,20 @@ public enum Expectation: Equatable, Sendable {
     /// 03:00; one that skips a run is caught at that run's own fire time + grace.
     case cron(CronSchedule, graceMicros: Int64)
 
+    /// The expectation a registry row describes: its schedule when it has one, else its interval.
+    public init(intervalMillis: Int64, schedule: CronSchedule?, graceMillis: Int64) {
+        self = schedule.map { .cron($0, graceMicros: graceMillis * 1_000) } ?? .every(intervalMicros: intervalMillis * 1_000, graceMicros: graceMillis * 1_000)
+    }
+
+    /// When the next record is expected after one at `arrivalMicros`: the interval's end, or the
+    /// schedule's next fire time.
+    public func nextExpected(afterArrivalMicros arrivalMicros: Int64, recordIntervalMicros: Int64 = 0) -> Int64? {
+        switch self {
+        case .every: deadlines(afterArrivalMicros: arrivalMicros, recordIntervalMicros: recordIntervalMicros)?.late
+        case .cron(let schedule, _): schedule.nextFire(afterMicros: arrivalMicros)
+        }
+    }
+
     /// The grace the expectation allows, µs.
     public var graceMicros: Int64 {
         switch self {

@@ -9,6 +9,9 @@ public struct ApplicationProfile: Equatable, Sendable {
     /// `schedule`; then `graceMillis` before `down`; a run may last `maxRunMillis` (nil: no limit).
     public var intervalMillis: Int64
     public var schedule: CronSchedule?
+
+    /// What the application promises, as the monitor judges it.
+    public var expectation: Expectation { Expectation(intervalMillis: intervalMillis, schedule: schedule, graceMillis: graceMillis) }
     public var graceMillis: Int64
     public var maxRunMillis: Int64?
     /// Whether its records must carry an HMAC tag.

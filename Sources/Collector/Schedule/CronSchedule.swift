@@ -173,9 +173,9 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         mutating func resultInstant() -> Int64 {
             guard naive else { return instant(wallMinute: wallMinute, fold: fold) }
             while true {
+                // A wall time exists when its instant reads back as the same wall time.
                 let candidate = instant(wallMinute: wallMinute, fold: false)
-                let local = zone.offset(atInstant: candidate)
-                if (candidate + local.offset) / 60 == wallMinute || candidate + local.offset == wallMinute * 60 { return candidate }
+                if candidate + zone.offset(atInstant: candidate).offset == wallMinute * 60 { return candidate }
                 wallMinute += 1
             }
         }

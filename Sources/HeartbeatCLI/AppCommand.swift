@@ -117,7 +117,11 @@ struct AppCommand: ParsableCommand {
             func time(_ micros: Int64?) -> Any { micros.map(iso) ?? NSNull() }
             return [
                 "uuid": record.uuid, "name": record.name, "status": record.status, "interval_ms": record.intervalMillis.map { $0 as Any } ?? NSNull(),
-                "schedule": record.schedule.map { ["cron": $0.cron, "time_zone": $0.timeZone] as Any } ?? NSNull(), "grace_ms": record.graceMillis,
+                "schedule": record.schedule.map { schedule -> Any in
+                    var object: [String: Any] = ["cron": schedule.cron, "time_zone": schedule.timeZone]
+                    if let parsed = schedule.cached { object["description"] = parsed.words }
+                    return object
+                } ?? NSNull(), "grace_ms": record.graceMillis,
                 "max_run_ms": record.maxRunMillis.map { $0 as Any } ?? NSNull(), "signed": record.signed, "enabled": record.enabled,
                 "last_heartbeat": time(record.lastHeartbeatMicros), "last_run_ms": record.lastRunMillis.map { $0 as Any } ?? NSNull(),
                 "last_run_at": time(record.lastRunAtMicros), "created_at": time(record.createdAtMicros),
@@ -219,7 +223,7 @@ private func printRecord(_ record: ApplicationRecord) {
     print("name: \(terminalSafe(record.name))")
     print("status: \(record.status)")
     if let schedule = record.schedule {
-        let words = (try? CronSchedule(schedule.cron, timeZone: schedule.timeZone))?.words ?? schedule.cron
+        let words = schedule.cached?.words ?? schedule.cron
         print("schedule: \(terminalSafe(schedule.cron)) in \(terminalSafe(schedule.timeZone)) (\(terminalSafe(words)))")
     } else {
         print("interval_ms: \(record.intervalMillis ?? 0)", terminator: "  ")

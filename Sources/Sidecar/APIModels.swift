@@ -37,7 +37,7 @@ enum APIModels {
     static func schedule(_ schedule: ScheduleSpec?) -> Any {
         guard let schedule else { return NSNull() }
         var object: [String: Any] = ["cron": schedule.cron, "time_zone": schedule.timeZone]
-        if case .success(let parsed) = schedule.parsed() { object["description"] = parsed.words }
+        if let parsed = schedule.cached { object["description"] = parsed.words }
         return object
     }
 

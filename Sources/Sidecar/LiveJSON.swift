@@ -1,4 +1,5 @@
 import Collector
+import Protocol
 
 /// The JSON of the answers that come from memory (`/v1/apps`, `/v1/apps/{uuid}`, `/v1/summary`),
 /// written directly with keys in sorted order: these are the hottest routes, and
@@ -96,10 +97,8 @@ enum LiveJSON {
             case UInt8(ascii: "\r"): json.append("\\r")
             case UInt8(ascii: "\t"): json.append("\\t")
             case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
                 json.append("\\u00")
-                json.append(hex[Int(byte >> 4)])
-                json.append(hex[Int(byte & 0x0F)])
+                json.append(contentsOf: HexDigits.lowercase(bytes: [byte]).utf8)
             default: json.append(byte)
             }
         }

@@ -238,7 +238,7 @@ final class LivenessMonitor: @unchecked Sendable {
             else { return }
             // A schedule the API would refuse (written straight into the table) is watched at the
             // default interval rather than never (Spec/schedules.md).
-            let schedule = row["schedule_cron"].flatMap { cron in row["schedule_time_zone"].flatMap { ScheduleSpec(cron: cron, timeZone: $0).cached } }
+            let schedule = ScheduleSpec(row)?.cached
             let interval = Int64(row.int("interval_ms") ?? ApplicationStore.defaultIntervalMillis)
             let expectation = Expectation(intervalMillis: interval, schedule: schedule, graceMillis: grace)
             each((id, LivenessPolicy(expectation: expectation, maxRunMicros: row.int64("max_run_ms").map { $0 * 1_000 }), status, row.int64("since_us")))

@@ -33,6 +33,12 @@ public struct ScheduleSpec: Sendable, Equatable, Hashable {
         self.timeZone = timeZone
     }
 
+    /// The schedule a registry row holds (`schedule_cron`, `schedule_time_zone`), or nil.
+    init?(_ row: QueryRow) {
+        guard let cron = row["schedule_cron"], let timeZone = row["schedule_time_zone"] else { return nil }
+        self.init(cron: cron, timeZone: timeZone)
+    }
+
     private static let parsedSchedules = Locked([ScheduleSpec: CronSchedule]())
 
     /// The parsed schedule, shared by every application with the same expression and zone (a
@@ -128,7 +134,7 @@ public enum ApplicationStore {
         guard let id = row.int("id"), let uuid = row["uuid"], let name = row["name"], let status = row["status"],
             let grace = row.int("grace_ms"), let created = row.int64("created_at_us")
         else { return nil }
-        let schedule = row["schedule_cron"].flatMap { cron in row["schedule_time_zone"].map { ScheduleSpec(cron: cron, timeZone: $0) } }
+        let schedule = ScheduleSpec(row)
         return ApplicationRecord(
             id: id, uuid: uuid, name: name, status: status, intervalMillis: row.int("interval_ms"), schedule: schedule, graceMillis: grace,
             maxRunMillis: row.int("max_run_ms"), signed: row.bool("signed") ?? false, enabled: row.bool("is_active") ?? false,

@@ -71,7 +71,7 @@ public final class RegistryLoader: @unchecked Sendable {
                     applicationID: id, uuid: uuid, name: row["name"] ?? "", intervalMillis: row.int64("interval_ms") ?? 0,
                     graceMillis: row.int64("grace_ms") ?? 0, maxRunMillis: row.int64("max_run_ms"), isSigned: secret != nil, isEnabled: enabled,
                     createdAtMicros: row.int64("created_us") ?? 0,
-                    schedule: row["schedule_cron"].flatMap { cron in row["schedule_time_zone"].flatMap { ScheduleSpec(cron: cron, timeZone: $0).cached } }))
+                    schedule: ScheduleSpec(row)?.cached))
             }
             try connection.query("COMMIT")
         } catch {

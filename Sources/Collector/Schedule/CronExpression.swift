@@ -1,3 +1,5 @@
+import Foundation
+
 /// A cron expression: the five standard fields (minute, hour, day of month, month, day of week)
 /// with lists, ranges, steps, names and `*`, Sunday as 0 or 7, and the extensions cronsim reads
 /// (`L` and `LW` in day of month, `5L` and `FRI#2` in day of week), or one of the macros
@@ -46,7 +48,7 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
 
     public init(_ text: String) throws(Invalid) {
         self.text = text
-        let expanded = Self.macros[text.trimmingWhitespace.lowercased()] ?? text
+        let expanded = Self.macros[text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()] ?? text
         let parts = expanded.uppercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).map(String.init)
         guard parts.count == 5 else {
             throw Invalid(description: "a cron expression has five fields (minute hour day-of-month month day-of-week) or is a macro such as @daily; this one has \(parts.count)")
@@ -264,13 +266,5 @@ enum CronCalendar {
         let last = daysIn(year: year, month: month)
         let weekday = Self.weekday(days: CivilCalendar.daysFromCivil(year: year, month: Int64(month), day: Int64(last)))
         return weekday == 0 ? last - 2 : weekday == 6 ? last - 1 : last
-    }
-}
-
-extension String {
-    /// Without leading and trailing spaces, tabs and newlines.
-    var trimmingWhitespace: String {
-        let isSpace = { (character: Character) in character == " " || character == "\t" || character == "\n" || character == "\r" }
-        return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
     }
 }

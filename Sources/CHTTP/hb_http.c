@@ -57,3 +57,94 @@ int hb_http_post(const char *url, const char *const *headers, size_t header_coun
     curl_easy_cleanup(handle);
     return (int)result;
 }
+
+int hb_http_get(const char *url, long timeout_ms, long *status, char *error_message, size_t error_capacity) {
+    pthread_once(&global_init_once, global_init);
+    if (error_capacity > 0) error_message[0] = '\0';
+    if (global_init_result != CURLE_OK) {
+        snprintf(error_message, error_capacity, "curl_global_init: %s", curl_easy_strerror(global_init_result));
+        return (int)global_init_result;
+    }
+    CURL *handle = curl_easy_init();
+    if (handle == NULL) {
+        snprintf(error_message, error_capacity, "curl_easy_init failed");
+        return (int)CURLE_FAILED_INIT;
+    }
+    char curl_error[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(handle, CURLOPT_URL, url);
+    curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(handle, CURLOPT_USERAGENT, "heartbeat-collector");
+    curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, curl_error);
+    CURLcode result = curl_easy_perform(handle);
+    if (result == CURLE_OK) {
+        curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, status);
+    } else {
+        snprintf(error_message, error_capacity, "%s", curl_error[0] ? curl_error : curl_easy_strerror(result));
+    }
+    curl_easy_cleanup(handle);
+    return (int)result;
+}
+
+/* The message libcurl uploads, read from memory in as many pieces as it asks for. */
+struct upload {
+    const char *data;
+    size_t remaining;
+};
+
+static size_t read_upload(char *buffer, size_t size, size_t count, void *context) {
+    struct upload *upload = context;
+    size_t room = size * count;
+    size_t length = upload->remaining < room ? upload->remaining : room;
+    memcpy(buffer, upload->data, length);
+    upload->data += length;
+    upload->remaining -= length;
+    return length;
+}
+
+int hb_smtp_send(const char *url, const char *from, const char *const *recipients, size_t recipient_count,
+                 const void *message, size_t message_length, const char *username, const char *password,
+                 int require_tls, long timeout_ms, char *error_message, size_t error_capacity) {
+    pthread_once(&global_init_once, global_init);
+    if (error_capacity > 0) error_message[0] = '\0';
+    if (global_init_result != CURLE_OK) {
+        snprintf(error_message, error_capacity, "curl_global_init: %s", curl_easy_strerror(global_init_result));
+        return (int)global_init_result;
+    }
+    CURL *handle = curl_easy_init();
+    if (handle == NULL) {
+        snprintf(error_message, error_capacity, "curl_easy_init failed");
+        return (int)CURLE_FAILED_INIT;
+    }
+    struct curl_slist *list = NULL;
+    for (size_t index = 0; index < recipient_count; index++) list = curl_slist_append(list, recipients[index]);
+    struct upload upload = {message, message_length};
+    char curl_error[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(handle, CURLOPT_URL, url);
+    curl_easy_setopt(handle, CURLOPT_MAIL_FROM, from);
+    curl_easy_setopt(handle, CURLOPT_MAIL_RCPT, list);
+    curl_easy_setopt(handle, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(handle, CURLOPT_READFUNCTION, read_upload);
+    curl_easy_setopt(handle, CURLOPT_READDATA, &upload);
+    curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE, (curl_off_t)message_length);
+    curl_easy_setopt(handle, CURLOPT_USE_SSL, require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
+    if (username != NULL) curl_easy_setopt(handle, CURLOPT_USERNAME, username);
+    if (password != NULL) curl_easy_setopt(handle, CURLOPT_PASSWORD, password);
+    curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, curl_error);
+    CURLcode result = curl_easy_perform(handle);
+    if (result != CURLE_OK) {
+        snprintf(error_message, error_capacity, "%s", curl_error[0] ? curl_error : curl_easy_strerror(result));
+    }
+    curl_slist_free_all(list);
+    curl_easy_cleanup(handle);
+    return (int)result;
+}

@@ -19,7 +19,7 @@ public struct CollectorSnapshot: Sendable, Encodable {
     public var registry = Registry()
     public var monitor = Monitor()
     public var hotState = HotState()
-    public var webhooks = Webhooks()
+    public var notifications = Notifications()
     /// Whether PostgreSQL answered the probe within the last 3 s.
     public var postgresUp = false
     /// Resident set size of the process, bytes.
@@ -108,13 +108,28 @@ public struct CollectorSnapshot: Sendable, Encodable {
         public var publicationsDropped: UInt64 = 0
     }
 
-    /// Webhook delivery (all zero and `configured: false` without `--webhook-url`).
-    public struct Webhooks: Sendable, Encodable {
+    /// Notification delivery (`configured: false` without a database to hold the outbox).
+    public struct Notifications: Sendable, Encodable {
         public var configured = false
         public var delivered: UInt64 = 0
         public var failedAttempts: UInt64 = 0
         public var abandoned: UInt64 = 0
+        public var skipped: UInt64 = 0
         public var queueDepth = 0
+        public var selfPingsSent: UInt64 = 0
+        public var selfPingsFailed: UInt64 = 0
+        /// Per channel, by id: this collector's outcomes.
+        public var channels = [Channel]()
+
+        /// One channel's outcomes in this collector.
+        public struct Channel: Sendable, Encodable {
+            public var id: Int
+            public var name: String
+            public var kind: String
+            public var delivered: UInt64
+            public var failed: UInt64
+            public var abandoned: UInt64
+        }
     }
 }
 
@@ -146,9 +161,9 @@ extension CollectorSnapshot {
         return "hot_state: redis=\(hotState.redisUp ? "up" : "down") leader=\(yes(hotState.leader)) leaderships=\(hotState.leaderships) degraded=\(yes(hotState.degraded)) sync_lag_ms=\(lag) sync_failures=\(hotState.syncFailures) pushed=\(hotState.membersPushed) pulled=\(hotState.membersPulled) remote_arrivals=\(hotState.remoteArrivals) published=\(hotState.transitionsPublished) publish_dropped=\(hotState.publicationsDropped)"
     }
 
-    /// `webhooks: delivered=… failed_attempts=… abandoned=… queue=…`.
-    public var webhookLine: String {
-        "webhooks: delivered=\(webhooks.delivered) failed_attempts=\(webhooks.failedAttempts) abandoned=\(webhooks.abandoned) queue=\(webhooks.queueDepth)"
+    /// `notifications: delivered=… failed_attempts=… abandoned=… queue=…`.
+    public var notificationLine: String {
+        "notifications: delivered=\(notifications.delivered) failed_attempts=\(notifications.failedAttempts) abandoned=\(notifications.abandoned) queue=\(notifications.queueDepth)"
     }
 
     /// `latency: commit_p50_ms=… commit_p99_ms=… flush_p50_ms=… flush_p99_ms=… batches=…`.
@@ -159,9 +174,9 @@ extension CollectorSnapshot {
     }
 
     /// The lines `heartbeat serve` prints for this snapshot: totals, latency, and hot state and
-    /// webhooks when configured.
+    /// notifications when configured.
     public var reportLines: [String] {
-        [monitorLine, latencyLine] + (hotState.configured ? [hotStateLine] : []) + (webhooks.configured ? [webhookLine] : [])
+        [monitorLine, latencyLine] + (hotState.configured ? [hotStateLine] : []) + (notifications.configured ? [notificationLine] : [])
     }
 
     private static func millis(_ seconds: Double?, digits: Int) -> String {

@@ -38,12 +38,12 @@ public final class HeartbeatCollector: @unchecked Sendable {
     public let monitorMetrics: MonitorMetrics
     /// What the Redis hot state did (idle without `--redis-url`).
     public let hotStateMetrics = HotStateMetrics()
-    /// What webhook delivery did (idle without `--webhook-url`).
-    public let webhookMetrics = WebhookMetrics()
+    /// What notification delivery did (idle without a database).
+    public let notificationMetrics = NotificationMetrics()
     private let lease: MonitorLease?
     private let hotStateSync: HotStateSync?
     private let publisher: TransitionPublisher?
-    private let webhooks: WebhookDeliverer?
+    private let notifications: NotificationDeliverer?
     private let lastHeartbeats: LastHeartbeatWriter?
     /// PostgreSQL reachability and applications by status, for `/readyz` and `/metrics`.
     public let databaseProbe: DatabaseProbe
@@ -62,6 +62,14 @@ public final class HeartbeatCollector: @unchecked Sendable {
             let connection = try PostgresConnection(url: configuration.databaseURL)
             try Migrator().migrate(connection)
             try maintainer.maintain(connection, nowMicros: WallClock.nowMicros())
+        }
+        // `--webhook-url` is a bootstrap of channels as data: each URL becomes (or updates) a channel.
+        if !configuration.webhookURLs.isEmpty, let secret = configuration.webhookSecret {
+            try Self.step { () throws(StoreError) in
+                let connection: PostgresConnection
+                do throws(PostgresError) { connection = try PostgresConnection(url: configuration.databaseURL) } catch { throw .database(error) }
+                try ChannelStore.bootstrapWebhooks(configuration.webhookURLs, secret: secret, on: connection)
+            }
         }
         let registry = try Self.step { () throws(RegistryLoader.LoadError) in
             try RegistryLoader(
@@ -95,7 +103,6 @@ public final class HeartbeatCollector: @unchecked Sendable {
             LivenessMonitor(
                 databaseURL: configuration.databaseURL, registry: registry.holder, lastSeen: lastSeen, feed: feed,
                 periodMillis: configuration.monitorPeriodMillis, metrics: monitorMetrics, hotState: hotState?.forMonitor,
-                webhookURLs: configuration.webhookURLs,
                 // Arrivals lost for liveness: those the receivers could neither queue nor record, and
                 // datagrams the kernel dropped on the port before any receiver read them.
                 notSeenTotal: { [udpPort = receivers[0].boundPort] in
@@ -105,11 +112,9 @@ public final class HeartbeatCollector: @unchecked Sendable {
         databaseProbe = DatabaseProbe(databaseURL: configuration.databaseURL)
         lastHeartbeats = configuration.sink == .postgres ? LastHeartbeatWriter(databaseURL: configuration.databaseURL, lastSeen: lastSeen) : nil
         // Every collector delivers the outbox (rows are claimed, never taken twice at once).
-        webhooks = configuration.webhookURLs.isEmpty || configuration.sink == .none
+        notifications = configuration.sink == .none
             ? nil
-            : WebhookDeliverer(
-                databaseURL: configuration.databaseURL,
-                settings: WebhookDeliverer.Settings(secret: Array((configuration.webhookSecret ?? "").utf8)), metrics: webhookMetrics)
+            : NotificationDeliverer(databaseURL: configuration.databaseURL, settings: configuration.notificationSettings, metrics: notificationMetrics)
         (sink, drain) = Self.storage(
             configuration, rings: receivers.map(\.ring) + [httpIngest.ring], spool: spool, partitions: maintainer, metrics: metrics,
             lastSeen: lastSeen, monitorFeed: monitorFeed, sharedEvents: hotState?.localEvents)
@@ -126,7 +131,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
         // then empties the rings into the writers, and the hot state's and last-heartbeat writer's
         // final flushes carry the last arrivals.
         let parts: [(any CollectorService)?] = [
-            registry, maintenance, autoRegistrar, lease, hotStateSync, publisher, webhooks, lastHeartbeats, databaseProbe, sink, monitor, drain,
+            registry, maintenance, autoRegistrar, lease, hotStateSync, publisher, notifications, lastHeartbeats, databaseProbe, sink, monitor, drain,
         ]
         services = ServiceList(parts.compactMap { $0 } + receivers)
     }
@@ -337,11 +342,19 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.hotState.transitionsPublished = hot.transitionsPublished.load(ordering: .relaxed)
         snapshot.hotState.publicationsDropped = hot.publicationsDropped.load(ordering: .relaxed)
 
-        snapshot.webhooks.configured = webhooks != nil
-        snapshot.webhooks.delivered = webhookMetrics.delivered.load(ordering: .relaxed)
-        snapshot.webhooks.failedAttempts = webhookMetrics.failedAttempts.load(ordering: .relaxed)
-        snapshot.webhooks.abandoned = webhookMetrics.abandoned.load(ordering: .relaxed)
-        snapshot.webhooks.queueDepth = Int(webhookMetrics.queueDepth.load(ordering: .relaxed))
+        let sent = notificationMetrics
+        snapshot.notifications.configured = notifications != nil
+        snapshot.notifications.delivered = sent.delivered.load(ordering: .relaxed)
+        snapshot.notifications.failedAttempts = sent.failedAttempts.load(ordering: .relaxed)
+        snapshot.notifications.abandoned = sent.abandoned.load(ordering: .relaxed)
+        snapshot.notifications.skipped = sent.skipped.load(ordering: .relaxed)
+        snapshot.notifications.queueDepth = Int(sent.queueDepth.load(ordering: .relaxed))
+        snapshot.notifications.selfPingsSent = sent.selfPingsSent.load(ordering: .relaxed)
+        snapshot.notifications.selfPingsFailed = sent.selfPingsFailed.load(ordering: .relaxed)
+        snapshot.notifications.channels = sent.perChannel.sorted { $0.key < $1.key }.map { id, outcome in
+            CollectorSnapshot.Notifications.Channel(
+                id: id, name: outcome.name, kind: outcome.kind, delivered: outcome.delivered, failed: outcome.failed, abandoned: outcome.abandoned)
+        }
 
         snapshot.postgresUp = databaseProbe.isReachable
         snapshot.residentMemoryBytes = ResidentMemory.bytes
@@ -353,5 +366,13 @@ extension ListenAddress {
     /// `HOST:PORT` text for a host and port, brackets around IPv6.
     static func format(host: String, port: UInt16) -> String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}
+
+extension HeartbeatCollector {
+    /// Sends a test notification to `channel` now, as delivery would (`POST /v1/channels/{id}/test`);
+    /// nil when the channel took it, else what went wrong.
+    public func sendTestNotification(to channel: NotificationChannel) -> String? {
+        NotificationDeliverer.sendTest(to: channel, settings: configuration.notificationSettings)
     }
 }

@@ -12,8 +12,8 @@ struct AppCommand: ParsableCommand {
         discussion: """
             Works directly on the database (--database-url or HEARTBEAT_DATABASE_URL), like the \
             sidecar's /v1/apps API; running collectors pick changes up within a second. A pause or \
-            resume is recorded as a transition (status_change) and queued for the webhooks in \
-            HEARTBEAT_WEBHOOK_URLS; its Redis publication is done only by the API.
+            resume is recorded as a transition (status_change) and queued for the notification \
+            channels that take it (heartbeat channel list); its Redis publication is done only by the API.
             """,
         subcommands: [Add.self, List.self, Show.self, Remove.self, Pause.self, Resume.self]
     )
@@ -179,8 +179,7 @@ struct AppCommand: ParsableCommand {
 private func setPaused(_ paused: Bool, _ uuid: String, _ database: AppCommand.DatabaseOption) throws {
     let connection = try database.connect()
     let id = try applicationUUID(uuid)
-    let urls = (Environment.value("HEARTBEAT_WEBHOOK_URLS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    let (record, notification) = try store { try ApplicationStore.setOperatorStatus(id, paused: paused, webhookURLs: urls, on: connection) }
+    let (record, notification) = try store { try ApplicationStore.setOperatorStatus(id, paused: paused, on: connection) }
     printRecord(record)
     if notification == nil { print("(unchanged: it was \(record.status))") }
 }

@@ -14,7 +14,7 @@ enum CollectorMetricsPage {
         registry(&page, snapshot.registry)
         monitor(&page, snapshot.monitor)
         hotState(&page, snapshot.hotState)
-        webhooks(&page, snapshot.webhooks)
+        notifications(&page, snapshot.notifications)
         statusAPI(&page, cache: cache, connections: connections, eventLoopAnswers: eventLoopAnswers)
         page.gauge("heartbeat_postgres_up", "1 when PostgreSQL answered within the last 3 s.", snapshot.postgresUp ? 1 : 0)
         page.gauge("heartbeat_process_resident_memory_bytes", "Resident set size of the collector.", Double(snapshot.residentMemoryBytes))
@@ -128,12 +128,22 @@ enum CollectorMetricsPage {
         page.counter("heartbeat_publications_dropped_total", "Publications dropped because their queue was full.", hot.publicationsDropped)
     }
 
-    private static func webhooks(_ page: inout PrometheusText, _ webhooks: CollectorSnapshot.Webhooks) {
+    private static func notifications(_ page: inout PrometheusText, _ sent: CollectorSnapshot.Notifications) {
         page.counter(
-            "heartbeat_webhook_attempts_total", "Webhook POSTs by outcome.",
-            [([("outcome", "delivered")], webhooks.delivered), ([("outcome", "failed")], webhooks.failedAttempts)])
-        page.counter("heartbeat_webhook_abandoned_total", "Webhook deliveries given up after the last attempt.", webhooks.abandoned)
-        page.gauge("heartbeat_webhook_queue_depth", "Webhook deliveries still owed (outbox rows).", Double(webhooks.queueDepth))
+            "heartbeat_notification_attempts_total", "Notification messages sent by this collector, by outcome.",
+            [([("outcome", "delivered")], sent.delivered), ([("outcome", "failed")], sent.failedAttempts), ([("outcome", "skipped")], sent.skipped)])
+        page.counter("heartbeat_notification_abandoned_total", "Notification deliveries given up after the last attempt.", sent.abandoned)
+        page.gauge("heartbeat_notification_queue_depth", "Notification deliveries still owed (outbox rows, all collectors).", Double(sent.queueDepth))
+        let channels = sent.channels
+        func perChannel(_ value: (CollectorSnapshot.Notifications.Channel) -> UInt64) -> [(labels: [(String, String)], value: UInt64)] {
+            channels.map { ([("channel", $0.name), ("kind", $0.kind)], value($0)) }
+        }
+        page.counter("heartbeat_channel_delivered_total", "Messages a channel took, per channel (this collector).", perChannel(\.delivered))
+        page.counter("heartbeat_channel_failed_total", "Failed attempts per channel (this collector).", perChannel(\.failed))
+        page.counter("heartbeat_channel_abandoned_total", "Deliveries abandoned per channel (this collector).", perChannel(\.abandoned))
+        page.counter(
+            "heartbeat_self_pings_total", "GETs of --self-ping-url by outcome.",
+            [([("outcome", "ok")], sent.selfPingsSent), ([("outcome", "failed")], sent.selfPingsFailed)])
     }
 
     /// The sidecar's own figures: the read cache and the HTTP connections.

@@ -47,9 +47,8 @@ enum ManagementAPI {
             router.post("/v1/apps/:uuid/\(path)") { request, context -> Response in
                 try shared.requireAdmin(request)
                 let uuid = try StatusAPI.applicationUUID(context)
-                let urls = shared.collector.webhookURLs
                 let (record, notification) = try await shared.registryWrite { connection in
-                    try ApplicationStore.setOperatorStatus(uuid, paused: paused, webhookURLs: urls, on: connection)
+                    try ApplicationStore.setOperatorStatus(uuid, paused: paused, on: connection)
                 }
                 if let notification { shared.collector.publishNotification(notification) }
                 shared.cache.invalidate()

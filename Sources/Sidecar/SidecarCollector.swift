@@ -16,8 +16,9 @@ public protocol SidecarCollector: AnyObject, Sendable {
     func submitHTTPRecords(_ records: UnsafeRawBufferPointer) -> HTTPIngestGate.Outcome
     /// The PostgreSQL the status reads and the management writes go to.
     var databaseURL: String { get }
-    /// The webhook URLs an operator's pause or resume notifies.
-    var webhookURLs: [String] { get }
+    /// Sends a test notification to `channel` now (blocking, at most the delivery timeout); nil
+    /// when the channel took it, else what went wrong.
+    func sendTestNotification(to channel: NotificationChannel) -> String?
     /// Publishes an operator's pause or resume on the Redis channel, when Redis is configured.
     func publishNotification(_ payload: String)
 }
@@ -29,5 +30,4 @@ extension HeartbeatCollector: SidecarCollector {
 
     public var databaseURL: String { configuration.databaseURL }
 
-    public var webhookURLs: [String] { configuration.webhookURLs }
 }

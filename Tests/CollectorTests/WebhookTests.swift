@@ -5,8 +5,8 @@ import HeartbeatTestSupport
 import Protocol
 import Testing
 
-/// Webhook delivery through the `webhook_delivery` outbox, against real PostgreSQL and a real HTTP
-/// receiver: each transition once, signed, retried after a failure.
+/// Webhook delivery through the notification outbox (a `--webhook-url` bootstrap channel), against
+/// real PostgreSQL and a real HTTP receiver: each transition once, signed, retried after a failure.
 @Suite("Webhooks (integration)", .serialized)
 struct WebhookTests {
     typealias Harness = HeartbeatCollectorTests.Harness
@@ -62,9 +62,11 @@ struct WebhookTests {
         #expect(bodies.map { "\($0["from"] ?? "")->\($0["to"] ?? "")" } == ["new->up", "up->late", "late->down"])
         #expect(bodies.allSatisfy { ($0["app"] as? String) == "\(harness.applications[1].uuid)" })
         let outbox = try harness.connection.query(
-            "SELECT count(*), count(delivered_at), sum(attempts) FROM webhook_delivery")
+            "SELECT count(*), count(delivered_at), sum(attempts) FROM notification_delivery")
         #expect(outbox == [["3", "3", "4"]])
-        let metrics = harness.pipeline.webhookMetrics
+        #expect(try harness.connection.query("SELECT state, count(*) FROM notification GROUP BY state") == [["sent", "3"]])
+        #expect(try harness.connection.query("SELECT delivered, failed, abandoned, last_error LIKE 'HTTP 500%' FROM notification_channel") == [["3", "1", "0", "t"]])
+        let metrics = harness.pipeline.notificationMetrics
         let (sent, failed) = (metrics.delivered.load(ordering: .relaxed), metrics.failedAttempts.load(ordering: .relaxed))
         #expect(sent == 3 && failed == 1)
     }
@@ -79,12 +81,15 @@ struct WebhookTests {
         defer { harness.pipeline.shutdown() }
         harness.sender.send(harness.record(1, sequence: 1))
         let deadline = Date().addingTimeInterval(6)
-        while Date() < deadline, harness.pipeline.webhookMetrics.failedAttempts.load(ordering: .relaxed) == 0 { usleep(50_000) }
-        let failed = harness.pipeline.webhookMetrics.failedAttempts.load(ordering: .relaxed)
+        while Date() < deadline, harness.pipeline.notificationMetrics.failedAttempts.load(ordering: .relaxed) == 0 { usleep(50_000) }
+        let failed = harness.pipeline.notificationMetrics.failedAttempts.load(ordering: .relaxed)
         #expect(failed >= 1)
-        let row = try harness.connection.query("SELECT delivered_at IS NULL, last_error LIKE 'transport:%', next_attempt_at > now() FROM webhook_delivery")
+        let row = try harness.connection.query("SELECT delivered_at IS NULL, last_error LIKE 'transport:%', next_attempt_at > now() FROM notification_delivery")
         #expect(row == [["t", "t", "t"]], "kept, with the error, due again later")
-        let depth = harness.pipeline.webhookMetrics.queueDepth.load(ordering: .relaxed)
+        // The depth is a gauge counted every poll: it shows the owed row soon after.
+        let depthDeadline = Date().addingTimeInterval(3)
+        while Date() < depthDeadline, harness.pipeline.notificationMetrics.queueDepth.load(ordering: .relaxed) != 1 { usleep(50_000) }
+        let depth = harness.pipeline.notificationMetrics.queueDepth.load(ordering: .relaxed)
         #expect(depth == 1)
     }
 
@@ -109,12 +114,18 @@ struct WebhookTests {
         try Migrator().migrate(connection)
         // Two notifications another collector claimed before dying: one lease already over, one
         // with 2 s left (that worker might still be sending it).
+        try ChannelStore.bootstrapWebhooks([receiver.url], secret: Self.secret, on: connection)
+        let uuids = [ApplicationUUID.random(), ApplicationUUID.random()]
+        let payload = { (id: Int, name: String) in
+            #"{"id": \#(id), "app": "\#(uuids[id - 1])", "name": "\#(name)", "from": "new", "to": "up", "at": "2026-12-01T00:00:00.000000Z", "reason": "heartbeat"}"#
+        }
         try connection.query("""
             INSERT INTO application (uuid, name) VALUES ('\(ApplicationUUID.random())', 'a'), ('\(ApplicationUUID.random())', 'b');
             INSERT INTO status_change (application_id, at, from_status, to_status, reason) VALUES (1, now(), 'new', 'up', 'heartbeat'), (2, now(), 'new', 'up', 'heartbeat');
-            INSERT INTO webhook_delivery (status_change_id, application_id, url, payload, attempts, leased_until) VALUES
-                (1, 1, '\(receiver.url)', '{"id": 1}', 1, now() - interval '1 second'),
-                (2, 2, '\(receiver.url)', '{"id": 2}', 1, now() + interval '2 seconds');
+            INSERT INTO notification (event, application_id, status_change_id, payload) VALUES ('up', 1, 1, '\(payload(1, "a"))'), ('up', 2, 2, '\(payload(2, "b"))');
+            INSERT INTO notification_delivery (notification_id, channel_id, application_id, attempts, leased_until) VALUES
+                (1, 1, 1, 1, now() - interval '1 second'),
+                (2, 1, 2, 1, now() + interval '2 seconds');
             """)
         var configuration = CollectorConfiguration()
         configuration.udp = try ListenAddress(parsing: "127.0.0.1:0")
@@ -127,12 +138,12 @@ struct WebhookTests {
         try pipeline.start()
         defer { pipeline.shutdown() }
         usleep(1_000_000)
-        #expect(receiver.requests.map { String(decoding: $0.body, as: UTF8.self) } == [#"{"id": 1}"#], "only the expired lease is taken over at first")
+        #expect(receiver.requests.map { String(decoding: $0.body, as: UTF8.self) } == [payload(1, "a")], "only the expired lease is taken over at first")
         let deadline = Date().addingTimeInterval(5)
         while Date() < deadline, receiver.requests.count < 2 { usleep(50_000) }
         usleep(500_000)
-        #expect(receiver.requests.map { String(decoding: $0.body, as: UTF8.self) } == [#"{"id": 1}"#, #"{"id": 2}"#], "each sent once")
-        #expect(try connection.query("SELECT id, attempts, delivered_at IS NOT NULL FROM webhook_delivery ORDER BY id") == [["1", "2", "t"], ["2", "2", "t"]])
+        #expect(receiver.requests.map { String(decoding: $0.body, as: UTF8.self) }.map { $0.contains(#""name": "a""#) } == [true, false], "each sent once")
+        #expect(try connection.query("SELECT notification_id, attempts, delivered_at IS NOT NULL FROM notification_delivery ORDER BY id") == [["1", "2", "t"], ["2", "2", "t"]])
     }
 
     @Test("URLs with quotes, backslashes and commas reach the outbox verbatim")
@@ -152,17 +163,17 @@ struct WebhookTests {
         try Migrator().migrate(connection)
         let uuid = ApplicationUUID.random()
         let id = Int(try connection.query("INSERT INTO application (uuid, name, auto_registered) VALUES ('\(uuid)', 'auto-registered', true) RETURNING id")[0][0]!)!
-        let urls = ["http://127.0.0.1:1/hook"]
+        try ChannelStore.bootstrapWebhooks(["http://127.0.0.1:1/hook"], secret: Self.secret, on: connection)
         let first = try TransitionWriter.write(
-            [PendingTransition(applicationID: id, transition: LivenessTransition(from: .new, to: .up, atMicros: 1_767_225_600_000_000, reason: .heartbeat))], webhookURLs: urls, render: true, on: connection)
+            [PendingTransition(applicationID: id, transition: LivenessTransition(from: .new, to: .up, atMicros: 1_767_225_600_000_000, reason: .heartbeat))], render: true, on: connection)
         #expect(first.count == 1 && first.first?.payload == nil, "recorded, but nothing to publish")
-        #expect(try connection.query("SELECT count(*) FROM webhook_delivery") == [["0"]])
+        #expect(try connection.query("SELECT count(*) FROM notification_delivery") == [["0"]])
         // An operator names it: from now on it notifies like any other.
         _ = try ApplicationStore.update(uuid, ApplicationStore.Changes(name: "billing worker"), on: connection)
         #expect(try connection.query("SELECT auto_registered FROM application WHERE id = \(id)") == [["f"]])
         let second = try TransitionWriter.write(
-            [PendingTransition(applicationID: id, transition: LivenessTransition(from: .up, to: .late, atMicros: 1_767_225_601_000_000, reason: .missedInterval))], webhookURLs: urls, render: true, on: connection)
+            [PendingTransition(applicationID: id, transition: LivenessTransition(from: .up, to: .late, atMicros: 1_767_225_601_000_000, reason: .missedInterval))], render: true, on: connection)
         #expect(second.first?.payload?.contains("billing worker") == true)
-        #expect(try connection.query("SELECT count(*) FROM webhook_delivery") == [["1"]])
+        #expect(try connection.query("SELECT count(*) FROM notification_delivery") == [["1"]])
     }
 }

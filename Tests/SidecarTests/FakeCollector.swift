@@ -17,7 +17,9 @@ final class FakeCollector: SidecarCollector, @unchecked Sendable {
     private var registryChecks = 0
 
     var databaseURL: String { "postgresql://127.0.0.1:1/none?connect_timeout=1" }
-    var webhookURLs: [String] { [] }
+    /// What ``sendTestNotification(to:)`` answers.
+    var testNotificationOutcome: String?
+    func sendTestNotification(to channel: NotificationChannel) -> String? { testNotificationOutcome }
 
     /// Sets what ``snapshot()`` answers.
     func set(_ change: (inout CollectorSnapshot) -> Void) {

@@ -2,8 +2,9 @@
 #define HB_HTTP_H
 
 /*
- * One blocking HTTP(S) POST through libcurl, for webhook delivery. Swift cannot call libcurl's
- * variadic curl_easy_setopt, so this shim sets the options and reports the outcome.
+ * Blocking HTTP(S) requests and SMTP submissions through libcurl, for notification delivery.
+ * Swift cannot call libcurl's variadic curl_easy_setopt, so this shim sets the options and
+ * reports the outcome.
  */
 
 #include <stddef.h>
@@ -15,5 +16,17 @@
 int hb_http_post(const char *url, const char *const *headers, size_t header_count,
                  const void *body, size_t body_length, long timeout_ms, long *status,
                  char *error_message, size_t error_capacity);
+
+/// Sends a GET to `url` (no body), with the same outcome reporting as `hb_http_post`.
+int hb_http_get(const char *url, long timeout_ms, long *status, char *error_message, size_t error_capacity);
+
+/// Submits one message over SMTP: `url` is smtp://host:port or smtps://host:port; `message` is
+/// the whole RFC 5322 message (headers, blank line, body, CRLF line ends). STARTTLS is used when
+/// the server offers it, and required when `require_tls` is non-zero. `username` and `password`
+/// may be NULL (no AUTH). Returns 0 once the server accepted the message for every recipient,
+/// else a non-zero libcurl code with its message in `error_message`. Thread-safe.
+int hb_smtp_send(const char *url, const char *from, const char *const *recipients, size_t recipient_count,
+                 const void *message, size_t message_length, const char *username, const char *password,
+                 int require_tls, long timeout_ms, char *error_message, size_t error_capacity);
 
 #endif

@@ -19,10 +19,15 @@ public struct CollectorConfiguration: Sendable {
     public var redisSyncMillis = 200
     /// This collector's name in Redis (lease holder, stream origin); default host:pid:random.
     public var collectorID = CollectorConfiguration.defaultCollectorID()
-    /// Webhook URLs every transition is POSTed to (`--webhook-url`, repeatable).
+    /// Webhook URLs every transition is POSTed to (`--webhook-url`, repeatable): at start each
+    /// becomes (or updates) a `webhook` channel named `webhook <url>`.
     public var webhookURLs = [String]()
-    /// The key webhook bodies are signed with (`--webhook-secret`); required with webhook URLs.
+    /// The key those webhook channels sign with (`--webhook-secret`); required with webhook URLs.
     public var webhookSecret: String?
+    /// The collector's address as people reach it (`--public-url`), for `{{url}}` in notifications.
+    public var publicURL: String?
+    /// An external heartbeat URL GETted every 30 s (`--self-ping-url`), so another monitor watches this one.
+    public var selfPingURL: String?
     /// The bearer token of the management API (`--admin-token`); nil disables management.
     public var adminToken: String?
     /// The bearer token the `/v1` read routes, `/metrics` and the status page need (`--read-token`);
@@ -138,6 +143,10 @@ public struct CollectorConfiguration: Sendable {
                   "--redis-prefix / HEARTBEAT_REDIS_PREFIX", redisKeyPrefix, "1 to 100 characters without spaces")
         try check((50...10_000).contains(redisSyncMillis), "--redis-sync-ms", redisSyncMillis, "50 to 10000 ms")
         try check(!collectorID.isEmpty && collectorID.count <= 200, "--collector-id", collectorID, "1 to 200 characters")
+        for (flag, value) in [("--public-url / HEARTBEAT_PUBLIC_URL", publicURL), ("--self-ping-url / HEARTBEAT_SELF_PING_URL", selfPingURL)] {
+            guard let value else { continue }
+            try check(value.hasPrefix("http://") || value.hasPrefix("https://"), flag, value, "an http:// or https:// URL")
+        }
         for url in webhookURLs {
             try check(url.hasPrefix("http://") || url.hasPrefix("https://"), "--webhook-url / HEARTBEAT_WEBHOOK_URLS", url, "an http:// or https:// URL")
         }
@@ -165,5 +174,15 @@ public struct CollectorConfiguration: Sendable {
         gethostname(&name, name.count - 1)
         let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return "\(host):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    }
+}
+
+extension CollectorConfiguration {
+    /// How notification delivery runs under this configuration.
+    var notificationSettings: NotificationDeliverer.Settings {
+        var settings = NotificationDeliverer.Settings()
+        settings.publicURL = publicURL ?? ""
+        settings.selfPingURL = selfPingURL
+        return settings
     }
 }

@@ -17,7 +17,6 @@ final class LivenessMonitor: @unchecked Sendable {
     private let periodMicros: Int64
     let worker = WorkerThread()
     private let hotState: HotState?
-    private let webhookURLs: [String]
     let metrics: MonitorMetrics
     /// Where each tick's view of the board is published for readers.
     let views: LivenessViewHolder
@@ -38,7 +37,7 @@ final class LivenessMonitor: @unchecked Sendable {
 
     init(
         databaseURL: String, registry: RegistryHolder, lastSeen: LastSeenTable, feed: RowRing, periodMillis: Int, metrics: MonitorMetrics,
-        hotState: HotState? = nil, webhookURLs: [String] = [], notSeenTotal: @escaping @Sendable () -> UInt64 = { 0 },
+        hotState: HotState? = nil, notSeenTotal: @escaping @Sendable () -> UInt64 = { 0 },
         views: LivenessViewHolder = LivenessViewHolder(LivenessView(source: .monitor, role: nil, takenAtMicros: 0, sequence: 0))
     ) {
         self.views = views
@@ -50,7 +49,6 @@ final class LivenessMonitor: @unchecked Sendable {
         self.periodMicros = Int64(periodMillis) * 1_000
         self.metrics = metrics
         self.hotState = hotState
-        self.webhookURLs = webhookURLs
     }
 
     /// The I/O around ``MonitorCoordinator``: wakes ten times a period, reads the stored policies
@@ -172,7 +170,7 @@ final class LivenessMonitor: @unchecked Sendable {
     /// Returns the applications whose stored status the board adopted.
     private func record(_ transitions: [PendingTransition], with coordinator: inout MonitorCoordinator, on connection: PostgresConnection) -> [Int] {
         do throws(PostgresError) {
-            let won = try TransitionWriter.write(transitions, webhookURLs: webhookURLs, render: hotState != nil, on: connection)
+            let won = try TransitionWriter.write(transitions, render: hotState != nil, on: connection)
             let recordedAt = WallClock.nowMicros()
             for recorded in won where [.missedInterval, .missedGrace, .runTimeout].contains(recorded.transition.reason) {
                 metrics.detectionDelaySeconds.record(Double(recordedAt - recorded.transition.atMicros) / 1e6)

@@ -5,10 +5,12 @@ import Foundation
 /// UPDATE changed get their `status_change` row, inserted by the same statement. A collector that
 /// loses the race changes nothing.
 ///
-/// The same statement renders each won transition as its notification (JSON, see
-/// `Spec/notifications.md`) and, for every webhook URL, inserts it into the `webhook_delivery` outbox —
-/// so a recorded transition always has its notifications queued, in the same transaction. An
-/// auto-registered application that no operator has named yet is recorded without notifications.
+/// The same statement routes each won transition to the enabled channels whose filter selects it
+/// (its event, the application's labels) and, when one does, queues it in the outbox: one
+/// `notification` row holding the rendered JSON (`Spec/notifications.md`) and one
+/// `notification_delivery` row per channel — so a recorded transition always has its
+/// notifications queued, in the same transaction. An auto-registered application that no
+/// operator has named yet is recorded without notifications.
 ///
 /// All transitions of a tick go in one transaction, one set-based statement per round; a round
 /// holds at most one transition per application (an application that went late and down in the
@@ -18,57 +20,65 @@ struct TransitionWriter {
     struct Recorded {
         let applicationID: Int
         let transition: LivenessTransition
-        /// The JSON notification: published on Redis and POSTed to webhooks, byte for byte (nil
-        /// when nobody is notified: PostgreSQL renders them at a real cost, Spec/tuning.md).
+        /// The JSON notification, as queued for channels and published on Redis (nil when nobody
+        /// is notified: PostgreSQL renders it at a real cost, Spec/tuning.md).
         let payload: String?
     }
 
-    /// Writes `transitions` (in the order they happened), queueing a webhook delivery to each of
-    /// `webhookURLs` for every one recorded; returns the ones this collector won, with their
-    /// notification when `render` (or webhooks) asks for it.
+    /// The statement of one round. Parameters: six arrays (application id, from, to, at µs,
+    /// reason, run duration ms), then whether to render the notification even when no channel
+    /// takes it (for the Redis publication).
+    static let statement = """
+        WITH input AS (
+            SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[])
+                AS t (id, from_status, to_status, at_micros, reason, run_duration_ms)),
+        changed AS (
+            UPDATE application SET status = input.to_status, updated_at = now()
+            FROM input WHERE application.id = input.id AND application.status = input.from_status
+            RETURNING input.*, application.uuid, application.name, application.auto_registered, application.labels,
+                      application.last_heartbeat),
+        inserted AS (
+            INSERT INTO status_change (application_id, at, from_status, to_status, reason, run_duration_ms)
+            SELECT id, to_timestamp(at_micros / 1000000.0), from_status, to_status, reason, run_duration_ms FROM changed
+            RETURNING id, application_id),
+        notice AS (
+            SELECT changed.*, inserted.id AS change_id FROM inserted JOIN changed ON changed.id = inserted.application_id),
+        routed AS (
+            SELECT notice.change_id, notice.id AS application_id, channel.id AS channel_id
+            FROM notice JOIN notification_channel AS channel ON channel.enabled
+                AND (channel.filter_events IS NULL OR notice.to_status = ANY (channel.filter_events))
+                AND notice.labels @> channel.filter_labels
+            WHERE NOT notice.auto_registered),
+        rendered AS (
+            SELECT notice.id, notice.to_status, notice.change_id,
+                   CASE WHEN NOT notice.auto_registered AND ($7::boolean OR notice.change_id IN (SELECT change_id FROM routed)) THEN
+                       json_build_object(
+                           'id', notice.change_id, 'app', notice.uuid, 'name', notice.name,
+                           'from', notice.from_status, 'to', notice.to_status,
+                           'at', to_char(to_timestamp(notice.at_micros / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                           'reason', notice.reason, 'run_duration_ms', notice.run_duration_ms,
+                           'last_heartbeat', to_char(notice.last_heartbeat AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                           'labels', notice.labels)::text
+                   END AS payload
+            FROM notice),
+        queued AS (
+            INSERT INTO notification (event, application_id, status_change_id, payload)
+            SELECT to_status, id, change_id, payload FROM rendered WHERE change_id IN (SELECT change_id FROM routed)
+            RETURNING id, status_change_id),
+        deliveries AS (
+            INSERT INTO notification_delivery (notification_id, channel_id, application_id)
+            SELECT queued.id, routed.channel_id, routed.application_id FROM queued JOIN routed ON routed.change_id = queued.status_change_id)
+        SELECT id, to_status, payload FROM rendered
+        """
+
+    /// Writes `transitions` (in the order they happened), queueing each recorded one for the
+    /// channels that take it; returns the ones this collector won, with their notification when
+    /// `render` (or a channel) asks for it.
     static func write(
-        _ transitions: [PendingTransition], webhookURLs: [String] = [], render: Bool = false,
-        on connection: PostgresConnection
+        _ transitions: [PendingTransition], render: Bool = false, on connection: PostgresConnection
     ) throws(PostgresError) -> [Recorded] {
         guard !transitions.isEmpty else { return [] }
         let rounds = rounds(of: transitions)
-        let payload = render || !webhookURLs.isEmpty
-            ? """
-                json_build_object(
-                        'id', inserted.id, 'app', changed.uuid, 'name', changed.name,
-                        'from', changed.from_status, 'to', changed.to_status,
-                        'at', to_char(to_timestamp(changed.at_micros / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                        'reason', changed.reason, 'run_duration_ms', changed.run_duration_ms)::text
-                """
-            : "NULL::text"
-        // The webhook URLs are the statement's last parameter, after the six arrays.
-        let outbox = webhookURLs.isEmpty
-            ? ""
-            : """
-                ,
-                outbox AS (
-                    INSERT INTO webhook_delivery (status_change_id, application_id, url, payload)
-                    SELECT notice.change_id, notice.id, target.url, notice.payload FROM notice CROSS JOIN unnest($7::text[]) AS target (url)
-                    WHERE notice.payload IS NOT NULL)
-                """
-        let statement = """
-            WITH input AS (
-                SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[])
-                    AS t (id, from_status, to_status, at_micros, reason, run_duration_ms)),
-            changed AS (
-                UPDATE application SET status = input.to_status, updated_at = now()
-                FROM input WHERE application.id = input.id AND application.status = input.from_status
-                RETURNING input.*, application.uuid, application.name, application.auto_registered),
-            inserted AS (
-                INSERT INTO status_change (application_id, at, from_status, to_status, reason, run_duration_ms)
-                SELECT id, to_timestamp(at_micros / 1000000.0), from_status, to_status, reason, run_duration_ms FROM changed
-                RETURNING id, application_id),
-            notice AS (
-                SELECT changed.id, changed.to_status, CASE WHEN changed.auto_registered THEN NULL ELSE \(payload) END AS payload,
-                       inserted.id AS change_id
-                FROM inserted JOIN changed ON changed.id = inserted.application_id)\(outbox)
-            SELECT id, to_status, payload FROM notice
-            """
         // One transaction; each round is one statement whose values are array parameters. Arrays,
         // not a VALUES list: PostgreSQL plans large arrays far faster than a VALUES list as long
         // (Spec/tuning.md, "Monitor").
@@ -76,15 +86,15 @@ struct TransitionWriter {
         do throws(PostgresError) {
             try connection.query("BEGIN")
             for (round, items) in rounds.enumerated() {
-                var parameters: [String?] = [
+                let parameters: [String?] = [
                     PostgresConnection.arrayParameter(items.map { String($0.applicationID) }),
                     PostgresConnection.arrayParameter(items.map { $0.transition.from.description }),
                     PostgresConnection.arrayParameter(items.map { $0.transition.to.description }),
                     PostgresConnection.arrayParameter(items.map { String($0.transition.atMicros) }),
                     PostgresConnection.arrayParameter(items.map { $0.transition.reason.rawValue }),
                     PostgresConnection.arrayParameter(items.map { $0.transition.runDurationMicros.map { String($0 / 1_000) } }),
+                    render ? "true" : "false",
                 ]
-                if !webhookURLs.isEmpty { parameters.append(PostgresConnection.arrayParameter(webhookURLs)) }
                 for row in try connection.execute(statement, parameters).rows {
                     if let id = row["id"], let to = row["to_status"] { won["\(round)/\(id)/\(to)"] = .some(row["payload"]) }
                 }

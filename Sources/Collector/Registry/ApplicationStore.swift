@@ -337,11 +337,11 @@ public enum ApplicationStore {
     }
 
     /// An operator's pause (or resume: back to `new`, waiting for the next record), recorded like
-    /// any transition — conditional UPDATE, `status_change` row, notification and webhook outbox
-    /// rows in one statement — then the registry version is bumped so every monitor adopts it.
+    /// any transition — conditional UPDATE, `status_change` row, notification and its
+    /// deliveries to the channels that take it, in one statement — then the registry version is bumped so every monitor adopts it.
     /// Returns the application and the notification (nil when the status was already that).
     public static func setOperatorStatus(
-        _ uuid: ApplicationUUID, paused: Bool, webhookURLs: [String], on connection: PostgresConnection
+        _ uuid: ApplicationUUID, paused: Bool, on connection: PostgresConnection
     ) throws(StoreError) -> (ApplicationRecord, String?) {
         guard let current = try get(uuid, on: connection) else { throw .notFound }
         let target: LivenessStatus = paused ? .paused : .new
@@ -351,7 +351,7 @@ public enum ApplicationStore {
         if !paused, current.status != LivenessStatus.paused.description { return (current, nil) }  // resume only undoes a pause
         let transition = LivenessTransition(
             from: from, to: target, atMicros: Int64(Date().timeIntervalSince1970 * 1_000_000), reason: paused ? .operatorPause : .operatorResume)
-        let recorded = try run(connection) { try TransitionWriter.write([PendingTransition(applicationID: current.id, transition: transition)], webhookURLs: webhookURLs, render: true, on: $0) }
+        let recorded = try run(connection) { try TransitionWriter.write([PendingTransition(applicationID: current.id, transition: transition)], render: true, on: $0) }
         _ = try run(connection) { try $0.execute("UPDATE registry_version SET version = version + 1") }
         _ = try run(connection) { try $0.execute("SELECT pg_notify('heartbeat_registry', '')") }
         guard let now = try get(uuid, on: connection) else { throw .notFound }
@@ -449,7 +449,7 @@ public enum ApplicationStore {
         return counts
     }
 
-    private static func run<Result>(_ connection: PostgresConnection, _ body: (PostgresConnection) throws -> Result) throws(StoreError) -> Result {
+    static func run<Result>(_ connection: PostgresConnection, _ body: (PostgresConnection) throws -> Result) throws(StoreError) -> Result {
         do {
             return try body(connection)
         } catch let error as PostgresError {

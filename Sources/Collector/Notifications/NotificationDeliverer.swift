@@ -1,0 +1,302 @@
+import Dispatch
+import Foundation
+import ThreadSafety
+
+/// Delivers the notification outbox: claims due `notification_delivery` rows, builds each
+/// channel's message with its kind, sends it, and records the outcome (delivered, or due again
+/// after a backoff, or abandoned after the last attempt).
+///
+/// Claiming is a conditional UPDATE over rows picked `FOR UPDATE SKIP LOCKED` that sets a lease:
+/// workers in any number of collectors never take the same row at once, and a row whose worker
+/// died mid-delivery becomes due again when its lease runs out. So a notification is never lost;
+/// it is sent twice only when a worker dies between the channel taking it and the row being
+/// marked — which is why each message carries the delivery id (stable per notification and
+/// channel) for receivers to de-duplicate. Per application and channel, notifications arrive in
+/// the order they happened: a row is not claimed while an earlier one for the same application
+/// and channel is still owed.
+///
+/// Each channel has a lane: its claimed rows are sent in order on a thread of their own, and the
+/// dispatcher does not claim for a channel whose lane is busy — so a channel that times out holds
+/// back only itself. Runs on its own threads and connections: it never blocks the monitor.
+final class NotificationDeliverer: @unchecked Sendable {
+    /// The configuration delivery follows.
+    struct Settings: Sendable {
+        /// Per-message timeout.
+        var timeoutMillis = 5_000
+        /// Rows claimed per channel lane at once.
+        var batch = 16
+        /// Attempts before a row is abandoned (counted).
+        var maximumAttempts = 12
+        /// Backoff after attempt n: min(base × 2^(n-1), cap).
+        var backoffBaseMillis = 1_000
+        var backoffCapMillis = 600_000
+        /// How often the outbox is polled when it was empty.
+        var pollMillis = 200
+        /// Base of `{{url}}` (`--public-url`); empty leaves `{{url}}` empty.
+        var publicURL = ""
+        /// An external heartbeat URL GETted every `selfPingSeconds` (`--self-ping-url`).
+        var selfPingURL: String?
+        var selfPingSeconds = 30
+
+        /// A claimed row belongs to its worker this long: longer than a whole lane's worth of
+        /// timeouts, so a slow channel's rows are not taken over while still being sent.
+        var leaseSeconds: Int { max(30, batch * timeoutMillis / 1_000 + 10) }
+
+        /// What `{{url}}` is for `uuid`.
+        func applicationURL(_ uuid: String) -> String {
+            guard !publicURL.isEmpty else { return "" }
+            return (publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL) + "/apps/" + uuid
+        }
+    }
+
+    /// One claimed row, with what sending it needs.
+    struct Claimed {
+        let deliveryID: Int64
+        let notificationID: Int64
+        let attempts: Int
+        let payload: String
+        let channel: NotificationChannel
+    }
+
+    private let databaseURL: String
+    private let settings: Settings
+    private let metrics: NotificationMetrics
+    let worker = WorkerThread()
+    /// Channels whose lane is sending now (not claimed for until it is done).
+    private let busy = Locked(Set<Int>())
+    /// Each lane's connection, kept between batches (a lane runs alone per channel).
+    private let laneConnections = Locked([Int: PostgresConnection]())
+    private let lanes = DispatchGroup()
+    private let laneFinished = DispatchSemaphore(value: 0)
+    private var lastRefresh = [Int: Date]()
+    private var lastRefreshScan = Date.distantPast
+    private var lastDepthCount = Date.distantPast
+    private var lastSelfPing = Date.distantPast
+
+    init(databaseURL: String, settings: Settings, metrics: NotificationMetrics) {
+        self.databaseURL = databaseURL
+        self.settings = settings
+        self.metrics = metrics
+    }
+
+    /// Delivers until stopped; stopping waits for the messages in flight (their rows are marked,
+    /// or their leases run out).
+    func run() {
+        var connection: PostgresConnection?
+        while !worker.isStopRequested {
+            var claimed = 0
+            do throws(PostgresError) {
+                if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
+                claimed = try dispatchDueRows(on: connection!)
+                try refreshIfDue(on: connection!)
+                if Date().timeIntervalSince(lastDepthCount) >= 0.2 {
+                    lastDepthCount = Date()
+                    let owed = try connection!.execute(
+                        "SELECT count(*) AS owed FROM notification_delivery WHERE delivered_at IS NULL AND abandoned_at IS NULL")
+                    metrics.queueDepth.store(owed.rows.first?.int64("owed") ?? 0, ordering: .relaxed)
+                }
+            } catch {
+                connection = nil
+                metrics.databaseFailures.wrappingIncrement(ordering: .relaxed)
+            }
+            selfPingIfDue()
+            // Nothing claimed: wait for a lane to finish (its channel may have more) or the poll.
+            if claimed == 0 { _ = laneFinished.wait(timeout: .now() + .milliseconds(settings.pollMillis)) }
+        }
+        lanes.wait()
+        laneConnections.withLock { $0.removeAll() }
+    }
+
+    /// Claims due rows of channels whose lane is idle and hands each channel's rows to its lane;
+    /// returns how many were claimed.
+    private func dispatchDueRows(on connection: PostgresConnection) throws(PostgresError) -> Int {
+        let skip = busy.withLock { Array($0) }
+        let rows = try connection.execute("""
+            WITH claimed AS (
+                UPDATE notification_delivery SET leased_until = now() + make_interval(secs => $1::integer), attempts = attempts + 1
+                WHERE id IN (
+                    SELECT id FROM notification_delivery AS due
+                    WHERE delivered_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= now()
+                      AND (leased_until IS NULL OR leased_until < now())
+                      AND channel_id <> ALL ($2::integer[])
+                      AND EXISTS (SELECT 1 FROM notification WHERE notification.id = due.notification_id AND notification.state IN ('pending', 'released'))
+                      AND NOT EXISTS (
+                          SELECT 1 FROM notification_delivery AS earlier
+                          WHERE earlier.application_id = due.application_id AND earlier.channel_id = due.channel_id AND earlier.id < due.id
+                            AND earlier.delivered_at IS NULL AND earlier.abandoned_at IS NULL)
+                    ORDER BY id LIMIT $3::integer FOR UPDATE SKIP LOCKED)
+                RETURNING id, notification_id, channel_id, attempts)
+            SELECT claimed.id AS delivery_id, claimed.notification_id, claimed.attempts, notification.payload, \(ChannelStore.qualifiedColumns)
+            FROM claimed JOIN notification ON notification.id = claimed.notification_id
+                JOIN notification_channel ON notification_channel.id = claimed.channel_id
+            ORDER BY claimed.id
+            """, [String(settings.leaseSeconds), PostgresConnection.arrayParameter(skip.map(String.init)), String(settings.batch)]).rows
+        var byChannel = [Int: [Claimed]]()
+        for row in rows {
+            guard let deliveryID = row.int64("delivery_id"), let notificationID = row.int64("notification_id"), let attempts = row.int("attempts"),
+                  let payload = row["payload"]
+            else { continue }
+            let channel = ChannelStore.channel(row)
+            byChannel[channel.id, default: []].append(Claimed(
+                deliveryID: deliveryID, notificationID: notificationID, attempts: attempts, payload: payload, channel: channel))
+        }
+        for (channelID, claimed) in byChannel {
+            busy.withLock { _ = $0.insert(channelID) }
+            lanes.enter()
+            DispatchQueue.global().async { [self] in
+                deliver(claimed, channelID: channelID)
+                busy.withLock { _ = $0.remove(channelID) }
+                laneFinished.signal()
+                lanes.leave()
+            }
+        }
+        return rows.count
+    }
+
+    /// One lane's batch: sends each row in order and records the outcomes.
+    private func deliver(_ claimed: [Claimed], channelID: Int) {
+        var outcomes = [(Claimed, String?)]()
+        var skipped = Set<Int64>()
+        for row in claimed {
+            let nowMicros = WallClock.nowMicros()
+            guard let facts = NotificationFacts(payload: row.payload), let kind = row.channel.sender else {
+                outcomes.append((row, row.channel.sender == nil ? "unknown kind \(row.channel.kind) in this collector" : "unreadable notification"))
+                continue
+            }
+            let notification = OutgoingNotification(
+                facts: facts, channel: row.channel, deliveryID: String(row.deliveryID),
+                applicationURL: settings.applicationURL(facts.applicationUUID), nowMicros: nowMicros)
+            guard let message = kind.message(for: notification) else {
+                skipped.insert(row.deliveryID)
+                outcomes.append((row, nil))
+                continue
+            }
+            outcomes.append((row, MessageTransport.send(message, timeoutMillis: settings.timeoutMillis)))
+        }
+        var connection = laneConnections.withLock { $0.removeValue(forKey: channelID) }
+        do throws(PostgresError) {
+            if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
+            try record(outcomes, skipped: skipped, on: connection!)
+            laneConnections.withLock { $0[channelID] = connection }
+        } catch {
+            // The rows keep their leases and are sent again when they run out.
+            metrics.databaseFailures.wrappingIncrement(ordering: .relaxed)
+        }
+    }
+
+    /// Marks a lane's outcomes: delivered rows in one statement, each failure with its backoff or
+    /// abandonment, the notifications left with nothing owed, and the channel's counts.
+    private func record(_ outcomes: [(Claimed, String?)], skipped: Set<Int64>, on connection: PostgresConnection) throws(PostgresError) {
+        guard let channel = outcomes.first?.0.channel else { return }
+        let delivered = outcomes.filter { $0.1 == nil }.map { String($0.0.deliveryID) }
+        var failed = 0
+        var abandoned = 0
+        var lastError: String?
+        try connection.query("BEGIN")
+        do throws(PostgresError) {
+            if !delivered.isEmpty {
+                try connection.execute("""
+                    UPDATE notification_delivery SET delivered_at = now(), leased_until = NULL, last_error = NULL WHERE id = ANY ($1::bigint[])
+                    """, [PostgresConnection.arrayParameter(delivered)])
+            }
+            for (row, failure) in outcomes {
+                guard let failure else { continue }
+                let error = String(failure.prefix(500))
+                failed += 1
+                lastError = error
+                if row.attempts >= settings.maximumAttempts {
+                    abandoned += 1
+                    try connection.execute(
+                        "UPDATE notification_delivery SET abandoned_at = now(), leased_until = NULL, last_error = $2 WHERE id = $1::bigint",
+                        [String(row.deliveryID), error])
+                } else {
+                    let backoff = min(settings.backoffBaseMillis << min(row.attempts - 1, 30), settings.backoffCapMillis)
+                    try connection.execute("""
+                        UPDATE notification_delivery SET leased_until = NULL, last_error = $2,
+                            next_attempt_at = now() + make_interval(secs => $3::double precision) WHERE id = $1::bigint
+                        """, [String(row.deliveryID), error, String(Double(backoff) / 1_000)])
+                }
+            }
+            try connection.execute("""
+                UPDATE notification SET updated_at = now(),
+                    state = CASE WHEN EXISTS (SELECT 1 FROM notification_delivery AS d WHERE d.notification_id = notification.id AND d.abandoned_at IS NOT NULL)
+                                 THEN 'abandoned' ELSE 'sent' END
+                WHERE id = ANY ($1::bigint[]) AND state IN ('pending', 'released')
+                  AND NOT EXISTS (SELECT 1 FROM notification_delivery AS d
+                                  WHERE d.notification_id = notification.id AND d.delivered_at IS NULL AND d.abandoned_at IS NULL)
+                """, [PostgresConnection.arrayParameter(outcomes.map { String($0.0.notificationID) })])
+            let sent = delivered.count - skipped.count
+            try connection.execute("""
+                UPDATE notification_channel SET delivered = delivered + $2::bigint, failed = failed + $3::bigint, abandoned = abandoned + $4::bigint,
+                    last_error = coalesce($5, last_error), last_error_at = CASE WHEN $5 IS NULL THEN last_error_at ELSE now() END
+                WHERE id = $1::integer
+                """, [String(channel.id), String(sent), String(failed), String(abandoned), lastError])
+            try connection.query("COMMIT")
+            metrics.skipped.wrappingIncrement(by: UInt64(skipped.count), ordering: .relaxed)
+            metrics.record(channel, delivered: sent, failed: failed, abandoned: abandoned, lastError: lastError)
+        } catch {
+            _ = try? connection.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Re-sends the state of channels whose kind forgets it (Alertmanager), when each is due.
+    private func refreshIfDue(on connection: PostgresConnection) throws(PostgresError) {
+        let now = Date()
+        guard now.timeIntervalSince(lastRefreshScan) >= 5 else { return }
+        lastRefreshScan = now
+        let channels = try connection.execute("SELECT \(ChannelStore.columns) FROM notification_channel WHERE enabled").rows.map(ChannelStore.channel)
+        for channel in channels {
+            guard let kind = channel.sender as? any RefreshingNotificationKind.Type else { continue }
+            if let last = lastRefresh[channel.id], now.timeIntervalSince(last) < Double(kind.refreshSeconds(channel)) { continue }
+            lastRefresh[channel.id] = now
+            let down = channel.events?.contains("down") ?? true ? try Self.downApplications(for: channel, on: connection) : []
+            for message in kind.refresh(down, channel: channel, applicationURL: settings.applicationURL, nowMicros: WallClock.nowMicros()) {
+                let failure = MessageTransport.send(message, timeoutMillis: settings.timeoutMillis)
+                metrics.record(channel, delivered: failure == nil ? 1 : 0, failed: failure == nil ? 0 : 1, abandoned: 0, lastError: failure)
+            }
+        }
+    }
+
+    /// The applications down now that `channel`'s label filter selects, as facts of the
+    /// transition that took each down.
+    static func downApplications(for channel: NotificationChannel, on connection: PostgresConnection) throws(PostgresError) -> [NotificationFacts] {
+        try connection.execute("""
+            SELECT notification.payload FROM application
+            JOIN LATERAL (SELECT payload FROM notification WHERE notification.application_id = application.id AND notification.event = 'down'
+                          ORDER BY id DESC LIMIT 1) AS notification ON true
+            WHERE application.status = 'down' AND NOT application.auto_registered AND application.labels @> $1::jsonb
+            """, [ChannelStore.jsonText(channel.labelFilter)]).rows.compactMap { $0["payload"].flatMap(NotificationFacts.init(payload:)) }
+    }
+
+    /// GETs `--self-ping-url` every `selfPingSeconds`, so another monitor notices when this one stops.
+    private func selfPingIfDue() {
+        guard let url = settings.selfPingURL, Date().timeIntervalSince(lastSelfPing) >= Double(settings.selfPingSeconds) else { return }
+        lastSelfPing = Date()
+        if MessageTransport.get(url, timeoutMillis: settings.timeoutMillis) == nil {
+            metrics.selfPingsSent.wrappingIncrement(ordering: .relaxed)
+        } else {
+            metrics.selfPingsFailed.wrappingIncrement(ordering: .relaxed)
+        }
+    }
+
+    /// Sends a test notification to `channel` now (`POST /v1/channels/{id}/test`); nil when it
+    /// was taken, else what went wrong.
+    static func sendTest(to channel: NotificationChannel, settings: Settings) -> String? {
+        guard let kind = channel.sender else { return "unknown kind \(channel.kind)" }
+        let nowMicros = WallClock.nowMicros()
+        let facts = NotificationFacts(
+            changeID: 0, applicationUUID: "00000000-0000-0000-0000-000000000000", name: "heartbeat test notification", previous: "up",
+            status: "down", at: CivilCalendar.rfc3339(micros: nowMicros), reason: "test", labels: channel.labelFilter)
+        let notification = OutgoingNotification(
+            facts: facts, channel: channel, deliveryID: "test-\(UInt64.random(in: 1...UInt64.max))",
+            applicationURL: settings.applicationURL(facts.applicationUUID), nowMicros: nowMicros)
+        guard let message = kind.message(for: notification) else { return "kind \(channel.kind) sends nothing for a test" }
+        return MessageTransport.send(message, timeoutMillis: settings.timeoutMillis)
+    }
+}
+
+extension NotificationDeliverer: ThreadedService {
+    var threadName: String { "heartbeat-notify" }
+    var serviceName: String { "notification delivery" }
+}

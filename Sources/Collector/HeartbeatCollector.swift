@@ -373,6 +373,6 @@ extension HeartbeatCollector {
     /// Sends a test notification to `channel` now, as delivery would (`POST /v1/channels/{id}/test`);
     /// nil when the channel took it, else what went wrong.
     public func sendTestNotification(to channel: NotificationChannel) -> String? {
-        NotificationDeliverer.sendTest(to: channel, settings: configuration.notificationSettings)
+        TestNotification.send(to: channel, settings: configuration.notificationSettings)
     }
 }

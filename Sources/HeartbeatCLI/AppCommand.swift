@@ -46,6 +46,7 @@ struct AppCommand: ParsableCommand {
         @Option(help: "The IANA time zone of --cron (default UTC), e.g. Europe/Berlin.") var timeZone: String?
         @Option(help: "Extra time after the interval (or fire time) before it is late/down, ms.") var graceMs = 30_000
         @Option(help: "Longest run (start … success/fail), ms; none by default.") var maxRunMs: Int?
+        @Option(help: "A label KEY=VALUE for routing notifications (repeat for several; keys [A-Za-z_][A-Za-z0-9_]*).") var label: [String] = []
         @Flag(help: "Give it a secret: its records must then carry a valid HMAC tag.") var signed = false
         @Flag(name: [.customShort("q"), .long], help: "Print only the UUID (and the secret, with --signed, on a second line).") var quiet = false
 
@@ -53,11 +54,12 @@ struct AppCommand: ParsableCommand {
             if timeZone != nil, cron == nil { throw ValidationError("--time-zone goes with --cron") }
             if intervalMs != nil, cron != nil { throw ValidationError("--interval-ms and --cron: an application has one or the other") }
             let schedule = cron.map { ScheduleSpec(cron: $0, timeZone: timeZone ?? "UTC") }
+            let labels = try keyValues(label, option: "--label")
             let connection = try database.connect()
             let (record, secret) = try store {
                 try ApplicationStore.create(
                     name: name, intervalMillis: intervalMs, schedule: schedule, graceMillis: graceMs, maxRunMillis: maxRunMs, signed: signed,
-                    on: connection)
+                    labels: labels, on: connection)
             }
             if quiet {
                 print(record.uuid)
@@ -124,7 +126,7 @@ struct AppCommand: ParsableCommand {
                 } ?? NSNull(), "grace_ms": record.graceMillis,
                 "max_run_ms": record.maxRunMillis.map { $0 as Any } ?? NSNull(), "signed": record.signed, "enabled": record.enabled,
                 "last_heartbeat": time(record.lastHeartbeatMicros), "last_run_ms": record.lastRunMillis.map { $0 as Any } ?? NSNull(),
-                "last_run_at": time(record.lastRunAtMicros), "created_at": time(record.createdAtMicros),
+                "last_run_at": time(record.lastRunAtMicros), "created_at": time(record.createdAtMicros), "labels": record.labels,
             ]
         }
     }
@@ -190,7 +192,7 @@ private func applicationUUID(_ text: String) throws -> ApplicationUUID {
 }
 
 /// A command-line mistake: the message on standard error, exit status 2 (as ``UsageError``).
-private func usage(_ message: String) -> Never {
+func usage(_ message: String) -> Never {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     Foundation.exit(2)
 }
@@ -198,7 +200,7 @@ private func usage(_ message: String) -> Never {
 /// Runs a store operation; a failure is printed and exits 1 (not found, invalid value, database).
 /// A database without the schema (or with an older one) gets the command that fixes it rather
 /// than PostgreSQL's message and caret block.
-private func store<Result>(_ body: () throws -> Result) throws -> Result {
+func store<Result>(_ body: () throws -> Result) throws -> Result {
     do {
         return try body()
     } catch StoreError.database(let failure) where failure.sqlState == "42P01" {
@@ -212,7 +214,7 @@ private func store<Result>(_ body: () throws -> Result) throws -> Result {
     }
 }
 
-private func fail(_ message: String) -> Never {
+func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     Foundation.exit(1)
 }
@@ -231,6 +233,23 @@ private func printRecord(_ record: ApplicationRecord) {
     print("signed: \(record.signed ? "yes" : "no")  enabled: \(record.enabled ? "yes" : "no")")
     print("last_heartbeat: \(lastHeartbeat(record))")
     if let run = record.lastRunMillis { print("last_run_ms: \(run)") }
+    if !record.labels.isEmpty {
+        print("labels: " + record.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\(terminalSafe($0.value))" }.joined(separator: " "))
+    }
+}
+
+/// `KEY=VALUE` arguments as a map; a missing `=` or a repeated key is a usage error.
+func keyValues(_ arguments: [String], option: String) throws -> [String: String] {
+    var map = [String: String]()
+    for argument in arguments {
+        guard let equals = argument.firstIndex(of: "="), equals != argument.startIndex else {
+            throw ValidationError("\(option) \(argument): write KEY=VALUE")
+        }
+        let key = String(argument[..<equals])
+        guard map[key] == nil else { throw ValidationError("\(option): \(key) is given twice") }
+        map[key] = String(argument[argument.index(after: equals)...])
+    }
+    return map
 }
 
 /// `text` with every control character (C0, DEL, C1) and bidirectional override or isolate written

@@ -39,12 +39,16 @@ struct ServeCommand: ParsableCommand {
     var redisSyncMs: Int?
     @Option(help: "This collector's name in Redis (monitor lease holder). Env: HEARTBEAT_COLLECTOR_ID. Default: HOST:PID:RANDOM.")
     var collectorID: String?
-    @Option(help: "POST every transition to this URL (http:// or https://; repeat for several). Env: HEARTBEAT_WEBHOOK_URLS (comma-separated).")
+    @Option(help: "Make this URL a webhook channel that takes every transition (created or updated at start as channel \"webhook URL\"; repeat for several; more kinds: heartbeat channel add). Env: HEARTBEAT_WEBHOOK_URLS (comma-separated).")
     var webhookURL: [String] = []
     @Option(help: "Key for the X-Heartbeat-Signature HMAC of webhook requests (16 bytes or more; required with webhooks). Visible to other local users in /proc: prefer --webhook-secret-file. Env: HEARTBEAT_WEBHOOK_SECRET.")
     var webhookSecret: String?
     @Option(help: "Read the webhook secret from this file (trailing newline ignored). Env: HEARTBEAT_WEBHOOK_SECRET_FILE.")
     var webhookSecretFile: String?
+    @Option(help: "This collector's address as people reach it (http:// or https://), for {{url}} in notifications (<url>/apps/<uuid>). Env: HEARTBEAT_PUBLIC_URL.")
+    var publicURL: String?
+    @Option(help: "GET this URL every 30 s (another monitor's heartbeat URL), so a dead collector is noticed. Env: HEARTBEAT_SELF_PING_URL.")
+    var selfPingURL: String?
     @Option(help: "Bearer token for the management API (POST/PATCH/DELETE /v1/apps…), 16 bytes or more; without it management is off. Visible in /proc: prefer --admin-token-file. Env: HEARTBEAT_ADMIN_TOKEN.")
     var adminToken: String?
     @Option(help: "Read the admin token from this file (trailing newline ignored). Env: HEARTBEAT_ADMIN_TOKEN_FILE.")
@@ -195,6 +199,8 @@ struct ServeCommand: ParsableCommand {
             : (Environment.value("HEARTBEAT_WEBHOOK_URLS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         configuration.webhookSecret = try secretSetting(
             webhookSecret, webhookSecretFile, variable: "HEARTBEAT_WEBHOOK_SECRET", flag: "--webhook-secret")
+        configuration.publicURL = publicURL ?? Environment.value("HEARTBEAT_PUBLIC_URL")
+        configuration.selfPingURL = selfPingURL ?? Environment.value("HEARTBEAT_SELF_PING_URL")
         configuration.adminToken = try secretSetting(adminToken, adminTokenFile, variable: "HEARTBEAT_ADMIN_TOKEN", flag: "--admin-token")
         configuration.readToken = try secretSetting(readToken, readTokenFile, variable: "HEARTBEAT_READ_TOKEN", flag: "--read-token")
         if let value = try integer(secretGraceS, "HEARTBEAT_SECRET_GRACE_S", "--secret-grace-s") { configuration.previousSecretSeconds = value }

@@ -27,7 +27,7 @@ enum APIModels {
             "grace_ms": record.graceMillis, "max_run_ms": record.maxRunMillis.map { $0 as Any } ?? NSNull(), "signed": record.signed,
             "enabled": record.enabled, "last_heartbeat": timestamp(record.lastHeartbeatMicros),
             "last_run_ms": record.lastRunMillis.map { $0 as Any } ?? NSNull(), "last_run_at": timestamp(record.lastRunAtMicros),
-            "created_at": timestamp(record.createdAtMicros),
+            "created_at": timestamp(record.createdAtMicros), "labels": record.labels,
         ]
         if let secret { object["secret"] = secret }
         return object

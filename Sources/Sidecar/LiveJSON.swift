@@ -26,7 +26,14 @@ enum LiveJSON {
         json.append(decimal: Int64(profile.graceMillis))
         json.append(",\"interval_ms\":")
         if profile.schedule == nil { json.append(decimal: Int64(profile.intervalMillis)) } else { json.append("null") }
-        json.append(",\"last_heartbeat\":")
+        json.append(",\"labels\":{")
+        for (index, key) in profile.labels.keys.sorted().enumerated() {
+            if index > 0 { json.append(",") }
+            string(key, into: &json)
+            json.append(":")
+            string(profile.labels[key] ?? "", into: &json)
+        }
+        json.append("},\"last_heartbeat\":")
         timestamp(application.lastHeartbeatMicros, into: &json)
         json.append(",\"last_run_at\":")
         timestamp(application.lastRun?.endedMicros, into: &json)

@@ -11,11 +11,11 @@ enum ManagementAPI {
         router.post("/v1/apps") { request, _ -> Response in
             try shared.requireAdmin(request)
             let (body, _, _) = try await SidecarContext.jsonBody(
-                request, as: CreateBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "signed"])
+                request, as: CreateBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "signed", "labels"])
             let (record, secret) = try await shared.registryWrite { connection in
                 try ApplicationStore.create(
                     name: body.name, intervalMillis: body.interval_ms, schedule: body.schedule?.spec, graceMillis: body.grace_ms ?? 30_000,
-                    maxRunMillis: body.max_run_ms, signed: body.signed ?? false, on: connection)
+                    maxRunMillis: body.max_run_ms, signed: body.signed ?? false, labels: body.labels ?? [:], on: connection)
             }
             shared.cache.invalidate()
             return SidecarContext.json(
@@ -26,11 +26,11 @@ enum ManagementAPI {
             try shared.requireAdmin(request)
             let uuid = try StatusAPI.applicationUUID(context)
             let (body, present, nulls) = try await SidecarContext.jsonBody(
-                request, as: PatchBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "enabled", "signed"])
+                request, as: PatchBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "enabled", "signed", "labels"])
             for field in nulls where field != "max_run_ms" { throw APIError.badRequest("\(field): may not be null") }
             let changes = ApplicationStore.Changes(
                 name: body.name, intervalMillis: body.interval_ms, schedule: body.schedule?.spec, graceMillis: body.grace_ms,
-                maxRunMillis: present.contains("max_run_ms") ? .some(body.max_run_ms) : nil, enabled: body.enabled, signed: body.signed)
+                maxRunMillis: present.contains("max_run_ms") ? .some(body.max_run_ms) : nil, enabled: body.enabled, signed: body.signed, labels: body.labels)
             let (record, secret) = try await shared.registryWrite { try ApplicationStore.update(uuid, changes, on: $0) }
             shared.cache.invalidate()
             return SidecarContext.json(.ok, APIModels.encode(APIModels.application(record, secret: secret?.hexString)))
@@ -81,6 +81,7 @@ enum ManagementAPI {
         let grace_ms: Int?
         let max_run_ms: Int?
         let signed: Bool?
+        let labels: [String: String]?
     }
 
     /// `PATCH /v1/apps/{uuid}`: absent fields stay as they are; `max_run_ms: null` removes the limit;
@@ -94,5 +95,7 @@ enum ManagementAPI {
         let max_run_ms: Int?
         let enabled: Bool?
         let signed: Bool?
+        /// Replaces every label (`{}` removes them all).
+        let labels: [String: String]?
     }
 }

@@ -204,6 +204,7 @@ public final class SidecarServer: @unchecked Sendable {
         StatusAPI.register(on: router, shared)
         HistoryAPI.register(on: router, shared)
         ManagementAPI.register(on: router, shared)
+        ChannelAPI.register(on: router, shared)
         BatchIngestAPI.register(on: router, shared)
         StatusPage.register(on: router, shared)
         router.get("/healthz") { _, _ in

@@ -78,3 +78,10 @@ CREATE INDEX notification_delivery_due_idx ON notification_delivery (next_attemp
 -- What the in-order check reads: an application's rows still owed to a channel.
 CREATE INDEX notification_delivery_owed_idx ON notification_delivery (application_id, channel_id, id)
     WHERE delivered_at IS NULL AND abandoned_at IS NULL;
+
+-- Collectors load labels (live reads show them), so changing them bumps the registry's version.
+DROP TRIGGER application_registry_changed ON application;
+CREATE TRIGGER application_registry_changed
+    AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF uuid, name, secret, previous_secret,
+        previous_secret_expires_at, is_active, interval_ms, grace_ms, max_run_ms, schedule_cron, schedule_time_zone, labels
+    ON application FOR EACH STATEMENT EXECUTE FUNCTION bump_registry_version();

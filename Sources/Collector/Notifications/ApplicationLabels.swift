@@ -1,3 +1,5 @@
+import Foundation
+
 /// The rules for an application's labels (`labels` in the registry): string keys to string values,
 /// used to route notifications and in templates and Alertmanager alerts. Keys follow Prometheus
 /// label names, so every key can become an alert label unchanged.
@@ -25,5 +27,16 @@ public enum ApplicationLabels {
             if value.utf8.count > maximumValueBytes { return "label \(key): at most \(maximumValueBytes) bytes" }
         }
         return nil
+    }
+
+    /// The labels of a `labels` column (JSON text; nil or not an object: none).
+    public static func decode(_ json: String?) -> [String: String] {
+        guard let json, let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return [:] }
+        return object.compactMapValues { $0 as? String }
+    }
+
+    /// `labels` as the JSON text the column takes (keys sorted).
+    public static func encode(_ labels: [String: String]) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
     }
 }

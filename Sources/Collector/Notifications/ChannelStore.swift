@@ -31,10 +31,10 @@ public enum ChannelStore {
     /// The channel a row of ``columns`` holds.
     static func channel(_ row: QueryRow) -> NotificationChannel {
         NotificationChannel(
-            id: row.int("id") ?? 0, kind: row["kind"] ?? "", name: row["name"] ?? "", settings: stringMap(row["settings"]),
+            id: row.int("id") ?? 0, kind: row["kind"] ?? "", name: row["name"] ?? "", settings: ApplicationLabels.decode(row["settings"]),
             secret: row["secret"], enabled: row.bool("enabled") ?? false,
             events: row["events"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String] },
-            labelFilter: stringMap(row["labels"]), titleTemplate: row["title_template"], bodyTemplate: row["body_template"])
+            labelFilter: ApplicationLabels.decode(row["labels"]), titleTemplate: row["title_template"], bodyTemplate: row["body_template"])
     }
 
     static func stored(_ row: QueryRow) -> Stored {
@@ -44,15 +44,7 @@ public enum ChannelStore {
             createdAtMicros: row.int64("created_us") ?? 0)
     }
 
-    /// A JSON object of strings (other values are dropped: the store only writes strings).
-    static func stringMap(_ json: String?) -> [String: String] {
-        guard let json, let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return [:] }
-        return object.compactMapValues { $0 as? String }
-    }
-
-    static func jsonText(_ map: [String: String]) -> String {
-        String(decoding: KindSupport.json(map), as: UTF8.self)
-    }
+    static func jsonText(_ map: [String: String]) -> String { ApplicationLabels.encode(map) }
 
     /// The statement parameters of `channel`'s stored columns, $1 … $9.
     static func parameters(_ channel: NotificationChannel) -> [String?] {

@@ -279,21 +279,6 @@ final class NotificationDeliverer: @unchecked Sendable {
             metrics.selfPingsFailed.wrappingIncrement(ordering: .relaxed)
         }
     }
-
-    /// Sends a test notification to `channel` now (`POST /v1/channels/{id}/test`); nil when it
-    /// was taken, else what went wrong.
-    static func sendTest(to channel: NotificationChannel, settings: Settings) -> String? {
-        guard let kind = channel.sender else { return "unknown kind \(channel.kind)" }
-        let nowMicros = WallClock.nowMicros()
-        let facts = NotificationFacts(
-            changeID: 0, applicationUUID: "00000000-0000-0000-0000-000000000000", name: "heartbeat test notification", previous: "up",
-            status: "down", at: CivilCalendar.rfc3339(micros: nowMicros), reason: "test", labels: channel.labelFilter)
-        let notification = OutgoingNotification(
-            facts: facts, channel: channel, deliveryID: "test-\(UInt64.random(in: 1...UInt64.max))",
-            applicationURL: settings.applicationURL(facts.applicationUUID), nowMicros: nowMicros)
-        guard let message = kind.message(for: notification) else { return "kind \(channel.kind) sends nothing for a test" }
-        return MessageTransport.send(message, timeoutMillis: settings.timeoutMillis)
-    }
 }
 
 extension NotificationDeliverer: ThreadedService {

@@ -19,11 +19,15 @@ public struct ApplicationProfile: Equatable, Sendable {
     public var isEnabled: Bool
     /// When it was registered (Unix µs; 0 when unknown).
     public var createdAtMicros: Int64
+    /// Its labels (``ApplicationLabels``), for routing notifications and for readers.
+    public var labels: [String: String]
 
     public init(
         applicationID: Int64, uuid: ApplicationUUID, name: String, intervalMillis: Int64, graceMillis: Int64, maxRunMillis: Int64? = nil,
-        isSigned: Bool = false, isEnabled: Bool = true, createdAtMicros: Int64 = 0, schedule: CronSchedule? = nil
+        isSigned: Bool = false, isEnabled: Bool = true, createdAtMicros: Int64 = 0, schedule: CronSchedule? = nil,
+        labels: [String: String] = [:]
     ) {
+        self.labels = labels
         self.schedule = schedule
         self.createdAtMicros = createdAtMicros
         self.applicationID = applicationID
@@ -57,6 +61,8 @@ public struct ApplicationProfiles: Sendable {
     private var createdAt: [Int64] = []
     /// The schedules of the applications that have one, by position (few, and shared values).
     private var schedules: [Int32: CronSchedule] = [:]
+    /// The labels of the applications that have some, by position.
+    private var labels: [Int32: [String: String]] = [:]
 
     public init() {}
 
@@ -81,6 +87,7 @@ public struct ApplicationProfiles: Sendable {
         maxRuns.append(profile.maxRunMillis.map { Int32(clamping: $0) } ?? -1)
         flags.append((profile.isSigned ? 1 : 0) | (profile.isEnabled ? 2 : 0))
         if let schedule = profile.schedule { schedules[Int32(uuids.count - 1)] = schedule }
+        if !profile.labels.isEmpty { labels[Int32(uuids.count - 1)] = profile.labels }
         createdAt.append(profile.createdAtMicros)
     }
 
@@ -126,6 +133,6 @@ public struct ApplicationProfiles: Sendable {
         return ApplicationProfile(
             applicationID: id, uuid: uuids[position], name: name, intervalMillis: Int64(intervals[position]),
             graceMillis: Int64(graces[position]), maxRunMillis: maxRuns[position] >= 0 ? Int64(maxRuns[position]) : nil, isSigned: flags[position] & 1 != 0, isEnabled: flags[position] & 2 != 0,
-            createdAtMicros: createdAt[position], schedule: schedules[Int32(position)])
+            createdAtMicros: createdAt[position], schedule: schedules[Int32(position)], labels: labels[Int32(position)] ?? [:])
     }
 }

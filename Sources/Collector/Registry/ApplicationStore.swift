@@ -21,6 +21,8 @@ public struct ApplicationRecord: Sendable, Equatable {
     public let lastRunMillis: Int64?
     public let lastRunAtMicros: Int64?
     public let createdAtMicros: Int64
+    /// Its labels (``ApplicationLabels``).
+    public var labels: [String: String] = [:]
 }
 
 /// A cron schedule as registered: the expression and its IANA time zone (`Spec/schedules.md`).
@@ -125,7 +127,7 @@ public enum ApplicationStore {
     /// What an application's JSON and list rows read, by these names.
     static let columns = """
         id, uuid::text AS uuid, name, status, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, secret IS NOT NULL AS signed, is_active,
-        (extract(epoch FROM last_heartbeat) * 1000000)::bigint AS last_heartbeat_us, last_run_ms,
+        labels::text AS labels, (extract(epoch FROM last_heartbeat) * 1000000)::bigint AS last_heartbeat_us, last_run_ms,
         (extract(epoch FROM last_run_at) * 1000000)::bigint AS last_run_at_us,
         (extract(epoch FROM created_at) * 1000000)::bigint AS created_at_us
         """
@@ -139,7 +141,7 @@ public enum ApplicationStore {
             id: id, uuid: uuid, name: name, status: status, intervalMillis: row.int("interval_ms"), schedule: schedule, graceMillis: grace,
             maxRunMillis: row.int("max_run_ms"), signed: row.bool("signed") ?? false, enabled: row.bool("is_active") ?? false,
             lastHeartbeatMicros: row.int64("last_heartbeat_us"), lastRunMillis: row.int64("last_run_ms"),
-            lastRunAtMicros: row.int64("last_run_at_us"), createdAtMicros: created)
+            lastRunAtMicros: row.int64("last_run_at_us"), createdAtMicros: created, labels: ApplicationLabels.decode(row["labels"]))
     }
 
     /// The most code points a name may have: the schema's `length(name)` counts code points, so the
@@ -175,8 +177,10 @@ public enum ApplicationStore {
 
     /// Checks the policy fields the way the schema does, with messages an operator can act on.
     public static func validate(
-        name: String?, intervalMillis: Int?, graceMillis: Int?, maxRunMillis: Int??, schedule: ScheduleSpec? = nil
+        name: String?, intervalMillis: Int?, graceMillis: Int?, maxRunMillis: Int??, schedule: ScheduleSpec? = nil,
+        labels: [String: String]? = nil
     ) throws(StoreError) {
+        if let labels, let problem = ApplicationLabels.problem(labels) { throw .invalid("labels", problem) }
         if let name, let problem = nameProblem(name) { throw .invalid("name", problem) }
         if intervalMillis != nil, schedule != nil {
             throw .invalid("schedule", "an application has an interval_ms or a schedule, not both")
@@ -196,20 +200,21 @@ public enum ApplicationStore {
     /// time of `schedule`, never both; returns it and, when signed, its new secret (shown once).
     public static func create(
         name: String, intervalMillis: Int?, schedule: ScheduleSpec? = nil, graceMillis: Int, maxRunMillis: Int?, signed: Bool,
-        on connection: PostgresConnection
+        labels: [String: String] = [:], on connection: PostgresConnection
     ) throws(StoreError) -> (ApplicationRecord, ApplicationSecret?) {
-        try validate(name: name, intervalMillis: intervalMillis, graceMillis: graceMillis, maxRunMillis: .some(maxRunMillis), schedule: schedule)
+        try validate(
+            name: name, intervalMillis: intervalMillis, graceMillis: graceMillis, maxRunMillis: .some(maxRunMillis), schedule: schedule, labels: labels)
         let interval = schedule == nil ? intervalMillis ?? defaultIntervalMillis : nil
         let secret: ApplicationSecret? = signed ? .random() : nil
         let rows = try run(connection) {
             try $0.execute("""
-                INSERT INTO application (uuid, name, secret, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms)
-                VALUES ($1::uuid, $2, decode($3, 'hex'), $4::integer, $5, $6, $7::integer, $8::integer)
+                INSERT INTO application (uuid, name, secret, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, labels)
+                VALUES ($1::uuid, $2, decode($3, 'hex'), $4::integer, $5, $6, $7::integer, $8::integer, $9::jsonb)
                 RETURNING \(columns)
                 """,
                 [
                     "\(ApplicationUUID.random())", name, secret?.hexString, interval.map(String.init), schedule?.cron, schedule?.timeZone,
-                    String(graceMillis), maxRunMillis.map(String.init),
+                    String(graceMillis), maxRunMillis.map(String.init), ApplicationLabels.encode(labels),
                 ])
         }
         guard let created = rows.first.flatMap(record) else { throw .database(PostgresError(operation: "insert", message: "no row returned")) }
@@ -247,10 +252,13 @@ public enum ApplicationStore {
         public var enabled: Bool?
         /// `true` gives an unsigned application a secret (returned once); `false` removes its secrets.
         public var signed: Bool?
+        /// Replaces every label.
+        public var labels: [String: String]?
         public init(
             name: String? = nil, intervalMillis: Int? = nil, schedule: ScheduleSpec? = nil, graceMillis: Int? = nil, maxRunMillis: Int?? = nil,
-            enabled: Bool? = nil, signed: Bool? = nil
+            enabled: Bool? = nil, signed: Bool? = nil, labels: [String: String]? = nil
         ) {
+            self.labels = labels
             self.name = name
             self.intervalMillis = intervalMillis
             self.schedule = schedule
@@ -269,7 +277,7 @@ public enum ApplicationStore {
     ) throws(StoreError) -> (ApplicationRecord, ApplicationSecret?) {
         try validate(
             name: changes.name, intervalMillis: changes.intervalMillis, graceMillis: changes.graceMillis, maxRunMillis: changes.maxRunMillis,
-            schedule: changes.schedule)
+            schedule: changes.schedule, labels: changes.labels)
         // Each column keeps its value unless its "set" flag is true; one statement, all parameters.
         let newSecret: ApplicationSecret? = changes.signed == true ? .random() : nil
         let maxRun: Int?? = changes.maxRunMillis
@@ -283,6 +291,7 @@ public enum ApplicationStore {
                     schedule_cron = CASE WHEN $3::integer IS NOT NULL THEN NULL ELSE coalesce($10, schedule_cron) END,
                     schedule_time_zone = CASE WHEN $3::integer IS NOT NULL THEN NULL ELSE coalesce($11, schedule_time_zone) END,
                     grace_ms = coalesce($4::integer, grace_ms),
+                    labels = coalesce($12::jsonb, labels),
                     max_run_ms = CASE WHEN $5::boolean THEN $6::integer ELSE max_run_ms END,
                     is_active = coalesce($7::boolean, is_active),
                     secret = CASE WHEN $8::boolean IS NULL THEN secret
@@ -299,6 +308,7 @@ public enum ApplicationStore {
                     "\(uuid)", changes.name, changes.intervalMillis.map(String.init), changes.graceMillis.map(String.init),
                     maxRun == nil ? "false" : "true", maxRun.flatMap { $0 }.map(String.init), changes.enabled.map { $0 ? "true" : "false" },
                     changes.signed.map { $0 ? "true" : "false" }, newSecret?.hexString, changes.schedule?.cron, changes.schedule?.timeZone,
+                    changes.labels.map(ApplicationLabels.encode),
                 ])
         }
         guard let row = rows.first, let updated = record(row) else { throw .notFound }

@@ -19,7 +19,11 @@ public struct CollectorSnapshot: Sendable, Encodable {
     public var registry = Registry()
     public var monitor = Monitor()
     public var hotState = HotState()
-    public var notifications = Notifications()
+    public var notifications = Notifications() {
+        didSet { webhooks = Webhooks(notifications) }
+    }
+    /// The totals under their version 1 name (`webhooks`), kept within snapshot version 1.
+    public private(set) var webhooks = Webhooks(Notifications())
     /// Whether PostgreSQL answered the probe within the last 3 s.
     public var postgresUp = false
     /// Resident set size of the process, bytes.
@@ -109,6 +113,24 @@ public struct CollectorSnapshot: Sendable, Encodable {
     }
 
     /// Notification delivery (`configured: false` without a database to hold the outbox).
+    /// Version 1's `webhooks` object: the same totals as ``Notifications``, for readers written
+    /// before channels (deprecated; `Spec/upgrading.md`).
+    public struct Webhooks: Sendable, Encodable {
+        public var configured: Bool
+        public var delivered: UInt64
+        public var failedAttempts: UInt64
+        public var abandoned: UInt64
+        public var queueDepth: Int
+
+        init(_ notifications: Notifications) {
+            configured = notifications.configured
+            delivered = notifications.delivered
+            failedAttempts = notifications.failedAttempts
+            abandoned = notifications.abandoned
+            queueDepth = notifications.queueDepth
+        }
+    }
+
     public struct Notifications: Sendable, Encodable {
         public var configured = false
         public var delivered: UInt64 = 0

@@ -141,6 +141,12 @@ enum CollectorMetricsPage {
         page.counter("heartbeat_channel_delivered_total", "Messages a channel took, per channel (this collector).", perChannel(\.delivered))
         page.counter("heartbeat_channel_failed_total", "Failed attempts per channel (this collector).", perChannel(\.failed))
         page.counter("heartbeat_channel_abandoned_total", "Deliveries abandoned per channel (this collector).", perChannel(\.abandoned))
+        // Version 1's names for the same totals, kept until metrics version 2 (Spec/upgrading.md).
+        page.counter(
+            "heartbeat_webhook_attempts_total", "Deprecated: heartbeat_notification_attempts_total.",
+            [([("outcome", "delivered")], sent.delivered), ([("outcome", "failed")], sent.failedAttempts)])
+        page.counter("heartbeat_webhook_abandoned_total", "Deprecated: heartbeat_notification_abandoned_total.", sent.abandoned)
+        page.gauge("heartbeat_webhook_queue_depth", "Deprecated: heartbeat_notification_queue_depth.", Double(sent.queueDepth))
         page.counter(
             "heartbeat_self_pings_total", "GETs of --self-ping-url by outcome.",
             [([("outcome", "ok")], sent.selfPingsSent), ([("outcome", "failed")], sent.selfPingsFailed)])

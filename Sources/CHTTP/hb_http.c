@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static pthread_once_t global_init_once = PTHREAD_ONCE_INIT;
@@ -18,20 +19,34 @@ static size_t discard(char *data, size_t size, size_t count, void *context) {
     return size * count;
 }
 
-int hb_http_post(const char *url, const char *const *headers, size_t header_count,
-                 const void *body, size_t body_length, long timeout_ms, long *status,
-                 char *error_message, size_t error_capacity) {
+struct hb_http_client {
+    CURL *handle;
+};
+
+hb_http_client *hb_http_client_new(void) {
     pthread_once(&global_init_once, global_init);
-    if (error_capacity > 0) error_message[0] = '\0';
-    if (global_init_result != CURLE_OK) {
-        snprintf(error_message, error_capacity, "curl_global_init: %s", curl_easy_strerror(global_init_result));
-        return (int)global_init_result;
+    if (global_init_result != CURLE_OK) return NULL;
+    hb_http_client *client = calloc(1, sizeof(hb_http_client));
+    if (client == NULL) return NULL;
+    client->handle = curl_easy_init();
+    if (client->handle == NULL) {
+        free(client);
+        return NULL;
     }
-    CURL *handle = curl_easy_init();
-    if (handle == NULL) {
-        snprintf(error_message, error_capacity, "curl_easy_init failed");
-        return (int)CURLE_FAILED_INIT;
-    }
+    return client;
+}
+
+void hb_http_client_free(hb_http_client *client) {
+    if (client == NULL) return;
+    curl_easy_cleanup(client->handle);
+    free(client);
+}
+
+/* One POST on `handle` (fresh or reused): its options are all set again, so nothing of an earlier
+   request carries over except the live connection. */
+static int post_with(CURL *handle, const char *url, const char *const *headers, size_t header_count,
+                     const void *body, size_t body_length, long timeout_ms, long *status,
+                     char *error_message, size_t error_capacity) {
     struct curl_slist *list = NULL;
     for (size_t index = 0; index < header_count; index++) list = curl_slist_append(list, headers[index]);
     char curl_error[CURL_ERROR_SIZE] = {0};
@@ -53,9 +68,41 @@ int hb_http_post(const char *url, const char *const *headers, size_t header_coun
     } else {
         snprintf(error_message, error_capacity, "%s", curl_error[0] ? curl_error : curl_easy_strerror(result));
     }
+    /* The list is freed now: unset it so a later request on this handle never reads it. */
+    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(list);
-    curl_easy_cleanup(handle);
     return (int)result;
+}
+
+int hb_http_client_post(hb_http_client *client, const char *url, const char *const *headers, size_t header_count,
+                        const void *body, size_t body_length, long timeout_ms, long *status,
+                        char *error_message, size_t error_capacity) {
+    if (error_capacity > 0) error_message[0] = '\0';
+    if (client == NULL) {
+        snprintf(error_message, error_capacity, "no HTTP client");
+        return (int)CURLE_FAILED_INIT;
+    }
+    return post_with(client->handle, url, headers, header_count, body, body_length, timeout_ms, status, error_message, error_capacity);
+}
+
+int hb_http_post(const char *url, const char *const *headers, size_t header_count,
+                 const void *body, size_t body_length, long timeout_ms, long *status,
+                 char *error_message, size_t error_capacity) {
+    pthread_once(&global_init_once, global_init);
+    if (error_capacity > 0) error_message[0] = '\0';
+    if (global_init_result != CURLE_OK) {
+        snprintf(error_message, error_capacity, "curl_global_init: %s", curl_easy_strerror(global_init_result));
+        return (int)global_init_result;
+    }
+    CURL *handle = curl_easy_init();
+    if (handle == NULL) {
+        snprintf(error_message, error_capacity, "curl_easy_init failed");
+        return (int)CURLE_FAILED_INIT;
+    }
+    int result = post_with(handle, url, headers, header_count, body, body_length, timeout_ms, status, error_message, error_capacity);
+    curl_easy_cleanup(handle);
+    return result;
 }
 
 int hb_http_get(const char *url, long timeout_ms, long *status, char *error_message, size_t error_capacity) {

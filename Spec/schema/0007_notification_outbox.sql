@@ -40,8 +40,8 @@ CREATE TABLE notification_channel (
 -- What happened, once, whoever it goes to. `event` is what channels filter on (the status a
 -- transition entered: new, up, late, down, paused). `payload` is the JSON notification of
 -- Spec/notifications.md, fixed when it is recorded. `state`: pending (deliveries owed), held and
--- released (for the noise controls that hold notifications back), sent (every delivery done, or
--- none was owed), abandoned (a delivery was given up).
+-- released (for the noise controls that hold notifications back), sent (every delivery done),
+-- abandoned (a delivery was given up).
 CREATE TABLE notification (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     subject           text NOT NULL DEFAULT 'transition',
@@ -51,6 +51,10 @@ CREATE TABLE notification (
     payload           text NOT NULL,
     state             text NOT NULL DEFAULT 'pending'
                       CHECK (state IN ('pending', 'held', 'released', 'sent', 'abandoned')),
+    -- Deliveries not yet finished (delivered or abandoned), and those abandoned: each worker
+    -- subtracts what it finished under the row's lock, and the one that reaches 0 closes the state.
+    deliveries_owed       integer NOT NULL DEFAULT 0,
+    deliveries_abandoned  integer NOT NULL DEFAULT 0,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
@@ -72,8 +76,9 @@ CREATE TABLE notification_delivery (
     last_error        text,
     UNIQUE (notification_id, channel_id)
 );
--- What delivery workers scan: rows still owed, by when they are due.
-CREATE INDEX notification_delivery_due_idx ON notification_delivery (next_attempt_at)
+-- What delivery workers scan: rows still owed, oldest first (claims walk it in id order and stop
+-- at the batch size, whatever the table's statistics say).
+CREATE INDEX notification_delivery_owed_id_idx ON notification_delivery (id)
     WHERE delivered_at IS NULL AND abandoned_at IS NULL;
 -- What the in-order check reads: an application's rows still owed to a channel.
 CREATE INDEX notification_delivery_owed_idx ON notification_delivery (application_id, channel_id, id)

@@ -122,7 +122,7 @@ struct WebhookTests {
         try connection.query("""
             INSERT INTO application (uuid, name) VALUES ('\(ApplicationUUID.random())', 'a'), ('\(ApplicationUUID.random())', 'b');
             INSERT INTO status_change (application_id, at, from_status, to_status, reason) VALUES (1, now(), 'new', 'up', 'heartbeat'), (2, now(), 'new', 'up', 'heartbeat');
-            INSERT INTO notification (event, application_id, status_change_id, payload) VALUES ('up', 1, 1, '\(payload(1, "a"))'), ('up', 2, 2, '\(payload(2, "b"))');
+            INSERT INTO notification (event, application_id, status_change_id, payload, deliveries_owed) VALUES ('up', 1, 1, '\(payload(1, "a"))', 1), ('up', 2, 2, '\(payload(2, "b"))', 1);
             INSERT INTO notification_delivery (notification_id, channel_id, application_id, attempts, leased_until) VALUES
                 (1, 1, 1, 1, now() - interval '1 second'),
                 (2, 1, 2, 1, now() + interval '2 seconds');

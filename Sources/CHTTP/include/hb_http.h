@@ -17,6 +17,17 @@ int hb_http_post(const char *url, const char *const *headers, size_t header_coun
                  const void *body, size_t body_length, long timeout_ms, long *status,
                  char *error_message, size_t error_capacity);
 
+/// A reusable libcurl handle: POSTs through it keep their connections alive between calls (one
+/// channel's deliveries to one host reuse one TCP/TLS connection). Not thread-safe: one thread at
+/// a time per client.
+typedef struct hb_http_client hb_http_client;
+hb_http_client *hb_http_client_new(void);
+void hb_http_client_free(hb_http_client *client);
+/// `hb_http_post` through `client`.
+int hb_http_client_post(hb_http_client *client, const char *url, const char *const *headers, size_t header_count,
+                        const void *body, size_t body_length, long timeout_ms, long *status,
+                        char *error_message, size_t error_capacity);
+
 /// Sends a GET to `url` (no body), with the same outcome reporting as `hb_http_post`.
 int hb_http_get(const char *url, long timeout_ms, long *status, char *error_message, size_t error_capacity);
 

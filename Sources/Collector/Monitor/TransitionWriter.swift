@@ -25,6 +25,12 @@ struct TransitionWriter {
         let payload: String?
     }
 
+    /// The routing rule: whether `channel` takes a notification of `event` about an application
+    /// labelled `labels` (SQL expressions), as ``NotificationChannel/takes(event:labels:)`` says.
+    static func takes(event: String, labels: String) -> String {
+        "channel.enabled AND (channel.filter_events IS NULL OR \(event) = ANY (channel.filter_events)) AND \(labels) @> channel.filter_labels"
+    }
+
     /// The statement of one round. Parameters: six arrays (application id, from, to, at µs,
     /// reason, run duration ms), then whether to render the notification even when no channel
     /// takes it (for the Redis publication).
@@ -42,16 +48,14 @@ struct TransitionWriter {
             SELECT id, to_timestamp(at_micros / 1000000.0), from_status, to_status, reason, run_duration_ms FROM changed
             RETURNING id, application_id),
         notice AS (
-            SELECT changed.*, inserted.id AS change_id FROM inserted JOIN changed ON changed.id = inserted.application_id),
-        routed AS (
-            SELECT notice.change_id, notice.id AS application_id, channel.id AS channel_id
-            FROM notice JOIN notification_channel AS channel ON channel.enabled
-                AND (channel.filter_events IS NULL OR notice.to_status = ANY (channel.filter_events))
-                AND notice.labels @> channel.filter_labels
-            WHERE NOT notice.auto_registered),
+            SELECT changed.*, inserted.id AS change_id,
+                   CASE WHEN changed.auto_registered THEN 0
+                        ELSE (SELECT count(*) FROM notification_channel AS channel WHERE \(takes(event: "changed.to_status", labels: "changed.labels")))
+                   END AS channels
+            FROM inserted JOIN changed ON changed.id = inserted.application_id),
         rendered AS (
-            SELECT notice.id, notice.to_status, notice.change_id,
-                   CASE WHEN NOT notice.auto_registered AND ($7::boolean OR notice.change_id IN (SELECT change_id FROM routed)) THEN
+            SELECT notice.id, notice.to_status, notice.change_id, notice.channels,
+                   CASE WHEN NOT notice.auto_registered AND ($7::boolean OR notice.channels > 0) THEN
                        json_build_object(
                            'id', notice.change_id, 'app', notice.uuid, 'name', notice.name,
                            'from', notice.from_status, 'to', notice.to_status,
@@ -62,12 +66,17 @@ struct TransitionWriter {
                    END AS payload
             FROM notice),
         queued AS (
-            INSERT INTO notification (event, application_id, status_change_id, payload)
-            SELECT to_status, id, change_id, payload FROM rendered WHERE change_id IN (SELECT change_id FROM routed)
-            RETURNING id, status_change_id),
+            INSERT INTO notification (event, application_id, status_change_id, payload, deliveries_owed)
+            SELECT to_status, id, change_id, payload, channels FROM rendered WHERE channels > 0
+            RETURNING id, application_id, event),
         deliveries AS (
+            -- The same rule as the count above, over the same snapshot: one row per channel counted.
+            -- The labels are read from the application as it was before this statement (this
+            -- statement changes only its status).
             INSERT INTO notification_delivery (notification_id, channel_id, application_id)
-            SELECT queued.id, routed.channel_id, routed.application_id FROM queued JOIN routed ON routed.change_id = queued.status_change_id)
+            SELECT queued.id, channel.id, queued.application_id
+            FROM queued JOIN application ON application.id = queued.application_id
+                JOIN notification_channel AS channel ON \(takes(event: "queued.event", labels: "application.labels")))
         SELECT id, to_status, payload FROM rendered
         """
 

@@ -4,8 +4,22 @@ import Foundation
 /// Sends an ``OutboundMessage`` (blocking, through libcurl): the shell around the kinds' pure
 /// message building. Redirects are not followed.
 public enum MessageTransport {
+    /// A libcurl handle kept between POSTs, so one channel's messages reuse one connection. One
+    /// thread at a time (a delivery lane owns it).
+    final class HTTPClient {
+        fileprivate let handle: OpaquePointer?
+
+        init() { handle = hb_http_client_new() }
+        deinit { hb_http_client_free(handle) }
+    }
+
     /// nil when the message was taken (a 2xx answer; SMTP accepted it), else what went wrong.
+    /// POSTs go through `client` when one is given (its connection is reused), else a new handle.
     public static func send(_ message: OutboundMessage, timeoutMillis: Int) -> String? {
+        send(message, timeoutMillis: timeoutMillis, client: nil)
+    }
+
+    static func send(_ message: OutboundMessage, timeoutMillis: Int, client: HTTPClient?) -> String? {
         var text = [CChar](repeating: 0, count: 512)
         func error() -> String { String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
         switch message {
@@ -14,7 +28,13 @@ public enum MessageTransport {
             let result = withCStrings(headers) { headerPointers in
                 body.withUnsafeBytes { bytes in
                     text.withUnsafeMutableBufferPointer { buffer in
-                        hb_http_post(url, headerPointers, headers.count, bytes.baseAddress, bytes.count, timeoutMillis, &status, buffer.baseAddress, buffer.count)
+                        if let client {
+                            hb_http_client_post(
+                                client.handle, url, headerPointers, headers.count, bytes.baseAddress, bytes.count, timeoutMillis, &status,
+                                buffer.baseAddress, buffer.count)
+                        } else {
+                            hb_http_post(url, headerPointers, headers.count, bytes.baseAddress, bytes.count, timeoutMillis, &status, buffer.baseAddress, buffer.count)
+                        }
                     }
                 }
             }

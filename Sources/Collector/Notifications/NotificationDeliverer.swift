@@ -23,8 +23,9 @@ final class NotificationDeliverer: @unchecked Sendable {
     struct Settings: Sendable {
         /// Per-message timeout.
         var timeoutMillis = 5_000
-        /// Rows claimed per channel lane at once.
-        var batch = 16
+        /// Rows claimed at once (a lane takes them in order; more per claim means fewer round trips:
+        /// Spec/tuning.md, "Notifications").
+        var batch = 64
         /// Attempts before a row is abandoned (counted).
         var maximumAttempts = 12
         /// Backoff after attempt n: min(base × 2^(n-1), cap).
@@ -38,9 +39,10 @@ final class NotificationDeliverer: @unchecked Sendable {
         var selfPingURL: String?
         var selfPingSeconds = 30
 
-        /// A claimed row belongs to its worker this long: longer than a whole lane's worth of
-        /// timeouts, so a slow channel's rows are not taken over while still being sent.
-        var leaseSeconds: Int { max(30, batch * timeoutMillis / 1_000 + 10) }
+        /// A claimed row belongs to its worker this long; a lane still sending renews the leases
+        /// of the rows it holds every `leaseSeconds / 3`, so a slow channel's rows are not taken
+        /// over while still being sent, and a dead worker's are free a minute later.
+        var leaseSeconds = 60
 
         /// What `{{url}}` is for `uuid`.
         func applicationURL(_ uuid: String) -> String {
@@ -64,8 +66,14 @@ final class NotificationDeliverer: @unchecked Sendable {
     let worker = WorkerThread()
     /// Channels whose lane is sending now (not claimed for until it is done).
     private let busy = Locked(Set<Int>())
-    /// Each lane's connection, kept between batches (a lane runs alone per channel).
-    private let laneConnections = Locked([Int: PostgresConnection]())
+    /// What each lane keeps between batches (a lane runs alone per channel): its PostgreSQL
+    /// connection and its HTTP handle (the channel's connection stays open).
+    private struct LaneState: @unchecked Sendable {
+        var connection: PostgresConnection?
+        var http = MessageTransport.HTTPClient()
+    }
+
+    private let laneStates = Locked([Int: LaneState]())
     private let lanes = DispatchGroup()
     private let laneFinished = DispatchSemaphore(value: 0)
     private var lastRefresh = [Int: Date]()
@@ -104,7 +112,7 @@ final class NotificationDeliverer: @unchecked Sendable {
             if claimed == 0 { _ = laneFinished.wait(timeout: .now() + .milliseconds(settings.pollMillis)) }
         }
         lanes.wait()
-        laneConnections.withLock { $0.removeAll() }
+        laneStates.withLock { $0.removeAll() }
     }
 
     /// Claims due rows of channels whose lane is idle and hands each channel's rows to its lane;
@@ -119,11 +127,11 @@ final class NotificationDeliverer: @unchecked Sendable {
                     WHERE delivered_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= now()
                       AND (leased_until IS NULL OR leased_until < now())
                       AND channel_id <> ALL ($2::integer[])
-                      AND EXISTS (SELECT 1 FROM notification WHERE notification.id = due.notification_id AND notification.state IN ('pending', 'released'))
-                      AND NOT EXISTS (
-                          SELECT 1 FROM notification_delivery AS earlier
-                          WHERE earlier.application_id = due.application_id AND earlier.channel_id = due.channel_id AND earlier.id < due.id
-                            AND earlier.delivered_at IS NULL AND earlier.abandoned_at IS NULL)
+                      AND (SELECT state FROM notification WHERE notification.id = due.notification_id) IN ('pending', 'released')
+                      AND (due.application_id IS NULL OR due.id = (
+                          SELECT min(earlier.id) FROM notification_delivery AS earlier
+                          WHERE earlier.application_id = due.application_id AND earlier.channel_id = due.channel_id
+                            AND earlier.delivered_at IS NULL AND earlier.abandoned_at IS NULL))
                     ORDER BY id LIMIT $3::integer FOR UPDATE SKIP LOCKED)
                 RETURNING id, notification_id, channel_id, attempts)
             SELECT claimed.id AS delivery_id, claimed.notification_id, claimed.attempts, notification.payload, \(ChannelStore.qualifiedColumns)
@@ -155,9 +163,16 @@ final class NotificationDeliverer: @unchecked Sendable {
 
     /// One lane's batch: sends each row in order and records the outcomes.
     private func deliver(_ claimed: [Claimed], channelID: Int) {
+        var lane = laneStates.withLock { $0.removeValue(forKey: channelID) } ?? LaneState()
+        defer { laneStates.withLock { $0[channelID] = lane } }
         var outcomes = [(Claimed, String?)]()
         var skipped = Set<Int64>()
-        for row in claimed {
+        var renewed = Date()
+        for (index, row) in claimed.enumerated() {
+            if Date().timeIntervalSince(renewed) >= Double(settings.leaseSeconds) / 3 {
+                renewed = Date()
+                renewLeases(of: claimed[index...].map(\.deliveryID), lane: &lane)
+            }
             let nowMicros = WallClock.nowMicros()
             guard let facts = NotificationFacts(payload: row.payload), let kind = row.channel.sender else {
                 outcomes.append((row, row.channel.sender == nil ? "unknown kind \(row.channel.kind) in this collector" : "unreadable notification"))
@@ -171,73 +186,94 @@ final class NotificationDeliverer: @unchecked Sendable {
                 outcomes.append((row, nil))
                 continue
             }
-            outcomes.append((row, MessageTransport.send(message, timeoutMillis: settings.timeoutMillis)))
+            outcomes.append((row, MessageTransport.send(message, timeoutMillis: settings.timeoutMillis, client: lane.http)))
         }
-        var connection = laneConnections.withLock { $0.removeValue(forKey: channelID) }
         do throws(PostgresError) {
-            if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
-            try record(outcomes, skipped: skipped, on: connection!)
-            laneConnections.withLock { $0[channelID] = connection }
+            try record(outcomes, skipped: skipped, on: laneConnection(&lane))
         } catch {
             // The rows keep their leases and are sent again when they run out.
+            lane.connection = nil
             metrics.databaseFailures.wrappingIncrement(ordering: .relaxed)
         }
     }
 
-    /// Marks a lane's outcomes: delivered rows in one statement, each failure with its backoff or
-    /// abandonment, the notifications left with nothing owed, and the channel's counts.
+    /// The lane's connection, opened when it has none (or lost it).
+    private func laneConnection(_ lane: inout LaneState) throws(PostgresError) -> PostgresConnection {
+        if let connection = lane.connection, connection.isConnected { return connection }
+        let connection = try PostgresConnection(url: databaseURL)
+        try connection.query("SET synchronous_commit TO off")  // see record(_:skipped:on:)
+        lane.connection = connection
+        return connection
+    }
+
+    /// Extends the leases of rows a lane still holds (a failure only shortens them: they expire
+    /// and are sent again, with the same dedupe ids).
+    private func renewLeases(of ids: [Int64], lane: inout LaneState) {
+        do throws(PostgresError) {
+            try laneConnection(&lane).execute(
+                "UPDATE notification_delivery SET leased_until = now() + make_interval(secs => $2::integer) WHERE id = ANY ($1::bigint[])",
+                [PostgresConnection.arrayParameter(ids.map(String.init)), String(settings.leaseSeconds)])
+        } catch {
+            lane.connection = nil
+            metrics.databaseFailures.wrappingIncrement(ordering: .relaxed)
+        }
+    }
+
+    /// Marks a lane's outcomes: each row delivered, due again after its backoff, or abandoned;
+    /// each notification's count of unfinished deliveries goes down under its row lock (taken in
+    /// id order, so lanes finishing the same notifications never deadlock), and the lane that
+    /// takes it to 0 closes it (`sent`, or `abandoned`). Then the channel's counts. Lane
+    /// connections commit asynchronously (`synchronous_commit = off`): a mark lost in a PostgreSQL
+    /// crash only makes its row due again — sent twice with the same dedupe id, never lost — and
+    /// waiting for the WAL flush cost more than sending.
     private func record(_ outcomes: [(Claimed, String?)], skipped: Set<Int64>, on connection: PostgresConnection) throws(PostgresError) {
         guard let channel = outcomes.first?.0.channel else { return }
-        let delivered = outcomes.filter { $0.1 == nil }.map { String($0.0.deliveryID) }
-        var failed = 0
-        var abandoned = 0
-        var lastError: String?
-        try connection.query("BEGIN")
-        do throws(PostgresError) {
-            if !delivered.isEmpty {
-                try connection.execute("""
-                    UPDATE notification_delivery SET delivered_at = now(), leased_until = NULL, last_error = NULL WHERE id = ANY ($1::bigint[])
-                    """, [PostgresConnection.arrayParameter(delivered)])
-            }
-            for (row, failure) in outcomes {
-                guard let failure else { continue }
-                let error = String(failure.prefix(500))
-                failed += 1
-                lastError = error
-                if row.attempts >= settings.maximumAttempts {
-                    abandoned += 1
-                    try connection.execute(
-                        "UPDATE notification_delivery SET abandoned_at = now(), leased_until = NULL, last_error = $2 WHERE id = $1::bigint",
-                        [String(row.deliveryID), error])
-                } else {
-                    let backoff = min(settings.backoffBaseMillis << min(row.attempts - 1, 30), settings.backoffCapMillis)
-                    try connection.execute("""
-                        UPDATE notification_delivery SET leased_until = NULL, last_error = $2,
-                            next_attempt_at = now() + make_interval(secs => $3::double precision) WHERE id = $1::bigint
-                        """, [String(row.deliveryID), error, String(Double(backoff) / 1_000)])
-                }
-            }
-            try connection.execute("""
-                UPDATE notification SET updated_at = now(),
-                    state = CASE WHEN EXISTS (SELECT 1 FROM notification_delivery AS d WHERE d.notification_id = notification.id AND d.abandoned_at IS NOT NULL)
-                                 THEN 'abandoned' ELSE 'sent' END
-                WHERE id = ANY ($1::bigint[]) AND state IN ('pending', 'released')
-                  AND NOT EXISTS (SELECT 1 FROM notification_delivery AS d
-                                  WHERE d.notification_id = notification.id AND d.delivered_at IS NULL AND d.abandoned_at IS NULL)
-                """, [PostgresConnection.arrayParameter(outcomes.map { String($0.0.notificationID) })])
-            let sent = delivered.count - skipped.count
-            try connection.execute("""
-                UPDATE notification_channel SET delivered = delivered + $2::bigint, failed = failed + $3::bigint, abandoned = abandoned + $4::bigint,
-                    last_error = coalesce($5, last_error), last_error_at = CASE WHEN $5 IS NULL THEN last_error_at ELSE now() END
-                WHERE id = $1::integer
-                """, [String(channel.id), String(sent), String(failed), String(abandoned), lastError])
-            try connection.query("COMMIT")
-            metrics.skipped.wrappingIncrement(by: UInt64(skipped.count), ordering: .relaxed)
-            metrics.record(channel, delivered: sent, failed: failed, abandoned: abandoned, lastError: lastError)
-        } catch {
-            _ = try? connection.query("ROLLBACK")
-            throw error
-        }
+        let failures = outcomes.compactMap { row, failure in failure.map { (row, String($0.prefix(500))) } }
+        let abandoned = failures.filter { $0.0.attempts >= settings.maximumAttempts }.count
+        let lastError = failures.last?.1
+        let sent = outcomes.count - failures.count - skipped.count
+        try connection.execute("""
+            WITH outcome AS (
+                SELECT * FROM unnest($1::bigint[], $2::text[], $3::double precision[]) AS o (id, error, backoff_s)),
+            marked AS (
+                UPDATE notification_delivery AS delivery SET
+                    delivered_at = CASE WHEN outcome.error IS NULL THEN now() END,
+                    abandoned_at = CASE WHEN outcome.error IS NOT NULL AND outcome.backoff_s IS NULL THEN now() END,
+                    next_attempt_at = CASE WHEN outcome.backoff_s IS NOT NULL THEN now() + make_interval(secs => outcome.backoff_s)
+                                           ELSE delivery.next_attempt_at END,
+                    leased_until = NULL, last_error = outcome.error
+                FROM outcome WHERE delivery.id = outcome.id
+                RETURNING delivery.notification_id, outcome.backoff_s IS NULL AS finished,
+                          outcome.error IS NOT NULL AND outcome.backoff_s IS NULL AS gave_up),
+            finished AS (
+                SELECT notification_id, count(*) AS done, count(*) FILTER (WHERE gave_up) AS given_up
+                FROM marked WHERE finished GROUP BY notification_id),
+            locked AS (
+                SELECT id FROM notification WHERE id IN (SELECT notification_id FROM finished) ORDER BY id FOR UPDATE)
+            UPDATE notification SET updated_at = now(),
+                deliveries_owed = notification.deliveries_owed - finished.done,
+                deliveries_abandoned = notification.deliveries_abandoned + finished.given_up,
+                state = CASE WHEN notification.state NOT IN ('pending', 'released') OR notification.deliveries_owed - finished.done > 0
+                                  THEN notification.state
+                             WHEN notification.deliveries_abandoned + finished.given_up > 0 THEN 'abandoned'
+                             ELSE 'sent' END
+            FROM finished WHERE notification.id = finished.notification_id AND notification.id IN (SELECT id FROM locked)
+            """, [
+                PostgresConnection.arrayParameter(outcomes.map { String($0.0.deliveryID) }),
+                PostgresConnection.arrayParameter(outcomes.map { $0.1.map { String($0.prefix(500)) } }),
+                // A failure's backoff; NULL for a delivered row, and for a failure at its last attempt (abandoned).
+                PostgresConnection.arrayParameter(outcomes.map { row, failure -> String? in
+                    guard failure != nil, row.attempts < settings.maximumAttempts else { return nil }
+                    return String(Double(min(settings.backoffBaseMillis << min(row.attempts - 1, 30), settings.backoffCapMillis)) / 1_000)
+                }),
+            ])
+        try connection.execute("""
+            UPDATE notification_channel SET delivered = delivered + $2::bigint, failed = failed + $3::bigint, abandoned = abandoned + $4::bigint,
+                last_error = coalesce($5, last_error), last_error_at = CASE WHEN $5 IS NULL THEN last_error_at ELSE now() END
+            WHERE id = $1::integer
+            """, [String(channel.id), String(sent), String(failures.count), String(abandoned), lastError])
+        metrics.skipped.wrappingIncrement(by: UInt64(skipped.count), ordering: .relaxed)
+        metrics.record(channel, delivered: sent, failed: failures.count, abandoned: abandoned, lastError: lastError)
     }
 
     /// Re-sends the state of channels whose kind forgets it (Alertmanager), when each is due.

@@ -138,7 +138,8 @@ enum StatusPage {
         body += "<div class=\"table\"><table><tr><th>state</th><th>name</th><th>last heartbeat</th><th>since</th><th class=\"wide\">expects</th><th class=\"wide\">uuid</th></tr>\n"
         for application in applications {
             let profile = application.profile
-            body += "<tr><td>\(badge(application.status.description))</td><td class=\"name\"><a href=\"/apps/\(profile.uuid)\">\(escape(profile.name))</a></td>"
+            body += "<tr><td>\(badge(application.status.description))</td><td class=\"name\"><a href=\"/apps/\(profile.uuid)\">\(escape(profile.name))</a>"
+                + (profile.labels.isEmpty ? "" : " <span class=\"muted\">\(escape(labelText(profile.labels)))</span>") + "</td>"
                 + "<td>\(application.lastHeartbeatMicros.map { ago($0, nowMicros) } ?? "never")</td>"
                 + "<td>\(application.sinceMicros.map { ago($0, nowMicros) } ?? "—")</td>"
                 + "<td class=\"wide\">\(escape(profile.schedule?.words ?? "every \(duration(profile.intervalMillis * 1_000))"))</td>"
@@ -170,6 +171,7 @@ enum StatusPage {
         if let maxRun = profile.maxRunMillis { expects += "; runs of at most \(duration(maxRun * 1_000))" }
         row("expects", expects)
         row("records", profile.isSigned ? "signed (HMAC)" : "unsigned")
+        if !profile.labels.isEmpty { row("labels", escape(labelText(profile.labels))) }
         if !profile.isEnabled { row("enabled", "no: its records are refused") }
         row("uuid", "<span class=\"muted\">\(profile.uuid)</span>")
         body += "</dl>\n<h2>Transitions</h2>\n" + transitionTable(transitions, nowMicros: nowMicros, withNames: false)
@@ -187,6 +189,11 @@ enum StatusPage {
         }
         if transitions.isEmpty { html += "<tr><td colspan=\"4\" class=\"muted\">none yet</td></tr>" }
         return html + "</table></div>\n"
+    }
+
+    /// `team=payments tier=1`, keys sorted.
+    static func labelText(_ labels: [String: String]) -> String {
+        labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
     }
 
     static func badge(_ state: String) -> String {

@@ -93,6 +93,9 @@ struct ChannelAPITests {
             let patched = try call(running, "PATCH", "/v1/apps/\(uuid)", #"{"labels":{"team":"search"}}"#)
             #expect(try object(patched)["labels"] as? [String: String] == ["team": "search"])
             #expect(try running.waitFor(5) { (try? object(try httpRequest(port: running.port, "/v1/apps/\(uuid)")))?["labels"] as? [String: String] == ["team": "search"] })
+            let page = try httpRequest(port: running.port, "/apps/\(uuid)").text
+            #expect(page.contains("<dt>labels</dt><dd>team=search</dd>"), "the application's page shows its labels")
+            #expect(try httpRequest(port: running.port, "/").text.contains("<span class=\"muted\">team=search</span>"))
             let bad = try call(running, "PATCH", "/v1/apps/\(uuid)", #"{"labels":{"bad key":"x"}}"#)
             #expect(try bad.status == 400 && (object(bad)["message"] as? String)?.hasPrefix("labels:") == true)
             #expect(try call(running, "PATCH", "/v1/apps/\(uuid)", #"{"labels":null}"#).status == 400)

@@ -19,6 +19,22 @@ static size_t discard(char *data, size_t size, size_t count, void *context) {
     return size * count;
 }
 
+/* A fresh handle in `*handle` (0), or a libcurl code with its message (libcurl could not start). */
+static int new_handle(CURL **handle, char *error_message, size_t error_capacity) {
+    pthread_once(&global_init_once, global_init);
+    if (error_capacity > 0) error_message[0] = '\0';
+    if (global_init_result != CURLE_OK) {
+        snprintf(error_message, error_capacity, "curl_global_init: %s", curl_easy_strerror(global_init_result));
+        return (int)global_init_result;
+    }
+    *handle = curl_easy_init();
+    if (*handle == NULL) {
+        snprintf(error_message, error_capacity, "curl_easy_init failed");
+        return (int)CURLE_FAILED_INIT;
+    }
+    return 0;
+}
+
 struct hb_http_client {
     CURL *handle;
 };
@@ -89,34 +105,18 @@ int hb_http_client_post(hb_http_client *client, const char *url, const char *con
 int hb_http_post(const char *url, const char *const *headers, size_t header_count,
                  const void *body, size_t body_length, long timeout_ms, long *status,
                  char *error_message, size_t error_capacity) {
-    pthread_once(&global_init_once, global_init);
-    if (error_capacity > 0) error_message[0] = '\0';
-    if (global_init_result != CURLE_OK) {
-        snprintf(error_message, error_capacity, "curl_global_init: %s", curl_easy_strerror(global_init_result));
-        return (int)global_init_result;
-    }
-    CURL *handle = curl_easy_init();
-    if (handle == NULL) {
-        snprintf(error_message, error_capacity, "curl_easy_init failed");
-        return (int)CURLE_FAILED_INIT;
-    }
+    CURL *handle = NULL;
+    int failure = new_handle(&handle, error_message, error_capacity);
+    if (failure != 0) return failure;
     int result = post_with(handle, url, headers, header_count, body, body_length, timeout_ms, status, error_message, error_capacity);
     curl_easy_cleanup(handle);
     return result;
 }
 
 int hb_http_get(const char *url, long timeout_ms, long *status, char *error_message, size_t error_capacity) {
-    pthread_once(&global_init_once, global_init);
-    if (error_capacity > 0) error_message[0] = '\0';
-    if (global_init_result != CURLE_OK) {
-        snprintf(error_message, error_capacity, "curl_global_init: %s", curl_easy_strerror(global_init_result));
-        return (int)global_init_result;
-    }
-    CURL *handle = curl_easy_init();
-    if (handle == NULL) {
-        snprintf(error_message, error_capacity, "curl_easy_init failed");
-        return (int)CURLE_FAILED_INIT;
-    }
+    CURL *handle = NULL;
+    int failure = new_handle(&handle, error_message, error_capacity);
+    if (failure != 0) return failure;
     char curl_error[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(handle, CURLOPT_URL, url);
     curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
@@ -157,17 +157,9 @@ static size_t read_upload(char *buffer, size_t size, size_t count, void *context
 int hb_smtp_send(const char *url, const char *from, const char *const *recipients, size_t recipient_count,
                  const void *message, size_t message_length, const char *username, const char *password,
                  int require_tls, long timeout_ms, char *error_message, size_t error_capacity) {
-    pthread_once(&global_init_once, global_init);
-    if (error_capacity > 0) error_message[0] = '\0';
-    if (global_init_result != CURLE_OK) {
-        snprintf(error_message, error_capacity, "curl_global_init: %s", curl_easy_strerror(global_init_result));
-        return (int)global_init_result;
-    }
-    CURL *handle = curl_easy_init();
-    if (handle == NULL) {
-        snprintf(error_message, error_capacity, "curl_easy_init failed");
-        return (int)CURLE_FAILED_INIT;
-    }
+    CURL *handle = NULL;
+    int failure = new_handle(&handle, error_message, error_capacity);
+    if (failure != 0) return failure;
     struct curl_slist *list = NULL;
     for (size_t index = 0; index < recipient_count; index++) list = curl_slist_append(list, recipients[index]);
     struct upload upload = {message, message_length};

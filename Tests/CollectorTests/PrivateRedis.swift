@@ -1,5 +1,6 @@
 import Collector
 import Foundation
+import HeartbeatTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -19,17 +20,7 @@ final class PrivateRedis {
 
     init(password: String? = nil) throws {
         self.password = password
-        // A port the kernel just handed out and took back is free for a moment.
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length) == 0 && getsockname(probe, $0, &length) == 0 }
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        close(probe)
+        port = freeTCPPort()
         directory = NSTemporaryDirectory() + "heartbeat-redis-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try start()

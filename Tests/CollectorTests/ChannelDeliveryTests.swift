@@ -241,3 +241,36 @@ struct ChannelDeliveryTests {
         #expect(receiver.requests.count == 1 && receiver.requests.first?.body.isEmpty == true)
     }
 }
+
+/// Abandonment, with a deliverer whose attempts and backoff are short enough to watch.
+@Suite("Notification delivery: giving up", .serialized)
+struct DeliveryAbandonTests {
+    @Test("after the last attempt a delivery is abandoned: its notification is closed as abandoned, the channel and the metrics count it")
+    func abandoned() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try Migrator().migrate(connection)
+        let channel = try ChannelStore.create(
+            NotificationChannel(kind: "slack", name: "gone", settings: ["url": "http://127.0.0.1:1/closed"]), on: connection)
+        let id = Int(try connection.query("INSERT INTO application (uuid, name) VALUES ('\(ApplicationUUID.random())', 'a') RETURNING id")[0][0]!)!
+        _ = try TransitionWriter.write(
+            [PendingTransition(applicationID: id, transition: LivenessTransition(from: .new, to: .up, atMicros: 1_767_225_600_000_000, reason: .heartbeat))],
+            on: connection)
+        #expect(try connection.query("SELECT state, deliveries_owed FROM notification") == [["pending", "1"]])
+        var settings = NotificationDeliverer.Settings()
+        settings.maximumAttempts = 3
+        settings.backoffBaseMillis = 50
+        settings.pollMillis = 20
+        let metrics = NotificationMetrics()
+        let deliverer = NotificationDeliverer(databaseURL: database.url, settings: settings, metrics: metrics)
+        let services = ServiceList([deliverer])
+        try services.start()
+        defer { services.stop() }
+        #expect(waitUntil(10) { metrics.abandoned.load(ordering: .relaxed) == 1 })
+        #expect(metrics.failedAttempts.load(ordering: .relaxed) == 3)
+        #expect(try connection.query("SELECT attempts, abandoned_at IS NOT NULL, delivered_at IS NULL, last_error LIKE 'transport:%' FROM notification_delivery") == [["3", "t", "t", "t"]])
+        #expect(try connection.query("SELECT state, deliveries_owed, deliveries_abandoned FROM notification") == [["abandoned", "0", "1"]])
+        #expect(try connection.query("SELECT delivered, failed, abandoned FROM notification_channel WHERE id = \(channel.channel.id)") == [["0", "3", "1"]])
+        #expect(metrics.perChannel[channel.channel.id]?.abandoned == 1)
+    }
+}

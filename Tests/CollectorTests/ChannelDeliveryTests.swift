@@ -192,6 +192,25 @@ struct ChannelDeliveryTests {
             """) == [["0"]])
     }
 
+    @Test("stopping while a lane waits on a hanging channel: the shutdown takes one timeout, and the rows not yet sent are handed back")
+    func stopWhileHanging() throws {
+        let silent = SilentListener()
+        defer { silent.stop() }
+        let harness = try Harness { $0.monitorPeriodMillis = 200 }
+        _ = try ChannelStore.create(NotificationChannel(kind: "slack", name: "hangs", settings: ["url": "http://127.0.0.1:\(silent.port)/"]), on: harness.connection)
+        try Self.fastDeadlines(harness, 1)
+        harness.sender.send(harness.record(1, sequence: 1))
+        harness.sender.send(harness.record(2, sequence: 1))
+        // Both applications' up notifications are claimed into the one lane, which hangs on the first.
+        #expect(waitUntil(5) { (try? harness.connection.query("SELECT count(*) FROM notification_delivery WHERE leased_until > now()")) == [["2"]] })
+        let started = Date()
+        harness.pipeline.shutdown()
+        #expect(Date().timeIntervalSince(started) < 8, "one timeout (5 s), not one per claimed row")
+        let rows = try harness.connection.query("SELECT attempts, leased_until IS NULL, delivered_at IS NULL FROM notification_delivery ORDER BY id")
+        #expect(rows.count >= 2)
+        #expect(rows.last == ["0", "t", "t"], "the row not sent is free again, its attempt undone: \(rows)")
+    }
+
     @Test("a collector restart in the middle of deliveries loses nothing and keeps each dedupe id")
     func restartMidDelivery() throws {
         let receiver = WebhookReceiver(statuses: [503, 503])  // the first two attempts fail

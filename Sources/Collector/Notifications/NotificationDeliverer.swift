@@ -161,14 +161,21 @@ final class NotificationDeliverer: @unchecked Sendable {
         return rows.count
     }
 
-    /// One lane's batch: sends each row in order and records the outcomes.
+    /// One lane's batch: sends each row in order and records the outcomes. When the collector is
+    /// stopping, the rows not yet sent are handed back (lease and attempt undone) instead: a
+    /// channel that times out cannot hold a shutdown for a batch's worth of timeouts.
     private func deliver(_ claimed: [Claimed], channelID: Int) {
         var lane = laneStates.withLock { $0.removeValue(forKey: channelID) } ?? LaneState()
         defer { laneStates.withLock { $0[channelID] = lane } }
         var outcomes = [(Claimed, String?)]()
         var skipped = Set<Int64>()
         var renewed = Date()
+        var unsent = [Int64]()
         for (index, row) in claimed.enumerated() {
+            if worker.isStopRequested {
+                unsent = claimed[index...].map(\.deliveryID)
+                break
+            }
             if Date().timeIntervalSince(renewed) >= Double(settings.leaseSeconds) / 3 {
                 renewed = Date()
                 renewLeases(of: claimed[index...].map(\.deliveryID), lane: &lane)
@@ -189,7 +196,13 @@ final class NotificationDeliverer: @unchecked Sendable {
             outcomes.append((row, MessageTransport.send(message, timeoutMillis: settings.timeoutMillis, client: lane.http)))
         }
         do throws(PostgresError) {
-            try record(outcomes, skipped: skipped, on: laneConnection(&lane))
+            let connection = try laneConnection(&lane)
+            try record(outcomes, skipped: skipped, on: connection)
+            if !unsent.isEmpty {
+                try connection.execute(
+                    "UPDATE notification_delivery SET leased_until = NULL, attempts = attempts - 1 WHERE id = ANY ($1::bigint[])",
+                    [PostgresConnection.arrayParameter(unsent.map(String.init))])
+            }
         } catch {
             // The rows keep their leases and are sent again when they run out.
             lane.connection = nil

@@ -147,6 +147,11 @@ struct ChannelDeliveryTests {
         let wrong = NotificationChannel(kind: "email", name: "wrong", settings: settings, secret: "nope")
         let failure = TestNotification.send(to: wrong, publicURL: nil)
         #expect(failure?.hasPrefix("smtp: ") == true, "\(failure ?? "accepted")")
+        // This server offers no STARTTLS: `tls: required` refuses it rather than send in clear.
+        var plainRefused = settings
+        plainRefused["tls"] = "required"
+        let refused = TestNotification.send(to: NotificationChannel(kind: "email", name: "tls", settings: plainRefused, secret: "s3cret"), publicURL: nil)
+        #expect(refused?.hasPrefix("smtp: ") == true, "\(refused ?? "sent without TLS")")
 
         let harness = try Harness { $0.monitorPeriodMillis = 200 }
         defer { harness.pipeline.shutdown() }
@@ -291,5 +296,26 @@ struct DeliveryAbandonTests {
         #expect(try connection.query("SELECT state, deliveries_owed, deliveries_abandoned FROM notification") == [["abandoned", "0", "1"]])
         #expect(try connection.query("SELECT delivered, failed, abandoned FROM notification_channel WHERE id = \(channel.channel.id)") == [["0", "3", "1"]])
         #expect(metrics.perChannel[channel.channel.id]?.abandoned == 1)
+    }
+
+    @Test("a channel of a kind this build does not know (added by a newer collector) is left for one that does")
+    func unknownKindLeftAlone() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try Migrator().migrate(connection)
+        try connection.query("INSERT INTO notification_channel (kind, name, settings) VALUES ('carrier_pigeon', 'future', '{}')")
+        let id = Int(try connection.query("INSERT INTO application (uuid, name) VALUES ('\(ApplicationUUID.random())', 'a') RETURNING id")[0][0]!)!
+        _ = try TransitionWriter.write(
+            [PendingTransition(applicationID: id, transition: LivenessTransition(from: .new, to: .up, atMicros: 1_767_225_600_000_000, reason: .heartbeat))],
+            on: connection)
+        var settings = NotificationDeliverer.Settings()
+        settings.pollMillis = 20
+        let metrics = NotificationMetrics()
+        let services = ServiceList([NotificationDeliverer(databaseURL: database.url, settings: settings, metrics: metrics)])
+        try services.start()
+        usleep(500_000)
+        services.stop()
+        #expect(metrics.queueDepth.load(ordering: .relaxed) == 1, "seen as owed")
+        #expect(try connection.query("SELECT attempts, leased_until IS NULL FROM notification_delivery") == [["0", "t"]], "never claimed, no attempt spent")
     }
 }

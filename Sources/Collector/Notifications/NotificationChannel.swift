@@ -51,7 +51,11 @@ public struct NotificationChannel: Sendable, Equatable {
         guard let sender else {
             throw Invalid(field: "kind", message: "unknown kind \"\(kind)\"; known: \(NotificationKinds.all.map { $0.name }.joined(separator: ", "))")
         }
-        guard (1...200).contains(name.count) else { throw Invalid(field: "name", message: "1 to 200 characters") }
+        if let problem = ApplicationStore.nameProblem(name) { throw Invalid(field: "name", message: problem) }
+        guard settings.count <= 16 else { throw Invalid(field: "settings", message: "at most 16 settings") }
+        for (key, value) in settings.sorted(by: { $0.key < $1.key }) where value.utf8.count > 2_048 {
+            throw Invalid(field: "settings.\(key)", message: "at most 2048 bytes")
+        }
         for key in settings.keys.sorted() where !sender.requiredSettings.contains(key) && !sender.optionalSettings.contains(key) {
             throw Invalid(
                 field: "settings.\(key)",

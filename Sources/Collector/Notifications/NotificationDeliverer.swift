@@ -127,6 +127,7 @@ final class NotificationDeliverer: @unchecked Sendable {
                     WHERE delivered_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= now()
                       AND (leased_until IS NULL OR leased_until < now())
                       AND channel_id <> ALL ($2::integer[])
+                      AND (SELECT kind FROM notification_channel WHERE notification_channel.id = due.channel_id) = ANY ($4::text[])
                       AND (SELECT state FROM notification WHERE notification.id = due.notification_id) IN ('pending', 'released')
                       AND (due.application_id IS NULL OR due.id = (
                           SELECT min(earlier.id) FROM notification_delivery AS earlier
@@ -138,7 +139,11 @@ final class NotificationDeliverer: @unchecked Sendable {
             FROM claimed JOIN notification ON notification.id = claimed.notification_id
                 JOIN notification_channel ON notification_channel.id = claimed.channel_id
             ORDER BY claimed.id
-            """, [String(settings.leaseSeconds), PostgresConnection.arrayParameter(skip.map(String.init)), String(settings.batch)]).rows
+            """, [
+                String(settings.leaseSeconds), PostgresConnection.arrayParameter(skip.map(String.init)), String(settings.batch),
+                // Only kinds this build can send: a channel of a kind a newer collector added waits for one of those.
+                PostgresConnection.arrayParameter(NotificationKinds.all.map { $0.name }),
+            ]).rows
         var byChannel = [Int: [Claimed]]()
         for row in rows {
             guard let deliveryID = row.int64("delivery_id"), let notificationID = row.int64("notification_id"), let attempts = row.int("attempts"),

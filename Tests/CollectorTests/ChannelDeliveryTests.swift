@@ -255,6 +255,39 @@ struct ChannelDeliveryTests {
         #expect(try harness.connection.query("SELECT count(*) FROM notification_channel") == [["1"]], "the bootstrap updated its channel, not a second one")
     }
 
+    @Test("two collectors delivering one outbox: every notification reaches every channel exactly once, and each closes as sent")
+    func twoCollectorsShareTheOutbox() throws {
+        let receivers = (0..<3).map { _ in WebhookReceiver() }
+        defer { receivers.forEach { $0.stop() } }
+        let harness = try Harness(applications: 40) { $0.monitorPeriodMillis = 200 }
+        defer { harness.pipeline.shutdown() }
+        for (index, receiver) in receivers.enumerated() {
+            _ = try ChannelStore.create(NotificationChannel(kind: "slack", name: "chat \(index)", settings: ["url": receiver.url]), on: harness.connection)
+        }
+        var configuration = CollectorConfiguration()
+        configuration.udp = try ListenAddress(parsing: "127.0.0.1:0")
+        configuration.databaseURL = harness.database.url
+        configuration.spoolDirectory = harness.spoolDirectory + "-second"
+        configuration.monitor = false
+        defer { try? FileManager.default.removeItem(atPath: configuration.spoolDirectory) }
+        let second = try HeartbeatCollector(configuration: configuration)
+        try second.start()
+        defer { second.shutdown() }
+        // 39 enabled applications (index 3 is disabled) come up: 39 notifications × 3 channels.
+        for index in 0..<40 where index != 3 { harness.sender.send(harness.record(index, sequence: 1)) }
+        #expect(waitUntil(15) { receivers.allSatisfy { $0.requests.count >= 39 } })
+        usleep(1_000_000)
+        for receiver in receivers {
+            let texts = receiver.requests.compactMap { Self.json($0)["text"] as? String }
+            #expect(texts.count == 39 && Set(texts).count == 39, "each application's up exactly once: \(texts.count)")
+        }
+        #expect(waitUntil(3) { (try? harness.connection.query("SELECT state, count(*) FROM notification GROUP BY state")) == [["sent", "39"]] })
+        #expect(try harness.connection.query("SELECT sum(deliveries_owed), count(*) FILTER (WHERE delivered_at IS NULL) FROM notification JOIN notification_delivery ON notification_id = notification.id") == [["0", "0"]])
+        let first = harness.pipeline.notificationMetrics.delivered.load(ordering: .relaxed)
+        let other = second.notificationMetrics.delivered.load(ordering: .relaxed)
+        #expect(first + other == 117, "every delivery counted once, by whichever collector sent it (\(first) + \(other))")
+    }
+
     @Test("--self-ping-url: the collector GETs it soon after start and counts it")
     func selfPing() throws {
         let receiver = WebhookReceiver()

@@ -68,15 +68,13 @@ struct TransitionWriter {
         queued AS (
             INSERT INTO notification (event, application_id, status_change_id, payload, deliveries_owed)
             SELECT to_status, id, change_id, payload, channels FROM rendered WHERE channels > 0
-            RETURNING id, application_id, event),
+            RETURNING id, application_id, event, payload),
         deliveries AS (
-            -- The same rule as the count above, over the same snapshot: one row per channel counted.
-            -- The labels are read from the application as it was before this statement (this
-            -- statement changes only its status).
+            -- The same rule as the count above, over the same snapshot and the same labels (those
+            -- the payload carries, which the count used): one delivery row per channel counted.
             INSERT INTO notification_delivery (notification_id, channel_id, application_id)
             SELECT queued.id, channel.id, queued.application_id
-            FROM queued JOIN application ON application.id = queued.application_id
-                JOIN notification_channel AS channel ON \(takes(event: "queued.event", labels: "application.labels")))
+            FROM queued JOIN notification_channel AS channel ON \(takes(event: "queued.event", labels: "(queued.payload::jsonb -> 'labels')")))
         SELECT id, to_status, payload FROM rendered
         """
 

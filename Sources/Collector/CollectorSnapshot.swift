@@ -138,6 +138,8 @@ public struct CollectorSnapshot: Sendable, Encodable {
         public var abandoned: UInt64 = 0
         public var skipped: UInt64 = 0
         public var queueDepth = 0
+        /// Closed notifications deleted after the retention.
+        public var expired: UInt64 = 0
         public var selfPingsSent: UInt64 = 0
         public var selfPingsFailed: UInt64 = 0
         /// Per channel, by id: this collector's outcomes.

@@ -59,6 +59,11 @@ CREATE TABLE notification (
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX notification_open_idx ON notification (id) WHERE state IN ('pending', 'held', 'released');
+-- An application's notifications, newest last (the Alertmanager re-send reads each down
+-- application's latest `down`).
+CREATE INDEX notification_application_idx ON notification (application_id, id);
+-- What retention deletes: closed notifications by age.
+CREATE INDEX notification_closed_idx ON notification (updated_at) WHERE state IN ('sent', 'abandoned');
 
 -- One row per notification and channel. Its id is the dedupe id receivers see, so it draws from
 -- webhook_delivery's sequence: an id is never reused across the two tables.

@@ -331,6 +331,29 @@ struct DeliveryAbandonTests {
         #expect(metrics.perChannel[channel.channel.id]?.abandoned == 1)
     }
 
+    @Test("retention: closed notifications older than 30 days go with their deliveries; recent and owed ones stay")
+    func retention() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try Migrator().migrate(connection)
+        try connection.query("INSERT INTO notification_channel (kind, name, settings, enabled) VALUES ('slack', 'c', '{\"url\": \"http://127.0.0.1:1/\"}', false)")
+        try connection.query("""
+            INSERT INTO notification (event, application_id, payload, state, updated_at) VALUES
+                ('up', 1, '{}', 'sent', now() - interval '31 days'), ('up', 1, '{}', 'abandoned', now() - interval '40 days'),
+                ('up', 1, '{}', 'sent', now() - interval '29 days'), ('up', 1, '{}', 'pending', now() - interval '90 days');
+            INSERT INTO notification_delivery (notification_id, channel_id, application_id, delivered_at) VALUES (1, 1, 1, now() - interval '31 days');
+            """)
+        var settings = NotificationDeliverer.Settings()
+        settings.pollMillis = 20
+        let metrics = NotificationMetrics()
+        let services = ServiceList([NotificationDeliverer(databaseURL: database.url, settings: settings, metrics: metrics)])
+        try services.start()
+        #expect(waitUntil(5) { metrics.notificationsExpired.load(ordering: .relaxed) == 2 })
+        services.stop()
+        #expect(try connection.query("SELECT id, state FROM notification ORDER BY id") == [["3", "sent"], ["4", "pending"]])
+        #expect(try connection.query("SELECT count(*) FROM notification_delivery") == [["0"]], "the deliveries went with their notification")
+    }
+
     @Test("a channel of a kind this build does not know (added by a newer collector) is left for one that does")
     func unknownKindLeftAlone() throws {
         let database = try TestDatabase()

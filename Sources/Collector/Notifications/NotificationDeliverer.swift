@@ -35,6 +35,9 @@ final class NotificationDeliverer: @unchecked Sendable {
         var pollMillis = 200
         /// Base of `{{url}}` (`--public-url`); empty leaves `{{url}}` empty.
         var publicURL = ""
+        /// Closed notifications (`sent`, `abandoned`) older than this are deleted, with their
+        /// delivery rows (`status_change` keeps the history).
+        var retentionDays = 30
         /// An external heartbeat URL GETted every `selfPingSeconds` (`--self-ping-url`).
         var selfPingURL: String?
         var selfPingSeconds = 30
@@ -80,6 +83,7 @@ final class NotificationDeliverer: @unchecked Sendable {
     private var lastRefreshScan = Date.distantPast
     private var lastDepthCount = Date.distantPast
     private var lastSelfPing = Date.distantPast
+    private var lastRetention = Date.distantPast
 
     init(databaseURL: String, settings: Settings, metrics: NotificationMetrics) {
         self.databaseURL = databaseURL
@@ -97,6 +101,7 @@ final class NotificationDeliverer: @unchecked Sendable {
                 if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
                 claimed = try dispatchDueRows(on: connection!)
                 try refreshIfDue(on: connection!)
+                try deleteExpiredIfDue(on: connection!)
                 if Date().timeIntervalSince(lastDepthCount) >= 0.2 {
                     lastDepthCount = Date()
                     let owed = try connection!.execute(
@@ -321,6 +326,23 @@ final class NotificationDeliverer: @unchecked Sendable {
                           ORDER BY id DESC LIMIT 1) AS notification ON true
             WHERE application.status = 'down' AND NOT application.auto_registered AND application.labels @> $1::jsonb
             """, [ChannelStore.jsonText(channel.labelFilter)]).rows.compactMap { $0["payload"].flatMap(NotificationFacts.init(payload:)) }
+    }
+
+    /// Deletes closed notifications past the retention, hourly, at most 10,000 a statement (any
+    /// collector may do it; the deletes are idempotent).
+    private func deleteExpiredIfDue(on connection: PostgresConnection) throws(PostgresError) {
+        guard Date().timeIntervalSince(lastRetention) >= 3_600 else { return }
+        lastRetention = Date()
+        while true {
+            let deleted = try connection.execute("""
+                DELETE FROM notification WHERE id IN (
+                    SELECT id FROM notification WHERE state IN ('sent', 'abandoned')
+                      AND updated_at < now() - make_interval(days => $1::integer) LIMIT 10000)
+                RETURNING id
+                """, [String(settings.retentionDays)]).rows.count
+            metrics.notificationsExpired.wrappingIncrement(by: UInt64(deleted), ordering: .relaxed)
+            if deleted < 10_000 || worker.isStopRequested { break }
+        }
     }
 
     /// GETs `--self-ping-url` every `selfPingSeconds`, so another monitor notices when this one stops.

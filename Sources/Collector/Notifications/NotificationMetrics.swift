@@ -16,6 +16,8 @@ public final class NotificationMetrics: Sendable {
     public let queueDepth = ManagedAtomic<Int64>(0)
     /// Failed round trips to PostgreSQL (retried).
     public let databaseFailures = ManagedAtomic<UInt64>(0)
+    /// Closed notifications deleted after the retention.
+    public let notificationsExpired = ManagedAtomic<UInt64>(0)
     /// Self-pings (`--self-ping-url`) by outcome.
     public let selfPingsSent = ManagedAtomic<UInt64>(0)
     public let selfPingsFailed = ManagedAtomic<UInt64>(0)

@@ -125,9 +125,22 @@ struct ChannelDeliveryTests {
         let before = sent()
         #expect(waitUntil(14) { sent() > before }, "firing alerts are re-sent every resend_seconds")
         #expect(try harness.connection.query("SELECT count(*) FROM notification WHERE event = 'down'") == [["1"]], "…without a new notification")
+        // It recovers and stays up (a long interval now, or it would go down again a second later).
+        try harness.connection.query("UPDATE application SET interval_ms = 600000 WHERE id = \(harness.applications[1].id)")
+        usleep(400_000)
         harness.sender.send(harness.record(1, sequence: 2))
-        #expect(waitUntil(10) { !names().contains("HeartbeatDown") }, "recovery resolves the alert")
+        // The resolve is delivered at once; a re-send that raced it is corrected by the next re-send.
+        #expect(waitUntil(20) { !names().contains("HeartbeatDown") }, "recovery resolves the alert")
         #expect(names().contains("HeartbeatWatchdog"))
+        // A re-send that raced the recovery (read `down`, posted after the resolve) reopens the
+        // alert; the next re-send states the recovery again and closes it.
+        let downPayload = try #require(try harness.connection.query("SELECT payload FROM notification WHERE event = 'down'").first?[0])
+        let stale = AlertmanagerKind.refresh(
+            down: [try #require(NotificationFacts(payload: downPayload))], recovered: [], channel: channel.channel, applicationURL: { _ in "" },
+            nowMicros: WallClock.nowMicros())
+        #expect(stale.allSatisfy { MessageTransport.send($0, timeoutMillis: 5_000) == nil })
+        #expect(names().contains("HeartbeatDown"), "reopened by the stale re-send")
+        #expect(waitUntil(20) { !names().contains("HeartbeatDown") }, "closed again by the next re-send's resolved alert: \(alerts())")
     }
 
     @Test("email (a real SMTP server with AUTH): a test notification and a transition arrive as parsed messages; a wrong password is an error")

@@ -179,17 +179,20 @@ struct NotificationKindTests {
         #expect(AlertmanagerKind.message(for: Self.outgoing(Self.facts(from: "up", to: "late"), channel)) == nil)
     }
 
-    @Test("alertmanager refresh: the watchdog plus every down application, in posts of at most 500 alerts")
+    @Test("alertmanager refresh: the watchdog, every down application (ending three periods on) and the recent recoveries (resolved), in posts of at most 500")
     func alertmanagerRefresh() {
-        let channel = NotificationChannel(kind: "alertmanager", name: "a", settings: ["url": "http://am"])
+        let channel = NotificationChannel(kind: "alertmanager", name: "a", settings: ["url": "http://am", "resend_seconds": "20"])
         let down = (0..<700).map { _ in Self.facts(from: "up", to: "down") }
-        let messages = AlertmanagerKind.refresh(down, channel: channel, applicationURL: { _ in "" }, nowMicros: 0)
+        let recovered = [Self.facts(from: "down", to: "up")]
+        let messages = AlertmanagerKind.refresh(down: down, recovered: recovered, channel: channel, applicationURL: { _ in "" }, nowMicros: 0)
         let lists = messages.compactMap { Self.json($0) as? [[String: Any]] }
-        #expect(lists.map(\.count) == [500, 201])
+        #expect(lists.map(\.count) == [500, 202])
         #expect((lists[0][0]["labels"] as? [String: String])?["alertname"] == "HeartbeatWatchdog")
+        #expect(lists[0][1]["endsAt"] as? String == "1970-01-01T00:01:00.000000Z", "firing, valid for 3 × 20 s")
+        #expect(lists[1].last?["endsAt"] as? String == "2026-11-30T03:04:05.123456Z", "the recovery, resolved at its time")
         var quiet = channel
         quiet.settings["watchdog"] = "false"
-        #expect(AlertmanagerKind.refresh([], channel: quiet, applicationURL: { _ in "" }, nowMicros: 0).isEmpty)
+        #expect(AlertmanagerKind.refresh(down: [], recovered: [], channel: quiet, applicationURL: { _ in "" }, nowMicros: 0).isEmpty)
     }
 
     @Test("email: envelope and headers from the settings, the subject encoded when not ASCII and never broken across lines, CRLF body")

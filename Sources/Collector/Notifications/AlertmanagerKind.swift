@@ -64,19 +64,35 @@ public enum AlertmanagerKind: RefreshingNotificationKind {
     public static func refreshSeconds(_ channel: NotificationChannel) -> Int { Int(channel.settings["resend_seconds"] ?? "") ?? 60 }
 
     public static func refresh(
-        _ down: [NotificationFacts], channel: NotificationChannel, applicationURL: (String) -> String, nowMicros: Int64
+        down: [NotificationFacts], recovered: [NotificationFacts], channel: NotificationChannel, applicationURL: (String) -> String,
+        nowMicros: Int64
     ) -> [OutboundMessage] {
         var alerts = [[String: Any]]()
+        // A re-sent firing alert ends by itself three periods on unless re-sent again, as
+        // Prometheus's own are: a re-send that raced a recovery cannot keep an alert open for
+        // Alertmanager's whole resolve timeout, and the resolved alerts below close it sooner.
+        let validUntil = KindSupport.rfc3339(micros: nowMicros + Int64(3 * refreshSeconds(channel)) * 1_000_000)
         if channel.settings["watchdog"] ?? "true" == "true" {
             alerts.append([
                 "labels": ["alertname": watchdogAlert, "severity": "none"],
                 "annotations": ["summary": "The heartbeat collectors are running: this alert always fires, and stops when they do."],
+                "startsAt": KindSupport.rfc3339(micros: nowMicros), "endsAt": validUntil,
             ])
         }
         for facts in down {
             let url = applicationURL(facts.applicationUUID)
-            alerts.append(firing(
-                facts, channel, title: channel.title.render(facts, applicationURL: url), body: channel.body.render(facts, applicationURL: url), url: url))
+            var alert = firing(
+                facts, channel, title: channel.title.render(facts, applicationURL: url), body: channel.body.render(facts, applicationURL: url), url: url)
+            alert["endsAt"] = validUntil
+            alerts.append(alert)
+        }
+        for facts in recovered {
+            let url = applicationURL(facts.applicationUUID)
+            alerts.append([
+                "labels": labels(facts, channel),
+                "annotations": ["summary": channel.title.render(facts, applicationURL: url), "description": channel.body.render(facts, applicationURL: url)],
+                "endsAt": facts.at,
+            ])
         }
         // Alertmanager takes a list; a few hundred alerts per POST keeps each request small.
         return stride(from: 0, to: alerts.count, by: 500).map { start in

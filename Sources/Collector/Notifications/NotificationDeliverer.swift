@@ -309,8 +309,12 @@ final class NotificationDeliverer: @unchecked Sendable {
             guard let kind = channel.sender as? any RefreshingNotificationKind.Type else { continue }
             if let last = lastRefresh[channel.id], now.timeIntervalSince(last) < Double(kind.refreshSeconds(channel)) { continue }
             lastRefresh[channel.id] = now
-            let down = channel.events?.contains("down") ?? true ? try Self.downApplications(for: channel, on: connection) : []
-            for message in kind.refresh(down, channel: channel, applicationURL: settings.applicationURL, nowMicros: WallClock.nowMicros()) {
+            let takesDown = channel.events?.contains("down") ?? true
+            let down = takesDown ? try Self.downApplications(for: channel, on: connection) : []
+            let recovered = takesDown ? try Self.recentRecoveries(for: channel, on: connection) : []
+            for message in kind.refresh(
+                down: down, recovered: recovered, channel: channel, applicationURL: settings.applicationURL, nowMicros: WallClock.nowMicros())
+            {
                 let failure = MessageTransport.send(message, timeoutMillis: settings.timeoutMillis)
                 metrics.record(channel, delivered: failure == nil ? 1 : 0, failed: failure == nil ? 0 : 1, abandoned: 0, lastError: failure)
             }
@@ -343,6 +347,18 @@ final class NotificationDeliverer: @unchecked Sendable {
             metrics.notificationsExpired.wrappingIncrement(by: UInt64(deleted), ordering: .relaxed)
             if deleted < 10_000 || worker.isStopRequested { break }
         }
+    }
+
+    /// The transitions out of `down` of the last 15 minutes, for applications not down now that
+    /// `channel`'s label filter selects (each application's latest).
+    static func recentRecoveries(for channel: NotificationChannel, on connection: PostgresConnection) throws(PostgresError) -> [NotificationFacts] {
+        try connection.execute("""
+            SELECT DISTINCT ON (notification.application_id) notification.payload
+            FROM notification JOIN application ON application.id = notification.application_id
+            WHERE notification.created_at > now() - interval '15 minutes' AND notification.payload::jsonb ->> 'from' = 'down'
+              AND application.status <> 'down' AND application.labels @> $1::jsonb
+            ORDER BY notification.application_id, notification.id DESC
+            """, [ChannelStore.jsonText(channel.labelFilter)]).rows.compactMap { $0["payload"].flatMap(NotificationFacts.init(payload:)) }
     }
 
     /// GETs `--self-ping-url` every `selfPingSeconds`, so another monitor notices when this one stops.

@@ -38,8 +38,13 @@ extension NotificationKind {
 public protocol RefreshingNotificationKind: NotificationKind {
     /// How often the state is re-sent, for `channel`.
     static func refreshSeconds(_ channel: NotificationChannel) -> Int
-    /// The messages that re-state `down` (the applications down now that the channel takes).
-    static func refresh(_ down: [NotificationFacts], channel: NotificationChannel, applicationURL: (String) -> String, nowMicros: Int64) -> [OutboundMessage]
+    /// The messages that re-state the channel's applications: `down` holds the transitions that
+    /// took each application down now, `recovered` the recent ones that took one out of `down`
+    /// (re-stated too, so a re-send that raced a recovery is corrected by the next one).
+    static func refresh(
+        down: [NotificationFacts], recovered: [NotificationFacts], channel: NotificationChannel, applicationURL: (String) -> String,
+        nowMicros: Int64
+    ) -> [OutboundMessage]
 }
 
 /// One notification on its way to one channel: what a kind builds its message from.

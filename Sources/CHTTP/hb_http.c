@@ -58,19 +58,13 @@ void hb_http_client_free(hb_http_client *client) {
     free(client);
 }
 
-/* One POST on `handle` (fresh or reused): its options are all set again, so nothing of an earlier
-   request carries over except the live connection. */
-static int post_with(CURL *handle, const char *url, const char *const *headers, size_t header_count,
-                     const void *body, size_t body_length, long timeout_ms, long *status,
-                     char *error_message, size_t error_capacity) {
-    struct curl_slist *list = NULL;
-    for (size_t index = 0; index < header_count; index++) list = curl_slist_append(list, headers[index]);
+/* Sets what every request shares (timeouts, no signals, no redirects, http/https only, the
+   answer's body discarded), performs the request already described on `handle`, and reports the
+   outcome as the public functions do. */
+static int perform_http(CURL *handle, const char *url, long timeout_ms, long *status,
+                        char *error_message, size_t error_capacity) {
     char curl_error[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(handle, CURLOPT_URL, url);
-    curl_easy_setopt(handle, CURLOPT_POST, 1L);
-    curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_length);
-    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);  /* no SIGALRM in a multi-threaded process */
@@ -84,11 +78,27 @@ static int post_with(CURL *handle, const char *url, const char *const *headers, 
     } else {
         snprintf(error_message, error_capacity, "%s", curl_error[0] ? curl_error : curl_easy_strerror(result));
     }
+    /* The buffer lives on this stack frame: unset it so a reused handle never writes to it. */
+    curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, NULL);
+    return (int)result;
+}
+
+/* One POST on `handle` (fresh or reused): its options are all set again, so nothing of an earlier
+   request carries over except the live connection. */
+static int post_with(CURL *handle, const char *url, const char *const *headers, size_t header_count,
+                     const void *body, size_t body_length, long timeout_ms, long *status,
+                     char *error_message, size_t error_capacity) {
+    struct curl_slist *list = NULL;
+    for (size_t index = 0; index < header_count; index++) list = curl_slist_append(list, headers[index]);
+    curl_easy_setopt(handle, CURLOPT_POST, 1L);
+    curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_length);
+    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, list);
+    int result = perform_http(handle, url, timeout_ms, status, error_message, error_capacity);
     /* The list is freed now: unset it so a later request on this handle never reads it. */
     curl_easy_setopt(handle, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(list);
-    return (int)result;
+    return result;
 }
 
 int hb_http_client_post(hb_http_client *client, const char *url, const char *const *headers, size_t header_count,
@@ -117,25 +127,11 @@ int hb_http_get(const char *url, long timeout_ms, long *status, char *error_mess
     CURL *handle = NULL;
     int failure = new_handle(&handle, error_message, error_capacity);
     if (failure != 0) return failure;
-    char curl_error[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(handle, CURLOPT_URL, url);
     curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(handle, CURLOPT_USERAGENT, "heartbeat-collector");
-    curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, curl_error);
-    CURLcode result = curl_easy_perform(handle);
-    if (result == CURLE_OK) {
-        curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, status);
-    } else {
-        snprintf(error_message, error_capacity, "%s", curl_error[0] ? curl_error : curl_easy_strerror(result));
-    }
+    int result = perform_http(handle, url, timeout_ms, status, error_message, error_capacity);
     curl_easy_cleanup(handle);
-    return (int)result;
+    return result;
 }
 
 /* The message libcurl uploads, read from memory in as many pieces as it asks for. */

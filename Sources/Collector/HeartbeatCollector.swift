@@ -85,7 +85,8 @@ public final class HeartbeatCollector: @unchecked Sendable {
         self.lastSeen = lastSeen
         let receivers = try Self.openReceivers(configuration, registry: registry.holder, lastSeen: lastSeen)
         self.receivers = receivers
-        httpIngest = HTTPIngestGate(registry: registry.holder, ringCapacity: 65_536, lastSeen: lastSeen)
+        httpIngest = HTTPIngestGate(
+            registry: registry.holder, ringCapacity: 65_536, lastSeen: lastSeen, rateLimit: (configuration.appRateLimit, configuration.appBurst))
         // Every collector with a monitor has a board, `--sink none` included.
         let monitorFeed: RowRing? = configuration.monitor ? RowRing(capacity: 1 << 18) : nil
         liveness = LivenessViewHolder(LivenessView(
@@ -98,7 +99,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
         hotStateSync = hotState?.sync
         lease = hotState?.lease
         publisher = hotState?.publisher
-        let ingestCounters = receivers.map(\.counters) + [httpIngest.counters]
+        let ingestCounters = receivers.map(\.counters) + [httpIngest.counters, httpIngest.pingCounters]
         monitor = monitorFeed.map { [liveness, monitorMetrics] feed in
             LivenessMonitor(
                 databaseURL: configuration.databaseURL, registry: registry.holder, lastSeen: lastSeen, feed: feed,
@@ -116,7 +117,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
             ? nil
             : NotificationDeliverer(databaseURL: configuration.databaseURL, settings: configuration.notificationSettings, metrics: notificationMetrics)
         (sink, drain) = Self.storage(
-            configuration, rings: receivers.map(\.ring) + [httpIngest.ring], spool: spool, partitions: maintainer, metrics: metrics,
+            configuration, rings: receivers.map { ($0.ring, .udp) } + [(httpIngest.ring, .httpRecords), (httpIngest.pingRing, .httpPing)], spool: spool, partitions: maintainer, metrics: metrics,
             lastSeen: lastSeen, monitorFeed: monitorFeed, sharedEvents: hotState?.localEvents)
         autoRegistrar = configuration.autoRegister
             ? AutoRegistrar(
@@ -173,7 +174,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
 
     /// The sink `--sink` names, and the drain specialised for it: the one place that picks.
     private static func storage(
-        _ configuration: CollectorConfiguration, rings: [RowRing], spool: Spool, partitions: PartitionMaintainer, metrics: StorageMetrics,
+        _ configuration: CollectorConfiguration, rings: [(ring: RowRing, transport: IngestTransport)], spool: Spool, partitions: PartitionMaintainer, metrics: StorageMetrics,
         lastSeen: LastSeenTable, monitorFeed: RowRing?, sharedEvents: RowRing?
     ) -> (sink: any BatchSink, drain: any CollectorService) {
         func drain<Sink: BatchSink>(into sink: Sink) -> (sink: any BatchSink, drain: any CollectorService) {
@@ -243,21 +244,29 @@ public final class HeartbeatCollector: @unchecked Sendable {
     /// The totals right now.
     public var statistics: IngestStatistics {
         var statistics = IngestStatistics()
-        for receiver in receivers {
-            statistics.recordsReceived += receiver.counters.recordsReceived
+        let entrances: [(IngestTransport, IngestCounters, RowRing)] =
+            receivers.map { (.udp, $0.counters, $0.ring) } + [(.httpRecords, httpIngest.counters, httpIngest.ring), (.httpPing, httpIngest.pingCounters, httpIngest.pingRing)]
+        for (transport, counters, ring) in entrances {
+            var counts = statistics.byTransport[transport] ?? .init()
+            counts.received += counters.recordsReceived
             for reason in RejectionReason.allCases {
-                statistics.rejected[reason, default: 0] += receiver.counters.recordsRejected(reason)
+                counts.rejected[reason, default: 0] += counters.recordsRejected(reason)
+                statistics.rejected[reason, default: 0] += counters.recordsRejected(reason)
             }
-            statistics.ringOccupancy += receiver.ring.occupancy
-        }
-        statistics.recordsReceived += httpIngest.counters.recordsReceived
-        for reason in RejectionReason.allCases {
-            statistics.rejected[reason, default: 0] += httpIngest.counters.recordsRejected(reason)
-        }
-        statistics.ringOccupancy += httpIngest.ring.occupancy
-        for counters in receivers.map(\.counters) + [httpIngest.counters] {
+            statistics.byTransport[transport] = counts
+            statistics.recordsReceived += counters.recordsReceived
+            statistics.ringOccupancy += ring.occupancy
             statistics.recordsSeenOnOverflow += counters.recordsSeenOnOverflow
             statistics.recordsNotSeen += counters.recordsNotSeen
+        }
+        // The drain's decisions, per transport here and in all below.
+        for transport in IngestTransport.allCases {
+            var counts = statistics.byTransport[transport] ?? .init()
+            counts.accepted = metrics.transports.accepted(transport)
+            for reason in [RejectionReason.replay, .rateLimited, .instanceLimit] {
+                counts.rejected[reason, default: 0] += metrics.transports.rejected(transport, reason)
+            }
+            statistics.byTransport[transport] = counts
         }
         statistics.rejected[.replay, default: 0] += metrics.recordsReplayRejected.load(ordering: .relaxed)
         statistics.rejected[.rateLimited, default: 0] += metrics.recordsRateLimited.load(ordering: .relaxed)

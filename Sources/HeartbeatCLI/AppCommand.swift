@@ -37,8 +37,8 @@ struct AppCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register an application; prints it (and its secret, once, with --signed).",
-            discussion: "With -q, prints only its UUID (and, with --signed, the secret on a second line): `uuid=$(heartbeat app add -q nightly-backup)`.")
+            abstract: "Register an application; prints it, a curl line that pings it, and with --signed its secret and ping key (once).",
+            discussion: "With -q, prints only its UUID (and, with --signed, the secret and the ping key on the next lines): `uuid=$(heartbeat app add -q nightly-backup)`.")
         @OptionGroup var database: DatabaseOption
         @Argument(help: "A name for people: 1-200 characters (code points), no control characters or bidirectional overrides.") var name: String
         @Option(help: "Longest silence before it is late, ms (default 60000; not with --cron).") var intervalMs: Int?
@@ -48,7 +48,9 @@ struct AppCommand: ParsableCommand {
         @Option(help: "Longest run (start … success/fail), ms; none by default.") var maxRunMs: Int?
         @Option(help: "A label KEY=VALUE for routing notifications (repeat for several; keys [A-Za-z_][A-Za-z0-9_]*).") var label: [String] = []
         @Flag(help: "Give it a secret: its records must then carry a valid HMAC tag.") var signed = false
-        @Flag(name: [.customShort("q"), .long], help: "Print only the UUID (and the secret, with --signed, on a second line).") var quiet = false
+        @Flag(name: [.customShort("q"), .long], help: "Print only the UUID (and the secret and ping key, with --signed, on the next lines).") var quiet = false
+        @Option(help: "The collector's HTTP address as the job reaches it, for the printed curl line. Env: HEARTBEAT_PUBLIC_URL. Default: http://127.0.0.1:7412.")
+        var publicURL: String?
 
         func run() throws {
             if timeZone != nil, cron == nil { throw ValidationError("--time-zone goes with --cron") }
@@ -61,13 +63,26 @@ struct AppCommand: ParsableCommand {
                     name: name, intervalMillis: intervalMs, schedule: schedule, graceMillis: graceMs, maxRunMillis: maxRunMs, signed: signed,
                     labels: labels, on: connection)
             }
+            let pingKey = secret.map(PingKey.hex(for:))
             if quiet {
                 print(record.uuid)
-                if let secret { print(secret.hexString) }
+                if let secret, let pingKey { print(secret.hexString + "\n" + pingKey) }
                 return
             }
             printRecord(record)
-            if let secret { print("secret: \(secret.hexString)   (shown once: keep it with the application)") }
+            if let secret, let pingKey {
+                print("secret: \(secret.hexString)   (shown once: keep it with the application)")
+                print("ping key: \(pingKey)   (for HTTP pings; derived from the secret)")
+            }
+            let base = publicURL ?? Environment.value("HEARTBEAT_PUBLIC_URL") ?? "http://127.0.0.1:7412"
+            print("ping it: " + Self.curlLine(base: base, uuid: record.uuid, pingKey: pingKey))
+        }
+
+        /// A ready-to-paste curl line that pings the application (`Spec/http-ping.md`).
+        static func curlLine(base: String, uuid: String, pingKey: String?) -> String {
+            let header = pingKey.map { " -H 'Authorization: Bearer \($0)'" } ?? ""
+            let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
+            return "curl -fsS -m 10 --retry 3\(header) \(trimmed)/ping/\(uuid)"
         }
     }
 

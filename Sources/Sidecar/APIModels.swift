@@ -1,5 +1,6 @@
 import Collector
 import Foundation
+import Protocol
 
 /// The JSON shapes of the status API (`Spec/openapi.yaml`), with snake_case names and RFC 3339
 /// UTC timestamps with microseconds.
@@ -21,7 +22,9 @@ enum APIModels {
         return formatter.date(from: text).map { Int64($0.timeIntervalSince1970 * 1_000_000) }
     }
 
-    static func application(_ record: ApplicationRecord, secret: String? = nil) -> [String: Any] {
+    /// An application as the API shows it; with `secret` (at creation, `signed: true`, rotation) also
+    /// the secret and the ping key derived from it, both shown this once.
+    static func application(_ record: ApplicationRecord, secret: ApplicationSecret? = nil) -> [String: Any] {
         var object: [String: Any] = [
             "uuid": record.uuid, "name": record.name, "status": record.status, "interval_ms": record.intervalMillis.map { $0 as Any } ?? NSNull(), "schedule": schedule(record.schedule),
             "grace_ms": record.graceMillis, "max_run_ms": record.maxRunMillis.map { $0 as Any } ?? NSNull(), "signed": record.signed,
@@ -29,7 +32,10 @@ enum APIModels {
             "last_run_ms": record.lastRunMillis.map { $0 as Any } ?? NSNull(), "last_run_at": timestamp(record.lastRunAtMicros),
             "created_at": timestamp(record.createdAtMicros), "labels": record.labels,
         ]
-        if let secret { object["secret"] = secret }
+        if let secret {
+            object["secret"] = secret.hexString
+            object["ping_key"] = PingKey.hex(for: secret)
+        }
         return object
     }
 

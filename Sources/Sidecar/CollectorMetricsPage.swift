@@ -25,11 +25,24 @@ enum CollectorMetricsPage {
     private static func ingest(_ page: inout PrometheusText, _ snapshot: CollectorSnapshot) {
         let statistics = snapshot.ingest
         let storage = snapshot.storage
-        page.counter("heartbeat_records_received_total", "Records received over UDP (datagrams are split into 64-byte records).", statistics.recordsReceived)
+        page.counter(
+            "heartbeat_records_received_total", "Records received over every transport (UDP datagrams and HTTP bodies are split into 64-byte records; an HTTP ping is one).",
+            statistics.recordsReceived)
         page.counter("heartbeat_records_accepted_total", "Records that passed every check.", statistics.recordsAccepted)
         page.counter(
             "heartbeat_records_rejected_total", "Records rejected, by reason (Spec/protocol.md).",
             RejectionReason.allCases.map { ([("reason", $0.description)], statistics.rejected[$0] ?? 0) })
+        let transports = IngestTransport.allCases.map { ($0, statistics.byTransport[$0] ?? .init()) }
+        page.counter(
+            "heartbeat_transport_records_received_total", "Records received, by transport (udp, http_records, http_ping).",
+            transports.map { ([("transport", $0.0.description)], $0.1.received) })
+        page.counter(
+            "heartbeat_transport_records_accepted_total", "Records accepted, by transport.", transports.map { ([("transport", $0.0.description)], $0.1.accepted) })
+        page.counter(
+            "heartbeat_transport_records_rejected_total", "Records rejected, by transport and reason; each transport balances on its own.",
+            transports.flatMap { transport, counts in
+                RejectionReason.allCases.map { ([("transport", transport.description), ("reason", $0.description)], counts.rejected[$0] ?? 0) }
+            })
         page.counter(
             "heartbeat_liveness_overflow_arrivals_total",
             "Validated records not queued (overload, or rate_limited at a receiver) whose arrival still reached liveness (last-seen).",
@@ -158,7 +171,7 @@ enum CollectorMetricsPage {
         page.counter("heartbeat_api_cache_hits_total", "History reads answered from the exact 1-second cache.", cache.hits.load(ordering: .relaxed))
         page.counter("heartbeat_api_cache_misses_total", "History reads that went to PostgreSQL.", cache.misses.load(ordering: .relaxed))
         page.counter(
-            "heartbeat_http_event_loop_answers_total", "Status reads (one application, the summary) answered on the event loop, without the router.", eventLoopAnswers)
+            "heartbeat_http_event_loop_answers_total", "Status reads (one application, the summary) and GET/HEAD pings answered on the event loop, without the router.", eventLoopAnswers)
         if let connections {
             page.gauge("heartbeat_http_connections", "HTTP connections open to the sidecar.", Double(connections.openCount))
             page.counter(

@@ -3,14 +3,16 @@ import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
 
-/// The hottest reads — `GET`/`HEAD /v1/apps/{uuid}` and `/v1/summary` — answered on the
+/// The hottest requests — `GET`/`HEAD /v1/apps/{uuid}`, `/v1/summary` and `/ping/{uuid}[/{action}]` — answered on the
 /// connection's event loop, in the channel pipeline, without a task, an executor hop or the async
 /// channel's writer: those cost several times the answer itself (a status read is a dictionary
 /// lookup and a few hundred bytes of JSON). The answer is the routes' own function
 /// (``StatusAPI/application(_:headers:_:)``, ``StatusAPI/summary(headers:_:)``), so auth, ETags
 /// and the body are the same by construction.
 ///
-/// Only a plain success (200 or 304) is answered here. Anything else goes on to the router as if
+/// A ping is answered here whatever its outcome (``PingAPI/answer(uuid:action:query:headers:_:)``
+/// writes every status itself, and a ping handed on after the gate took it would count twice).
+/// Of the reads, only a plain success (200 or 304) is answered here. Anything else goes on to the router as if
 /// this handler were not there: another path or method, an error of any kind (401, 403, 404, 503
 /// — the router writes its error body), a request with a `Connection` header (the router owns
 /// closing), and every request that arrives while an earlier request of the connection is still
@@ -74,6 +76,11 @@ final class LiveReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func answer(_ head: HTTPRequest) -> SidecarContext.Reply? {
         guard head.method == .get || head.method == .head, head.headerFields[.connection] == nil, let target = head.path else { return nil }
         let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
+        if path.hasPrefix("/ping/") {
+            guard let (uuid, action) = PingAPI.route(path) else { return nil }
+            let query = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[target.index(after: $0)...]) }
+            return PingAPI.answer(uuid: uuid, action: action, query: query, headers: head.headerFields, shared.collector)
+        }
         do {
             if path == "/v1/summary" { return try StatusAPI.summary(headers: head.headerFields, shared) }
             let prefix = "/v1/apps/"

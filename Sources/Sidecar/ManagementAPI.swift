@@ -19,7 +19,7 @@ enum ManagementAPI {
             }
             shared.cache.invalidate()
             return SidecarContext.json(
-                .created, APIModels.encode(APIModels.application(record, secret: secret?.hexString)),
+                .created, APIModels.encode(APIModels.application(record, secret: secret)),
                 headers: [.location: "/v1/apps/\(record.uuid)"])
         }
         router.patch("/v1/apps/:uuid") { request, context -> Response in
@@ -33,7 +33,7 @@ enum ManagementAPI {
                 maxRunMillis: present.contains("max_run_ms") ? .some(body.max_run_ms) : nil, enabled: body.enabled, signed: body.signed, labels: body.labels)
             let (record, secret) = try await shared.registryWrite { try ApplicationStore.update(uuid, changes, on: $0) }
             shared.cache.invalidate()
-            return SidecarContext.json(.ok, APIModels.encode(APIModels.application(record, secret: secret?.hexString)))
+            return SidecarContext.json(.ok, APIModels.encode(APIModels.application(record, secret: secret)))
         }
         router.delete("/v1/apps/:uuid") { request, context -> Response in
             try shared.requireAdmin(request)
@@ -61,7 +61,9 @@ enum ManagementAPI {
             let seconds = shared.previousSecretSeconds
             let (secret, expires) = try await shared.registryWrite { try ApplicationStore.rotateSecret(uuid, previousValidSeconds: seconds, on: $0) }
             shared.cache.invalidate()
-            return SidecarContext.json(.ok, APIModels.encode(["secret": secret.hexString, "previous_secret_expires_at": APIModels.timestamp(expires)]))
+            return SidecarContext.json(.ok, APIModels.encode([
+                "secret": secret.hexString, "ping_key": PingKey.hex(for: secret), "previous_secret_expires_at": APIModels.timestamp(expires),
+            ]))
         }
     }
 

@@ -14,6 +14,10 @@ public protocol SidecarCollector: AnyObject, Sendable {
     func checkRegistryNow()
     /// Validates records received over HTTP and queues the accepted ones, like a receiver.
     func submitHTTPRecords(_ records: UnsafeRawBufferPointer) -> HTTPIngestGate.Outcome
+    /// Checks an HTTP ping and queues it when accepted.
+    func submitPing(_ ping: HTTPPing) -> HTTPPing.Outcome
+    /// Counts a request to `/ping/…` that is not a ping (bad UUID, action or instance).
+    func countMalformedPing()
     /// The PostgreSQL the status reads and the management writes go to.
     var databaseURL: String { get }
     /// Sends a test notification to `channel` now (blocking, at most the delivery timeout); nil
@@ -26,6 +30,14 @@ public protocol SidecarCollector: AnyObject, Sendable {
 extension HeartbeatCollector: SidecarCollector {
     public func submitHTTPRecords(_ records: UnsafeRawBufferPointer) -> HTTPIngestGate.Outcome {
         httpIngest.submit(records)
+    }
+
+    public func submitPing(_ ping: HTTPPing) -> HTTPPing.Outcome {
+        httpIngest.ping(ping)
+    }
+
+    public func countMalformedPing() {
+        httpIngest.countMalformedPing()
     }
 
     public var databaseURL: String { configuration.databaseURL }

@@ -21,7 +21,7 @@ final class SidecarContext: Sendable {
     /// The server's connection limits, for `/metrics` (nil when only listing routes).
     let connections: ConnectionGuard?
 
-    /// Status reads ``LiveReadHandler`` answered (`heartbeat_http_event_loop_answers_total`).
+    /// Status reads and pings ``LiveReadHandler`` answered (`heartbeat_http_event_loop_answers_total`).
     let eventLoopAnswers = ManagedAtomic<UInt64>(0)
 
     /// Whether `/metrics/apps` is served (`--app-metrics`).

@@ -206,6 +206,7 @@ public final class SidecarServer: @unchecked Sendable {
         ManagementAPI.register(on: router, shared)
         ChannelAPI.register(on: router, shared)
         BatchIngestAPI.register(on: router, shared)
+        PingAPI.register(on: router, shared)
         StatusPage.register(on: router, shared)
         router.get("/healthz") { _, _ in
             json(.ok, #"{"status":"ok"}"#)

@@ -48,6 +48,26 @@ final class FakeCollector: SidecarCollector, @unchecked Sendable {
         return HTTPIngestGate.Outcome(received: count, accepted: accepted, rejected: accepted < count ? [.version: count - accepted] : [:])
     }
 
+    /// What ``submitPing(_:)`` answers, and the pings it was handed.
+    var pingOutcome: HTTPPing.Outcome {
+        get { lock.withLock { outcome } }
+        set { lock.withLock { outcome = newValue } }
+    }
+    private var outcome = HTTPPing.Outcome.accepted
+    private var handedPings = [HTTPPing]()
+    private var malformed = 0
+    var pings: [HTTPPing] { lock.withLock { handedPings } }
+    var malformedPings: Int { lock.withLock { malformed } }
+
+    func submitPing(_ ping: HTTPPing) -> HTTPPing.Outcome {
+        lock.withLock {
+            handedPings.append(ping)
+            return outcome
+        }
+    }
+
+    func countMalformedPing() { lock.withLock { malformed += 1 } }
+
     func publishNotification(_ payload: String) {
         lock.withLock { published.append(payload) }
     }

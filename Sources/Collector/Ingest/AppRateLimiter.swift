@@ -38,13 +38,21 @@ struct AppRateLimiter: ~Copyable {
     /// Whether `row`'s application still has budget at the row's receive time; if so, spends it.
     @inline(__always)
     mutating func admit(_ row: HeartbeatRow) -> Bool {
+        admitOrWait(row) == 0
+    }
+
+    /// 0 when `row`'s application still has budget at the row's receive time (and spends it), else
+    /// how many nanoseconds until it would have: what an HTTP ping's `Retry-After` says.
+    @inline(__always)
+    mutating func admitOrWait(_ row: HeartbeatRow) -> Int64 {
         let index = Int(UInt32(bitPattern: row.applicationID))
         if index >= capacity { grow(toHold: index) }
         let now = row.receivedAtMicros &* 1_000
         let arrival = max(arrivals[index], now)
-        guard arrival &- now <= toleranceNanos else { return false }
+        let ahead = arrival &- now
+        guard ahead <= toleranceNanos else { return ahead - toleranceNanos }
         arrivals[index] = arrival &+ intervalNanos
-        return true
+        return 0
     }
 
     /// Hints that application `id`'s budget will be checked soon (the drain issues it a few rows

@@ -6,6 +6,12 @@ import ThreadSafety
 /// of their own that the drain reads with the receivers' rings — so replay checking, storage and
 /// the monitor treat them the same. Requests from any thread take a lock, which keeps the ring's
 /// single-producer contract; the UDP path never touches it.
+///
+/// HTTP pings (``HTTPPing``) are decided here in full, since their answer says what became of them:
+/// key, budget and queue are checked before the reply, and accepted pings go on a ring of their own
+/// that the drain takes without replay or budget checks (a ping has no sequence number to replay-check,
+/// and its budget was spent here). Its budget is the per-application one UDP records have, kept
+/// separately for pings.
 public final class HTTPIngestGate: @unchecked Sendable {
     /// What happened to one request's records (replays are found later, by the drain, and counted
     /// in the collector's totals only).
@@ -23,16 +29,88 @@ public final class HTTPIngestGate: @unchecked Sendable {
 
     let ring: RowRing
     let counters = IngestCounters()
+    /// Accepted pings, for the drain (stored rows with sequence 0, which no record has).
+    let pingRing: RowRing
+    let pingCounters = IngestCounters()
     private let registry: RegistryHolder
     private let totals = Locked(ReceiverTotals())
+    private let pings: Locked<PingState>
+
+    /// What the ping path counts and spends, under one lock.
+    private struct PingState: ~Copyable {
+        var totals = ReceiverTotals()
+        var budget: AppRateLimiter?
+    }
 
     /// Where a validated record the ring has no room for still reaches liveness.
     private let lastSeen: LastSeenTable?
 
-    init(registry: RegistryHolder, ringCapacity: Int, lastSeen: LastSeenTable? = nil) {
+    init(registry: RegistryHolder, ringCapacity: Int, lastSeen: LastSeenTable? = nil, rateLimit: (recordsPerSecond: Int, burst: Int) = (0, 0)) {
         self.registry = registry
         self.lastSeen = lastSeen
         ring = RowRing(capacity: ringCapacity)
+        pingRing = RowRing(capacity: ringCapacity)
+        pings = Locked(PingState(budget: AppRateLimiter(recordsPerSecond: rateLimit.recordsPerSecond, burst: rateLimit.burst)))
+    }
+
+    /// Checks `ping` against the registry (application, enabled, ping key), its application's budget
+    /// and the queue, and queues it when all pass; counted either way.
+    public func ping(_ ping: HTTPPing) -> HTTPPing.Outcome {
+        let nowMicros = WallClock.nowMicros()
+        let table = registry.snapshot.validator.applications
+        let outcome: HTTPPing.Outcome
+        var row = HeartbeatRow(
+            applicationID: 0, kind: ping.kind, instance: ping.instance, sequence: 0, receivedAtMicros: nowMicros, sentAtMicros: nowMicros,
+            status: ping.status)
+        if let entry = table.entry(for: ping.application) {
+            row.applicationID = Int32(truncatingIfNeeded: entry.applicationID)
+            outcome = entry.isEnabled ? Self.checkKey(ping.key, entry: entry, table: table) : .disabled
+        } else {
+            outcome = .unknownApplication
+        }
+        return pings.withLock { state in
+            var result = outcome
+            if result == .accepted, let wait = state.budget?.admitOrWait(row), wait > 0 {
+                result = .rateLimited(retryAfterSeconds: Int((wait + 999_999_999) / 1_000_000_000))
+            }
+            if result == .accepted, !pingRing.push(row) {
+                result = .overloaded
+                // Its key proved it, so like an unsigned record it may still count for liveness.
+                if let lastSeen, OverflowArrival.counts(kind: row.kind, signed: false, instance: row.instance, sequence: 0, lastSeen: lastSeen.entry(for: Int64(row.applicationID))),
+                    lastSeen.recordOverflowArrival(applicationID: Int(row.applicationID), receivedMicros: nowMicros)
+                {
+                    state.totals.seenOnOverflow &+= 1
+                } else {
+                    state.totals.notSeen &+= 1
+                }
+            }
+            state.totals.received &+= 1
+            if let reason = result.rejection { state.totals.reject(reason) } else { state.totals.pushed &+= 1 }
+            pingCounters.publish(state.totals)
+            return result
+        }
+    }
+
+    /// Whether `key` opens application `entry`: any (or none) for an unsigned one; for a signed one the
+    /// ping key of its secret, or of its previous secret while a rotation's grace period lasts.
+    private static func checkKey(_ key: String?, entry: ApplicationTable.Entry, table: ApplicationTable) -> HTTPPing.Outcome {
+        guard entry.isSigned else { return .accepted }
+        guard let key else { return .keyMissing }
+        // A malformed key is compared as an all-zero one, so a wrong key takes the same time either way.
+        let given = PingKey.parse(key) ?? .unsigned
+        let keyIndex = Int(entry.keyIndex)
+        if PingKey.derive(table.key(at: keyIndex)).constantTimeEquals(given) { return .accepted }
+        if entry.hasPreviousKey, PingKey.derive(table.key(at: keyIndex + 1)).constantTimeEquals(given) { return .accepted }
+        return .keyWrong
+    }
+
+    /// Counts a request that was not a ping (``HTTPPing/Malformed``).
+    public func countMalformedPing() {
+        pings.withLock { state in
+            state.totals.received &+= 1
+            state.totals.reject(.malformed)
+            pingCounters.publish(state.totals)
+        }
     }
 
     /// Validates and queues every 64-byte record in `records` (whose length the caller checked).

@@ -9,7 +9,8 @@ import Glibc
 /// refuses replays (``ReplayGuard``) and records over their application's budget
 /// (``AppRateLimiter``; replays are refused first, so a replay flood spends no budget), records
 /// each accepted row in the ``LastSeenTable`` (and hands it to the monitor and the hot state), and
-/// then to its ``BatchSink``.
+/// then to its ``BatchSink``. Rows of a prechecked transport (HTTP pings, checked in full by
+/// ``HTTPIngestGate``) skip the replay and budget checks.
 final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
     /// Rows ahead whose table entries are prefetched.
     static var prefetchDistance: Int { 8 }
@@ -19,6 +20,8 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
     static var busyNapMicros: UInt32 { 4_000 }
     static var idleNapMicros: UInt32 { 8_000 }
     private let rings: [RowRing]
+    /// The transport of each ring.
+    private let transports: [IngestTransport]
     private let lastSeen: LastSeenTable
     /// Accepted rows for the liveness monitor, when it runs; a full feed drops the event (counted)
     /// and the monitor falls back on the last-seen table before convicting anyone.
@@ -35,7 +38,7 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
     let worker = WorkerThread()
 
     init(
-        rings: [RowRing], sink: Sink, metrics: StorageMetrics, lastSeen: LastSeenTable, replayIdleSeconds: Int,
+        rings: [(ring: RowRing, transport: IngestTransport)], sink: Sink, metrics: StorageMetrics, lastSeen: LastSeenTable, replayIdleSeconds: Int,
         rateLimit: (recordsPerSecond: Int, burst: Int) = (0, 0),
         instanceLimits: (perApplication: Int, total: Int) = (ReplayGuard.defaultMaximumPerApplication, ReplayGuard.defaultMaximumTotal),
         monitorFeed: RowRing? = nil, sharedEvents: RowRing? = nil
@@ -44,7 +47,8 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
         self.monitorFeed = monitorFeed
         self.sharedEvents = sharedEvents
         self.lastSeen = lastSeen
-        self.rings = rings
+        self.rings = rings.map(\.ring)
+        self.transports = rings.map(\.transport)
         self.sink = sink
         self.metrics = metrics
         self.replayIdleMicros = Int64(replayIdleSeconds) * 1_000_000
@@ -65,6 +69,7 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
         var replays: UInt64 = 0
         var feedDrops: UInt64 = 0
         var sharedEventDrops: UInt64 = 0
+        var tallies = [DrainTransportCounts.Tally](repeating: .init(), count: IngestTransport.allCases.count)
         var lastEviction = DispatchTime.now().uptimeNanoseconds
         // The drain naps between passes, briefly after a pass that moved rows and longer when idle:
         // every wake-up is a context switch, and at a shorter nap they cost as much as the drain's
@@ -76,7 +81,8 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
             // rings found empty after it stay empty.
             let stopping = worker.isStopRequested
             var moved = 0
-            for ring in rings {
+            for (ring, transport) in zip(rings, transports) {
+                let prechecked = transport.isPrechecked
                 // Empty the ring (but take at most its capacity, so that a ring refilled as fast
                 // as it is read cannot hold the drain), reading its rows in place, a run of at
                 // most 4,096 at a time.
@@ -88,6 +94,7 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
                     moved += count
                     movedFromRing += count
                     let now = DispatchTime.now().uptimeNanoseconds
+                    let before = (accepted, replays, rateLimited, instanceLimited)
                     for index in 0..<count {
                         // Start loading the tables' lines for a row a little ahead, so the cache
                         // misses of consecutive rows overlap.
@@ -98,7 +105,9 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
                             rateLimiter?.prefetch(ahead.applicationID)
                         }
                         let row = rows[index]
-                        switch replayGuard.check(row) {
+                        switch prechecked ? nil : replayGuard.check(row) {
+                        case nil:
+                            break
                         case .admitted:
                             if rateLimiter?.admit(row) == false {
                                 rateLimited &+= 1
@@ -129,9 +138,14 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
                         sink.take(row, nowNanos: now)
                     }
                     ring.release(count)
+                    tallies[transport.rawValue].accepted &+= accepted &- before.0
+                    tallies[transport.rawValue].replays &+= replays &- before.1
+                    tallies[transport.rawValue].rateLimited &+= rateLimited &- before.2
+                    tallies[transport.rawValue].instanceLimited &+= instanceLimited &- before.3
                 }
             }
             metrics.recordsAccepted.store(accepted, ordering: .relaxed)
+            metrics.transports.publish(tallies)
             metrics.recordsReplayRejected.store(replays, ordering: .relaxed)
             metrics.recordsRateLimited.store(rateLimited, ordering: .relaxed)
             metrics.recordsInstanceLimited.store(instanceLimited, ordering: .relaxed)

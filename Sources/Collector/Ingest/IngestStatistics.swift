@@ -38,6 +38,28 @@ public struct IngestStatistics: Sendable, CustomStringConvertible, Encodable {
     public var ringOccupancy: Int = 0
     /// Rows waiting in the spool.
     public var spoolRows: Int = 0
+    /// The same three counts for each transport (each balances on its own once drained).
+    public var byTransport: [IngestTransport: TransportCounts] = [:]
+
+    /// Records one transport received, accepted and rejected (by reason).
+    public struct TransportCounts: Sendable, Equatable, Encodable {
+        public var received: UInt64 = 0
+        public var accepted: UInt64 = 0
+        public var rejected: [RejectionReason: UInt64] = [:]
+
+        public init() {}
+
+        /// Whether `received == accepted + Σ rejected`.
+        public var isBalanced: Bool { received == accepted + rejected.values.reduce(0, +) }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(received, forKey: Key("received"))
+            try container.encode(accepted, forKey: Key("accepted"))
+            try container.encode(
+                Dictionary(uniqueKeysWithValues: RejectionReason.allCases.map { ($0.description, rejected[$0, default: 0]) }), forKey: Key("rejected"))
+        }
+    }
 
     /// Σ rejected over every reason.
     public var recordsRejected: UInt64 { rejected.values.reduce(0, +) }
@@ -83,5 +105,8 @@ public struct IngestStatistics: Sendable, CustomStringConvertible, Encodable {
         try container.encode(spoolRows, forKey: Key("spool_rows"))
         try container.encode(recordsInFlight, forKey: Key("in_flight"))
         try container.encode(isBalanced, forKey: Key("balanced"))
+        try container.encode(
+            Dictionary(uniqueKeysWithValues: IngestTransport.allCases.map { ($0.description, byTransport[$0] ?? TransportCounts()) }),
+            forKey: Key("transports"))
     }
 }

@@ -431,13 +431,14 @@ public enum ApplicationStore {
     }
 
     /// Records lost over the last hour, from gaps in each instance's sequence numbers (read through
-    /// the (application_id, received_at) index).
+    /// the (application_id, received_at) index). HTTP pings are stored with sequence 0, which no
+    /// record has: they carry no sequence and never count as lost.
     public static func recordsLostLastHour(applicationID: Int, on connection: PostgresConnection) throws(StoreError) -> Int64 {
         let rows = try run(connection) {
             try $0.execute("""
                 SELECT coalesce(sum(max_seq - min_seq + 1 - seen), 0) AS lost FROM (
                     SELECT max(seq) AS max_seq, min(seq) AS min_seq, count(DISTINCT seq) AS seen
-                    FROM heartbeat_event WHERE application_id = $1::integer AND received_at > now() - interval '1 hour'
+                    FROM heartbeat_event WHERE application_id = $1::integer AND received_at > now() - interval '1 hour' AND seq <> 0
                     GROUP BY instance) AS per_instance
                 """, [String(applicationID)])
         }

@@ -32,6 +32,8 @@ public final class StorageMetrics: Sendable {
     public let batchesSpilledOnStall = ManagedAtomic<UInt64>(0)
     /// Rows thrown away on purpose (`--sink none`).
     public let rowsDiscarded = ManagedAtomic<UInt64>(0)
+    /// The drain's accepted rows and refusals by transport.
+    public let transports = DrainTransportCounts()
     /// Records refused by the drain's anti-replay check.
     public let recordsReplayRejected = ManagedAtomic<UInt64>(0)
     /// Records refused by the drain because their application was over its budget (`rate_limited`).

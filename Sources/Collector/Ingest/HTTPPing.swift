@@ -1,0 +1,105 @@
+import Protocol
+
+/// One HTTP ping (`/ping/{uuid}[/{action}]`) as the ingest path sees it: which application, what it
+/// says (a record kind and status), from which instance, and the ping key it carried. Parsed from
+/// the request by ``init(application:action:instance:key:)``; validated by ``HTTPIngestGate/ping(_:)``.
+public struct HTTPPing: Sendable, Equatable {
+    public var application: ApplicationUUID
+    public var kind: RecordKind
+    /// The exit status of `/ping/{uuid}/{exit-status}`; 1 for `/fail`, 0 otherwise.
+    public var status: Int32
+    /// The instance `?instance=` names (``instanceID(_:)``), 0 without one.
+    public var instance: UInt32
+    /// The ping key from `Authorization: Bearer` or `?key=`; nil when the request had none.
+    public var key: String?
+
+    /// Why a request is not a ping (answered 400 with the message, counted `malformed`).
+    public struct Malformed: Error, Equatable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The longest instance name, in bytes.
+    public static let maximumInstanceNameLength = 64
+
+    /// The ping of a request to `/ping/{application}` (`action` nil) or `/ping/{application}/{action}`.
+    public init(application: Substring, action: Substring?, instance: Substring?, key: String?) throws(Malformed) {
+        guard let uuid = ApplicationUUID(application) else {
+            throw Malformed(description: "\(application.prefix(64)) is not an application UUID")
+        }
+        self.application = uuid
+        (kind, status) = try Self.meaning(of: action)
+        self.instance = try instance.map { name throws(Malformed) in try Self.instanceID(name) } ?? 0
+        self.key = key
+    }
+
+    /// The kind and status an action path segment stands for.
+    static func meaning(of action: Substring?) throws(Malformed) -> (RecordKind, Int32) {
+        guard let action else { return (.beat, 0) }
+        switch action {
+        case "start": return (.start, 0)
+        case "success": return (.success, 0)
+        case "fail": return (.fail, 1)
+        case "stop": return (.stop, 0)
+        default:
+            guard action.utf8.count <= 3, action.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                let code = Int32(action), code <= 255
+            else {
+                throw Malformed(description: "\(action.prefix(64)): the action is start, success, fail, stop or an exit status 0-255")
+            }
+            return code == 0 ? (.success, 0) : (.fail, code)
+        }
+    }
+
+    /// The 32-bit instance id of an instance name (1-64 of `A-Z a-z 0-9 . _ : -`): its FNV-1a hash,
+    /// so that every collector maps a name to the same id with no shared table. 0 (no instance) is
+    /// never the result.
+    public static func instanceID(_ name: Substring) throws(Malformed) -> UInt32 {
+        let bytes = name.utf8
+        guard !bytes.isEmpty, bytes.count <= maximumInstanceNameLength, bytes.allSatisfy(isInstanceNameByte) else {
+            throw Malformed(description: "instance: 1 to \(maximumInstanceNameLength) of A-Z a-z 0-9 . _ : -")
+        }
+        var hash: UInt32 = 2_166_136_261
+        for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return hash == 0 ? 1 : hash
+    }
+
+    private static func isInstanceNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
+            true
+        default:
+            false
+        }
+    }
+
+    /// What became of a ping; each refusal is counted under one ``RejectionReason`` (in brackets).
+    public enum Outcome: Sendable, Equatable {
+        /// Queued for the drain like a record (200).
+        case accepted
+        /// No application has the UUID (404) [unknown_app].
+        case unknownApplication
+        /// The application is disabled (404) [disabled].
+        case disabled
+        /// A signed application's ping without a key (401) [auth].
+        case keyMissing
+        /// A key that is not the application's ping key (403) [auth].
+        case keyWrong
+        /// Over the application's budget; try again after this many seconds (429) [rate_limited].
+        case rateLimited(retryAfterSeconds: Int)
+        /// The queue is full (503, `Retry-After: 1`) [overload].
+        case overloaded
+
+        /// The reason it is counted under; nil when accepted.
+        public var rejection: RejectionReason? {
+            switch self {
+            case .accepted: nil
+            case .unknownApplication: .unknownApplication
+            case .disabled: .disabled
+            case .keyMissing, .keyWrong: .authentication
+            case .rateLimited: .rateLimited
+            case .overloaded: .overload
+            }
+        }
+    }
+}

@@ -337,6 +337,26 @@ events {{ worker_connections 4096; }}
     return process
 
 
+def wrk(port, paths, connections, seconds, directory, method="GET"):
+    """Runs wrk (2 threads, keep-alive) over `paths`, one chosen at random per request; returns
+    {"rate": requests/s, "p50", "p99": ms, "non2xx": count, "requests": completed}."""
+    listing = os.path.join(directory, "paths.lua")
+    with open(listing, "w") as script:
+        script.write("paths = {\n" + ",\n".join(f'"{path}"' for path in paths) + "\n}\n")
+        script.write(f"math.randomseed(7)\nrequest = function()\n  return wrk.format(\"{method}\", paths[math.random(#paths)])\nend\n")
+    output = run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", listing,
+                  f"http://127.0.0.1:{port}"]).stdout
+
+    def milliseconds(label):
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", output, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rate": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), "p50": milliseconds("50"), "p99": milliseconds("99"),
+            "non2xx": int(errors.group(1)) if errors else 0, "requests": int(re.search(r"(\d+) requests in", output).group(1))}
+
+
 def udp_drops(port):
     """Datagrams the kernel dropped on the sockets bound to local UDP `port` (any address), from
     /proc/net/udp and /proc/net/udp6 (the `drops` column; it lives as long as the socket)."""
@@ -374,11 +394,12 @@ def metric_sum(samples, prefix):
 
 def settled(collector):
     """Whether the collector has nothing in flight: rings and spool empty, received = accepted +
-    rejected, accepted = stored + spooled + dead-lettered from batches + dropped (Spec/storage.md)."""
+    rejected, accepted = stored + spooled + dead-lettered from batches + dropped + discarded (Spec/storage.md)."""
     m = collector.metrics()
     received = m["heartbeat_records_received_total"]
     accepted = m["heartbeat_records_accepted_total"]
     rejected = metric_sum(m, "heartbeat_records_rejected_total")
     placed = (m["heartbeat_rows_stored_total"] + m["heartbeat_rows_spooled_total"] + metric_sum(m, "heartbeat_rows_dropped_total")
+              + m.get("heartbeat_rows_discarded_total", 0)
               + m.get('heartbeat_rows_dead_lettered_total{source="batch"}', 0))
     return received == accepted + rejected and accepted == placed and m["heartbeat_spool_rows"] == 0 and m["heartbeat_ring_occupancy_rows"] == 0

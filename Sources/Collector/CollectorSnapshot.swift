@@ -131,6 +131,16 @@ public struct CollectorSnapshot: Sendable, Encodable {
         }
     }
 
+    /// Job runs from HTTP pings (what the collector itself counts; the sidecar counts its writes).
+    public var runs = Runs()
+
+    public struct Runs: Sendable, Encodable {
+        /// Runs deleted for their age (`--run-retention-days`).
+        public var expired: UInt64 = 0
+        /// `/log` pings by outcome: `accepted` or a rejection reason's label.
+        public var pingLogs: [String: UInt64] = [:]
+    }
+
     public struct Notifications: Sendable, Encodable {
         public var configured = false
         public var delivered: UInt64 = 0

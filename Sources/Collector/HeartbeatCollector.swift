@@ -125,7 +125,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
                 databaseURL: configuration.databaseURL, perMinute: configuration.autoRegisterPerMinute,
                 maximum: configuration.autoRegisterMaximum)
             : nil
-        maintenance = PartitionMaintenance(maintainer: maintainer, databaseURL: configuration.databaseURL)
+        maintenance = PartitionMaintenance(maintainer: maintainer, databaseURL: configuration.databaseURL, runRetentionDays: configuration.runRetentionDays)
         // Start order; shutdown is the reverse. Each part relies only on parts before it: the
         // monitor and the drain on the registry, the writers, the hot state and the publisher; the
         // receivers (last) on the drain emptying their rings. So reading stops first, the drain
@@ -316,6 +316,8 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.registry.applicationsAutoRegistered = autoRegistrar?.registered.load(ordering: .relaxed) ?? 0
         snapshot.registry.autoRegistrationsSkipped = autoRegistrar?.skippedAtCap.load(ordering: .relaxed) ?? 0
         snapshot.registry.partitionMaintenanceFailures = failedMaintenance
+        snapshot.runs.expired = maintenance.runsExpired.load(ordering: .relaxed)
+        snapshot.runs.pingLogs = httpIngest.logOutcomes
         snapshot.registry.lastHeartbeatRowsWritten = lastHeartbeats?.applicationsWritten.load(ordering: .relaxed) ?? 0
         snapshot.registry.lastHeartbeatWriteFailures = lastHeartbeats?.failures.load(ordering: .relaxed) ?? 0
 

@@ -77,6 +77,10 @@ struct ServeCommand: ParsableCommand {
     var spoolMaxBytes: Int?
     @Option(help: "Days of heartbeat_event partitions kept (1-3650). Env: HEARTBEAT_RETENTION_DAYS. Default: 7.")
     var retentionDays: Int?
+    @Option(help: "Job runs (from HTTP pings, with their output) kept per application, newest first (1-10000). Env: HEARTBEAT_RUN_HISTORY. Default: 100.")
+    var runHistory: Int?
+    @Option(help: "Days job runs are kept (1-3650). Env: HEARTBEAT_RUN_RETENTION_DAYS. Default: 30.")
+    var runRetentionDays: Int?
     @Option(help: "Allowed clock skew of signed records, seconds (0-86400). Env: HEARTBEAT_MAX_SKEW_S. Default: 120.")
     var maxSkewS: Int?
     @Option(help: "Records a second one application may send; past it they are refused as rate_limited (0: no limit). Env: HEARTBEAT_APP_RATE_LIMIT. Default: 1000.")
@@ -215,6 +219,8 @@ struct ServeCommand: ParsableCommand {
         if let value = spoolDir ?? Environment.value("HEARTBEAT_SPOOL_DIR") { configuration.spoolDirectory = value }
         if let value = try integer(spoolMaxBytes, "HEARTBEAT_SPOOL_MAX_BYTES", "--spool-max-bytes") { configuration.spoolCapacityBytes = value }
         if let value = try integer(retentionDays, "HEARTBEAT_RETENTION_DAYS", "--retention-days") { configuration.retentionDays = value }
+        if let value = try integer(runHistory, "HEARTBEAT_RUN_HISTORY", "--run-history") { configuration.runHistory = value }
+        if let value = try integer(runRetentionDays, "HEARTBEAT_RUN_RETENTION_DAYS", "--run-retention-days") { configuration.runRetentionDays = value }
         if let value = try integer(maxSkewS, "HEARTBEAT_MAX_SKEW_S", "--max-skew-s") { configuration.allowedSkewSeconds = value }
         if let value = try integer(appRateLimit, "HEARTBEAT_APP_RATE_LIMIT", "--app-rate-limit") { configuration.appRateLimit = value }
         if let value = try integer(appBurst, "HEARTBEAT_APP_BURST", "--app-burst") { configuration.appBurst = value }

@@ -8,13 +8,16 @@ import Protocol
 enum CollectorMetricsPage {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    static func render(_ snapshot: CollectorSnapshot, cache: ReadCache, connections: ConnectionGuard? = nil, eventLoopAnswers: UInt64 = 0) -> String {
+    static func render(
+        _ snapshot: CollectorSnapshot, cache: ReadCache, connections: ConnectionGuard? = nil, eventLoopAnswers: UInt64 = 0, runWrites: RunWriteCounters? = nil
+    ) -> String {
         var page = PrometheusText()
         ingest(&page, snapshot)
         registry(&page, snapshot.registry)
         monitor(&page, snapshot.monitor)
         hotState(&page, snapshot.hotState)
         notifications(&page, snapshot.notifications)
+        runs(&page, snapshot.runs, writes: runWrites)
         statusAPI(&page, cache: cache, connections: connections, eventLoopAnswers: eventLoopAnswers)
         page.gauge("heartbeat_postgres_up", "1 when PostgreSQL answered within the last 3 s.", snapshot.postgresUp ? 1 : 0)
         page.gauge("heartbeat_process_resident_memory_bytes", "Resident set size of the collector.", Double(snapshot.residentMemoryBytes))
@@ -167,6 +170,20 @@ enum CollectorMetricsPage {
     }
 
     /// The sidecar's own figures: the read cache and the HTTP connections.
+    /// Job runs from HTTP pings: `/log` pings, run writes, deletions.
+    private static func runs(_ page: inout PrometheusText, _ runs: CollectorSnapshot.Runs, writes: RunWriteCounters?) {
+        page.counter(
+            "heartbeat_ping_logs_total", "/log pings by outcome (accepted, or the rejection reason); not records, so not in heartbeat_records_*.",
+            (["accepted"] + RejectionReason.allCases.map(\.description)).map { ([("outcome", $0)], runs.pingLogs[$0] ?? 0) })
+        page.counter("heartbeat_runs_recorded_total", "Job run events (start, end, log) stored in job_run.", writes?.recorded.load(ordering: .relaxed) ?? 0)
+        page.counter(
+            "heartbeat_run_write_failures_total", "Job run events PostgreSQL did not take (their pings' records were still queued; a /log was answered 503).",
+            writes?.failed.load(ordering: .relaxed) ?? 0)
+        page.counter(
+            "heartbeat_runs_deleted_total", "Job runs deleted: beyond --run-history of their application (cap), or older than --run-retention-days (retention).",
+            [([("cause", "cap")], writes?.pruned.load(ordering: .relaxed) ?? 0), ([("cause", "retention")], runs.expired)])
+    }
+
     private static func statusAPI(_ page: inout PrometheusText, cache: ReadCache, connections: ConnectionGuard?, eventLoopAnswers: UInt64) {
         page.counter("heartbeat_api_cache_hits_total", "History reads answered from the exact 1-second cache.", cache.hits.load(ordering: .relaxed))
         page.counter("heartbeat_api_cache_misses_total", "History reads that went to PostgreSQL.", cache.misses.load(ordering: .relaxed))

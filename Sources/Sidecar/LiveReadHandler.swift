@@ -10,8 +10,10 @@ import NIOHTTPTypes
 /// (``StatusAPI/application(_:headers:_:)``, ``StatusAPI/summary(headers:_:)``), so auth, ETags
 /// and the body are the same by construction.
 ///
-/// A ping is answered here whatever its outcome (``PingAPI/answer(uuid:action:query:headers:_:)``
-/// writes every status itself, and a ping handed on after the gate took it would count twice).
+/// A beat or `stop` ping (or a malformed one) is answered here whatever its outcome
+/// (``PingAPI/eventLoopAnswer(path:query:headers:_:)`` writes every status itself, and a ping handed
+/// on after the gate took it would count twice); a ping that starts, ends or logs a run stores it
+/// in PostgreSQL and goes to the router.
 /// Of the reads, only a plain success (200 or 304) is answered here. Anything else goes on to the router as if
 /// this handler were not there: another path or method, an error of any kind (401, 403, 404, 503
 /// — the router writes its error body), a request with a `Connection` header (the router owns
@@ -77,9 +79,8 @@ final class LiveReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard head.method == .get || head.method == .head, head.headerFields[.connection] == nil, let target = head.path else { return nil }
         let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
         if path.hasPrefix("/ping/") {
-            guard let (uuid, action) = PingAPI.route(path) else { return nil }
             let query = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[target.index(after: $0)...]) }
-            return PingAPI.answer(uuid: uuid, action: action, query: query, headers: head.headerFields, shared.collector)
+            return PingAPI.eventLoopAnswer(path: path, query: query, headers: head.headerFields, shared.collector)
         }
         do {
             if path == "/v1/summary" { return try StatusAPI.summary(headers: head.headerFields, shared) }

@@ -16,6 +16,13 @@ public protocol SidecarCollector: AnyObject, Sendable {
     func submitHTTPRecords(_ records: UnsafeRawBufferPointer) -> HTTPIngestGate.Outcome
     /// Checks an HTTP ping and queues it when accepted.
     func submitPing(_ ping: HTTPPing) -> HTTPPing.Outcome
+    /// The first half of ``submitPing(_:)`` for a ping whose run is stored before its record is
+    /// queued: registry, key and budget.
+    func admitPing(_ ping: HTTPPing) -> HTTPIngestGate.Admission
+    /// The second half: queues an admitted record ping.
+    func enqueuePing(_ admitted: HTTPIngestGate.AdmittedPing) -> HTTPPing.Outcome
+    /// Job runs kept per application (`--run-history`).
+    var runHistory: Int { get }
     /// Counts a request to `/ping/…` that is not a ping (bad UUID, action or instance).
     func countMalformedPing()
     /// The PostgreSQL the status reads and the management writes go to.
@@ -35,6 +42,16 @@ extension HeartbeatCollector: SidecarCollector {
     public func submitPing(_ ping: HTTPPing) -> HTTPPing.Outcome {
         httpIngest.ping(ping)
     }
+
+    public func admitPing(_ ping: HTTPPing) -> HTTPIngestGate.Admission {
+        httpIngest.admit(ping)
+    }
+
+    public func enqueuePing(_ admitted: HTTPIngestGate.AdmittedPing) -> HTTPPing.Outcome {
+        httpIngest.enqueue(admitted)
+    }
+
+    public var runHistory: Int { configuration.runHistory }
 
     public func countMalformedPing() {
         httpIngest.countMalformedPing()

@@ -21,6 +21,9 @@ final class SidecarContext: Sendable {
     /// The server's connection limits, for `/metrics` (nil when only listing routes).
     let connections: ConnectionGuard?
 
+    /// What the ping routes' run writes did.
+    let runWrites = RunWriteCounters()
+
     /// Status reads and pings ``LiveReadHandler`` answered (`heartbeat_http_event_loop_answers_total`).
     let eventLoopAnswers = ManagedAtomic<UInt64>(0)
 

@@ -207,6 +207,7 @@ public final class SidecarServer: @unchecked Sendable {
         ChannelAPI.register(on: router, shared)
         BatchIngestAPI.register(on: router, shared)
         PingAPI.register(on: router, shared)
+        RunsAPI.register(on: router, shared)
         StatusPage.register(on: router, shared)
         router.get("/healthz") { _, _ in
             json(.ok, #"{"status":"ok"}"#)
@@ -228,7 +229,7 @@ public final class SidecarServer: @unchecked Sendable {
                 status: .ok, headers: [.contentType: CollectorMetricsPage.contentType, .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(
                     collector.snapshot(), cache: shared.cache, connections: shared.connections,
-                    eventLoopAnswers: shared.eventLoopAnswers.load(ordering: .relaxed)))))
+                    eventLoopAnswers: shared.eventLoopAnswers.load(ordering: .relaxed), runWrites: shared.runWrites))))
         }
         ApplicationMetricsPage.register(on: router, shared)
         // The HEAD routes Hummingbird adds when the responder is built are listed too.

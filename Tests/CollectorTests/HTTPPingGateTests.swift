@@ -94,7 +94,7 @@ struct HTTPPingGateTests {
     /// (action segment, kind, status); nil kind: malformed.
     static let actions: [(Substring?, RecordKind?, Int32)] = [
         (nil, .beat, 0), ("start", .start, 0), ("success", .success, 0), ("fail", .fail, 1), ("stop", .stop, 0), ("0", .success, 0),
-        ("1", .fail, 1), ("255", .fail, 255), ("007", .fail, 7), ("256", nil, 0), ("1000", nil, 0), ("-1", nil, 0), ("log", nil, 0),
+        ("1", .fail, 1), ("255", .fail, 255), ("007", .fail, 7), ("256", nil, 0), ("1000", nil, 0), ("-1", nil, 0),
         ("START", nil, 0), ("", nil, 0), ("+1", nil, 0),
     ]
 
@@ -103,6 +103,21 @@ struct HTTPPingGateTests {
         let (action, kind, status) = Self.actions[index]
         let parsed = try? ping(unsigned, action)
         #expect(parsed?.kind == kind && (kind == nil || parsed?.status == status), "\(action ?? "nil")")
+    }
+
+    @Test("/log is output on its own, not a record; rid is checked like an instance name; run events are the actions that start, end or log a run")
+    func logAndRunKey() throws {
+        let log = try HTTPPing(application: Substring(unsigned.description), action: "log", instance: nil, key: nil, runKey: "nightly-1")
+        #expect(log.isLog && log.isRunEvent && log.runEventKind == .log && log.runKey == "nightly-1")
+        #expect(throws: HTTPPing.Malformed.self) { try HTTPPing(application: Substring(unsigned.description), action: nil, instance: nil, key: nil, runKey: "a b") }
+        let kinds = try [nil, "start", "success", "fail", "stop", "0", "9"].map { try ping(unsigned, $0.map { Substring($0) }).runEventKind }
+        #expect(kinds == [nil, .start, .end(success: true, exitStatus: nil), .end(success: false, exitStatus: nil), nil,
+                          .end(success: true, exitStatus: 0), .end(success: false, exitStatus: 9)])
+        let gate = gate(rateLimit: (1, 1))
+        guard case .admitted = gate.admit(log) else { Issue.record("log refused"); return }
+        guard case .refused(.rateLimited) = gate.admit(log) else { Issue.record("the second log within the budget's second was not rate limited"); return }
+        #expect(gate.logOutcomes == ["accepted": 1, "rate_limited": 1] && gate.pingCounters.recordsReceived == 0 && gate.pingRing.occupancy == 0,
+                "a log is counted apart and never queued: \(gate.logOutcomes)")
     }
 
     @Test("instance names hash alike everywhere, differ from each other, are never 0, and are checked")

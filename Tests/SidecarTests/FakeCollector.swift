@@ -68,6 +68,28 @@ final class FakeCollector: SidecarCollector, @unchecked Sendable {
 
     func countMalformedPing() { lock.withLock { malformed += 1 } }
 
+    /// Admits a ping as ``submitPing(_:)`` would decide it (application id 1), queueing nothing.
+    func admitPing(_ ping: HTTPPing) -> HTTPIngestGate.Admission {
+        lock.withLock {
+            handedPings.append(ping)
+            return outcome == .accepted ? .admitted(HTTPIngestGate.AdmittedPing(ping, applicationID: 1)) : .refused(outcome)
+        }
+    }
+
+    /// Pings ``enqueuePing(_:)`` was handed.
+    private(set) var enqueued: Int {
+        get { lock.withLock { enqueuedCount } }
+        set { lock.withLock { enqueuedCount = newValue } }
+    }
+    private var enqueuedCount = 0
+
+    func enqueuePing(_ admitted: HTTPIngestGate.AdmittedPing) -> HTTPPing.Outcome {
+        lock.withLock { enqueuedCount += 1 }
+        return .accepted
+    }
+
+    var runHistory: Int { 100 }
+
     func publishNotification(_ payload: String) {
         lock.withLock { published.append(payload) }
     }

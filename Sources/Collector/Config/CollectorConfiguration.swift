@@ -68,6 +68,10 @@ public struct CollectorConfiguration: Sendable {
     public var retentionDays = 7
     /// Days of partitions created ahead.
     public var partitionDaysAhead = 2
+    /// Job runs (`job_run`, from HTTP pings) kept per application, newest first.
+    public var runHistory = 100
+    /// Days job runs are kept.
+    public var runRetentionDays = 30
     /// Allowed distance between a signed record's `sent_at` and the collector's clock, seconds.
     public var allowedSkewSeconds = 120
     /// How often the registry version is polled, milliseconds.
@@ -133,6 +137,8 @@ public struct CollectorConfiguration: Sendable {
         try check(spoolCapacityBytes >= 1 << 20, "--spool-max-bytes", spoolCapacityBytes, "at least 1048576 bytes")
         try check((1...3_650).contains(retentionDays), "--retention-days", retentionDays, "1 to 3650 days")
         try check((1...30).contains(partitionDaysAhead), "--partition-days-ahead", partitionDaysAhead, "1 to 30 days")
+        try check((1...10_000).contains(runHistory), "--run-history", runHistory, "1 to 10000 runs")
+        try check((1...3_650).contains(runRetentionDays), "--run-retention-days", runRetentionDays, "1 to 3650 days")
         try check((0...86_400).contains(allowedSkewSeconds), "--max-skew-s", allowedSkewSeconds, "0 to 86400 s")
         try check((50...60_000).contains(registryPollMillis), "--registry-poll-ms", registryPollMillis, "50 to 60000 ms")
         try check((1...1_000_000).contains(autoRegisterPerMinute), "--auto-register-per-minute", autoRegisterPerMinute, "1 to 1000000")

@@ -56,9 +56,46 @@ public final class HTTPIngestGate: @unchecked Sendable {
     /// Checks `ping` against the registry (application, enabled, ping key), its application's budget
     /// and the queue, and queues it when all pass; counted either way.
     public func ping(_ ping: HTTPPing) -> HTTPPing.Outcome {
+        switch admit(ping) {
+        case .refused(let outcome): outcome
+        case .admitted(let admitted): enqueue(admitted)
+        }
+    }
+
+    /// A ping that passed the registry, its key and its budget, not queued yet: the caller must hand
+    /// a record ping to ``enqueue(_:)`` (it is counted there), after storing its run when it has one,
+    /// so that a notification the record causes finds the run's output stored.
+    public struct AdmittedPing: Sendable {
+        /// `application.id`.
+        public let applicationID: Int
+        /// When it arrived (µs).
+        public let receivedAtMicros: Int64
+        fileprivate let row: HeartbeatRow
+
+        /// `ping` admitted for application `applicationID` now (the gate makes these; so may a test's fake).
+        public init(_ ping: HTTPPing, applicationID: Int) {
+            let now = WallClock.nowMicros()
+            self.applicationID = applicationID
+            receivedAtMicros = now
+            row = HeartbeatRow(
+                applicationID: Int32(truncatingIfNeeded: applicationID), kind: ping.kind, instance: ping.instance, sequence: 0, receivedAtMicros: now,
+                sentAtMicros: now, status: ping.status)
+        }
+    }
+
+    /// What ``admit(_:)`` decided.
+    public enum Admission: Sendable {
+        case admitted(AdmittedPing)
+        case refused(HTTPPing.Outcome)
+    }
+
+    /// Checks `ping` against the registry, its key and its application's budget; a refusal is
+    /// counted here (a `/log` ping's under ``logOutcomes``, a record's with the records), and so is an
+    /// admitted `/log` ping, which is not a record and is never queued.
+    public func admit(_ ping: HTTPPing) -> Admission {
         let nowMicros = WallClock.nowMicros()
         let table = registry.snapshot.validator.applications
-        let outcome: HTTPPing.Outcome
+        var outcome: HTTPPing.Outcome
         var row = HeartbeatRow(
             applicationID: 0, kind: ping.kind, instance: ping.instance, sequence: 0, receivedAtMicros: nowMicros, sentAtMicros: nowMicros,
             status: ping.status)
@@ -69,27 +106,49 @@ public final class HTTPIngestGate: @unchecked Sendable {
             outcome = .unknownApplication
         }
         return pings.withLock { state in
-            var result = outcome
-            if result == .accepted, let wait = state.budget?.admitOrWait(row), wait > 0 {
-                result = .rateLimited(retryAfterSeconds: Int((wait + 999_999_999) / 1_000_000_000))
+            if outcome == .accepted, let wait = state.budget?.admitOrWait(row), wait > 0 {
+                outcome = .rateLimited(retryAfterSeconds: Int((wait + 999_999_999) / 1_000_000_000))
             }
-            if result == .accepted, !pingRing.push(row) {
-                result = .overloaded
-                // Its key proved it, so like an unsigned record it may still count for liveness.
-                if let lastSeen, OverflowArrival.counts(kind: row.kind, signed: false, instance: row.instance, sequence: 0, lastSeen: lastSeen.entry(for: Int64(row.applicationID))),
-                    lastSeen.recordOverflowArrival(applicationID: Int(row.applicationID), receivedMicros: nowMicros)
-                {
-                    state.totals.seenOnOverflow &+= 1
-                } else {
-                    state.totals.notSeen &+= 1
-                }
+            if ping.isLog {
+                logCounts.withLock { $0[outcome.rejection?.description ?? "accepted", default: 0] &+= 1 }
+            } else if let reason = outcome.rejection {
+                state.totals.received &+= 1
+                state.totals.reject(reason)
+                pingCounters.publish(state.totals)
             }
-            state.totals.received &+= 1
-            if let reason = result.rejection { state.totals.reject(reason) } else { state.totals.pushed &+= 1 }
-            pingCounters.publish(state.totals)
-            return result
+            guard outcome == .accepted else { return .refused(outcome) }
+            return .admitted(AdmittedPing(ping, applicationID: Int(row.applicationID)))
         }
     }
+
+    /// Queues an admitted record ping for the drain; counted either way (a full queue is `overload`).
+    public func enqueue(_ admitted: AdmittedPing) -> HTTPPing.Outcome {
+        let row = admitted.row
+        return pings.withLock { state in
+            state.totals.received &+= 1
+            defer { pingCounters.publish(state.totals) }
+            guard !pingRing.push(row) else {
+                state.totals.pushed &+= 1
+                return .accepted
+            }
+            state.totals.reject(.overload)
+            // Its key proved it, so like an unsigned record it may still count for liveness.
+            if let lastSeen,
+                OverflowArrival.counts(kind: row.kind, signed: false, instance: row.instance, sequence: 0, lastSeen: lastSeen.entry(for: Int64(row.applicationID))),
+                lastSeen.recordOverflowArrival(applicationID: Int(row.applicationID), receivedMicros: row.receivedAtMicros)
+            {
+                state.totals.seenOnOverflow &+= 1
+            } else {
+                state.totals.notSeen &+= 1
+            }
+            return .overloaded
+        }
+    }
+
+    /// `/log` pings by outcome (`accepted`, or the rejection reason's label): they are not records,
+    /// so they are counted apart (`heartbeat_ping_logs_total`).
+    public var logOutcomes: [String: UInt64] { logCounts.withLock { $0 } }
+    private let logCounts = Locked([String: UInt64]())
 
     /// Whether `key` opens application `entry`: any (or none) for an unsigned one; for a signed one the
     /// ping key of its secret, or of its previous secret while a rotation's grace period lasts.
@@ -104,7 +163,7 @@ public final class HTTPIngestGate: @unchecked Sendable {
         return .keyWrong
     }
 
-    /// Counts a request that was not a ping (``HTTPPing/Malformed``).
+    /// Counts a request to a ping route that was not a ping (``HTTPPing/Malformed``).
     public func countMalformedPing() {
         pings.withLock { state in
             state.totals.received &+= 1

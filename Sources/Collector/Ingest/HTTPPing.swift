@@ -12,6 +12,29 @@ public struct HTTPPing: Sendable, Equatable {
     public var instance: UInt32
     /// The ping key from `Authorization: Bearer` or `?key=`; nil when the request had none.
     public var key: String?
+    /// `/log`: output on its own, which changes no state and is not a record (`kind` is `beat`
+    /// and unused).
+    public var isLog = false
+    /// The job's run id (`?rid=`, same characters as an instance name), pairing a start with its end.
+    public var runKey: String?
+
+    /// Whether the ping starts, ends or logs a run (every action but a beat and `stop`).
+    public var isRunEvent: Bool { isLog || kind == .start || kind == .success || kind == .fail }
+
+    /// What it says about a run, for ``RunStore``; nil for a beat or `stop`.
+    public var runEventKind: RunEvent.Kind? {
+        if isLog { return .log }
+        switch kind {
+        case .start: return .start
+        case .success: return .end(success: true, exitStatus: status == 0 && action == .exitStatus ? 0 : nil)
+        case .fail: return .end(success: false, exitStatus: action == .exitStatus ? status : nil)
+        case .beat, .stop: return nil
+        }
+    }
+
+    /// Whether the action was a number (its status is an exit status) or a word.
+    private var action: ActionForm = .word
+    private enum ActionForm { case word, exitStatus }
 
     /// Why a request is not a ping (answered 400 with the message, counted `malformed`).
     public struct Malformed: Error, Equatable, CustomStringConvertible {
@@ -22,14 +45,23 @@ public struct HTTPPing: Sendable, Equatable {
     public static let maximumInstanceNameLength = 64
 
     /// The ping of a request to `/ping/{application}` (`action` nil) or `/ping/{application}/{action}`.
-    public init(application: Substring, action: Substring?, instance: Substring?, key: String?) throws(Malformed) {
+    public init(application: Substring, action: Substring?, instance: Substring?, key: String?, runKey: Substring? = nil) throws(Malformed) {
         guard let uuid = ApplicationUUID(application) else {
             throw Malformed(description: "\(application.prefix(64)) is not an application UUID")
         }
         self.application = uuid
-        (kind, status) = try Self.meaning(of: action)
+        if action == "log" {
+            (kind, status, isLog) = (.beat, 0, true)
+        } else {
+            (kind, status) = try Self.meaning(of: action)
+            if let action, action.utf8.first.map({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) == true { self.action = .exitStatus }
+        }
         self.instance = try instance.map { name throws(Malformed) in try Self.instanceID(name) } ?? 0
         self.key = key
+        if let runKey {
+            guard Self.isName(runKey) else { throw Malformed(description: "rid: 1 to \(Self.maximumInstanceNameLength) of A-Z a-z 0-9 . _ : -") }
+            self.runKey = String(runKey)
+        }
     }
 
     /// The kind and status an action path segment stands for.
@@ -54,13 +86,18 @@ public struct HTTPPing: Sendable, Equatable {
     /// so that every collector maps a name to the same id with no shared table. 0 (no instance) is
     /// never the result.
     public static func instanceID(_ name: Substring) throws(Malformed) -> UInt32 {
-        let bytes = name.utf8
-        guard !bytes.isEmpty, bytes.count <= maximumInstanceNameLength, bytes.allSatisfy(isInstanceNameByte) else {
+        guard isName(name) else {
             throw Malformed(description: "instance: 1 to \(maximumInstanceNameLength) of A-Z a-z 0-9 . _ : -")
         }
         var hash: UInt32 = 2_166_136_261
-        for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        for byte in name.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
         return hash == 0 ? 1 : hash
+    }
+
+    /// Whether `name` is 1-64 of `A-Z a-z 0-9 . _ : -` (an instance name or a run id).
+    static func isName(_ name: Substring) -> Bool {
+        let bytes = name.utf8
+        return !bytes.isEmpty && bytes.count <= maximumInstanceNameLength && bytes.allSatisfy(isInstanceNameByte)
     }
 
     private static func isInstanceNameByte(_ byte: UInt8) -> Bool {

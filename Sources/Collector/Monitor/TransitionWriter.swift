@@ -62,7 +62,16 @@ struct TransitionWriter {
                            'at', to_char(to_timestamp(notice.at_micros / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                            'reason', notice.reason, 'run_duration_ms', notice.run_duration_ms,
                            'last_heartbeat', to_char(notice.last_heartbeat AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                           'labels', notice.labels)::text
+                           'labels', notice.labels,
+                           -- The end of the newest job output stored since the application's previous
+                           -- transition (an end ping stores its run before its record is queued).
+                           'log_tail', (
+                               SELECT right(run.output, 2000) FROM job_run AS run
+                               WHERE run.application_id = notice.id AND run.output IS NOT NULL AND run.output <> ''
+                                 AND run.created_at > coalesce((
+                                     SELECT max(previous.at) FROM status_change AS previous
+                                     WHERE previous.application_id = notice.id AND previous.id <> notice.change_id), '-infinity')
+                               ORDER BY run.id DESC LIMIT 1))::text
                    END AS payload
             FROM notice),
         queued AS (

@@ -20,6 +20,9 @@ public struct NotificationFacts: Sendable, Equatable {
     /// The application's last heartbeat when the transition was recorded (RFC 3339), or nil.
     public let lastHeartbeat: String?
     public let labels: [String: String]
+    /// The last 2,000 characters of the newest job output stored since the previous transition
+    /// (`/ping` with a POST body), or nil.
+    public let logTail: String?
 
     /// The event channels filter on: the status entered.
     public var event: String { status }
@@ -42,17 +45,18 @@ public struct NotificationFacts: Sendable, Equatable {
         runDurationMillis = (object["run_duration_ms"] as? NSNumber)?.int64Value
         lastHeartbeat = object["last_heartbeat"] as? String
         labels = (object["labels"] as? [String: Any])?.compactMapValues { $0 as? String } ?? [:]
+        logTail = object["log_tail"] as? String
     }
 
     /// Facts given field by field (the test notification of `POST /v1/channels/{id}/test`).
     public init(
         changeID: Int64, applicationUUID: String, name: String, previous: String, status: String, at: String, reason: String,
-        runDurationMillis: Int64? = nil, lastHeartbeat: String? = nil, labels: [String: String] = [:]
+        runDurationMillis: Int64? = nil, lastHeartbeat: String? = nil, labels: [String: String] = [:], logTail: String? = nil
     ) {
         var object: [String: Any] = [
             "id": changeID, "app": applicationUUID, "name": name, "from": previous, "to": status, "at": at, "reason": reason,
             "run_duration_ms": runDurationMillis.map { $0 as Any } ?? NSNull(), "last_heartbeat": lastHeartbeat.map { $0 as Any } ?? NSNull(),
-            "labels": labels,
+            "labels": labels, "log_tail": logTail.map { $0 as Any } ?? NSNull(),
         ]
         object["id"] = changeID
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
@@ -67,5 +71,6 @@ public struct NotificationFacts: Sendable, Equatable {
         self.runDurationMillis = runDurationMillis
         self.lastHeartbeat = lastHeartbeat
         self.labels = labels
+        self.logTail = logTail
     }
 }

@@ -12,14 +12,14 @@ public struct NotificationTemplate: Sendable, Equatable {
 
     /// A value a template can name.
     public enum Placeholder: Sendable, Equatable {
-        case name, uuid, status, previous, reason, since, lastHeartbeat, runDuration, url, event
+        case name, uuid, status, previous, reason, since, lastHeartbeat, runDuration, url, event, logTail
         /// `labels.<key>`: the application's label, empty when it has none of that key.
         case label(String)
 
         /// The placeholders by the name written between the braces.
         static let named: [String: Placeholder] = [
             "name": .name, "uuid": .uuid, "status": .status, "previous": .previous, "reason": .reason, "since": .since,
-            "last_heartbeat": .lastHeartbeat, "run_duration_ms": .runDuration, "url": .url, "event": .event,
+            "last_heartbeat": .lastHeartbeat, "run_duration_ms": .runDuration, "url": .url, "event": .event, "log_tail": .logTail,
         ]
 
         /// Every name a template may use, for error messages and the doc.
@@ -82,6 +82,7 @@ public struct NotificationTemplate: Sendable, Equatable {
         case .runDuration: facts.runDurationMillis.map(String.init) ?? ""
         case .url: applicationURL
         case .event: facts.event
+        case .logTail: facts.logTail ?? ""
         case .label(let key): facts.labels[key] ?? ""
         }
     }

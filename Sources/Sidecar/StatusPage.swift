@@ -42,10 +42,13 @@ enum StatusPage {
             try shared.requireRead(request)
             let uuid = try StatusAPI.applicationUUID(context)
             let transitions = try await recentTransitions(shared, uuid: uuid)
+            let (runs, tail) = try await recentRuns(shared, uuid: uuid)
             let live = try shared.liveStatus()
             guard let application = live.application(uuid) else { throw APIError.notFound("no application \(uuid)") }
             let counts = shared.summaries.counts(of: live)
-            return page(detail(application, downCount: counts[.down] ?? 0, transitions: transitions, view: live.view, nowMicros: ReadCache.nowMicros()))
+            let now = ReadCache.nowMicros()
+            let runsHTML = runsSection(runs, tail: tail, uuid: "\(uuid)", nowMicros: now)
+            return page(detail(application, downCount: counts[.down] ?? 0, transitions: transitions, runs: runsHTML, view: live.view, nowMicros: now))
         }
     }
 
@@ -115,6 +118,7 @@ enum StatusPage {
             .muted{color:#6b7075;font-size:13px}
             dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:14px 16px;margin:0}
             dt{color:#5f6368} dd{margin:0;word-break:break-word}
+            pre.output{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px 12px;margin:0;max-height:360px;overflow:auto;font-size:12px;white-space:pre-wrap;word-break:break-word}
             @media (max-width:600px){body{padding:12px} .wide{display:none} th,td{padding:6px 7px} .filter{padding:6px 9px} .filter b{font-size:17px}}
             </style></head><body><main>
             \(body)
@@ -156,7 +160,9 @@ enum StatusPage {
         return document(title: "Heartbeat status", downCount: counts[.down] ?? 0, body: body)
     }
 
-    static func detail(_ application: LiveApplication, downCount: Int, transitions: [Transition], view: LivenessView, nowMicros: Int64) -> String {
+    static func detail(
+        _ application: LiveApplication, downCount: Int, transitions: [Transition], runs: String = "", view: LivenessView, nowMicros: Int64
+    ) -> String {
         let profile = application.profile
         var body = "<h1>\(escape(profile.name)) \(badge(application.status.description))</h1>\n<dl>"
         func row(_ term: String, _ value: String) { body += "<dt>\(term)</dt><dd>\(value)</dd>" }
@@ -174,7 +180,7 @@ enum StatusPage {
         if !profile.labels.isEmpty { row("labels", escape(labelText(profile.labels))) }
         if !profile.isEnabled { row("enabled", "no: its records are refused") }
         row("uuid", "<span class=\"muted\">\(profile.uuid)</span>")
-        body += "</dl>\n<h2>Transitions</h2>\n" + transitionTable(transitions, nowMicros: nowMicros, withNames: false)
+        body += "</dl>\n" + runs + "<h2>Transitions</h2>\n" + transitionTable(transitions, nowMicros: nowMicros, withNames: false)
         body += "<p class=\"muted\">view: \(LiveJSON.viewLabel(view)), taken \(ago(view.takenAtMicros, nowMicros)) · "
             + "<a href=\"/v1/apps/\(profile.uuid)\">JSON</a> · <a href=\"/v1/apps/\(profile.uuid)/events\">events</a></p>"
         return document(title: profile.name + " · Heartbeat", downCount: downCount, body: body)

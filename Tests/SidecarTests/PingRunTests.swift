@@ -31,7 +31,7 @@ struct PingRunTests {
             let big = Array(repeating: UInt8(ascii: "x"), count: 150 * 1_024) + Array("\nthe end: disk full\n".utf8)
             #expect(try httpRequest(port: running.port, "\(base)/3?rid=a", method: "POST", body: big).status == 200)
             #expect(try httpRequest(port: running.port, "\(base)/success", method: "POST", body: [0x6f, 0x6b, 0x00, 0xff, 0x0a]).status == 200)
-            #expect(try httpRequest(port: running.port, "\(base)/log", method: "POST", body: Array("just a note".utf8)).status == 200)
+            #expect(try httpRequest(port: running.port, "\(base)/log", method: "POST", body: Array("just a <b>note</b>".utf8)).status == 200)
             #expect(try httpRequest(port: running.port, "\(base)/start?rid=bad/id").status == 400)
 
             let listed = try runs(running)
@@ -53,6 +53,10 @@ struct PingRunTests {
             #expect(logLone.text == "ok\u{FFFD}\n", "NUL removed, invalid UTF-8 replaced")
             #expect(try httpRequest(port: running.port, "/v1/apps/\(running.application)/runs/999999/log").status == 404)
             #expect(try httpRequest(port: running.port, "/v1/apps/\(ApplicationUUID.random())/runs").status == 404)
+
+            let detail = try httpRequest(port: running.port, "/apps/\(running.application)").text
+            #expect(detail.contains("<h2>Runs</h2>") && detail.contains("/runs/\(idA)/log\">\(big.count) bytes</a> (last 100 KiB kept)"), "\(detail)")
+            #expect(detail.contains("<pre class=\"output\">just a &lt;b&gt;note&lt;/b&gt;</pre>"), "the newest output, escaped")
 
             let page = try httpRequest(port: running.port, "/metrics").text
             #expect(page.contains("heartbeat_runs_recorded_total 6\n") && page.contains("heartbeat_ping_logs_total{outcome=\"accepted\"} 1\n"), "\(page.split(separator: "\n").filter { $0.contains("run") || $0.contains("ping_logs") })")
@@ -99,6 +103,40 @@ struct PingRunTests {
             #expect(tail.count == 2_000 && tail.hasSuffix("ERROR: backup target unreachable\n") && output.hasSuffix(tail))
             let facts = try #require(NotificationFacts(payload: String(decoding: delivered.body, as: UTF8.self)))
             #expect(try NotificationTemplate(parsing: "failed:\n{{log_tail}}").render(facts, applicationURL: "").hasSuffix("unreachable\n"))
+        }
+    }
+
+    @Test("heartbeat run --capture over HTTP: the output passes through, its tail is stored with the failed run and reaches the webhook; --capture alone is a usage error")
+    func runCapture() async throws {
+        let receiver = WebhookReceiver()
+        defer { receiver.stop() }
+        try await RunningSidecar.with(configure: {
+            $0.monitorPeriodMillis = 100
+            $0.webhookURLs = [receiver.url]
+            $0.webhookSecret = "run-capture-secret-0123456789"
+        }) { running in
+            let script = "i=0; while [ $i -lt 300 ]; do echo \"line $i\"; i=$((i+1)); done; echo 'fatal: out of space' >&2; exit 4"
+            let arguments = ["run", "--app", "\(running.application)", "--http-endpoint", "http://127.0.0.1:\(running.port)", "--capture", "1", "--", "sh", "-c", script]
+            let result = try runProcess(heartbeatExecutable(), arguments)
+            #expect(result.status == 4, "the command's own status: \(result.standardError)")
+            #expect(result.standardOutput.hasPrefix("line 0\n") && result.standardOutput.hasSuffix("line 299\n") && result.standardError == "fatal: out of space\n")
+            let listed = try runs(running)
+            let run = try #require(listed.first)
+            #expect(listed.count == 1 && run["outcome"] as? String == "fail" && run["exit_status"] as? Int == 4 && run["started_at"] is String, "\(listed)")
+            let id = try #require(run["id"] as? Int)
+            let log = try httpRequest(port: running.port, "/v1/apps/\(running.application)/runs/\(id)/log").text
+            #expect(log.hasPrefix("[… ") && log.contains("earlier bytes of") && log.hasSuffix("line 299\nfatal: out of space\n"), "\(log.prefix(200))")
+            #expect(log.utf8.count < 1_100, "the last KiB, after the marker")
+            func isDown(_ request: WebhookReceiver.Request) -> Bool {
+                (try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])?["to"] as? String == "down"
+            }
+            #expect(running.waitFor(10) { receiver.requests.contains { $0.answered == 200 && isDown($0) } })
+            let delivered = try #require(receiver.requests.first(where: isDown))
+            let body = try #require(try JSONSerialization.jsonObject(with: Data(delivered.body)) as? [String: Any])
+            #expect((body["log_tail"] as? String)?.hasSuffix("fatal: out of space\n") == true)
+
+            let alone = try runProcess(heartbeatExecutable(), ["run", "--app", "\(running.application)", "--capture", "8", "--", "true"])
+            #expect(alone.status == 2 && alone.standardError.contains("--capture sends the output over HTTP"))
         }
     }
 }

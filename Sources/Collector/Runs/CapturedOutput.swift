@@ -2,18 +2,24 @@
 /// since the end of a failing job's output says why it failed. Built incrementally, so a body of
 /// any size is read in constant memory.
 public struct CapturedOutput: Sendable, Equatable {
-    /// The most bytes kept.
-    public static let limit = 100 * 1_024
+    /// The most bytes the collector keeps of a run's output.
+    public static let storedLimit = 100 * 1_024
 
-    /// The kept bytes: the last ``limit`` of what arrived.
+    /// The most bytes this capture keeps.
+    public let limit: Int
+    /// The kept bytes: the last ``limit`` of what arrived (up to twice as many between trims).
     public private(set) var kept: [UInt8] = []
     /// How many bytes arrived in all.
     public private(set) var receivedBytes = 0
 
-    public init() {}
+    /// An empty capture keeping the last `limit` bytes.
+    public init(limit: Int = storedLimit) {
+        self.limit = max(1, limit)
+    }
 
     /// The output of `bytes`, whole when it fits.
-    public init(_ bytes: some Sequence<UInt8>) {
+    public init(_ bytes: some Sequence<UInt8>, limit: Int = storedLimit) {
+        self.init(limit: limit)
         append(bytes)
     }
 
@@ -23,16 +29,19 @@ public struct CapturedOutput: Sendable, Equatable {
         kept.append(contentsOf: bytes)
         receivedBytes += kept.count - before
         // Trimmed in large steps only, so appending many small chunks stays linear.
-        if kept.count > 2 * Self.limit { kept.removeFirst(kept.count - Self.limit) }
+        if kept.count > 2 * limit { kept.removeFirst(kept.count - limit) }
     }
 
     /// Whether bytes were dropped.
-    public var isTruncated: Bool { receivedBytes > Self.limit }
+    public var isTruncated: Bool { receivedBytes > limit }
+
+    /// The last ``limit`` bytes.
+    public var tail: ArraySlice<UInt8> { kept.suffix(limit) }
 
     /// What is stored: the kept bytes as text (invalid UTF-8 replaced, NUL removed: PostgreSQL text
     /// holds neither), after a marker line saying how much was dropped when anything was.
     public var storedText: String {
-        let tail = kept.suffix(Self.limit)
+        let tail = self.tail
         let text = String(decoding: tail, as: UTF8.self).replacingNUL()
         guard isTruncated else { return text }
         return "[… \(receivedBytes - tail.count) earlier bytes of \(receivedBytes) not kept …]\n" + text

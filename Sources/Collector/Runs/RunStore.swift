@@ -40,6 +40,22 @@ public struct StoredRun: Sendable, Equatable {
     public var outputTruncated: Bool
     /// The stored output; nil in listings (read it with ``RunStore/output(applicationID:runID:on:)``).
     public var output: String?
+
+    public init(
+        id: Int64, outcome: String, runKey: String?, instance: Int64, startedAtMicros: Int64?, endedAtMicros: Int64?, exitStatus: Int?,
+        outputBytes: Int64, outputTruncated: Bool, output: String?
+    ) {
+        self.id = id
+        self.outcome = outcome
+        self.runKey = runKey
+        self.instance = instance
+        self.startedAtMicros = startedAtMicros
+        self.endedAtMicros = endedAtMicros
+        self.exitStatus = exitStatus
+        self.outputBytes = outputBytes
+        self.outputTruncated = outputTruncated
+        self.output = output
+    }
 }
 
 /// `job_run`: writing a ping's run event (pairing an end with its start), keeping each

@@ -57,6 +57,8 @@ struct ServeCommand: ParsableCommand {
     var readToken: String?
     @Option(help: "Read the read token from this file (trailing newline ignored). Env: HEARTBEAT_READ_TOKEN_FILE.")
     var readTokenFile: String?
+    @Option(help: "Read the provisioning key from this file (16 bytes or more): a ping with ?create=1 carrying it creates its unknown application (Spec/http-ping.md). Off without it. Env: HEARTBEAT_PROVISION_KEY_FILE.")
+    var provisionKeyFile: String?
     @Option(help: "How long a rotated-out application secret stays valid, seconds (0-2592000). Env: HEARTBEAT_SECRET_GRACE_S. Default: 3600.")
     var secretGraceS: Int?
     @Option(help: "Receiver threads, each with its own SO_REUSEPORT socket (1-64). Env: HEARTBEAT_RECEIVERS. Default: the number of cores.")
@@ -146,7 +148,10 @@ struct ServeCommand: ParsableCommand {
             collector: collector, host: configuration.http.host, port: Int(configuration.http.port), adminToken: configuration.adminToken,
             readToken: configuration.readToken, previousSecretSeconds: configuration.previousSecretSeconds,
             limits: SidecarServer.Limits(maximumConnections: configuration.httpMaxConnections), applicationMetrics: configuration.applicationMetrics,
-            threads: configuration.httpThreads)
+            threads: configuration.httpThreads,
+            provisioning: configuration.provisionKey.map {
+                PingProvisioningSettings(key: $0, perMinute: configuration.autoRegisterPerMinute, maximum: configuration.autoRegisterMaximum)
+            })
         do throws(ServiceList.StartError) {
             try collector.start(adding: [sidecar])  // the sidecar starts last and stops first
         } catch {
@@ -207,6 +212,9 @@ struct ServeCommand: ParsableCommand {
         configuration.selfPingURL = selfPingURL ?? Environment.value("HEARTBEAT_SELF_PING_URL")
         configuration.adminToken = try secretSetting(adminToken, adminTokenFile, variable: "HEARTBEAT_ADMIN_TOKEN", flag: "--admin-token")
         configuration.readToken = try secretSetting(readToken, readTokenFile, variable: "HEARTBEAT_READ_TOKEN", flag: "--read-token")
+        if let path = provisionKeyFile ?? Environment.value("HEARTBEAT_PROVISION_KEY_FILE") {
+            configuration.provisionKey = try SecretFile.read(path, setting: "--provision-key-file / HEARTBEAT_PROVISION_KEY_FILE")
+        }
         if let value = try integer(secretGraceS, "HEARTBEAT_SECRET_GRACE_S", "--secret-grace-s") { configuration.previousSecretSeconds = value }
         if let value = try integer(receivers, "HEARTBEAT_RECEIVERS", "--receivers") { configuration.receivers = value }
         if let value = try integer(httpMaxConnections, "HEARTBEAT_HTTP_MAX_CONNECTIONS", "--http-max-connections") { configuration.httpMaxConnections = value }

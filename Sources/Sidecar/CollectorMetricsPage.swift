@@ -9,7 +9,8 @@ enum CollectorMetricsPage {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     static func render(
-        _ snapshot: CollectorSnapshot, cache: ReadCache, connections: ConnectionGuard? = nil, eventLoopAnswers: UInt64 = 0, runWrites: RunWriteCounters? = nil
+        _ snapshot: CollectorSnapshot, cache: ReadCache, connections: ConnectionGuard? = nil, eventLoopAnswers: UInt64 = 0, runWrites: RunWriteCounters? = nil,
+        provisioning: [(String, UInt64)] = PingProvisioner.outcomes.map { ($0, 0) }
     ) -> String {
         var page = PrometheusText()
         ingest(&page, snapshot)
@@ -18,6 +19,9 @@ enum CollectorMetricsPage {
         hotState(&page, snapshot.hotState)
         notifications(&page, snapshot.notifications)
         runs(&page, snapshot.runs, writes: runWrites)
+        page.counter(
+            "heartbeat_ping_provisioning_total", "Pings with ?create=1 for an unknown application, by outcome (created, off, forbidden, invalid, over_budget, at_cap, failed).",
+            provisioning.map { ([("outcome", $0.0)], $0.1) })
         statusAPI(&page, cache: cache, connections: connections, eventLoopAnswers: eventLoopAnswers)
         page.gauge("heartbeat_postgres_up", "1 when PostgreSQL answered within the last 3 s.", snapshot.postgresUp ? 1 : 0)
         page.gauge("heartbeat_process_resident_memory_bytes", "Resident set size of the collector.", Double(snapshot.residentMemoryBytes))

@@ -16,12 +16,18 @@ enum PingAPI {
             for method in [HTTPRequest.Method.get, .post] {
                 router.on(RouterPath(path), method: method) { request, context -> Response in
                     let ping: HTTPPing
+                    let parameters = Self.parameters(request.uri.query)
                     switch parse(
                         uuid: (context.parameters.get("uuid") ?? "")[...], action: context.parameters.get("action").map { $0[...] },
-                        query: request.uri.query, headers: request.headers, shared.collector)
+                        parameters: parameters, headers: request.headers, shared.collector)
                     {
                     case .malformed(let answer): return answer.response
                     case .ping(let parsed): ping = parsed
+                    }
+                    if parameters["create"] == "1", shared.collector.liveStatus().registry.validator.applications.entry(for: ping.application) == nil,
+                        let refusal = await shared.provisioner.provision(ping, parameters: parameters, shared)
+                    {
+                        return refusal.response
                     }
                     guard ping.isRunEvent else { return reply(shared.collector.submitPing(ping), ping).response }
                     return try await runEvent(ping, request: request, shared).response
@@ -31,13 +37,14 @@ enum PingAPI {
     }
 
     /// The answer to a ping that is not a run event (a beat, `stop`), or to a malformed one, on the
-    /// event loop (``LiveReadHandler``); nil for a run event, which needs the database and goes to
-    /// the router.
+    /// event loop (``LiveReadHandler``); nil for a run event or a `?create=`, which need the
+    /// database and go to the router.
     static func eventLoopAnswer(path: Substring, query: String?, headers: HTTPFields, _ collector: any SidecarCollector) -> SidecarContext.Reply? {
         guard let (uuid, action) = route(path) else { return nil }
-        switch parse(uuid: uuid, action: action, query: query, headers: headers, collector) {
+        let parameters = Self.parameters(query)
+        switch parse(uuid: uuid, action: action, parameters: parameters, headers: headers, collector) {
         case .malformed(let answer): return answer
-        case .ping(let ping): return ping.isRunEvent ? nil : reply(collector.submitPing(ping), ping)
+        case .ping(let ping): return ping.isRunEvent || parameters["create"] != nil ? nil : reply(collector.submitPing(ping), ping)
         }
     }
 
@@ -48,8 +55,9 @@ enum PingAPI {
     }
 
     /// The ping a request describes, or the 400 it gets (counted as malformed).
-    private static func parse(uuid: Substring, action: Substring?, query: String?, headers: HTTPFields, _ collector: any SidecarCollector) -> Parsed {
-        let parameters = Self.parameters(query)
+    private static func parse(
+        uuid: Substring, action: Substring?, parameters: [String: Substring], headers: HTTPFields, _ collector: any SidecarCollector
+    ) -> Parsed {
         do {
             return .ping(try HTTPPing(
                 application: uuid, action: action, instance: parameters["instance"],
@@ -154,7 +162,7 @@ enum PingAPI {
         return parameters
     }
 
-    private static func text(_ status: HTTPResponse.Status, _ message: String) -> SidecarContext.Reply {
+    static func text(_ status: HTTPResponse.Status, _ message: String) -> SidecarContext.Reply {
         var headers = HTTPFields()
         headers.reserveCapacity(6)
         headers.append(HTTPField(name: .contentType, value: "text/plain; charset=utf-8"))

@@ -23,6 +23,8 @@ final class SidecarContext: Sendable {
 
     /// What the ping routes' run writes did.
     let runWrites = RunWriteCounters()
+    /// Provisioning by ping (`?create=1`): off without settings.
+    let provisioner: PingProvisioner
 
     /// Status reads and pings ``LiveReadHandler`` answered (`heartbeat_http_event_loop_answers_total`).
     let eventLoopAnswers = ManagedAtomic<UInt64>(0)
@@ -32,8 +34,9 @@ final class SidecarContext: Sendable {
 
     init(
         collector: any SidecarCollector, adminToken: String?, readToken: String? = nil, previousSecretSeconds: Int, connections: ConnectionGuard?,
-        applicationMetrics: Bool = false
+        applicationMetrics: Bool = false, provisioning: PingProvisioningSettings? = nil
     ) {
+        provisioner = PingProvisioner(provisioning)
         self.applicationMetrics = applicationMetrics
         self.collector = collector
         self.connections = connections

@@ -67,7 +67,8 @@ public final class SidecarServer: @unchecked Sendable {
 
     public init(
         collector: any SidecarCollector, host: String, port: Int, adminToken: String? = nil, readToken: String? = nil, previousSecretSeconds: Int = 3_600,
-        limits: Limits = Limits(), applicationMetrics: Bool = false, liveReadsOnEventLoop: Bool = true, threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        limits: Limits = Limits(), applicationMetrics: Bool = false, liveReadsOnEventLoop: Bool = true, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        provisioning: PingProvisioningSettings? = nil
     ) {
         self.threads = max(1, threads)
         self.liveReadsOnEventLoop = liveReadsOnEventLoop
@@ -78,7 +79,7 @@ public final class SidecarServer: @unchecked Sendable {
             requestTimeout: .seconds(Int64(limits.requestTimeoutSeconds)), idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds)))
         self.shared = SidecarContext(
             collector: collector, adminToken: adminToken, readToken: readToken, previousSecretSeconds: previousSecretSeconds, connections: connections,
-            applicationMetrics: applicationMetrics)
+            applicationMetrics: applicationMetrics, provisioning: provisioning)
         self.host = host
         self.requestedPort = port
     }
@@ -229,7 +230,8 @@ public final class SidecarServer: @unchecked Sendable {
                 status: .ok, headers: [.contentType: CollectorMetricsPage.contentType, .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(
                     collector.snapshot(), cache: shared.cache, connections: shared.connections,
-                    eventLoopAnswers: shared.eventLoopAnswers.load(ordering: .relaxed), runWrites: shared.runWrites))))
+                    eventLoopAnswers: shared.eventLoopAnswers.load(ordering: .relaxed), runWrites: shared.runWrites,
+                    provisioning: shared.provisioner.outcomeCounts))))
         }
         ApplicationMetricsPage.register(on: router, shared)
         // The HEAD routes Hummingbird adds when the responder is built are listed too.

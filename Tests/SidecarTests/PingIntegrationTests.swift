@@ -102,4 +102,47 @@ struct PingIntegrationTests {
             #expect(try metric(running, #"heartbeat_transport_records_rejected_total{transport="http_ping",reason="rate_limited"}"#) == 1)
         }
     }
+
+    static let provisionKey = "provision-key-0123456789abcdef"
+
+    @Test("provisioning: off by default (404 saying so); with the key, ?create=1 makes an unsigned application named and timed by the ping, within the per-minute budget and the cap")
+    func provisioning() async throws {
+        try await RunningSidecar.with { running in
+            let uuid = ApplicationUUID.random()
+            let off = try httpRequest(port: running.port, "/ping/\(uuid)?create=1&name=x&key=\(Self.provisionKey)")
+            #expect(off.status == 404 && off.text.contains("?create=1 is off"), "\(off.text)")
+            #expect(try running.connection.query("SELECT count(*) FROM application WHERE uuid = '\(uuid)'") == [["0"]])
+            #expect(try metric(running, #"heartbeat_ping_provisioning_total{outcome="off"}"#) == 1)
+        }
+        let settings = PingProvisioningSettings(key: Self.provisionKey, perMinute: 2, maximum: 3)
+        try await RunningSidecar.with(provisioning: settings) { running in
+            let (first, second, third) = (ApplicationUUID.random(), ApplicationUUID.random(), ApplicationUUID.random())
+            let key = ["Authorization": "Bearer \(Self.provisionKey)"]
+            #expect(try httpRequest(port: running.port, "/ping/\(first)?create=1&name=nightly").status == 403, "no key")
+            #expect(try httpRequest(port: running.port, "/ping/\(first)?create=1&name=nightly", headers: ["Authorization": "Bearer wrong-key-0123456789"]).status == 403)
+            let invalid = try httpRequest(port: running.port, "/ping/\(first)?create=1&name=nightly&interval=soon", headers: key)
+            #expect(invalid.status == 400 && invalid.text.contains("interval"), "\(invalid.text)")
+            #expect(try httpRequest(port: running.port, "/ping/\(first)?create=1", headers: key).text.contains("name: required"))
+            let created = try httpRequest(port: running.port, "/ping/\(first)/start?create=1&name=nightly%20backup&interval=90s&grace=15m", headers: key)
+            #expect(created.status == 200, "\(created.text)")
+            #expect(try running.connection.query(
+                "SELECT name, interval_ms, grace_ms, provisioned, secret IS NULL FROM application WHERE uuid = '\(first)'") == [["nightly backup", "90000", "900000", "t", "t"]])
+            #expect(try running.waitFor(5) { try running.connection.query("SELECT kind FROM heartbeat_event WHERE seq = 0") == [["1"]] }, "the creating ping itself is taken")
+            #expect(try httpRequest(port: running.port, "/ping/\(first)?create=1&name=other", headers: key).status == 200, "an existing application is just pinged")
+            #expect(try running.connection.query("SELECT name FROM application WHERE uuid = '\(first)'") == [["nightly backup"]])
+            let scheduled = try httpRequest(port: running.port, "/ping/\(second)?create=1&name=weekly&cron=0%203%20*%20*%201&tz=Europe/Berlin&key=\(Self.provisionKey)")
+            #expect(scheduled.status == 200, "\(scheduled.text)")
+            #expect(try running.connection.query("SELECT schedule_cron, schedule_time_zone, interval_ms FROM application WHERE uuid = '\(second)'") == [["0 3 * * 1", "Europe/Berlin", nil]])
+            let overBudget = try httpRequest(port: running.port, "/ping/\(third)?create=1&name=third", headers: key)
+            #expect(overBudget.status == 429 && Int(overBudget.headers["retry-after"] ?? "") ?? 0 > 0, "2 a minute: \(overBudget.text)")
+            for (outcome, count) in [("created", 2), ("forbidden", 2), ("invalid", 2), ("over_budget", 1)] {
+                #expect(try metric(running, "heartbeat_ping_provisioning_total{outcome=\"\(outcome)\"}") == UInt64(count), "\(outcome)")
+            }
+        }
+        try await RunningSidecar.with(provisioning: PingProvisioningSettings(key: Self.provisionKey, perMinute: 100, maximum: 1)) { running in
+            #expect(try httpRequest(port: running.port, "/ping/\(ApplicationUUID.random())?create=1&name=one&key=\(Self.provisionKey)").status == 200)
+            let capped = try httpRequest(port: running.port, "/ping/\(ApplicationUUID.random())?create=1&name=two&key=\(Self.provisionKey)")
+            #expect(capped.status == 403 && capped.text.contains("--auto-register-max"), "\(capped.text)")
+        }
+    }
 }

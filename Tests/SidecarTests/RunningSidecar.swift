@@ -14,7 +14,10 @@ final class RunningSidecar {
     let application = ApplicationUUID.random()
     private let spool = NSTemporaryDirectory() + "heartbeat-sidecar-\(UUID().uuidString)"
 
-    init(adminToken: String? = nil, readToken: String? = nil, configure: (inout CollectorConfiguration) -> Void = { _ in }) throws {
+    init(
+        adminToken: String? = nil, readToken: String? = nil, provisioning: PingProvisioningSettings? = nil,
+        configure: (inout CollectorConfiguration) -> Void = { _ in }
+    ) throws {
         database = try TestDatabase()
         connection = try database.connect()
         try Migrator().migrate(connection)
@@ -33,7 +36,7 @@ final class RunningSidecar {
         // Status reads answer 503 until the monitor's first view.
         let deadline = Date().addingTimeInterval(20)
         while pipeline.liveness.view.sequence == 0, configuration.monitor, Date() < deadline { usleep(10_000) }
-        sidecar = SidecarServer(collector: pipeline, host: "127.0.0.1", port: 0, adminToken: adminToken, readToken: readToken)
+        sidecar = SidecarServer(collector: pipeline, host: "127.0.0.1", port: 0, adminToken: adminToken, readToken: readToken, provisioning: provisioning)
         try sidecar.start()
         port = sidecar.port
     }
@@ -48,10 +51,10 @@ final class RunningSidecar {
 
     /// Runs `body` with a running sidecar, and stops it afterwards whatever happens.
     static func with(
-        adminToken: String? = nil, readToken: String? = nil, configure: (inout CollectorConfiguration) -> Void = { _ in },
-        _ body: (RunningSidecar) async throws -> Void
+        adminToken: String? = nil, readToken: String? = nil, provisioning: PingProvisioningSettings? = nil,
+        configure: (inout CollectorConfiguration) -> Void = { _ in }, _ body: (RunningSidecar) async throws -> Void
     ) async throws {
-        let running = try RunningSidecar(adminToken: adminToken, readToken: readToken, configure: configure)
+        let running = try RunningSidecar(adminToken: adminToken, readToken: readToken, provisioning: provisioning, configure: configure)
         do {
             try await body(running)
         } catch {

@@ -32,6 +32,9 @@ public struct CollectorConfiguration: Sendable {
     public var adminToken: String?
     /// The bearer token the `/v1` read routes, `/metrics` and the status page need (`--read-token`);
     /// nil leaves them open (the loopback default). The admin token reads too.
+    /// The key a ping with `?create=1` must carry to create an application (`--provision-key-file`);
+    /// nil: provisioning by ping is off.
+    public var provisionKey: String?
     public var readToken: String?
     /// How long a rotated-out secret stays valid, seconds (`--secret-grace-s`).
     public var previousSecretSeconds = 3_600
@@ -158,6 +161,9 @@ public struct CollectorConfiguration: Sendable {
         }
         try check(webhookURLs.isEmpty || (webhookSecret?.utf8.count ?? 0) >= 16, "--webhook-secret / HEARTBEAT_WEBHOOK_SECRET",
                   webhookSecret == nil ? "(unset)" : "(\(webhookSecret!.utf8.count) bytes)", "at least 16 bytes when webhook URLs are set")
+        if let provisionKey {
+            try check(provisionKey.utf8.count >= 16, "--provision-key-file / HEARTBEAT_PROVISION_KEY_FILE", "(\(provisionKey.utf8.count) bytes)", "at least 16 bytes")
+        }
         if let adminToken { try check(adminToken.utf8.count >= 16, "--admin-token / HEARTBEAT_ADMIN_TOKEN", "(\(adminToken.utf8.count) bytes)", "at least 16 bytes") }
         if let readToken {
             try check(readToken.utf8.count >= 16, "--read-token / HEARTBEAT_READ_TOKEN", "(\(readToken.utf8.count) bytes)", "at least 16 bytes")

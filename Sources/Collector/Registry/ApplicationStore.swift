@@ -200,7 +200,7 @@ public enum ApplicationStore {
     /// time of `schedule`, never both; returns it and, when signed, its new secret (shown once).
     public static func create(
         name: String, intervalMillis: Int?, schedule: ScheduleSpec? = nil, graceMillis: Int, maxRunMillis: Int?, signed: Bool,
-        labels: [String: String] = [:], on connection: PostgresConnection
+        labels: [String: String] = [:], uuid: ApplicationUUID = .random(), provisioned: Bool = false, on connection: PostgresConnection
     ) throws(StoreError) -> (ApplicationRecord, ApplicationSecret?) {
         try validate(
             name: name, intervalMillis: intervalMillis, graceMillis: graceMillis, maxRunMillis: .some(maxRunMillis), schedule: schedule, labels: labels)
@@ -208,13 +208,13 @@ public enum ApplicationStore {
         let secret: ApplicationSecret? = signed ? .random() : nil
         let rows = try run(connection) {
             try $0.execute("""
-                INSERT INTO application (uuid, name, secret, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, labels)
-                VALUES ($1::uuid, $2, decode($3, 'hex'), $4::integer, $5, $6, $7::integer, $8::integer, $9::jsonb)
+                INSERT INTO application (uuid, name, secret, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, labels, provisioned)
+                VALUES ($1::uuid, $2, decode($3, 'hex'), $4::integer, $5, $6, $7::integer, $8::integer, $9::jsonb, $10::boolean)
                 RETURNING \(columns)
                 """,
                 [
-                    "\(ApplicationUUID.random())", name, secret?.hexString, interval.map(String.init), schedule?.cron, schedule?.timeZone,
-                    String(graceMillis), maxRunMillis.map(String.init), ApplicationLabels.encode(labels),
+                    "\(uuid)", name, secret?.hexString, interval.map(String.init), schedule?.cron, schedule?.timeZone,
+                    String(graceMillis), maxRunMillis.map(String.init), ApplicationLabels.encode(labels), provisioned ? "true" : "false",
                 ])
         }
         guard let created = rows.first.flatMap(record) else { throw .database(PostgresError(operation: "insert", message: "no row returned")) }

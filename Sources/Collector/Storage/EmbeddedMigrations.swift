@@ -271,9 +271,16 @@ CREATE TRIGGER application_registry_changed
     ON application FOR EACH STATEMENT EXECUTE FUNCTION bump_registry_version();
 """#),
         Migration(
-            version: 8, name: "job_run",
+            version: 8, name: "http_pings",
             sql: #"""
--- Heartbeat schema, migration 8: job runs reported over HTTP, with their output.
+-- Heartbeat schema, migration 8: what HTTP pings add (Spec/http-ping.md): job runs with their
+-- output, and applications a ping created (provisioning).
+
+-- Created by a ping with ?create=1 and the provisioning key: counted against the same cap as
+-- UDP auto-registration (--auto-register-max). Not loaded by collectors (no registry trigger).
+ALTER TABLE application ADD COLUMN provisioned boolean NOT NULL DEFAULT false;
+
+-- Job runs reported over HTTP, with their output.
 -- A `start` ping opens a run; an end ping (success, fail, an exit status) closes the newest open
 -- run of the same application, instance and run id (`?rid=`), or is a run of its own when none is
 -- open; a `log` ping is an entry of its own. The output a POST carries is kept here, at most

@@ -141,4 +141,27 @@ struct PingRouteTests {
             #expect(expectedFast == Self.outcomes.count * 3)
         }
     }
+
+    @Test("pipelined on one keep-alive connection: a POST beat whose body is ignored, a POST end whose body is read, then GET beats answered on the event loop, all in order")
+    func pipelinedBodies() async throws {
+        let collector = FakeCollector()
+        let sidecar = SidecarServer(collector: collector, host: "127.0.0.1", port: 0)
+        try await LiveReadHandlerTests.serving([sidecar]) {
+            let connection = try KeepAliveConnection(port: sidecar.port)
+            let body = String(repeating: "output line\n", count: 2_000)
+            func post(_ path: String) -> String {
+                "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
+            }
+            for _ in 0..<5 {
+                connection.send([
+                    post("/ping/\(Self.uuid)"), post("/ping/\(Self.uuid)/fail"), KeepAliveConnection.request("/ping/\(Self.uuid)"),
+                    KeepAliveConnection.request("/ping/\(Self.uuid)/stop"),
+                ])
+                let answers = try (0..<4).map { _ in try connection.answer() }
+                #expect(answers.map(\.status) == [200, 200, 200, 200])
+                #expect(answers.map(\.text) == ["OK\n", "OK, but the run was not stored: the database did not answer\n", "OK\n", "OK\n"])
+            }
+            #expect(collector.pings.map(\.kind) == Array(repeating: [RecordKind.beat, .fail, .beat, .stop], count: 5).flatMap { $0 })
+        }
+    }
 }

@@ -78,7 +78,7 @@ final class LiveReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func answer(_ head: HTTPRequest) -> SidecarContext.Reply? {
         guard head.method == .get || head.method == .head, head.headerFields[.connection] == nil, let target = head.path else { return nil }
         let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
-        if path.hasPrefix("/ping/") {
+        if path.utf8.starts(with: "/ping/".utf8) {
             let query = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[target.index(after: $0)...]) }
             return PingAPI.eventLoopAnswer(path: path, query: query, headers: head.headerFields, shared.collector)
         }

@@ -116,7 +116,7 @@ enum PingAPI {
     static func reply(_ outcome: HTTPPing.Outcome, _ ping: HTTPPing) -> SidecarContext.Reply {
         switch outcome {
         case .accepted:
-            return text(.ok, "OK")
+            return accepted
         case .unknownApplication:
             return text(.notFound, "not found: no application \(ping.application)")
         case .disabled:
@@ -139,11 +139,18 @@ enum PingAPI {
     }
 
     /// The UUID and action segments of a request path that is a ping route (`/ping/{uuid}` or
-    /// `/ping/{uuid}/{action}`); nil for any other path.
+    /// `/ping/{uuid}/{action}`, a trailing `/` allowed); nil for any other path. Split on bytes:
+    /// the event loop runs it for every ping.
     static func route(_ path: Substring) -> (uuid: Substring, action: Substring?)? {
-        let segments = path.split(separator: "/")
-        guard segments.first == "ping", (2...3).contains(segments.count) else { return nil }
-        return (segments[1], segments.count == 3 ? segments[2] : nil)
+        let bytes = path.utf8
+        guard bytes.starts(with: "/ping/".utf8) else { return nil }
+        var rest = path[bytes.index(bytes.startIndex, offsetBy: 6)...]
+        if rest.utf8.last == UInt8(ascii: "/") { rest = rest.dropLast() }
+        guard !rest.isEmpty else { return nil }
+        guard let slash = rest.utf8.firstIndex(of: UInt8(ascii: "/")) else { return (rest, nil) }
+        let action = rest[rest.utf8.index(after: slash)...]
+        guard !action.isEmpty, !action.utf8.contains(UInt8(ascii: "/")) else { return nil }
+        return (rest[..<slash], action)
     }
 
     /// The query's parameters (the first of each name), percent-decoded.
@@ -161,6 +168,9 @@ enum PingAPI {
         }
         return parameters
     }
+
+    /// The answer to an accepted ping, made once.
+    private static let accepted = text(.ok, "OK")
 
     static func text(_ status: HTTPResponse.Status, _ message: String) -> SidecarContext.Reply {
         var headers = HTTPFields()

@@ -126,11 +126,12 @@ public final class HTTPIngestGate: @unchecked Sendable {
         let row = admitted.row
         return pings.withLock { state in
             state.totals.received &+= 1
-            defer { pingCounters.publish(state.totals) }
             guard !pingRing.push(row) else {
                 state.totals.pushed &+= 1
+                pingCounters.publishAccepted(state.totals)
                 return .accepted
             }
+            defer { pingCounters.publish(state.totals) }
             state.totals.reject(.overload)
             // Its key proved it, so like an unsigned record it may still count for liveness.
             if let lastSeen,

@@ -50,7 +50,7 @@ public struct HTTPPing: Sendable, Equatable {
             throw Malformed(description: "\(application.prefix(64)) is not an application UUID")
         }
         self.application = uuid
-        if action == "log" {
+        if let action, action.utf8.elementsEqual("log".utf8) {
             (kind, status, isLog) = (.beat, 0, true)
         } else {
             (kind, status) = try Self.meaning(of: action)
@@ -67,11 +67,12 @@ public struct HTTPPing: Sendable, Equatable {
     /// The kind and status an action path segment stands for.
     static func meaning(of action: Substring?) throws(Malformed) -> (RecordKind, Int32) {
         guard let action else { return (.beat, 0) }
-        switch action {
-        case "start": return (.start, 0)
-        case "success": return (.success, 0)
-        case "fail": return (.fail, 1)
-        case "stop": return (.stop, 0)
+        // Compared as bytes: Substring's == compares Characters.
+        switch Array(action.utf8) {
+        case Array("start".utf8): return (.start, 0)
+        case Array("success".utf8): return (.success, 0)
+        case Array("fail".utf8): return (.fail, 1)
+        case Array("stop".utf8): return (.stop, 0)
         default:
             guard action.utf8.count <= 3, action.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
                 let code = Int32(action), code <= 255

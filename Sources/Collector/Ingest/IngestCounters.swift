@@ -26,6 +26,12 @@ public final class IngestCounters: Sendable {
         }
     }
 
+    /// Publishes only `received` and `pushed`: all that an accepted HTTP ping changes.
+    func publishAccepted(_ totals: ReceiverTotals) {
+        received.store(totals.received, ordering: .relaxed)
+        pushed.store(totals.pushed, ordering: .relaxed)
+    }
+
     /// Records received (a datagram of invalid length counts as one).
     public var recordsReceived: UInt64 { received.load(ordering: .relaxed) }
     /// Records that passed validation and entered the ring.

@@ -5,6 +5,15 @@
 -- UDP auto-registration (--auto-register-max). Not loaded by collectors (no registry trigger).
 ALTER TABLE application ADD COLUMN provisioned boolean NOT NULL DEFAULT false;
 
+-- application.last_heartbeat is rewritten for every active application every 10 s (the
+-- last-heartbeat writer). No query looks rows up by it, and its index made each of those updates
+-- a non-HOT update that also touched every other index of the table; without it, and with room
+-- left on each page (for pages written from now on), they are HOT updates. Found with
+-- scripts/bench-ping, where 100,000 applications pinging made this writer PostgreSQL's busiest
+-- connection.
+DROP INDEX IF EXISTS application_last_heartbeat_idx;
+ALTER TABLE application SET (fillfactor = 85);
+
 -- Job runs reported over HTTP, with their output.
 -- A `start` ping opens a run; an end ping (success, fail, an exit status) closes the newest open
 -- run of the same application, instance and run id (`?rid=`), or is a run of its own when none is

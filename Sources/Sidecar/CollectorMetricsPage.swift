@@ -39,17 +39,7 @@ enum CollectorMetricsPage {
         page.counter(
             "heartbeat_records_rejected_total", "Records rejected, by reason (Spec/protocol.md).",
             RejectionReason.allCases.map { ([("reason", $0.description)], statistics.rejected[$0] ?? 0) })
-        let transports = IngestTransport.allCases.map { ($0, statistics.byTransport[$0] ?? .init()) }
-        page.counter(
-            "heartbeat_transport_records_received_total", "Records received, by transport (udp, http_records, http_ping).",
-            transports.map { ([("transport", $0.0.description)], $0.1.received) })
-        page.counter(
-            "heartbeat_transport_records_accepted_total", "Records accepted, by transport.", transports.map { ([("transport", $0.0.description)], $0.1.accepted) })
-        page.counter(
-            "heartbeat_transport_records_rejected_total", "Records rejected, by transport and reason; each transport balances on its own.",
-            transports.flatMap { transport, counts in
-                RejectionReason.allCases.map { ([("transport", transport.description), ("reason", $0.description)], counts.rejected[$0] ?? 0) }
-            })
+        transports(&page, statistics)
         page.counter(
             "heartbeat_liveness_overflow_arrivals_total",
             "Validated records not queued (overload, or rate_limited at a receiver) whose arrival still reached liveness (last-seen).",
@@ -174,6 +164,21 @@ enum CollectorMetricsPage {
     }
 
     /// The sidecar's own figures: the read cache and the HTTP connections.
+    /// Received, accepted and rejected records by transport (each balances on its own).
+    private static func transports(_ page: inout PrometheusText, _ statistics: IngestStatistics) {
+        let transports = IngestTransport.allCases.map { ($0, statistics.byTransport[$0] ?? .init()) }
+        page.counter(
+            "heartbeat_transport_records_received_total", "Records received, by transport (udp, http_records, http_ping).",
+            transports.map { ([("transport", $0.0.description)], $0.1.received) })
+        page.counter(
+            "heartbeat_transport_records_accepted_total", "Records accepted, by transport.", transports.map { ([("transport", $0.0.description)], $0.1.accepted) })
+        page.counter(
+            "heartbeat_transport_records_rejected_total", "Records rejected, by transport and reason; each transport balances on its own.",
+            transports.flatMap { transport, counts in
+                RejectionReason.allCases.map { ([("transport", transport.description), ("reason", $0.description)], counts.rejected[$0] ?? 0) }
+            })
+    }
+
     /// Job runs from HTTP pings: `/log` pings, run writes, deletions.
     private static func runs(_ page: inout PrometheusText, _ runs: CollectorSnapshot.Runs, writes: RunWriteCounters?) {
         page.counter(

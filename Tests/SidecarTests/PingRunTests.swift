@@ -80,28 +80,38 @@ struct PingRunTests {
         }
     }
 
+    /// A collector that notifies `receiver` of every transition, its monitor sweeping every 100 ms.
+    static func notifying(_ receiver: WebhookReceiver) -> (inout CollectorConfiguration) -> Void {
+        { configuration in
+            configuration.monitorPeriodMillis = 100
+            configuration.webhookURLs = [receiver.url]
+            configuration.webhookSecret = "ping-run-webhook-secret-0123456789"
+        }
+    }
+
+    /// The first notification of a `down` that `receiver` took, as raw bytes and as JSON.
+    func firstDown(_ receiver: WebhookReceiver, _ running: RunningSidecar) throws -> (body: [UInt8], json: [String: Any]) {
+        func isDown(_ request: WebhookReceiver.Request) -> Bool {
+            (try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])?["to"] as? String == "down"
+        }
+        #expect(running.waitFor(10) { receiver.requests.contains { $0.answered == 200 && isDown($0) } })
+        let delivered = try #require(receiver.requests.first(where: isDown))
+        return (delivered.body, try #require(try JSONSerialization.jsonObject(with: Data(delivered.body)) as? [String: Any]))
+    }
+
     @Test("a failing job's output reaches the webhook as log_tail, and {{log_tail}} renders it")
     func logTailInWebhook() async throws {
         let receiver = WebhookReceiver()
         defer { receiver.stop() }
-        try await RunningSidecar.with(configure: {
-            $0.monitorPeriodMillis = 100
-            $0.webhookURLs = [receiver.url]
-            $0.webhookSecret = "log-tail-secret-0123456789"
-        }) { running in
+        try await RunningSidecar.with(configure: Self.notifying(receiver)) { running in
             let output = (1...300).map { "step \($0) ok" }.joined(separator: "\n") + "\nERROR: backup target unreachable\n"
             #expect(try httpRequest(port: running.port, "/ping/\(running.application)/start").status == 200)
             #expect(try httpRequest(port: running.port, "/ping/\(running.application)/2", method: "POST", body: Array(output.utf8)).status == 200)
-            func isDown(_ request: WebhookReceiver.Request) -> Bool {
-                (try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])?["to"] as? String == "down"
-            }
-            #expect(running.waitFor(10) { receiver.requests.contains { $0.answered == 200 && isDown($0) } })
-            let delivered = try #require(receiver.requests.first(where: isDown))
-            let body = try #require(try JSONSerialization.jsonObject(with: Data(delivered.body)) as? [String: Any])
-            #expect(body["to"] as? String == "down" && body["reason"] as? String == "failed")
+            let (raw, body) = try firstDown(receiver, running)
+            #expect(body["reason"] as? String == "failed")
             let tail = try #require(body["log_tail"] as? String)
             #expect(tail.count == 2_000 && tail.hasSuffix("ERROR: backup target unreachable\n") && output.hasSuffix(tail))
-            let facts = try #require(NotificationFacts(payload: String(decoding: delivered.body, as: UTF8.self)))
+            let facts = try #require(NotificationFacts(payload: String(decoding: raw, as: UTF8.self)))
             #expect(try NotificationTemplate(parsing: "failed:\n{{log_tail}}").render(facts, applicationURL: "").hasSuffix("unreachable\n"))
         }
     }
@@ -110,11 +120,7 @@ struct PingRunTests {
     func runCapture() async throws {
         let receiver = WebhookReceiver()
         defer { receiver.stop() }
-        try await RunningSidecar.with(configure: {
-            $0.monitorPeriodMillis = 100
-            $0.webhookURLs = [receiver.url]
-            $0.webhookSecret = "run-capture-secret-0123456789"
-        }) { running in
+        try await RunningSidecar.with(configure: Self.notifying(receiver)) { running in
             let script = "i=0; while [ $i -lt 300 ]; do echo \"line $i\"; i=$((i+1)); done; echo 'fatal: out of space' >&2; exit 4"
             let arguments = ["run", "--app", "\(running.application)", "--http-endpoint", "http://127.0.0.1:\(running.port)", "--capture", "1", "--", "sh", "-c", script]
             let result = try runProcess(heartbeatExecutable(), arguments)
@@ -127,12 +133,7 @@ struct PingRunTests {
             let log = try httpRequest(port: running.port, "/v1/apps/\(running.application)/runs/\(id)/log").text
             #expect(log.hasPrefix("[… ") && log.contains("earlier bytes of") && log.hasSuffix("line 299\nfatal: out of space\n"), "\(log.prefix(200))")
             #expect(log.utf8.count < 1_100, "the last KiB, after the marker")
-            func isDown(_ request: WebhookReceiver.Request) -> Bool {
-                (try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])?["to"] as? String == "down"
-            }
-            #expect(running.waitFor(10) { receiver.requests.contains { $0.answered == 200 && isDown($0) } })
-            let delivered = try #require(receiver.requests.first(where: isDown))
-            let body = try #require(try JSONSerialization.jsonObject(with: Data(delivered.body)) as? [String: Any])
+            let (_, body) = try firstDown(receiver, running)
             #expect((body["log_tail"] as? String)?.hasSuffix("fatal: out of space\n") == true)
 
             let alone = try runProcess(heartbeatExecutable(), ["run", "--app", "\(running.application)", "--capture", "8", "--", "true"])

@@ -72,14 +72,18 @@ public final class HTTPIngestGate: @unchecked Sendable {
         public let receivedAtMicros: Int64
         fileprivate let row: HeartbeatRow
 
-        /// `ping` admitted for application `applicationID` now (the gate makes these; so may a test's fake).
+        /// `ping` admitted for application `applicationID` now (for a test's fake of the gate).
         public init(_ ping: HTTPPing, applicationID: Int) {
-            let now = WallClock.nowMicros()
+            self.init(ping, applicationID: applicationID, atMicros: WallClock.nowMicros())
+        }
+
+        /// `ping`, received at `atMicros`, admitted for application `applicationID`.
+        init(_ ping: HTTPPing, applicationID: Int, atMicros: Int64) {
             self.applicationID = applicationID
-            receivedAtMicros = now
+            receivedAtMicros = atMicros
             row = HeartbeatRow(
-                applicationID: Int32(truncatingIfNeeded: applicationID), kind: ping.kind, instance: ping.instance, sequence: 0, receivedAtMicros: now,
-                sentAtMicros: now, status: ping.status)
+                applicationID: Int32(truncatingIfNeeded: applicationID), kind: ping.kind, instance: ping.instance, sequence: 0,
+                receivedAtMicros: atMicros, sentAtMicros: atMicros, status: ping.status)
         }
     }
 
@@ -117,7 +121,7 @@ public final class HTTPIngestGate: @unchecked Sendable {
                 pingCounters.publish(state.totals)
             }
             guard outcome == .accepted else { return .refused(outcome) }
-            return .admitted(AdmittedPing(ping, applicationID: Int(row.applicationID)))
+            return .admitted(AdmittedPing(ping, applicationID: Int(row.applicationID), atMicros: nowMicros))
         }
     }
 

@@ -105,27 +105,28 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
                             rateLimiter?.prefetch(ahead.applicationID)
                         }
                         let row = rows[index]
-                        switch prechecked ? nil : replayGuard.check(row) {
-                        case nil:
-                            break
-                        case .admitted:
-                            if rateLimiter?.admit(row) == false {
-                                rateLimited &+= 1
+                        // A loop-invariant test: the compiler can take it out of the loop.
+                        if !prechecked {
+                            switch replayGuard.check(row) {
+                            case .admitted:
+                                if rateLimiter?.admit(row) == false {
+                                    rateLimited &+= 1
+                                    continue
+                                }
+                            case .replay:
+                                replays &+= 1
                                 continue
-                            }
-                        case .replay:
-                            replays &+= 1
-                            continue
-                        case .newInstance:
-                            // The budget is spent before a window is made, so a flood of made-up
-                            // instances is held to the budget before it can cost memory.
-                            if rateLimiter?.admit(row) == false {
-                                rateLimited &+= 1
-                                continue
-                            }
-                            guard replayGuard.open(row) else {
-                                instanceLimited &+= 1
-                                continue
+                            case .newInstance:
+                                // The budget is spent before a window is made, so a flood of made-up
+                                // instances is held to the budget before it can cost memory.
+                                if rateLimiter?.admit(row) == false {
+                                    rateLimited &+= 1
+                                    continue
+                                }
+                                guard replayGuard.open(row) else {
+                                    instanceLimited &+= 1
+                                    continue
+                                }
                             }
                         }
                         if accepted == 0 { metrics.firstAcceptedReceivedMicros.store(row.receivedAtMicros, ordering: .relaxed) }

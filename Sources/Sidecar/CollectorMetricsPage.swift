@@ -10,7 +10,7 @@ enum CollectorMetricsPage {
 
     static func render(
         _ snapshot: CollectorSnapshot, cache: ReadCache, connections: ConnectionGuard? = nil, eventLoopAnswers: UInt64 = 0, runWrites: RunWriteCounters? = nil,
-        provisioning: [(String, UInt64)] = PingProvisioner.outcomes.map { ($0, 0) }
+        provisioning: [(String, UInt64)] = PingProvisioner.Outcome.allCases.map { ($0.rawValue, 0) }
     ) -> String {
         var page = PrometheusText()
         ingest(&page, snapshot)

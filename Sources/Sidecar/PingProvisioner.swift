@@ -11,12 +11,18 @@ import ThreadSafety
 final class PingProvisioner: Sendable {
     typealias Settings = PingProvisioningSettings
 
-    /// Every outcome of a `?create=1` ping for an unknown application (`heartbeat_ping_provisioning_total`).
-    static let outcomes = ["created", "off", "forbidden", "invalid", "over_budget", "at_cap", "failed"]
+    /// Every outcome of a `?create=1` ping for an unknown application (`heartbeat_ping_provisioning_total{outcome}`).
+    enum Outcome: String, CaseIterable {
+        case created, off, forbidden, invalid
+        case overBudget = "over_budget"
+        case atCap = "at_cap"
+        case failed
+    }
 
     private let settings: Settings?
     private let budget: Locked<PingProvisioning.Budget>
-    private let counts: [String: ManagedAtomic<UInt64>] = Dictionary(uniqueKeysWithValues: outcomes.map { ($0, ManagedAtomic<UInt64>(0)) })
+    /// One counter per ``Outcome``, in `allCases` order.
+    private let counts = Outcome.allCases.map { _ in ManagedAtomic<UInt64>(0) }
 
     init(_ settings: Settings?) {
         self.settings = settings
@@ -24,31 +30,35 @@ final class PingProvisioner: Sendable {
     }
 
     /// The counts by outcome.
-    var outcomeCounts: [(String, UInt64)] { Self.outcomes.map { ($0, counts[$0]!.load(ordering: .relaxed)) } }
+    var outcomeCounts: [(String, UInt64)] { zip(Outcome.allCases, counts).map { ($0.rawValue, $1.load(ordering: .relaxed)) } }
+
+    private func count(_ outcome: Outcome) {
+        counts[Outcome.allCases.firstIndex(of: outcome)!].wrappingIncrement(ordering: .relaxed)
+    }
 
     /// Creates the unknown application `ping` names from `parameters`; nil when it was created (or
     /// already exists: the ping goes on), else the answer refusing it.
     func provision(_ ping: HTTPPing, parameters: [String: Substring], _ shared: SidecarContext) async -> SidecarContext.Reply? {
-        func refuse(_ outcome: String, _ status: HTTPResponse.Status, _ message: String, retryAfter: Int? = nil) -> SidecarContext.Reply {
-            counts[outcome]!.wrappingIncrement(ordering: .relaxed)
+        func refuse(_ outcome: Outcome, _ status: HTTPResponse.Status, _ message: String, retryAfter: Int? = nil) -> SidecarContext.Reply {
+            count(outcome)
             var reply = PingAPI.text(status, message)
             if let retryAfter { reply.headers[.retryAfter] = String(retryAfter) }
             return reply
         }
         guard let settings else {
-            return refuse("off", .notFound, "not found: no application \(ping.application); ?create=1 is off on this collector (--provision-key-file)")
+            return refuse(.off, .notFound, "not found: no application \(ping.application); ?create=1 is off on this collector (--provision-key-file)")
         }
         guard let key = ping.key, SidecarContext.constantTimeEqual(key, settings.key) else {
-            return refuse("forbidden", .forbidden, "forbidden: ?create=1 needs the provisioning key (Authorization: Bearer, or ?key=)")
+            return refuse(.forbidden, .forbidden, "forbidden: ?create=1 needs the provisioning key (Authorization: Bearer, or ?key=)")
         }
         let request: PingProvisioning.Request
         do {
             request = try PingProvisioning.request(parameters)
         } catch {
-            return refuse("invalid", .badRequest, "bad request: \(error)")
+            return refuse(.invalid, .badRequest, "bad request: \(error)")
         }
         if let wait = budget.withLock({ $0.take(nowMicros: ReadCache.nowMicros()) }) {
-            return refuse("over_budget", .tooManyRequests, "too many requests: at most \(settings.perMinute) applications a minute are created by ping", retryAfter: wait)
+            return refuse(.overBudget, .tooManyRequests, "too many requests: at most \(settings.perMinute) applications a minute are created by ping", retryAfter: wait)
         }
         let maximum = settings.maximum
         let uuid = ping.application
@@ -61,13 +71,13 @@ final class PingProvisioner: Sendable {
                     maxRunMillis: nil, signed: false, uuid: uuid, provisioned: true, on: connection)
                 return true
             }
-            guard created else { return refuse("at_cap", .forbidden, "forbidden: \(maximum) applications were created by ping already (--auto-register-max)") }
+            guard created else { return refuse(.atCap, .forbidden, "forbidden: \(maximum) applications were created by ping already (--auto-register-max)") }
         } catch let error as APIError where error.status == .conflict {
             return nil  // another request created it meanwhile (its UUID is taken): ping it
         } catch {
-            return refuse("failed", .serviceUnavailable, "service unavailable: the application could not be created (the database did not answer); retry", retryAfter: 5)
+            return refuse(.failed, .serviceUnavailable, "service unavailable: the application could not be created (the database did not answer); retry", retryAfter: 5)
         }
-        counts["created"]!.wrappingIncrement(ordering: .relaxed)
+        count(.created)
         return nil
     }
 }

@@ -66,11 +66,12 @@ public final class HTTPIngestGate: @unchecked Sendable {
     /// a record ping to ``enqueue(_:)`` (it is counted there), after storing its run when it has one,
     /// so that a notification the record causes finds the run's output stored.
     public struct AdmittedPing: Sendable {
-        /// `application.id`.
-        public let applicationID: Int
-        /// When it arrived (µs).
-        public let receivedAtMicros: Int64
         fileprivate let row: HeartbeatRow
+
+        /// `application.id`.
+        public var applicationID: Int { Int(row.applicationID) }
+        /// When it arrived (µs).
+        public var receivedAtMicros: Int64 { row.receivedAtMicros }
 
         /// `ping` admitted for application `applicationID` now (for a test's fake of the gate).
         public init(_ ping: HTTPPing, applicationID: Int) {
@@ -79,8 +80,6 @@ public final class HTTPIngestGate: @unchecked Sendable {
 
         /// `ping`, received at `atMicros`, admitted for application `applicationID`.
         init(_ ping: HTTPPing, applicationID: Int, atMicros: Int64) {
-            self.applicationID = applicationID
-            receivedAtMicros = atMicros
             row = HeartbeatRow(
                 applicationID: Int32(truncatingIfNeeded: applicationID), kind: ping.kind, instance: ping.instance, sequence: 0,
                 receivedAtMicros: atMicros, sentAtMicros: atMicros, status: ping.status)
@@ -97,20 +96,12 @@ public final class HTTPIngestGate: @unchecked Sendable {
     /// counted here (a `/log` ping's under ``logOutcomes``, a record's with the records), and so is an
     /// admitted `/log` ping, which is not a record and is never queued.
     public func admit(_ ping: HTTPPing) -> Admission {
-        let nowMicros = WallClock.nowMicros()
         let table = registry.snapshot.validator.applications
-        var outcome: HTTPPing.Outcome
-        var row = HeartbeatRow(
-            applicationID: 0, kind: ping.kind, instance: ping.instance, sequence: 0, receivedAtMicros: nowMicros, sentAtMicros: nowMicros,
-            status: ping.status)
-        if let entry = table.entry(for: ping.application) {
-            row.applicationID = Int32(truncatingIfNeeded: entry.applicationID)
-            outcome = entry.isEnabled ? Self.checkKey(ping.key, entry: entry, table: table) : .disabled
-        } else {
-            outcome = .unknownApplication
-        }
+        let entry = table.entry(for: ping.application)
+        var outcome = entry.map { $0.isEnabled ? Self.checkKey(ping.key, entry: $0, table: table) : .disabled } ?? .unknownApplication
+        let admitted = AdmittedPing(ping, applicationID: Int(entry?.applicationID ?? 0), atMicros: WallClock.nowMicros())
         return pings.withLock { state in
-            if outcome == .accepted, let wait = state.budget?.admitOrWait(row), wait > 0 {
+            if outcome == .accepted, let wait = state.budget?.admitOrWait(admitted.row), wait > 0 {
                 outcome = .rateLimited(retryAfterSeconds: Int((wait + 999_999_999) / 1_000_000_000))
             }
             if ping.isLog {
@@ -120,8 +111,7 @@ public final class HTTPIngestGate: @unchecked Sendable {
                 state.totals.reject(reason)
                 pingCounters.publish(state.totals)
             }
-            guard outcome == .accepted else { return .refused(outcome) }
-            return .admitted(AdmittedPing(ping, applicationID: Int(row.applicationID), atMicros: nowMicros))
+            return outcome == .accepted ? .admitted(admitted) : .refused(outcome)
         }
     }
 

@@ -19,7 +19,7 @@ public struct HTTPPing: Sendable, Equatable {
     public var runKey: String?
 
     /// Whether the ping starts, ends or logs a run (every action but a beat and `stop`).
-    public var isRunEvent: Bool { isLog || kind == .start || kind == .success || kind == .fail }
+    public var isRunEvent: Bool { runEventKind != nil }
 
     /// What it says about a run, for ``RunStore``; nil for a beat or `stop`.
     public var runEventKind: RunEvent.Kind? {

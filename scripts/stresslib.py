@@ -161,7 +161,8 @@ class Collector:
         while time.time() < deadline:
             totals = final_totals(self.snapshot())
             settled = sum(totals.get(key, 0) for key in
-                          ("stored", "spooled", "spool_full", "spool_error", "storage_busy", "dead_lettered", "discarded"))
+                          ("stored", "spooled", "spool_full", "spool_error", "storage_busy", "dead_lettered", "discarded",
+                           "not_kept_raw"))
             if totals["received"] >= received_at_least and totals["ring"] == 0 and totals["in_flight"] == 0 \
                     and settled == totals["accepted"]:
                 return totals
@@ -183,6 +184,7 @@ class Collector:
             received = samples.get("heartbeat_records_received_total", 0)
             placed = sum(value for key, value in samples.items() if key.startswith("heartbeat_records_rejected_total")) \
                 + samples.get("heartbeat_rows_discarded_total", 0) + samples.get("heartbeat_rows_stored_total", 0) \
+                + samples.get("heartbeat_raw_events_not_kept_total", 0) \
                 + samples.get("heartbeat_rows_spooled_total", 0)
             if received >= received_at_least and samples.get("heartbeat_ring_occupancy_rows", 1) == 0 and placed == received:
                 return samples
@@ -400,6 +402,6 @@ def settled(collector):
     accepted = m["heartbeat_records_accepted_total"]
     rejected = metric_sum(m, "heartbeat_records_rejected_total")
     placed = (m["heartbeat_rows_stored_total"] + m["heartbeat_rows_spooled_total"] + metric_sum(m, "heartbeat_rows_dropped_total")
-              + m.get("heartbeat_rows_discarded_total", 0)
+              + m.get("heartbeat_rows_discarded_total", 0) + m.get("heartbeat_raw_events_not_kept_total", 0)
               + m.get('heartbeat_rows_dead_lettered_total{source="batch"}', 0))
     return received == accepted + rejected and accepted == placed and m["heartbeat_spool_rows"] == 0 and m["heartbeat_ring_occupancy_rows"] == 0

@@ -133,6 +133,27 @@ public struct CollectorSnapshot: Sendable, Encodable {
 
     /// Job runs from HTTP pings (what the collector itself counts; the sidecar counts its writes).
     public var runs = Runs()
+    /// Rollups: what the drain counted and the rollup writer wrote.
+    public var rollups = Rollups()
+
+    /// Rollup accounting: `records_counted + records_uncounted` equals the accepted records (with
+    /// rollups on); counted records are written, held in memory, or lost at a stop.
+    public struct Rollups: Sendable, Encodable {
+        /// Whether rollups are kept (off with `--sink none`).
+        public var enabled = false
+        /// `--raw-events`.
+        public var rawEvents = "all"
+        public var recordsCounted: UInt64 = 0
+        public var recordsUncounted: UInt64 = 0
+        public var recordsWritten: UInt64 = 0
+        public var recordsLost: UInt64 = 0
+        public var rowsWritten: UInt64 = 0
+        public var writeFailures: UInt64 = 0
+        /// When the latest rollup COPY committed (Unix µs; 0 before any).
+        public var lastWriteMicros: Int64 = 0
+        /// Daily rollups this collector derived.
+        public var daysDerived: UInt64 = 0
+    }
 
     public struct Runs: Sendable, Encodable {
         /// Runs deleted for their age (`--run-retention-days`).

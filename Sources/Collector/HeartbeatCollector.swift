@@ -23,6 +23,8 @@ public final class HeartbeatCollector: @unchecked Sendable {
     /// Records that arrive over HTTP, validated and counted like the receivers' (`POST /v1/heartbeats`).
     public let httpIngest: HTTPIngestGate
     public let metrics = StorageMetrics()
+    /// What rollups counted and wrote (idle with `--sink none`).
+    public let rollupMetrics = RollupMetrics()
     /// Per-application last-seen time and (instance, seq), for the liveness monitor.
     public let lastSeen: LastSeenTable
     public let spool: Spool
@@ -58,10 +60,13 @@ public final class HeartbeatCollector: @unchecked Sendable {
         // mappings of their own and go back to the system when freed, so RSS stays flat after peaks.
         _ = hb_map_large_allocations(256 << 10)
         let maintainer = PartitionMaintainer(daysAhead: configuration.partitionDaysAhead, retentionDays: configuration.retentionDays)
+        let rollupPartitions = PartitionMaintainer(
+            table: .rollupMinute, daysAhead: configuration.partitionDaysAhead, retentionDays: configuration.rollupRetentionDays)
         try Self.step { () throws(PostgresError) in
             let connection = try PostgresConnection(url: configuration.databaseURL)
             try Migrator().migrate(connection)
             try maintainer.maintain(connection, nowMicros: WallClock.nowMicros())
+            try rollupPartitions.maintain(connection, nowMicros: WallClock.nowMicros())
         }
         // `--webhook-url` is a bootstrap of channels as data: each URL becomes (or updates) a channel.
         if !configuration.webhookURLs.isEmpty, let secret = configuration.webhookSecret {
@@ -116,23 +121,32 @@ public final class HeartbeatCollector: @unchecked Sendable {
         notifications = configuration.sink == .none
             ? nil
             : NotificationDeliverer(databaseURL: configuration.databaseURL, settings: configuration.notificationSettings, metrics: notificationMetrics)
+        // Rollups are storage: with `--sink none` nothing is written, rollups included.
+        let rollups = configuration.sink == .none
+            ? nil
+            : RollupWriter(
+                databaseURL: configuration.databaseURL, expectedKeys: Int(registry.holder.snapshot.maximumApplicationID) + 1,
+                partitions: rollupPartitions, metrics: rollupMetrics)
         (sink, drain) = Self.storage(
             configuration, rings: receivers.map { ($0.ring, .udp) } + [(httpIngest.ring, .httpRecords), (httpIngest.pingRing, .httpPing)], spool: spool, partitions: maintainer, metrics: metrics,
-            lastSeen: lastSeen, monitorFeed: monitorFeed, sharedEvents: hotState?.localEvents)
+            lastSeen: lastSeen, monitorFeed: monitorFeed, sharedEvents: hotState?.localEvents, rollups: rollups)
         autoRegistrar = configuration.autoRegister
             ? AutoRegistrar(
                 rings: receivers.compactMap(\.unknownApplications), registry: registry.holder,
                 databaseURL: configuration.databaseURL, perMinute: configuration.autoRegisterPerMinute,
                 maximum: configuration.autoRegisterMaximum)
             : nil
-        maintenance = PartitionMaintenance(maintainer: maintainer, databaseURL: configuration.databaseURL, runRetentionDays: configuration.runRetentionDays)
+        maintenance = PartitionMaintenance(
+            maintainers: [maintainer, rollupPartitions], databaseURL: configuration.databaseURL, runRetentionDays: configuration.runRetentionDays,
+            rollupRetentionDays: configuration.rollupRetentionDays, rollupMetrics: rollupMetrics)
         // Start order; shutdown is the reverse. Each part relies only on parts before it: the
         // monitor and the drain on the registry, the writers, the hot state and the publisher; the
         // receivers (last) on the drain emptying their rings. So reading stops first, the drain
         // then empties the rings into the writers, and the hot state's and last-heartbeat writer's
         // final flushes carry the last arrivals.
         let parts: [(any CollectorService)?] = [
-            registry, maintenance, autoRegistrar, lease, hotStateSync, publisher, notifications, lastHeartbeats, databaseProbe, sink, monitor, drain,
+            registry, maintenance, autoRegistrar, lease, hotStateSync, publisher, notifications, lastHeartbeats, databaseProbe, rollups, sink, monitor,
+            drain,
         ]
         services = ServiceList(parts.compactMap { $0 } + receivers)
     }
@@ -175,13 +189,14 @@ public final class HeartbeatCollector: @unchecked Sendable {
     /// The sink `--sink` names, and the drain specialised for it: the one place that picks.
     private static func storage(
         _ configuration: CollectorConfiguration, rings: [(ring: RowRing, transport: IngestTransport)], spool: Spool, partitions: PartitionMaintainer, metrics: StorageMetrics,
-        lastSeen: LastSeenTable, monitorFeed: RowRing?, sharedEvents: RowRing?
+        lastSeen: LastSeenTable, monitorFeed: RowRing?, sharedEvents: RowRing?, rollups: RollupWriter?
     ) -> (sink: any BatchSink, drain: any CollectorService) {
         func drain<Sink: BatchSink>(into sink: Sink) -> (sink: any BatchSink, drain: any CollectorService) {
             let drain = IngestDrain(
                 rings: rings, sink: sink, metrics: metrics, lastSeen: lastSeen,
                 replayIdleSeconds: configuration.replayIdleSeconds, rateLimit: (configuration.appRateLimit, configuration.appBurst),
-                instanceLimits: (configuration.appMaxInstances, configuration.maxInstances), monitorFeed: monitorFeed, sharedEvents: sharedEvents)
+                instanceLimits: (configuration.appMaxInstances, configuration.maxInstances), monitorFeed: monitorFeed, sharedEvents: sharedEvents,
+                rollups: rollups, rawEvents: configuration.rawEvents, rollupFlushSeconds: configuration.rollupFlushSeconds)
             return (sink, drain)
         }
         switch configuration.sink {
@@ -280,6 +295,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
         statistics.rowsDroppedSpoolError = metrics.rowsDroppedSpoolError.load(ordering: .relaxed)
         statistics.rowsDroppedStorageBusy = metrics.rowsDroppedStorageBusy.load(ordering: .relaxed)
         statistics.rowsDiscarded = metrics.rowsDiscarded.load(ordering: .relaxed)
+        statistics.rowsNotKeptRaw = metrics.rawEventsSkipped.load(ordering: .relaxed)
         statistics.rowsDeadLettered = metrics.rowsDeadLettered.load(ordering: .relaxed)
         statistics.rowsDeadLetteredFromSpool = metrics.rowsDeadLetteredFromSpool.load(ordering: .relaxed)
         statistics.spoolRows = spool.pendingRows
@@ -317,6 +333,16 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.registry.autoRegistrationsSkipped = autoRegistrar?.skippedAtCap.load(ordering: .relaxed) ?? 0
         snapshot.registry.partitionMaintenanceFailures = failedMaintenance
         snapshot.runs.expired = maintenance.runsExpired.load(ordering: .relaxed)
+        snapshot.rollups.enabled = configuration.sink == .postgres
+        snapshot.rollups.rawEvents = configuration.rawEvents.rawValue
+        snapshot.rollups.recordsCounted = rollupMetrics.recordsCounted.load(ordering: .relaxed)
+        snapshot.rollups.recordsUncounted = rollupMetrics.recordsUncounted.load(ordering: .relaxed)
+        snapshot.rollups.recordsWritten = rollupMetrics.recordsWritten.load(ordering: .relaxed)
+        snapshot.rollups.recordsLost = rollupMetrics.recordsLost.load(ordering: .relaxed)
+        snapshot.rollups.rowsWritten = rollupMetrics.rowsWritten.load(ordering: .relaxed)
+        snapshot.rollups.writeFailures = rollupMetrics.writeFailures.load(ordering: .relaxed)
+        snapshot.rollups.lastWriteMicros = rollupMetrics.lastWriteMicros.load(ordering: .relaxed)
+        snapshot.rollups.daysDerived = rollupMetrics.daysDerived.load(ordering: .relaxed)
         snapshot.runs.pingLogs = httpIngest.logOutcomes
         snapshot.registry.lastHeartbeatRowsWritten = lastHeartbeats?.applicationsWritten.load(ordering: .relaxed) ?? 0
         snapshot.registry.lastHeartbeatWriteFailures = lastHeartbeats?.failures.load(ordering: .relaxed) ?? 0

@@ -93,6 +93,12 @@ struct ServeCommand: ParsableCommand {
     var appMaxInstances: Int?
     @Option(help: "Instances of all applications tracked at once (1-16777216; ~64 bytes each). Env: HEARTBEAT_MAX_INSTANCES. Default: 1048576.")
     var maxInstances: Int?
+    @Option(help: "Which accepted records are also stored as raw heartbeat_event rows: all; runs (start/success/fail/stop, and the first beat after a gap); none (history is rollups, transitions and runs). Liveness, rollups and counters see every record in every mode. Env: HEARTBEAT_RAW_EVENTS. Default: all.")
+    var rawEvents: String?
+    @Option(help: "Days of rollups kept, minute and daily rows (1-3650). Env: HEARTBEAT_ROLLUP_RETENTION_DAYS. Default: 400.")
+    var rollupRetentionDays: Int?
+    @Option(help: "How often rollups are written, seconds (1-60; shorter splits a minute over several rows). Env: HEARTBEAT_ROLLUP_FLUSH_S. Default: 60.")
+    var rollupFlushS: Int?
     @Option(help: "Where accepted rows go: postgres, or none (rows discarded, to measure the receive path; the monitor still runs unless --no-monitor). Env: HEARTBEAT_SINK. Default: postgres.")
     var sink: String?
     @Option(help: "How often the liveness monitor checks every application's deadline, ms (100-60000). Env: HEARTBEAT_CHECK_PERIOD_MS. Default: 1000.")
@@ -234,6 +240,16 @@ struct ServeCommand: ParsableCommand {
         if let value = try integer(appBurst, "HEARTBEAT_APP_BURST", "--app-burst") { configuration.appBurst = value }
         if let value = try integer(appMaxInstances, "HEARTBEAT_APP_MAX_INSTANCES", "--app-max-instances") { configuration.appMaxInstances = value }
         if let value = try integer(maxInstances, "HEARTBEAT_MAX_INSTANCES", "--max-instances") { configuration.maxInstances = value }
+        if let value = try integer(rollupRetentionDays, "HEARTBEAT_ROLLUP_RETENTION_DAYS", "--rollup-retention-days") {
+            configuration.rollupRetentionDays = value
+        }
+        if let value = try integer(rollupFlushS, "HEARTBEAT_ROLLUP_FLUSH_S", "--rollup-flush-s") { configuration.rollupFlushSeconds = value }
+        if let text = rawEvents ?? Environment.value("HEARTBEAT_RAW_EVENTS") {
+            guard let value = RawEvents(rawValue: text) else {
+                throw UsageError("--raw-events / HEARTBEAT_RAW_EVENTS: '\(text)' is not accepted; expected all, runs or none")
+            }
+            configuration.rawEvents = value
+        }
         if let text = sink ?? Environment.value("HEARTBEAT_SINK") {
             guard let value = CollectorConfiguration.Sink(rawValue: text) else {
                 throw UsageError("--sink / HEARTBEAT_SINK: '\(text)' is not accepted; expected postgres or none")

@@ -19,6 +19,7 @@ enum CollectorMetricsPage {
         hotState(&page, snapshot.hotState)
         notifications(&page, snapshot.notifications)
         runs(&page, snapshot.runs, writes: runWrites)
+        rollups(&page, snapshot.rollups)
         page.counter(
             "heartbeat_ping_provisioning_total", "Pings with ?create=1 for an unknown application, by outcome (created, off, forbidden, invalid, over_budget, at_cap, failed).",
             provisioning.map { ([("outcome", $0.0)], $0.1) })
@@ -79,6 +80,9 @@ enum CollectorMetricsPage {
             "heartbeat_udp_kernel_drops_total", "Datagrams the kernel dropped on the UDP port before a receiver read them (socket buffer full; every socket on the port).",
             storage.udpKernelDrops)
         page.counter("heartbeat_rows_discarded_total", "Accepted rows not stored on purpose (--sink none).", statistics.rowsDiscarded)
+        page.counter(
+            "heartbeat_raw_events_not_kept_total", "Accepted records not stored as raw events (--raw-events runs|none); they reached liveness and rollups.",
+            statistics.rowsNotKeptRaw)
         page.gauge("heartbeat_ring_occupancy_rows", "Rows waiting in the receivers' rings.", Double(statistics.ringOccupancy))
         page.gauge("heartbeat_ring_capacity_rows", "Rows the receivers' rings hold in all.", Double(storage.ringCapacityRows))
         page.gauge("heartbeat_spool_rows", "Rows waiting in the spool.", Double(statistics.spoolRows))
@@ -191,6 +195,26 @@ enum CollectorMetricsPage {
         page.counter(
             "heartbeat_runs_deleted_total", "Job runs deleted: beyond --run-history of their application (cap), or older than --run-retention-days (retention).",
             [([("cause", "cap")], writes?.pruned.load(ordering: .relaxed) ?? 0), ([("cause", "retention")], runs.expired)])
+    }
+
+    /// Rollups: counted, written, and what could not be.
+    private static func rollups(_ page: inout PrometheusText, _ rollups: CollectorSnapshot.Rollups) {
+        page.counter(
+            "heartbeat_rollup_records_counted_total", "Accepted records counted into the minute's rollups (with the uncounted ones: every accepted record, rollups on).",
+            rollups.recordsCounted)
+        page.counter(
+            "heartbeat_rollup_records_uncounted_total", "Accepted records of a new (application, instance, minute) that a rollup table at its largest could not take.",
+            rollups.recordsUncounted)
+        page.counter("heartbeat_rollup_records_written_total", "Counted records whose rollup rows were committed.", rollups.recordsWritten)
+        page.counter(
+            "heartbeat_rollup_records_lost_total", "Counted records whose rollups could not be written before the collector stopped (PostgreSQL failing).",
+            rollups.recordsLost)
+        page.counter("heartbeat_rollup_rows_written_total", "heartbeat_rollup_minute rows committed.", rollups.rowsWritten)
+        page.counter("heartbeat_rollup_write_failures_total", "Rollup COPYs that failed (the table is kept and retried).", rollups.writeFailures)
+        page.gauge(
+            "heartbeat_rollup_last_write_timestamp_seconds", "When the latest rollup COPY committed (Unix seconds; 0 before any).",
+            Double(rollups.lastWriteMicros) / 1e6)
+        page.counter("heartbeat_rollup_days_derived_total", "Days of daily rollups this collector derived from the minute rows.", rollups.daysDerived)
     }
 
     private static func statusAPI(_ page: inout PrometheusText, cache: ReadCache, connections: ConnectionGuard?, eventLoopAnswers: UInt64) {

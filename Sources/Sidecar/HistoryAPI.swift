@@ -41,17 +41,52 @@ enum HistoryAPI {
                 return APIModels.encode(["transitions": transitions.map(APIModels.transition)])
             }
         }
-        // Loss needs an hour of stored events: it is history, not live status.
+        // Loss comes from the merged rollups: history, not live status.
         router.get("/v1/apps/:uuid/loss") { request, context in
             try shared.requireRead(request)
             let uuid = try StatusAPI.applicationUUID(context)
-            return try await shared.cachedRead(request, key: "loss \(uuid)") {
-                let lost = try await shared.database.run { connection -> Int64 in
+            let window = try lossWindow(request)
+            return try await shared.cachedRead(request, key: "loss \(uuid) \(window.fromMinute) \(window.toMinute)") {
+                let (lastHour, inWindow) = try await shared.database.run { connection in
                     guard let record = try ApplicationStore.get(uuid, on: connection) else { throw APIError.notFound("no application \(uuid)") }
-                    return try ApplicationStore.recordsLostLastHour(applicationID: record.id, on: connection)
+                    let lastHour = try ApplicationStore.recordsLostLastHour(applicationID: record.id, on: connection)
+                    let inWindow = try RollupStore.loss(
+                        applicationID: record.id, fromMinute: window.fromMinute, toMinute: window.toMinute, on: connection)
+                    return (lastHour, inWindow)
                 }
-                return APIModels.encode(["records_lost_last_hour": lost])
+                return APIModels.encode([
+                    "records_lost_last_hour": lastHour,
+                    "from": APIModels.timestamp(window.fromMinute * RollupStore.microsPerMinute),
+                    "to": APIModels.timestamp(window.toMinute * RollupStore.microsPerMinute),
+                    "records_lost": inWindow.loss.lost,
+                    "records_expected": inWindow.loss.expected,
+                    "records_sequenced": inWindow.loss.received,
+                    "loss_ratio": inWindow.loss.ratio,
+                    "instances": inWindow.instances,
+                    "records": [
+                        "total": inWindow.counts.records, "beat": inWindow.counts.beats, "start": inWindow.counts.starts,
+                        "success": inWindow.counts.successes, "fail": inWindow.counts.fails, "stop": inWindow.counts.stops,
+                    ],
+                ])
             }
         }
+    }
+
+    /// `?from=&to=` (RFC 3339 or Unix µs) in whole minutes — `from` rounded down, `to` up —
+    /// at most the rollups' longest retention; without them, the last hour up to now.
+    static func lossWindow(_ request: Request) throws(APIError) -> (fromMinute: Int64, toMinute: Int64) {
+        func time(_ name: String) throws(APIError) -> Int64? {
+            guard let text = request.uri.queryParameters.get(name) else { return nil }
+            guard let micros = APIModels.parseTimestamp(text) else { throw APIError.badRequest("\(name): not an RFC 3339 time or Unix microseconds") }
+            return micros
+        }
+        let nowMinute = ReadCache.nowMicros() / RollupStore.microsPerMinute
+        let toMicros = try time("to")
+        let fromMicros = try time("from")
+        let toMinute = toMicros.map { ($0 + RollupStore.microsPerMinute - 1) / RollupStore.microsPerMinute } ?? nowMinute + 1
+        let fromMinute = fromMicros.map { $0 / RollupStore.microsPerMinute } ?? toMinute - 60
+        guard fromMinute < toMinute else { throw APIError.badRequest("from: must be before to") }
+        guard toMinute - fromMinute <= 3_650 * 1_440 else { throw APIError.badRequest("to: the window is at most 3650 days") }
+        return (fromMinute, toMinute)
     }
 }

@@ -39,6 +39,7 @@ struct HeartbeatCollectorTests {
             configuration.batchAgeMillis = 20
             configuration.spoolDirectory = spoolDirectory
             configuration.registryPollMillis = 100
+            configuration.rollupFlushSeconds = 1
             configure(&configuration)
             pipeline = try HeartbeatCollector(configuration: configuration)
             try pipeline.start()
@@ -69,7 +70,7 @@ struct HeartbeatCollectorTests {
                 statistics = pipeline.statistics
                 if statistics.recordsReceived >= received, statistics.recordsInFlight == 0,
                     statistics.rowsStored + statistics.rowsSpooled + statistics.rowsDeadLettered + statistics.rowsDroppedSpoolFull
-                        + statistics.rowsDroppedSpoolError + statistics.rowsDroppedStorageBusy
+                        + statistics.rowsDroppedSpoolError + statistics.rowsDroppedStorageBusy + statistics.rowsNotKeptRaw
                         == statistics.recordsAccepted {
                     break
                 }

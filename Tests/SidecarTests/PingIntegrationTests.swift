@@ -49,8 +49,10 @@ struct PingIntegrationTests {
             #expect(pings.map { $0[0] } == ["0", "1", "2", "3", "3", "4", "0", "0"], "\(pings)")
             #expect(pings.map { $0[1] } == ["0", "0", "0", "3", "1", "0", "0", "0"])
             #expect(pings.map { $0[2] } == ["f", "f", "f", "f", "t", "f", "f", "f"])
-            let loss = try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)/loss"))
-            #expect(loss["records_lost_last_hour"] as? Int == 1, "seq 3 of the UDP instance; pings carry no sequence")
+            #expect(try running.waitFor(5) {
+                let loss = try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)/loss"))
+                return loss["records_lost_last_hour"] as? Int == 1 && (loss["records"] as? [String: Any])?["total"] as? Int == 11
+            }, "seq 3 of the UDP instance; pings carry no sequence")
 
             let ping = (received: try metric(running, #"heartbeat_transport_records_received_total{transport="http_ping"}"#),
                         accepted: try metric(running, #"heartbeat_transport_records_accepted_total{transport="http_ping"}"#))

@@ -30,6 +30,8 @@ final class RunningSidecar {
         configuration.ringCapacity = 4_096
         configuration.batchAgeMillis = 20
         configuration.spoolDirectory = spool
+        // Rollups written each second, so loss and counts show without waiting for the minute.
+        configuration.rollupFlushSeconds = 1
         configure(&configuration)
         pipeline = try HeartbeatCollector(configuration: configuration)
         try pipeline.start()

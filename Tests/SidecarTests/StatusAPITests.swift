@@ -185,8 +185,18 @@ struct StatusAPITests {
             let detail = try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)"))
             #expect(detail["interval_ms"] as? Int == 60_000 && detail["view"] as? String == "standalone")
             #expect(detail["last_heartbeat"] as? String != nil && detail["since"] as? String != nil && detail["next_deadline"] as? String != nil)
-            let loss = try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)/loss"))
-            #expect(loss["records_lost_last_hour"] as? Int == 1, "seq 3 missing")
+            // From the rollups, written each second here (and cached for a second).
+            #expect(try running.waitFor(5) {
+                (try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)/loss")))["records_lost_last_hour"] as? Int == 1
+            }, "seq 3 missing")
+            let now = Int64(Date().timeIntervalSince1970 * 1e6)
+            let window = try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)/loss?from=\(now - 600_000_000)&to=\(now + 60_000_000)"))
+            #expect(window["records_lost"] as? Int == 1 && window["records_expected"] as? Int == 4 && window["instances"] as? Int == 1)
+            #expect((window["records"] as? [String: Any])?["beat"] as? Int == 3)
+            let empty = try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)/loss?from=\(now + 3_600_000_000)&to=\(now + 7_200_000_000)"))
+            #expect(empty["records_lost"] as? Int == 0 && empty["records_lost_last_hour"] as? Int == 1, "a window without records; the last hour's figure stays")
+            #expect(try httpRequest(port: running.port, "/v1/apps/\(uuid)/loss?from=\(now)&to=\(now - 60_000_000)").status == 400)
+            #expect(try httpRequest(port: running.port, "/v1/apps/\(uuid)/loss?from=yesterday").status == 400)
             let transitions = try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)/transitions"))
             #expect((transitions["transitions"] as? [[String: Any]])?.first?["to"] as? String == "up")
             let summary = try object(try httpRequest(port: running.port, "/v1/summary"))

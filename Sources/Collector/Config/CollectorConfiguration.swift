@@ -71,6 +71,13 @@ public struct CollectorConfiguration: Sendable {
     public var retentionDays = 7
     /// Days of partitions created ahead.
     public var partitionDaysAhead = 2
+    /// Which accepted records are also stored as raw `heartbeat_event` rows (`--raw-events`).
+    public var rawEvents = RawEvents.all
+    /// Days of rollups kept (`--rollup-retention-days`), minute and daily rows alike.
+    public var rollupRetentionDays = 400
+    /// How often each collector writes its rollups, seconds (`--rollup-flush-s`): each minute by
+    /// default; shorter writes more rows (a minute split in several), for tests and demos.
+    public var rollupFlushSeconds = 60
     /// Job runs (`job_run`, from HTTP pings) kept per application, newest first.
     public var runHistory = 100
     /// Days job runs are kept.
@@ -140,6 +147,8 @@ public struct CollectorConfiguration: Sendable {
         try check(spoolCapacityBytes >= 1 << 20, "--spool-max-bytes", spoolCapacityBytes, "at least 1048576 bytes")
         try check((1...3_650).contains(retentionDays), "--retention-days", retentionDays, "1 to 3650 days")
         try check((1...30).contains(partitionDaysAhead), "--partition-days-ahead", partitionDaysAhead, "1 to 30 days")
+        try check((1...3_650).contains(rollupRetentionDays), "--rollup-retention-days", rollupRetentionDays, "1 to 3650 days")
+        try check((1...60).contains(rollupFlushSeconds), "--rollup-flush-s", rollupFlushSeconds, "1 to 60 s")
         try check((1...10_000).contains(runHistory), "--run-history", runHistory, "1 to 10000 runs")
         try check((1...3_650).contains(runRetentionDays), "--run-retention-days", runRetentionDays, "1 to 3650 days")
         try check((0...86_400).contains(allowedSkewSeconds), "--max-skew-s", allowedSkewSeconds, "0 to 86400 s")

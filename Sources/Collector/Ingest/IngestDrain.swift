@@ -9,7 +9,9 @@ import Glibc
 /// refuses replays (``ReplayGuard``) and records over their application's budget
 /// (``AppRateLimiter``; replays are refused first, so a replay flood spends no budget), records
 /// each accepted row in the ``LastSeenTable`` (and hands it to the monitor and the hot state), and
-/// then to its ``BatchSink``. Rows of a prechecked transport (HTTP pings, checked in full by
+/// counts it into the minute's rollups (``RollupTable``, handed to the ``RollupWriter`` each
+/// minute), and then hands it to its ``BatchSink`` when `--raw-events` keeps it (``RawEvents``).
+/// Rows of a prechecked transport (HTTP pings, checked in full by
 /// ``HTTPIngestGate``) skip the replay and budget checks.
 final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
     /// Rows ahead whose table entries are prefetched.
@@ -31,6 +33,12 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
     private let sharedEvents: RowRing?
     private let sink: Sink
     private let metrics: StorageMetrics
+    /// Where the minute's rollup tables go (nil: no rollups, with `--sink none`).
+    private let rollups: RollupWriter?
+    /// Which accepted rows the sink gets.
+    private let rawEvents: RawEvents
+    /// How often the rollup table is handed over: each minute, at its start.
+    private let rollupFlushMicros: Int64
     private let replayIdleMicros: Int64
     private let rateLimit: (recordsPerSecond: Int, burst: Int)
     /// The replay guard's caps on anti-replay windows: per application, and in all.
@@ -41,8 +49,12 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
         rings: [(ring: RowRing, transport: IngestTransport)], sink: Sink, metrics: StorageMetrics, lastSeen: LastSeenTable, replayIdleSeconds: Int,
         rateLimit: (recordsPerSecond: Int, burst: Int) = (0, 0),
         instanceLimits: (perApplication: Int, total: Int) = (ReplayGuard.defaultMaximumPerApplication, ReplayGuard.defaultMaximumTotal),
-        monitorFeed: RowRing? = nil, sharedEvents: RowRing? = nil
+        monitorFeed: RowRing? = nil, sharedEvents: RowRing? = nil,
+        rollups: RollupWriter? = nil, rawEvents: RawEvents = .all, rollupFlushSeconds: Int = 60
     ) {
+        self.rollups = rollups
+        self.rawEvents = rawEvents
+        self.rollupFlushMicros = Int64(rollupFlushSeconds) * 1_000_000
         self.instanceLimits = instanceLimits
         self.monitorFeed = monitorFeed
         self.sharedEvents = sharedEvents
@@ -70,6 +82,11 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
         var feedDrops: UInt64 = 0
         var sharedEventDrops: UInt64 = 0
         var tallies = [DrainTransportCounts.Tally](repeating: .init(), count: IngestTransport.allCases.count)
+        var rollupTable = rollups?.firstTable()
+        var rollupCounted: UInt64 = 0
+        var rollupUncounted: UInt64 = 0
+        var rawSkipped: UInt64 = 0
+        var nextRollupFlush = Self.nextFlush(afterMicros: WallClock.nowMicros(), periodMicros: rollupFlushMicros)
         var lastEviction = DispatchTime.now().uptimeNanoseconds
         // The drain naps between passes, briefly after a pass that moved rows and longer when idle:
         // every wake-up is a context switch, and at a shorter nap they cost as much as the drain's
@@ -103,6 +120,7 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
                             replayGuard.prefetch(ahead)
                             lastSeen.prefetch(ahead.applicationID)
                             rateLimiter?.prefetch(ahead.applicationID)
+                            rollupTable?.prefetch(ahead)
                         }
                         let row = rows[index]
                         // A loop-invariant test: the compiler can take it out of the loop.
@@ -134,9 +152,16 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
                         // Shared before its last-seen time is recorded: the hot state reads last-seen
                         // first, so any time it pushes has its record's kind already in the ring.
                         if row.kind != .beat, let sharedEvents, !sharedEvents.push(row) { sharedEventDrops &+= 1 }
-                        lastSeen.record(row)
+                        let previousMicros = lastSeen.record(row)
                         if let monitorFeed, !monitorFeed.push(row) { feedDrops &+= 1 }
-                        sink.take(row, nowNanos: now)
+                        if let rollupTable {
+                            if rollupTable.count(row) { rollupCounted &+= 1 } else { rollupUncounted &+= 1 }
+                        }
+                        if rawEvents.keeps(row, previousMicros: previousMicros) {
+                            sink.take(row, nowNanos: now)
+                        } else {
+                            rawSkipped &+= 1
+                        }
                     }
                     ring.release(count)
                     tallies[transport.rawValue].accepted &+= accepted &- before.0
@@ -153,6 +178,20 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
             metrics.replayWindows.store(replayGuard.count, ordering: .relaxed)
             metrics.monitorEventsDropped.store(feedDrops, ordering: .relaxed)
             metrics.sharedEventsDropped.store(sharedEventDrops, ordering: .relaxed)
+            if let rollups, let table = rollupTable {
+                rollups.metrics.recordsCounted.store(rollupCounted, ordering: .relaxed)
+                rollups.metrics.recordsUncounted.store(rollupUncounted, ordering: .relaxed)
+                let wallNow = WallClock.nowMicros()
+                if wallNow >= nextRollupFlush {
+                    let next = rollups.exchange(table)
+                    // Not taken (the writer still holds the other table): tried again next pass.
+                    if next !== table || table.count == 0 {
+                        rollupTable = next
+                        nextRollupFlush = Self.nextFlush(afterMicros: wallNow, periodMicros: rollupFlushMicros)
+                    }
+                }
+            }
+            metrics.rawEventsSkipped.store(rawSkipped, ordering: .relaxed)
             let now = DispatchTime.now().uptimeNanoseconds
             sink.pass(nowNanos: now)
             if now &- lastEviction >= 60_000_000_000 {
@@ -168,6 +207,13 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
             usleep(nap)
         }
         sink.flush()
+        if let rollups, let rollupTable { rollups.handOverLast(rollupTable) }
+    }
+
+    /// The next flush time after `micros`: the next multiple of the period (so with a minute's
+    /// period, each minute's start, and every collector flushes at the same moments).
+    static func nextFlush(afterMicros micros: Int64, periodMicros: Int64) -> Int64 {
+        (micros / periodMicros + 1) * periodMicros
     }
 }
 

@@ -5,7 +5,7 @@ import Protocol
 /// Invariants (exact once the collector is drained, approximate while records are in flight):
 /// `recordsReceived == recordsAccepted + Σ rejected`, and
 /// `recordsAccepted == rowsStored + rowsSpooled + rowsDeadLettered + rowsDroppedSpoolFull + rowsDroppedSpoolError
-/// + rowsDroppedStorageBusy + rowsDiscarded`.
+/// + rowsDroppedStorageBusy + rowsDiscarded + rowsNotKeptRaw`.
 public struct IngestStatistics: Sendable, CustomStringConvertible, Encodable {
     public var recordsReceived: UInt64 = 0
     public var recordsAccepted: UInt64 = 0
@@ -22,6 +22,9 @@ public struct IngestStatistics: Sendable, CustomStringConvertible, Encodable {
     public var rowsDroppedStorageBusy: UInt64 = 0
     /// Rows thrown away on purpose (`--sink none`).
     public var rowsDiscarded: UInt64 = 0
+    /// Accepted records not stored as raw events (`--raw-events runs|none`): in liveness and
+    /// rollups only.
+    public var rowsNotKeptRaw: UInt64 = 0
     /// Rows PostgreSQL refused for their content, isolated from their batch and dead-lettered.
     public var rowsDeadLettered: UInt64 = 0
     /// The same for spooled rows (part of `rowsSpooled`, like `rowsReplayedFromSpool`).
@@ -72,11 +75,12 @@ public struct IngestStatistics: Sendable, CustomStringConvertible, Encodable {
         recordsReceived == recordsAccepted + recordsRejected
             && recordsAccepted
                 == rowsStored + rowsSpooled + rowsDeadLettered + rowsDroppedSpoolFull + rowsDroppedSpoolError + rowsDroppedStorageBusy + rowsDiscarded
+                + rowsNotKeptRaw
     }
 
     public var description: String {
         let reasons = RejectionReason.allCases.map { "\($0)=\(rejected[$0, default: 0])" }.joined(separator: " ")
-        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_error=\(rowsDroppedSpoolError) storage_busy=\(rowsDroppedStorageBusy) spool_corrupt=\(rowsDroppedSpoolCorrupt) dead_lettered=\(rowsDeadLettered) dead_lettered_from_spool=\(rowsDeadLetteredFromSpool) discarded=\(rowsDiscarded) seen_on_overflow=\(recordsSeenOnOverflow) not_seen=\(recordsNotSeen) window_ms=\(ingestWindowMillis) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
+        return "received=\(recordsReceived) accepted=\(recordsAccepted) rejected[\(reasons)] stored=\(rowsStored) spooled=\(rowsSpooled) replayed=\(rowsReplayedFromSpool) spool_full=\(rowsDroppedSpoolFull) spool_error=\(rowsDroppedSpoolError) storage_busy=\(rowsDroppedStorageBusy) spool_corrupt=\(rowsDroppedSpoolCorrupt) dead_lettered=\(rowsDeadLettered) dead_lettered_from_spool=\(rowsDeadLetteredFromSpool) discarded=\(rowsDiscarded) not_kept_raw=\(rowsNotKeptRaw) seen_on_overflow=\(recordsSeenOnOverflow) not_seen=\(recordsNotSeen) window_ms=\(ingestWindowMillis) ring=\(ringOccupancy) spool_rows=\(spoolRows)"
     }
 
     private struct Key: CodingKey {
@@ -94,7 +98,7 @@ public struct IngestStatistics: Sendable, CustomStringConvertible, Encodable {
             ("received", recordsReceived), ("accepted", recordsAccepted), ("stored", rowsStored), ("spooled", rowsSpooled),
             ("replayed", rowsReplayedFromSpool), ("spool_full", rowsDroppedSpoolFull), ("spool_error", rowsDroppedSpoolError),
             ("storage_busy", rowsDroppedStorageBusy), ("spool_corrupt", rowsDroppedSpoolCorrupt), ("dead_lettered", rowsDeadLettered),
-            ("dead_lettered_from_spool", rowsDeadLetteredFromSpool), ("discarded", rowsDiscarded), ("seen_on_overflow", recordsSeenOnOverflow),
+            ("dead_lettered_from_spool", rowsDeadLetteredFromSpool), ("discarded", rowsDiscarded), ("not_kept_raw", rowsNotKeptRaw), ("seen_on_overflow", recordsSeenOnOverflow),
             ("not_seen", recordsNotSeen),
         ]
         for (name, value) in counts { try container.encode(value, forKey: Key(name)) }

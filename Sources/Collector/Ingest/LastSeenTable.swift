@@ -96,9 +96,10 @@ public final class LastSeenTable: @unchecked Sendable {
         writerArrays = arrays
     }
 
-    /// Records `row` as its application's latest. Writer (drain) thread only.
-    @inline(__always)
-    func record(_ row: HeartbeatRow) {
+    /// Records `row` as its application's latest, and returns the receive time the drain recorded
+    /// before it (0 when none). Writer (drain) thread only.
+    @inline(__always) @discardableResult
+    func record(_ row: HeartbeatRow) -> Int64 {
         let index = Int(row.applicationID)
         if index >= writerArrays.capacity {
             var capacity = writerArrays.capacity
@@ -107,11 +108,13 @@ public final class LastSeenTable: @unchecked Sendable {
             current.store(writerArrays, ordering: .releasing)
         }
         let arrays = writerArrays
+        let previous = arrays.receivedMicros(index).load(ordering: .relaxed)
         arrays.sequence(index).store(row.sequence, ordering: .relaxed)
         arrays.instance(index).store(row.instance, ordering: .relaxed)
         // Releasing (a plain store on x86): a reader that acquires this time also sees what the
         // writer did before it — the hot state relies on that to see the row's shared event.
         arrays.receivedMicros(index).store(row.receivedAtMicros, ordering: .releasing)
+        return previous
     }
 
     /// Hints that application `id`'s entry will be written soon. Writer thread only.

@@ -430,19 +430,12 @@ public enum ApplicationStore {
         }
     }
 
-    /// Records lost over the last hour, from gaps in each instance's sequence numbers (read through
-    /// the (application_id, received_at) index). HTTP pings are stored with sequence 0, which no
-    /// record has: they carry no sequence and never count as lost.
+    /// Records lost over the last hour (the 60 whole minutes before the current one, and what of
+    /// the current one is written), from the merged rollups (``RollupStore``). HTTP pings carry no
+    /// sequence and never count as lost.
     public static func recordsLostLastHour(applicationID: Int, on connection: PostgresConnection) throws(StoreError) -> Int64 {
-        let rows = try run(connection) {
-            try $0.execute("""
-                SELECT coalesce(sum(max_seq - min_seq + 1 - seen), 0) AS lost FROM (
-                    SELECT max(seq) AS max_seq, min(seq) AS min_seq, count(DISTINCT seq) AS seen
-                    FROM heartbeat_event WHERE application_id = $1::integer AND received_at > now() - interval '1 hour' AND seq <> 0
-                    GROUP BY instance) AS per_instance
-                """, [String(applicationID)])
-        }
-        return rows.first?.int64("lost") ?? 0
+        let nowMinute = WallClock.nowMicros() / RollupStore.microsPerMinute
+        return try RollupStore.loss(applicationID: applicationID, fromMinute: nowMinute - 60, toMinute: nowMinute + 1, on: connection).loss.lost
     }
 
     /// The registry's version now (`registry_version`): every write to a column collectors load

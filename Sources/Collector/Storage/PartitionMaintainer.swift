@@ -1,10 +1,18 @@
-/// Keeps `heartbeat_event`'s daily partitions: creates them ahead of time and drops those whose
-/// whole day is older than the retention. Partitions are named `heartbeat_event_YYYYMMDD` and
-/// cover [midnight UTC, next midnight UTC).
+/// Keeps a table's daily partitions (`heartbeat_event`'s, or `heartbeat_rollup_minute`'s):
+/// creates them ahead of time and drops those whose whole day is older than the retention.
+/// Partitions are named `<table>_YYYYMMDD` and cover [midnight UTC, next midnight UTC).
 ///
 /// Creating is idempotent and safe to run from several collectors at once (`IF NOT EXISTS`, and a
 /// race that loses is ignored); dropping is `IF EXISTS`.
 public struct PartitionMaintainer: Sendable {
+    /// The partitioned tables this maintainer may keep: their names go into DDL, so only these.
+    public enum Table: String, Sendable {
+        case heartbeatEvent = "heartbeat_event"
+        case rollupMinute = "heartbeat_rollup_minute"
+    }
+
+    /// The partitioned table kept.
+    public let table: Table
     /// Days of partitions kept ready after today (the issue asks for at least 2).
     public let daysAhead: Int
     /// Days of history kept; a partition is dropped once its whole day is older than this.
@@ -13,7 +21,8 @@ public struct PartitionMaintainer: Sendable {
     public static let microsPerDay: Int64 = 86_400_000_000
 
     /// - Precondition: `daysAhead` ≥ 1 and `retentionDays` ≥ 1.
-    public init(daysAhead: Int = 2, retentionDays: Int = 7) {
+    public init(table: Table = .heartbeatEvent, daysAhead: Int = 2, retentionDays: Int = 7) {
+        self.table = table
         precondition(daysAhead >= 1, "partitions must be created at least a day ahead")
         precondition(retentionDays >= 1, "retention is at least one day")
         self.daysAhead = daysAhead
@@ -30,11 +39,11 @@ public struct PartitionMaintainer: Sendable {
         var dropped = [String]()
         let oldestKept = today - Int64(retentionDays)
         let partitions = try connection.execute(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'heartbeat_event'::regclass")
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass", [table.rawValue])
         for case let catalogName? in partitions.rows.map({ $0["relname"] }) {
-            guard let day = Self.day(ofPartition: catalogName), day < oldestKept else { continue }
+            guard let day = day(ofPartition: catalogName), day < oldestKept else { continue }
             // The name is made again from the day number: DDL takes no parameters, so only digits we wrote go into it.
-            let name = Self.partitionName(day: day)
+            let name = partitionName(day: day)
             try connection.query("DROP TABLE IF EXISTS \(name)")
             dropped.append(name)
         }
@@ -47,12 +56,12 @@ public struct PartitionMaintainer: Sendable {
     public func createPartitions(days: [Int64], on connection: PostgresConnection) throws(PostgresError) -> [String] {
         var created = [String]()
         for day in days {
-            let name = Self.partitionName(day: day)
+            let name = partitionName(day: day)
             let exists = try connection.execute("SELECT 1 FROM pg_class WHERE relname = $1", [name])
             guard exists.isEmpty else { continue }
             do throws(PostgresError) {
                 try connection.query(
-                    "CREATE TABLE IF NOT EXISTS \(name) PARTITION OF heartbeat_event FOR VALUES FROM ('\(Self.isoDate(day: day))') TO ('\(Self.isoDate(day: day + 1))')")
+                    "CREATE TABLE IF NOT EXISTS \(name) PARTITION OF \(table.rawValue) FOR VALUES FROM ('\(Self.isoDate(day: day))') TO ('\(Self.isoDate(day: day + 1))')")
                 created.append(name)
             } catch {
                 // Another collector created it between our check and our CREATE (42P07, or 23505
@@ -68,15 +77,15 @@ public struct PartitionMaintainer: Sendable {
         micros >= 0 ? micros / microsPerDay : (micros - microsPerDay + 1) / microsPerDay
     }
 
-    /// `heartbeat_event_YYYYMMDD` for a day number.
-    static func partitionName(day: Int64) -> String {
-        "heartbeat_event_" + isoDate(day: day).filter { $0 != "-" }
+    /// `<table>_YYYYMMDD` for a day number.
+    func partitionName(day: Int64) -> String {
+        table.rawValue + "_" + Self.isoDate(day: day).filter { $0 != "-" }
     }
 
-    /// The day number of a partition name, or `nil` when the name is not one of ours.
-    static func day(ofPartition name: String) -> Int64? {
-        guard name.hasPrefix("heartbeat_event_") else { return nil }
-        let digits = name.dropFirst("heartbeat_event_".count)
+    /// The day number of a partition name, or `nil` when the name is not one of this table's.
+    func day(ofPartition name: String) -> Int64? {
+        guard name.hasPrefix(table.rawValue + "_") else { return nil }
+        let digits = name.dropFirst(table.rawValue.count + 1)
         guard digits.count == 8, let year = Int64(digits.prefix(4)), let month = Int64(digits.dropFirst(4).prefix(2)),
             let dayOfMonth = Int64(digits.suffix(2))
         else { return nil }

@@ -3,8 +3,8 @@ import Atomics
 /// What the storage side did with accepted rows. Every row the drain accepts ends in exactly one
 /// of: stored, spooled (then stored later: counted again under `rowsReplayed`, or dead-lettered
 /// from the spool), dead-lettered (refused by PostgreSQL for its content), dropped because the
-/// spool was full (`spool_full`) or could not be written (`spool_error`), or discarded on purpose
-/// (`--sink none`).
+/// spool was full (`spool_full`) or could not be written (`spool_error`), discarded on purpose
+/// (`--sink none`), or not kept as a raw event (`--raw-events runs|none`).
 public final class StorageMetrics: Sendable {
     /// Rows committed to `heartbeat_event` straight from the drain.
     public let rowsStored = ManagedAtomic<UInt64>(0)
@@ -30,6 +30,9 @@ public final class StorageMetrics: Sendable {
     /// than the input, or stalled); their rows are in `rowsSpooled` and are replayed like any
     /// spooled batch.
     public let batchesSpilledOnStall = ManagedAtomic<UInt64>(0)
+    /// Accepted rows not handed to the sink because `--raw-events` does not keep them (their
+    /// records reached liveness and rollups).
+    public let rawEventsSkipped = ManagedAtomic<UInt64>(0)
     /// Rows thrown away on purpose (`--sink none`).
     public let rowsDiscarded = ManagedAtomic<UInt64>(0)
     /// The drain's accepted rows and refusals by transport.

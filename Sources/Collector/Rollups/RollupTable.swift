@@ -1,0 +1,114 @@
+import CMemory
+
+/// The drain's per-minute counts: an open-addressing hash table (linear probing) of
+/// ``RollupEntry``s keyed by (application, instance, minute), in one cache-aligned block.
+///
+/// Owned by one thread at a time — the drain while it counts, then the ``RollupWriter`` while it
+/// writes and clears — and handed over through the writer's lock; never shared while in use.
+/// Counting allocates nothing: the table grows (doubling, kept at most half full) only when a
+/// minute holds more keys than any before, and a table is reused minute after minute, so after
+/// the first minutes it stops growing. At its maximum capacity a record of a new key is refused
+/// (the caller counts it) rather than growing without bound.
+final class RollupTable: @unchecked Sendable {
+    /// The most slots a table takes by default (64 bytes each: 256 MiB), so at most 2,097,152 keys.
+    static let defaultMaximumCapacity = 1 << 22
+    private(set) var capacity: Int
+    let maximumCapacity: Int
+    private var slots: UnsafeMutablePointer<RollupEntry>
+    /// Slots in use.
+    private(set) var count = 0
+    /// Records counted since the last ``clear()``.
+    private(set) var records: UInt64 = 0
+
+    /// A table with room for `expectedKeys` keys before it has to grow.
+    init(expectedKeys: Int, maximumCapacity: Int = defaultMaximumCapacity) {
+        precondition(maximumCapacity >= 1_024 && maximumCapacity.nonzeroBitCount == 1, "a power of two of at least 1024 slots")
+        self.maximumCapacity = maximumCapacity
+        var capacity = 1_024
+        while capacity < expectedKeys * 2, capacity < maximumCapacity { capacity <<= 1 }
+        self.capacity = capacity
+        slots = Self.allocate(capacity)
+    }
+
+    deinit {
+        slots.deallocate()
+    }
+
+    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<RollupEntry> {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<RollupEntry>.stride, alignment: 64)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: capacity * MemoryLayout<RollupEntry>.stride)
+        return raw.bindMemory(to: RollupEntry.self, capacity: capacity)
+    }
+
+    @inline(__always)
+    private static func hash(applicationID: Int32, instance: UInt32, minute: Int32) -> Int {
+        var key = (UInt64(UInt32(bitPattern: applicationID)) << 32 | UInt64(instance)) &* 0x9E37_79B9_7F4A_7C15
+        key ^= UInt64(UInt32(bitPattern: minute)) &* 0xC2B2_AE3D_27D4_EB4F
+        key ^= key >> 31
+        return Int(truncatingIfNeeded: key)
+    }
+
+    /// Starts loading the slot `row` will probe first.
+    @inline(__always)
+    func prefetch(_ row: HeartbeatRow) {
+        let minute = RollupEntry.minute(ofMicros: row.receivedAtMicros)
+        let index = Self.hash(applicationID: row.applicationID, instance: row.instance, minute: minute) & (capacity - 1)
+        hb_prefetch_for_write(UnsafeRawPointer(slots + index))
+    }
+
+    /// Counts `row`; false when its key is new and the table is at its largest and half full.
+    @inline(__always)
+    func count(_ row: HeartbeatRow) -> Bool {
+        let minute = RollupEntry.minute(ofMicros: row.receivedAtMicros)
+        var index = Self.hash(applicationID: row.applicationID, instance: row.instance, minute: minute) & (capacity - 1)
+        while true {
+            let slot = slots + index
+            if slot.pointee.minute == 0 { break }
+            if slot.pointee.minute == minute, slot.pointee.applicationID == row.applicationID, slot.pointee.instance == row.instance {
+                slot.pointee.add(row)
+                records &+= 1
+                return true
+            }
+            index = (index + 1) & (capacity - 1)
+        }
+        if (count + 1) * 2 > capacity {
+            guard capacity < maximumCapacity else { return false }
+            grow()
+            return count(row)
+        }
+        slots[index] = RollupEntry(first: row, minute: minute)
+        count += 1
+        records &+= 1
+        return true
+    }
+
+    /// Every entry in use, in slot order.
+    func forEach(_ body: (RollupEntry) throws -> Void) rethrows {
+        for index in 0..<capacity where slots[index].minute != 0 {
+            try body(slots[index])
+        }
+    }
+
+    /// Empties the table, keeping its size.
+    func clear() {
+        guard count > 0 else { return }
+        UnsafeMutableRawPointer(slots).initializeMemory(as: UInt8.self, repeating: 0, count: capacity * MemoryLayout<RollupEntry>.stride)
+        count = 0
+        records = 0
+    }
+
+    /// Doubles the slots and places every entry again.
+    private func grow() {
+        let old = slots
+        let oldCapacity = capacity
+        capacity *= 2
+        slots = Self.allocate(capacity)
+        for index in 0..<oldCapacity where old[index].minute != 0 {
+            let entry = old[index]
+            var target = Self.hash(applicationID: entry.applicationID, instance: entry.instance, minute: entry.minute) & (capacity - 1)
+            while slots[target].minute != 0 { target = (target + 1) & (capacity - 1) }
+            slots[target] = entry
+        }
+        old.deallocate()
+    }
+}

@@ -153,6 +153,10 @@ public struct CollectorSnapshot: Sendable, Encodable {
         public var lastWriteMicros: Int64 = 0
         /// Daily rollups this collector derived.
         public var daysDerived: UInt64 = 0
+        /// Loss-aware delivery changes this collector recorded, and its checks that failed.
+        public var deliveryDegradedRecorded: UInt64 = 0
+        public var deliveryRecoveredRecorded: UInt64 = 0
+        public var deliveryCheckFailures: UInt64 = 0
     }
 
     public struct Runs: Sendable, Encodable {

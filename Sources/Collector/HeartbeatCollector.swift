@@ -47,6 +47,8 @@ public final class HeartbeatCollector: @unchecked Sendable {
     private let publisher: TransitionPublisher?
     private let notifications: NotificationDeliverer?
     private let lastHeartbeats: LastHeartbeatWriter?
+    /// Loss-aware delivery (with rollups, a monitor and a threshold).
+    private let delivery: DeliveryMonitor?
     /// PostgreSQL reachability and applications by status, for `/readyz` and `/metrics`.
     public let databaseProbe: DatabaseProbe
     private let maintenance: PartitionMaintenance
@@ -130,6 +132,15 @@ public final class HeartbeatCollector: @unchecked Sendable {
         (sink, drain) = Self.storage(
             configuration, rings: receivers.map { ($0.ring, .udp) } + [(httpIngest.ring, .httpRecords), (httpIngest.pingRing, .httpPing)], spool: spool, partitions: maintainer, metrics: metrics,
             lastSeen: lastSeen, monitorFeed: monitorFeed, sharedEvents: hotState?.localEvents, rollups: rollups)
+        delivery = rollups != nil && configuration.monitor && configuration.deliveryLossThresholdPercent > 0
+            ? DeliveryMonitor(
+                databaseURL: configuration.databaseURL,
+                health: DeliveryHealth(
+                    threshold: Double(configuration.deliveryLossThresholdPercent) / 100, minimumExpected: Int64(configuration.deliveryMinimumExpected)),
+                isLeader: { [hotStateMetrics, redisConfigured = configuration.redisURL != nil] in
+                    !redisConfigured || hotStateMetrics.isLeader.load(ordering: .relaxed)
+                })
+            : nil
         autoRegistrar = configuration.autoRegister
             ? AutoRegistrar(
                 rings: receivers.compactMap(\.unknownApplications), registry: registry.holder,
@@ -145,8 +156,8 @@ public final class HeartbeatCollector: @unchecked Sendable {
         // then empties the rings into the writers, and the hot state's and last-heartbeat writer's
         // final flushes carry the last arrivals.
         let parts: [(any CollectorService)?] = [
-            registry, maintenance, autoRegistrar, lease, hotStateSync, publisher, notifications, lastHeartbeats, databaseProbe, rollups, sink, monitor,
-            drain,
+            registry, maintenance, autoRegistrar, lease, hotStateSync, publisher, notifications, lastHeartbeats, databaseProbe, delivery, rollups, sink,
+            monitor, drain,
         ]
         services = ServiceList(parts.compactMap { $0 } + receivers)
     }
@@ -343,6 +354,9 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.rollups.writeFailures = rollupMetrics.writeFailures.load(ordering: .relaxed)
         snapshot.rollups.lastWriteMicros = rollupMetrics.lastWriteMicros.load(ordering: .relaxed)
         snapshot.rollups.daysDerived = rollupMetrics.daysDerived.load(ordering: .relaxed)
+        snapshot.rollups.deliveryDegradedRecorded = delivery?.degradedRecorded.load(ordering: .relaxed) ?? 0
+        snapshot.rollups.deliveryRecoveredRecorded = delivery?.recoveredRecorded.load(ordering: .relaxed) ?? 0
+        snapshot.rollups.deliveryCheckFailures = delivery?.failedChecks.load(ordering: .relaxed) ?? 0
         snapshot.runs.pingLogs = httpIngest.logOutcomes
         snapshot.registry.lastHeartbeatRowsWritten = lastHeartbeats?.applicationsWritten.load(ordering: .relaxed) ?? 0
         snapshot.registry.lastHeartbeatWriteFailures = lastHeartbeats?.failures.load(ordering: .relaxed) ?? 0

@@ -99,6 +99,10 @@ struct ServeCommand: ParsableCommand {
     var rollupRetentionDays: Int?
     @Option(help: "How often rollups are written, seconds (1-60; shorter splits a minute over several rows). Env: HEARTBEAT_ROLLUP_FLUSH_S. Default: 60.")
     var rollupFlushS: Int?
+    @Option(help: "Loss-aware delivery: an application whose merged loss over the last 5 minutes passes this percentage records a delivery_degraded event, and delivery_recovered once it is back under half of it (0: off). Env: HEARTBEAT_DELIVERY_LOSS_THRESHOLD. Default: 20.")
+    var deliveryLossThreshold: Int?
+    @Option(help: "Records that must have been expected over those 5 minutes for the loss to count (1-1000000). Env: HEARTBEAT_DELIVERY_MIN_EXPECTED. Default: 20.")
+    var deliveryMinExpected: Int?
     @Option(help: "Where accepted rows go: postgres, or none (rows discarded, to measure the receive path; the monitor still runs unless --no-monitor). Env: HEARTBEAT_SINK. Default: postgres.")
     var sink: String?
     @Option(help: "How often the liveness monitor checks every application's deadline, ms (100-60000). Env: HEARTBEAT_CHECK_PERIOD_MS. Default: 1000.")
@@ -244,6 +248,12 @@ struct ServeCommand: ParsableCommand {
             configuration.rollupRetentionDays = value
         }
         if let value = try integer(rollupFlushS, "HEARTBEAT_ROLLUP_FLUSH_S", "--rollup-flush-s") { configuration.rollupFlushSeconds = value }
+        if let value = try integer(deliveryLossThreshold, "HEARTBEAT_DELIVERY_LOSS_THRESHOLD", "--delivery-loss-threshold") {
+            configuration.deliveryLossThresholdPercent = value
+        }
+        if let value = try integer(deliveryMinExpected, "HEARTBEAT_DELIVERY_MIN_EXPECTED", "--delivery-min-expected") {
+            configuration.deliveryMinimumExpected = value
+        }
         if let text = rawEvents ?? Environment.value("HEARTBEAT_RAW_EVENTS") {
             guard let value = RawEvents(rawValue: text) else {
                 throw UsageError("--raw-events / HEARTBEAT_RAW_EVENTS: '\(text)' is not accepted; expected all, runs or none")

@@ -215,6 +215,11 @@ enum CollectorMetricsPage {
             "heartbeat_rollup_last_write_timestamp_seconds", "When the latest rollup COPY committed (Unix seconds; 0 before any).",
             Double(rollups.lastWriteMicros) / 1e6)
         page.counter("heartbeat_rollup_days_derived_total", "Days of daily rollups this collector derived from the minute rows.", rollups.daysDerived)
+        page.counter(
+            "heartbeat_delivery_events_total", "Loss-aware delivery changes this collector recorded (as monitor leader), by event.",
+            [([("event", DeliveryEvent.degraded.rawValue)], rollups.deliveryDegradedRecorded),
+             ([("event", DeliveryEvent.recovered.rawValue)], rollups.deliveryRecoveredRecorded)])
+        page.counter("heartbeat_delivery_check_failures_total", "Loss-aware delivery checks that failed (retried the next minute).", rollups.deliveryCheckFailures)
     }
 
     private static func statusAPI(_ page: inout PrometheusText, cache: ReadCache, connections: ConnectionGuard?, eventLoopAnswers: UInt64) {

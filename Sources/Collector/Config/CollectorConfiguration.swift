@@ -78,6 +78,11 @@ public struct CollectorConfiguration: Sendable {
     /// How often each collector writes its rollups, seconds (`--rollup-flush-s`): each minute by
     /// default; shorter writes more rows (a minute split in several), for tests and demos.
     public var rollupFlushSeconds = 60
+    /// Loss-aware delivery: the loss over the last 5 minutes past which an application's delivery
+    /// is degraded, percent (`--delivery-loss-threshold`; 0 turns the check off) …
+    public var deliveryLossThresholdPercent = 20
+    /// … counted only with at least this many records expected (`--delivery-min-expected`).
+    public var deliveryMinimumExpected = 20
     /// Job runs (`job_run`, from HTTP pings) kept per application, newest first.
     public var runHistory = 100
     /// Days job runs are kept.
@@ -149,6 +154,8 @@ public struct CollectorConfiguration: Sendable {
         try check((1...30).contains(partitionDaysAhead), "--partition-days-ahead", partitionDaysAhead, "1 to 30 days")
         try check((1...3_650).contains(rollupRetentionDays), "--rollup-retention-days", rollupRetentionDays, "1 to 3650 days")
         try check((1...60).contains(rollupFlushSeconds), "--rollup-flush-s", rollupFlushSeconds, "1 to 60 s")
+        try check((0...99).contains(deliveryLossThresholdPercent), "--delivery-loss-threshold", deliveryLossThresholdPercent, "0 (off) to 99 percent")
+        try check((1...1_000_000).contains(deliveryMinimumExpected), "--delivery-min-expected", deliveryMinimumExpected, "1 to 1000000 records")
         try check((1...10_000).contains(runHistory), "--run-history", runHistory, "1 to 10000 runs")
         try check((1...3_650).contains(runRetentionDays), "--run-retention-days", runRetentionDays, "1 to 3650 days")
         try check((0...86_400).contains(allowedSkewSeconds), "--max-skew-s", allowedSkewSeconds, "0 to 86400 s")

@@ -33,8 +33,9 @@ public struct NotificationChannel: Sendable, Equatable {
         self.bodyTemplate = bodyTemplate
     }
 
-    /// The events a channel can filter on: the statuses a transition enters.
-    public static let knownEvents = ["new", "up", "late", "down", "paused"]
+    /// The events a channel can filter on: the statuses a transition enters, and the events of
+    /// loss-aware delivery (which only channels that name them take).
+    public static let knownEvents = ["new", "up", "late", "down", "paused"] + DeliveryEvent.allCases.map(\.rawValue)
 
     /// Why a channel was refused: the field, and what it must be.
     public struct Invalid: Error, Equatable, CustomStringConvertible {
@@ -100,6 +101,7 @@ public struct NotificationChannel: Sendable, Equatable {
     /// the transition statement applies in SQL, for the sends that are not queued: the
     /// Alertmanager re-send).
     public func takes(event: String, labels: [String: String]) -> Bool {
-        enabled && (events?.contains(event) ?? true) && labelFilter.allSatisfy { labels[$0.key] == $0.value }
+        let optIn = DeliveryEvent(rawValue: event) != nil
+        return enabled && (events?.contains(event) ?? !optIn) && labelFilter.allSatisfy { labels[$0.key] == $0.value }
     }
 }

@@ -112,6 +112,8 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
                     movedFromRing += count
                     let now = DispatchTime.now().uptimeNanoseconds
                     let before = (accepted, replays, rateLimited, instanceLimited)
+                    // One reference for the run, borrowed (never copied) by each row below.
+                    let table = rollupTable
                     for index in 0..<count {
                         // Start loading the tables' lines for a row a little ahead, so the cache
                         // misses of consecutive rows overlap.
@@ -120,7 +122,7 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
                             replayGuard.prefetch(ahead)
                             lastSeen.prefetch(ahead.applicationID)
                             rateLimiter?.prefetch(ahead.applicationID)
-                            rollupTable?.prefetch(ahead)
+                            table?.prefetch(ahead)
                         }
                         let row = rows[index]
                         // A loop-invariant test: the compiler can take it out of the loop.
@@ -154,8 +156,10 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
                         if row.kind != .beat, let sharedEvents, !sharedEvents.push(row) { sharedEventDrops &+= 1 }
                         let previousMicros = lastSeen.record(row)
                         if let monitorFeed, !monitorFeed.push(row) { feedDrops &+= 1 }
-                        if let rollupTable {
-                            if rollupTable.count(row) { rollupCounted &+= 1 } else { rollupUncounted &+= 1 }
+                        switch table?.count(row) {
+                        case true?: rollupCounted &+= 1
+                        case false?: rollupUncounted &+= 1
+                        case nil: break
                         }
                         if rawEvents.keeps(row, previousMicros: previousMicros) {
                             sink.take(row, nowNanos: now)

@@ -31,13 +31,20 @@ final class RollupTable: @unchecked Sendable {
     }
 
     deinit {
-        slots.deallocate()
+        Self.free(slots, capacity)
     }
 
+    /// Zeroed slots in a mapping of their own with huge pages (``hb_map_table``): a lookup is a
+    /// random line in megabytes, and with 4 KiB pages nearly every one also missed the TLB.
     private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<RollupEntry> {
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<RollupEntry>.stride, alignment: 64)
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: capacity * MemoryLayout<RollupEntry>.stride)
+        guard let raw = hb_map_table(capacity * MemoryLayout<RollupEntry>.stride) else {
+            fatalError("rollup table: could not map \(capacity * MemoryLayout<RollupEntry>.stride) bytes")
+        }
         return raw.bindMemory(to: RollupEntry.self, capacity: capacity)
+    }
+
+    private static func free(_ slots: UnsafeMutablePointer<RollupEntry>, _ capacity: Int) {
+        hb_unmap_table(UnsafeMutableRawPointer(slots), capacity * MemoryLayout<RollupEntry>.stride)
     }
 
     @inline(__always)
@@ -57,29 +64,32 @@ final class RollupTable: @unchecked Sendable {
     }
 
     /// Counts `row`; false when its key is new and the table is at its largest and half full.
+    /// (A loop, not a call to itself after growing, so that it can be inlined into the drain.)
     @inline(__always)
     func count(_ row: HeartbeatRow) -> Bool {
         let minute = RollupEntry.minute(ofMicros: row.receivedAtMicros)
-        var index = Self.hash(applicationID: row.applicationID, instance: row.instance, minute: minute) & (capacity - 1)
+        let hash = Self.hash(applicationID: row.applicationID, instance: row.instance, minute: minute)
         while true {
-            let slot = slots + index
-            if slot.pointee.minute == 0 { break }
-            if slot.pointee.minute == minute, slot.pointee.applicationID == row.applicationID, slot.pointee.instance == row.instance {
-                slot.pointee.add(row)
+            var index = hash & (capacity - 1)
+            while true {
+                let slot = slots + index
+                if slot.pointee.minute == 0 { break }
+                if slot.pointee.minute == minute, slot.pointee.applicationID == row.applicationID, slot.pointee.instance == row.instance {
+                    slot.pointee.add(row)
+                    records &+= 1
+                    return true
+                }
+                index = (index + 1) & (capacity - 1)
+            }
+            if (count + 1) * 2 <= capacity {
+                slots[index] = RollupEntry(first: row, minute: minute)
+                count += 1
                 records &+= 1
                 return true
             }
-            index = (index + 1) & (capacity - 1)
-        }
-        if (count + 1) * 2 > capacity {
             guard capacity < maximumCapacity else { return false }
             grow()
-            return count(row)
         }
-        slots[index] = RollupEntry(first: row, minute: minute)
-        count += 1
-        records &+= 1
-        return true
     }
 
     /// Every entry in use, in slot order.
@@ -109,6 +119,6 @@ final class RollupTable: @unchecked Sendable {
             while slots[target].minute != 0 { target = (target + 1) & (capacity - 1) }
             slots[target] = entry
         }
-        old.deallocate()
+        Self.free(old, oldCapacity)
     }
 }

@@ -36,10 +36,15 @@ final class RollupTable: @unchecked Sendable {
 
     /// Zeroed slots in a mapping of their own with huge pages (``hb_map_table``): a lookup is a
     /// random line in megabytes, and with 4 KiB pages nearly every one also missed the TLB.
+    /// Every page is touched here, when the table is made (at start, or on the thread that grows
+    /// it), not by the drain's first rows after a hand-over: a huge page's first touch can wait
+    /// for the kernel to compact memory, and a drain that waits lets the rings overflow.
     private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<RollupEntry> {
-        guard let raw = hb_map_table(capacity * MemoryLayout<RollupEntry>.stride) else {
-            fatalError("rollup table: could not map \(capacity * MemoryLayout<RollupEntry>.stride) bytes")
+        let bytes = capacity * MemoryLayout<RollupEntry>.stride
+        guard let raw = hb_map_table(bytes) else {
+            fatalError("rollup table: could not map \(bytes) bytes")
         }
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         return raw.bindMemory(to: RollupEntry.self, capacity: capacity)
     }
 

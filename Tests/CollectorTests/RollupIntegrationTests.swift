@@ -162,4 +162,40 @@ struct RollupIntegrationTests {
             #expect(try Self.rollupRecords(harness.connection)[String(harness.applications[1].id)] == 11, "\(mode)")
         }
     }
+
+    @Test("daily rollups: yesterday's minute rows of two collectors merged once per (application, instance); derived again, nothing changes; expired by age")
+    func dailyRollups() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try Migrator().migrate(connection)
+        let now = Harness.now()
+        try PartitionMaintainer(table: .rollupMinute, retentionDays: 30).maintain(connection, nowMicros: now)
+        let today = now / 86_400_000_000
+        let yesterday = today - 1
+        // Two collectors' rows for the same minutes of yesterday, and one row of today (not derived).
+        for (minute, beats, low, high) in [(10, 30, 1, 30), (10, 25, 31, 60), (11, 60, 61, 120), (1_439, 5, 121, 125)] as [(Int64, Int, Int, Int)] {
+            try connection.execute("""
+                INSERT INTO heartbeat_rollup_minute (application_id, instance, minute, beats, starts, successes, fails, stops, sequenced,
+                                                     seq_min, seq_max, first_at, last_at, delay_min_us, delay_max_us)
+                VALUES (7, 3, to_timestamp($1::bigint * 60), $2::integer, 1, 0, 0, 0, $2::integer, $3::bigint, $4::bigint,
+                        to_timestamp($1::bigint * 60 + 1), to_timestamp($1::bigint * 60 + 50), $5::integer, 900)
+                """, [String(yesterday * 1_440 + minute), String(beats), String(low), String(high), String(100 + beats)])
+        }
+        try connection.execute("""
+            INSERT INTO heartbeat_rollup_minute (application_id, instance, minute, beats, starts, successes, fails, stops, sequenced,
+                                                 first_at, last_at, delay_min_us, delay_max_us)
+            VALUES (7, 3, to_timestamp($1::bigint * 60), 9, 0, 0, 0, 0, 0, now(), now(), 1, 1)
+            """, [String(today * 1_440)])
+        #expect(try RollupStore.deriveDay(yesterday, on: connection) == 1)
+        #expect(try RollupStore.deriveDay(yesterday, on: connection) == 0, "already derived")
+        let rows = try connection.query("""
+            SELECT day = (now() AT TIME ZONE 'UTC')::date - 1, beats, starts, sequenced, seq_min, seq_max, delay_min_us, delay_max_us,
+                   extract(epoch FROM last_at - first_at)::integer
+            FROM heartbeat_rollup_day
+            """)
+        #expect(rows == [["t", "120", "4", "120", "1", "125", "105", "900", String((1_439 - 10) * 60 + 49)]])
+        try connection.query("UPDATE heartbeat_rollup_day SET day = day - 40")
+        #expect(try RollupStore.expireDays(olderThanDays: 30, on: connection) == 1)
+        #expect(try connection.query("SELECT count(*) FROM heartbeat_rollup_day") == [["0"]])
+    }
 }

@@ -37,8 +37,8 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
     private let rollups: RollupWriter?
     /// Which accepted rows the sink gets.
     private let rawEvents: RawEvents
-    /// How often the rollup table is handed over: each minute, at its start.
-    private let rollupFlushMicros: Int64
+    /// How often the rollup table is handed over, seconds: each minute, at its start.
+    private let rollupFlushSeconds: Int
     private let replayIdleMicros: Int64
     private let rateLimit: (recordsPerSecond: Int, burst: Int)
     /// The replay guard's caps on anti-replay windows: per application, and in all.
@@ -54,7 +54,7 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
     ) {
         self.rollups = rollups
         self.rawEvents = rawEvents
-        self.rollupFlushMicros = Int64(rollupFlushSeconds) * 1_000_000
+        self.rollupFlushSeconds = rollupFlushSeconds
         self.instanceLimits = instanceLimits
         self.monitorFeed = monitorFeed
         self.sharedEvents = sharedEvents
@@ -82,11 +82,10 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
         var feedDrops: UInt64 = 0
         var sharedEventDrops: UInt64 = 0
         var tallies = [DrainTransportCounts.Tally](repeating: .init(), count: IngestTransport.allCases.count)
-        var rollupTable = rollups?.firstTable()
+        var drainRollups = rollups.map { DrainRollups(writer: $0, periodSeconds: rollupFlushSeconds, nowMicros: WallClock.nowMicros()) }
         var rollupCounted: UInt64 = 0
         var rollupUncounted: UInt64 = 0
         var rawSkipped: UInt64 = 0
-        var nextRollupFlush = Self.nextFlush(afterMicros: WallClock.nowMicros(), periodMicros: rollupFlushMicros)
         var lastEviction = DispatchTime.now().uptimeNanoseconds
         // The drain naps between passes, briefly after a pass that moved rows and longer when idle:
         // every wake-up is a context switch, and at a shorter nap they cost as much as the drain's
@@ -113,7 +112,7 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
                     let now = DispatchTime.now().uptimeNanoseconds
                     let before = (accepted, replays, rateLimited, instanceLimited)
                     // One reference for the run, borrowed (never copied) by each row below.
-                    let table = rollupTable
+                    let table = drainRollups?.table
                     for index in 0..<count {
                         // Start loading the tables' lines for a row a little ahead, so the cache
                         // misses of consecutive rows overlap.
@@ -182,19 +181,7 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
             metrics.replayWindows.store(replayGuard.count, ordering: .relaxed)
             metrics.monitorEventsDropped.store(feedDrops, ordering: .relaxed)
             metrics.sharedEventsDropped.store(sharedEventDrops, ordering: .relaxed)
-            if let rollups, let table = rollupTable {
-                rollups.metrics.recordsCounted.store(rollupCounted, ordering: .relaxed)
-                rollups.metrics.recordsUncounted.store(rollupUncounted, ordering: .relaxed)
-                let wallNow = WallClock.nowMicros()
-                if wallNow >= nextRollupFlush {
-                    let next = rollups.exchange(table)
-                    // Not taken (the writer still holds the other table): tried again next pass.
-                    if next !== table || table.count == 0 {
-                        rollupTable = next
-                        nextRollupFlush = Self.nextFlush(afterMicros: wallNow, periodMicros: rollupFlushMicros)
-                    }
-                }
-            }
+            drainRollups?.pass(counted: rollupCounted, uncounted: rollupUncounted, nowMicros: WallClock.nowMicros())
             metrics.rawEventsSkipped.store(rawSkipped, ordering: .relaxed)
             let now = DispatchTime.now().uptimeNanoseconds
             sink.pass(nowNanos: now)
@@ -211,13 +198,7 @@ final class IngestDrain<Sink: BatchSink>: @unchecked Sendable {
             usleep(nap)
         }
         sink.flush()
-        if let rollups, let rollupTable { rollups.handOverLast(rollupTable) }
-    }
-
-    /// The next flush time after `micros`: the next multiple of the period (so with a minute's
-    /// period, each minute's start, and every collector flushes at the same moments).
-    static func nextFlush(afterMicros micros: Int64, periodMicros: Int64) -> Int64 {
-        (micros / periodMicros + 1) * periodMicros
+        drainRollups?.finish(counted: rollupCounted, uncounted: rollupUncounted)
     }
 }
 

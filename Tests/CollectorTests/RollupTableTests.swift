@@ -62,7 +62,7 @@ struct RollupTableTests {
         #expect(all.map(\.instance) == [7, 7, 8, 7])
     }
 
-    @Test("grows past half full without losing a count; clear empties and keeps the size")
+    @Test("grows past half full without losing a count; clearing empties it, keeps its size and moves it to huge pages")
     func growth() {
         let table = RollupTable(expectedKeys: 1)
         #expect(table.capacity == 1_024)
@@ -74,8 +74,12 @@ struct RollupTableTests {
         #expect(table.capacity >= 20_000)
         #expect(entries(table).allSatisfy { $0.records == 2 && $0.sequenceMin == 1 && $0.sequenceMax == 2 })
         let capacity = table.capacity
-        table.clear()
+        #expect(!table.usesHugePages, "grown by the drain: plain pages")
+        table.clearForReuse()
         #expect(table.count == 0 && table.records == 0 && entries(table).isEmpty && table.capacity == capacity)
+        #expect(table.usesHugePages, "moved to huge pages by the writer")
+        _ = table.count(row(sequence: 9))
+        #expect(table.count == 1 && entries(table).first?.sequenceMax == 9)
     }
 
     @Test("at its largest and half full, a new key is refused; known keys still count")

@@ -19,11 +19,12 @@ int hb_release_free_memory(void);
 /// a thread's heap and the process's RSS steps up after each peak. Returns 1 on success.
 int hb_map_large_allocations(size_t threshold);
 
-/// Maps `bytes` of zeroed memory for a large table read at random (the rollup table), asking the
-/// kernel for transparent huge pages (MADV_HUGEPAGE; the hint is ignored where THP is off): one
-/// TLB entry then covers 2 MiB instead of 4 KiB, so random lookups in a table of megabytes stop
-/// missing the TLB. Returns NULL when the mapping fails. Free with hb_unmap_table.
-void *hb_map_table(size_t bytes);
+/// Maps `bytes` of zeroed memory for a large table read at random (the rollup table); with
+/// `huge_pages`, asks the kernel for transparent huge pages (MADV_HUGEPAGE; the hint is ignored
+/// where THP is off): one TLB entry then covers 2 MiB instead of 4 KiB, so random lookups in a
+/// table of megabytes stop missing the TLB. Returns NULL when the mapping fails. Free with
+/// hb_unmap_table.
+void *hb_map_table(size_t bytes, int huge_pages);
 
 /// Unmaps what hb_map_table returned (`bytes` as passed to it).
 void hb_unmap_table(void *address, size_t bytes);

@@ -9,15 +9,22 @@ import CMemory
 /// minute holds more keys than any before, and a table is reused minute after minute, so after
 /// the first minutes it stops growing. At its maximum capacity a record of a new key is refused
 /// (the caller counts it) rather than growing without bound.
+///
+/// Memory: slots live in huge pages, touched when they are mapped (see ``allocate(_:hugePages:)``).
+/// Only the writer's thread and start-up map such slots; the drain, when it grows a table, maps
+/// plain pages (which the kernel fills without compacting memory), and the writer moves the table
+/// to huge pages when it clears it (``clearForReuse()``), before the drain gets it back.
 final class RollupTable: @unchecked Sendable {
     /// The most slots a table takes by default (64 bytes each: 256 MiB), so at most 2,097,152 keys.
     static let defaultMaximumCapacity = 1 << 22
     private(set) var capacity: Int
     let maximumCapacity: Int
     private var slots: UnsafeMutablePointer<RollupEntry>
+    /// Whether the slots are in huge pages, touched at mapping.
+    private(set) var usesHugePages: Bool
     /// Slots in use.
     private(set) var count = 0
-    /// Records counted since the last ``clear()``.
+    /// Records counted since the last ``clearForReuse()``.
     private(set) var records: UInt64 = 0
 
     /// A table with room for `expectedKeys` keys before it has to grow.
@@ -27,24 +34,26 @@ final class RollupTable: @unchecked Sendable {
         var capacity = 1_024
         while capacity < expectedKeys * 2, capacity < maximumCapacity { capacity <<= 1 }
         self.capacity = capacity
-        slots = Self.allocate(capacity)
+        slots = Self.allocate(capacity, hugePages: true)
+        usesHugePages = true
     }
 
     deinit {
         Self.free(slots, capacity)
     }
 
-    /// Zeroed slots in a mapping of their own with huge pages (``hb_map_table``): a lookup is a
-    /// random line in megabytes, and with 4 KiB pages nearly every one also missed the TLB.
-    /// Every page is touched here, when the table is made (at start, or on the thread that grows
-    /// it), not by the drain's first rows after a hand-over: a huge page's first touch can wait
-    /// for the kernel to compact memory, and a drain that waits lets the rings overflow.
-    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<RollupEntry> {
+    /// Zeroed slots in a mapping of their own. With `hugePages`, the mapping asks for huge pages
+    /// (``hb_map_table``: a lookup is a random line in megabytes, and with 4 KiB pages nearly
+    /// every one also missed the TLB, ~14 ns a record, Spec/tuning.md) and every page is touched
+    /// here: a huge page's first touch can wait for the kernel to compact memory, and a drain
+    /// that waited let the rings overflow. Without, pages are left for first touch (cheap, never
+    /// compacting): what the drain maps when it grows a table.
+    private static func allocate(_ capacity: Int, hugePages: Bool) -> UnsafeMutablePointer<RollupEntry> {
         let bytes = capacity * MemoryLayout<RollupEntry>.stride
-        guard let raw = hb_map_table(bytes) else {
+        guard let raw = hb_map_table(bytes, hugePages ? 1 : 0) else {
             fatalError("rollup table: could not map \(bytes) bytes")
         }
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        if hugePages { raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
         return raw.bindMemory(to: RollupEntry.self, capacity: capacity)
     }
 
@@ -104,10 +113,16 @@ final class RollupTable: @unchecked Sendable {
         }
     }
 
-    /// Empties the table, keeping its size.
-    func clear() {
-        guard count > 0 else { return }
-        UnsafeMutableRawPointer(slots).initializeMemory(as: UInt8.self, repeating: 0, count: capacity * MemoryLayout<RollupEntry>.stride)
+    /// Empties the table, keeping its size; slots the drain mapped when it grew the table move to
+    /// huge pages here, on the writer's thread.
+    func clearForReuse() {
+        if !usesHugePages {
+            Self.free(slots, capacity)
+            slots = Self.allocate(capacity, hugePages: true)
+            usesHugePages = true
+        } else if count > 0 {
+            UnsafeMutableRawPointer(slots).initializeMemory(as: UInt8.self, repeating: 0, count: capacity * MemoryLayout<RollupEntry>.stride)
+        }
         count = 0
         records = 0
     }
@@ -117,7 +132,8 @@ final class RollupTable: @unchecked Sendable {
         let old = slots
         let oldCapacity = capacity
         capacity *= 2
-        slots = Self.allocate(capacity)
+        slots = Self.allocate(capacity, hugePages: false)
+        usesHugePages = false
         for index in 0..<oldCapacity where old[index].minute != 0 {
             let entry = old[index]
             var target = Self.hash(applicationID: entry.applicationID, instance: entry.instance, minute: entry.minute) & (capacity - 1)

@@ -11,7 +11,8 @@ import Glibc
 ///
 /// Two tables take turns: the drain counts into one; when a flush is due (each minute, see
 /// ``IngestDrain``) it hands that one over through ``exchange(_:)`` and gets the other back,
-/// cleared. The writer encodes the table, COPYs it, clears it and keeps it as the spare. While
+/// cleared. The writer encodes the table, COPYs it, clears it (``RollupTable/clearForReuse()``)
+/// and keeps it as the spare. While
 /// PostgreSQL fails, the writer keeps the table and retries (1 s, doubling to 30 s); the drain has
 /// no spare, so it goes on counting into its own table — minutes pile up in it, keyed by minute,
 /// and nothing is lost while the collector runs. A collector stopped while PostgreSQL is down
@@ -21,6 +22,9 @@ final class RollupWriter: ThreadedService, @unchecked Sendable {
     let serviceName = "rollup writer"
     let worker = WorkerThread()
     static let stopRetrySeconds: Int64 = 10
+    /// Keys the two tables are sized for at start (4 MiB each): they grow with the fleet in its
+    /// first minutes, not with the registry, so a large registry with few senders costs nothing.
+    static let initialKeys = 32_768
 
     /// What passes between the drain and the writer (under the lock): tables waiting to be
     /// written, oldest first, and the cleared table the drain gets next.
@@ -37,10 +41,10 @@ final class RollupWriter: ThreadedService, @unchecked Sendable {
 
     init(databaseURL: String, expectedKeys: Int, partitions: PartitionMaintainer, metrics: RollupMetrics) {
         self.databaseURL = databaseURL
-        self.expectedKeys = expectedKeys
+        self.expectedKeys = min(expectedKeys, Self.initialKeys)
         self.partitions = partitions
         self.metrics = metrics
-        handoff = Locked(Handoff(spare: RollupTable(expectedKeys: expectedKeys)))
+        handoff = Locked(Handoff(spare: RollupTable(expectedKeys: min(expectedKeys, Self.initialKeys))))
     }
 
     /// The table the drain counts into first. Drain thread, once.
@@ -90,7 +94,7 @@ final class RollupWriter: ThreadedService, @unchecked Sendable {
             do throws(PostgresError) {
                 if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
                 try write(table, on: connection!)
-                table.clear()
+                table.clearForReuse()
                 handoff.withLock { state in
                     state.full.removeFirst()
                     if state.spare == nil { state.spare = table }

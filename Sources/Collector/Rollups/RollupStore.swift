@@ -22,9 +22,54 @@ public enum RollupStore {
     public static func loss(
         applicationID: Int, fromMinute: Int64, toMinute: Int64, lookbackMinutes: Int64 = lookbackMinutes, on connection: PostgresConnection
     ) throws(StoreError) -> (loss: RollupLoss, counts: Counts, instances: Int) {
+        var loss = RollupLoss.none
+        var counts = Counts()
+        var instances = 0
+        for instance in try perInstance(
+            applicationID: applicationID, fromMinute: fromMinute, toMinute: toMinute, lookbackMinutes: lookbackMinutes, on: connection)
+        {
+            loss = loss + instance.loss
+            counts.beats += instance.counts.beats
+            counts.starts += instance.counts.starts
+            counts.successes += instance.counts.successes
+            counts.fails += instance.counts.fails
+            counts.stops += instance.counts.stops
+            // Instances only seen before the window are not the window's.
+            if instance.counts.records > 0 { instances += 1 }
+        }
+        return (loss, counts, instances)
+    }
+
+    /// Every application's loss in [fromMinute, toMinute) at once (for the delivery check), with a
+    /// short lookback: an instance silent longer counts from its first number in the window.
+    public static func lossByApplication(
+        fromMinute: Int64, toMinute: Int64, lookbackMinutes: Int64, on connection: PostgresConnection
+    ) throws(StoreError) -> [Int: RollupLoss] {
+        var byApplication = [Int: RollupLoss]()
+        for instance in try perInstance(
+            applicationID: nil, fromMinute: fromMinute, toMinute: toMinute, lookbackMinutes: lookbackMinutes, on: connection)
+        {
+            byApplication[instance.applicationID, default: .none] = byApplication[instance.applicationID, default: .none] + instance.loss
+        }
+        return byApplication
+    }
+
+    /// One (application, instance)'s merged figures in a window.
+    struct InstanceFigures {
+        let applicationID: Int
+        let loss: RollupLoss
+        let counts: Counts
+    }
+
+    /// Every collector's minute rows in [fromMinute − lookback, toMinute) merged per (application,
+    /// instance) — of one application, or of all — with the window's counts and sequence bounds
+    /// and the highest sequence before it.
+    static func perInstance(
+        applicationID: Int?, fromMinute: Int64, toMinute: Int64, lookbackMinutes: Int64, on connection: PostgresConnection
+    ) throws(StoreError) -> [InstanceFigures] {
         let rows = try ApplicationStore.run(connection) {
             try $0.execute("""
-                SELECT instance,
+                SELECT application_id, instance,
                        coalesce(sum(sequenced) FILTER (WHERE minute >= m.from_at), 0) AS received,
                        coalesce(sum(beats) FILTER (WHERE minute >= m.from_at), 0) AS beats,
                        coalesce(sum(starts) FILTER (WHERE minute >= m.from_at), 0) AS starts,
@@ -36,61 +81,24 @@ public enum RollupStore {
                        max(seq_max) FILTER (WHERE minute < m.from_at) AS before_max
                 FROM heartbeat_rollup_minute,
                      LATERAL (SELECT to_timestamp($2::bigint * 60) AS from_at) AS m
-                WHERE application_id = $1::integer
+                WHERE ($1::integer IS NULL OR application_id = $1::integer)
                   AND minute >= to_timestamp(($2::bigint - $4::bigint) * 60) AND minute < to_timestamp($3::bigint * 60)
-                GROUP BY instance
-                """, [String(applicationID), String(fromMinute), String(toMinute), String(lookbackMinutes)])
-        }.rows
-        var loss = RollupLoss.none
-        var counts = Counts()
-        var instances = 0
-        for row in rows {
-            loss = loss + RollupLoss.instance(
-                received: row.int64("received") ?? 0, windowMin: row.int64("window_min"), windowMax: row.int64("window_max"),
-                highestBefore: row.int64("before_max"))
-            var instance = Counts()
-            instance.beats = row.int64("beats") ?? 0
-            instance.starts = row.int64("starts") ?? 0
-            instance.successes = row.int64("successes") ?? 0
-            instance.fails = row.int64("fails") ?? 0
-            instance.stops = row.int64("stops") ?? 0
-            counts.beats += instance.beats
-            counts.starts += instance.starts
-            counts.successes += instance.successes
-            counts.fails += instance.fails
-            counts.stops += instance.stops
-            // Instances only seen before the window are not the window's.
-            if instance.records > 0 { instances += 1 }
-        }
-        return (loss, counts, instances)
-    }
-
-    /// Every application's loss in [fromMinute, toMinute) at once (for the delivery check), with a
-    /// short lookback: an instance silent longer counts from its first number in the window.
-    public static func lossByApplication(
-        fromMinute: Int64, toMinute: Int64, lookbackMinutes: Int64, on connection: PostgresConnection
-    ) throws(StoreError) -> [Int: RollupLoss] {
-        let rows = try ApplicationStore.run(connection) {
-            try $0.execute("""
-                SELECT application_id, instance,
-                       coalesce(sum(sequenced) FILTER (WHERE minute >= m.from_at), 0) AS received,
-                       min(seq_min) FILTER (WHERE minute >= m.from_at) AS window_min,
-                       max(seq_max) FILTER (WHERE minute >= m.from_at) AS window_max,
-                       max(seq_max) FILTER (WHERE minute < m.from_at) AS before_max
-                FROM heartbeat_rollup_minute,
-                     LATERAL (SELECT to_timestamp($1::bigint * 60) AS from_at) AS m
-                WHERE minute >= to_timestamp(($1::bigint - $3::bigint) * 60) AND minute < to_timestamp($2::bigint * 60)
                 GROUP BY application_id, instance
-                """, [String(fromMinute), String(toMinute), String(lookbackMinutes)])
+                """, [applicationID.map(String.init), String(fromMinute), String(toMinute), String(lookbackMinutes)])
         }.rows
-        var byApplication = [Int: RollupLoss]()
-        for row in rows {
-            guard let id = row.int("application_id") else { continue }
-            byApplication[id, default: .none] = byApplication[id, default: .none] + RollupLoss.instance(
+        return rows.compactMap { row in
+            guard let id = row.int("application_id") else { return nil }
+            var counts = Counts()
+            counts.beats = row.int64("beats") ?? 0
+            counts.starts = row.int64("starts") ?? 0
+            counts.successes = row.int64("successes") ?? 0
+            counts.fails = row.int64("fails") ?? 0
+            counts.stops = row.int64("stops") ?? 0
+            let loss = RollupLoss.instance(
                 received: row.int64("received") ?? 0, windowMin: row.int64("window_min"), windowMax: row.int64("window_max"),
                 highestBefore: row.int64("before_max"))
+            return InstanceFigures(applicationID: id, loss: loss, counts: counts)
         }
-        return byApplication
     }
 
     /// Derives `day`'s daily rows (days since 1970-01-01) from its minute rows, unless it already

@@ -19,7 +19,8 @@ public final class RollupMetrics: Sendable {
     public let writeFailures = ManagedAtomic<UInt64>(0)
     /// When the latest rollup COPY committed (Unix µs; 0 before any).
     public let lastWriteMicros = ManagedAtomic<Int64>(0)
-    /// Daily rollups derived, and derivations that failed.
+    /// Days of daily rollups this collector derived (a failed derivation fails its maintenance run,
+    /// counted there).
     public let daysDerived = ManagedAtomic<UInt64>(0)
 
     public init() {}

@@ -40,11 +40,12 @@ final class RollupWriter: ThreadedService, @unchecked Sendable {
     let metrics: RollupMetrics
 
     init(databaseURL: String, expectedKeys: Int, partitions: PartitionMaintainer, metrics: RollupMetrics) {
+        let initialKeys = min(expectedKeys, Self.initialKeys)
         self.databaseURL = databaseURL
-        self.expectedKeys = min(expectedKeys, Self.initialKeys)
+        self.expectedKeys = initialKeys
         self.partitions = partitions
         self.metrics = metrics
-        handoff = Locked(Handoff(spare: RollupTable(expectedKeys: min(expectedKeys, Self.initialKeys))))
+        handoff = Locked(Handoff(spare: RollupTable(expectedKeys: initialKeys)))
     }
 
     /// The table the drain counts into first. Drain thread, once.

@@ -204,6 +204,7 @@ public final class SidecarServer: @unchecked Sendable {
         router.add(middleware: ErrorMiddleware(routes: routes))
         StatusAPI.register(on: router, shared)
         HistoryAPI.register(on: router, shared)
+        UptimeAPI.register(on: router, shared)
         ManagementAPI.register(on: router, shared)
         ChannelAPI.register(on: router, shared)
         BatchIngestAPI.register(on: router, shared)

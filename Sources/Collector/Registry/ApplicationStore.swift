@@ -430,6 +430,34 @@ public enum ApplicationStore {
         }
     }
 
+    /// What ``Uptime`` needs of an application's transitions for [fromMicros, toMicros): the
+    /// status the last transition at or before `fromMicros` entered (`new` when none), and the
+    /// transitions after it inside the window, oldest first. Times are exact microseconds.
+    public static func statusHistory(
+        applicationID: Int, fromMicros: Int64, toMicros: Int64, on connection: PostgresConnection
+    ) throws(StoreError) -> (statusAtStart: LivenessStatus, changes: [Uptime.Change]) {
+        let before = try run(connection) {
+            try $0.execute("""
+                SELECT to_status FROM status_change
+                WHERE application_id = $1::integer AND at <= 'epoch'::timestamptz + $2::bigint * interval '1 microsecond'
+                ORDER BY at DESC, id DESC LIMIT 1
+                """, [String(applicationID), String(fromMicros)])
+        }
+        let changes = try run(connection) {
+            try $0.execute("""
+                SELECT (extract(epoch FROM at) * 1000000)::bigint AS at_us, to_status FROM status_change
+                WHERE application_id = $1::integer
+                  AND at > 'epoch'::timestamptz + $2::bigint * interval '1 microsecond'
+                  AND at < 'epoch'::timestamptz + $3::bigint * interval '1 microsecond'
+                ORDER BY at, id
+                """, [String(applicationID), String(fromMicros), String(toMicros)])
+        }.rows.compactMap { row -> Uptime.Change? in
+            guard let at = row.int64("at_us"), let status = row["to_status"].flatMap(LivenessStatus.init(label:)) else { return nil }
+            return Uptime.Change(atMicros: at, to: status)
+        }
+        return (before.first?["to_status"].flatMap(LivenessStatus.init(label:)) ?? .new, changes)
+    }
+
     /// Records lost over the last hour (the 60 whole minutes before the current one, and what of
     /// the current one is written), from the merged rollups (``RollupStore``). HTTP pings carry no
     /// sequence and never count as lost.

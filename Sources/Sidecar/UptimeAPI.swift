@@ -1,0 +1,74 @@
+import Collector
+import Foundation
+import Hummingbird
+
+/// `GET /v1/apps/{uuid}/uptime`: exact uptime over a window from the application's transitions
+/// (``Uptime``), with a per-day series on request. A history read through the exact 1-second
+/// cache, never part of `GET /v1/apps` (whose answers come from memory).
+enum UptimeAPI {
+    static let windows: [String: Int64] = ["24h": 86_400, "7d": 7 * 86_400, "30d": 30 * 86_400, "90d": 90 * 86_400]
+
+    static func register(on router: Router<BasicRequestContext>, _ shared: SidecarContext) {
+        router.get("/v1/apps/:uuid/uptime") { request, context in
+            try shared.requireRead(request)
+            let uuid = try StatusAPI.applicationUUID(context)
+            let window = try window(request, nowMicros: ReadCache.nowMicros())
+            let daily = try series(request)
+            return try await shared.cachedRead(request, key: "uptime \(uuid) \(window.from) \(window.to) \(daily)") {
+                let history = try await shared.database.run { connection in
+                    guard let record = try ApplicationStore.get(uuid, on: connection) else { throw APIError.notFound("no application \(uuid)") }
+                    return try ApplicationStore.statusHistory(applicationID: record.id, fromMicros: window.from, toMicros: window.to, on: connection)
+                }
+                var object = figures(Uptime.over(fromMicros: window.from, toMicros: window.to, statusAtStart: history.statusAtStart, changes: history.changes))
+                object["from"] = APIModels.timestamp(window.from)
+                object["to"] = APIModels.timestamp(window.to)
+                if daily {
+                    object["days"] = Uptime.daily(fromMicros: window.from, toMicros: window.to, statusAtStart: history.statusAtStart, changes: history.changes)
+                        .map { day -> [String: Any] in
+                            var entry = figures(day.uptime)
+                            entry["day"] = String(CivilCalendar.rfc3339(micros: day.dayStartMicros).prefix(10))
+                            return entry
+                        }
+                }
+                return APIModels.encode(object)
+            }
+        }
+    }
+
+    /// The figures of one window: the ratio (null when nothing counted) and the time in each status.
+    static func figures(_ uptime: Uptime) -> [String: Any] {
+        [
+            "uptime": uptime.ratio.map { $0 as Any } ?? NSNull(),
+            "up_ms": uptime.upMicros / 1_000, "late_ms": uptime.lateMicros / 1_000, "down_ms": uptime.downMicros / 1_000,
+            "paused_ms": uptime.pausedMicros / 1_000, "new_ms": uptime.newMicros / 1_000, "counted_ms": uptime.countedMicros / 1_000,
+        ]
+    }
+
+    /// `?window=24h|7d|30d|90d` (ending now), or `?from=&to=` (RFC 3339 or Unix µs; `to` defaults to
+    /// now and is never later than now; at most 3650 days). Default: the last 24 hours.
+    static func window(_ request: Request, nowMicros: Int64) throws(APIError) -> (from: Int64, to: Int64) {
+        let parameters = request.uri.queryParameters
+        if let name = parameters.get("window") {
+            guard parameters.get("from") == nil, parameters.get("to") == nil else { throw APIError.badRequest("window: give window or from/to, not both") }
+            guard let seconds = windows[name] else { throw APIError.badRequest("window: one of 24h, 7d, 30d, 90d") }
+            return (nowMicros - seconds * 1_000_000, nowMicros)
+        }
+        func time(_ name: String) throws(APIError) -> Int64? {
+            guard let text = parameters.get(name) else { return nil }
+            guard let micros = APIModels.parseTimestamp(text) else { throw APIError.badRequest("\(name): not an RFC 3339 time or Unix microseconds") }
+            return micros
+        }
+        let to = min(try time("to") ?? nowMicros, nowMicros)
+        let from = try time("from") ?? to - 86_400_000_000
+        guard from < to else { throw APIError.badRequest("from: must be before to (and before now)") }
+        guard to - from <= 3_650 * 86_400_000_000 else { throw APIError.badRequest("to: the window is at most 3650 days") }
+        return (from, to)
+    }
+
+    /// `?series=daily` adds the per-day series; nothing else is accepted.
+    static func series(_ request: Request) throws(APIError) -> Bool {
+        guard let value = request.uri.queryParameters.get("series") else { return false }
+        guard value == "daily" else { throw APIError.badRequest("series: only daily") }
+        return true
+    }
+}

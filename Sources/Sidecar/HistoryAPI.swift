@@ -11,12 +11,7 @@ enum HistoryAPI {
             try shared.requireRead(request)
             let uuid = try StatusAPI.applicationUUID(context)
             let limit = try SidecarContext.integer(request, "limit", default: 100, range: 1...1_000)
-            var beforeMicros: Int64?
-            if let text = request.uri.queryParameters.get("before") {
-                guard let micros = APIModels.parseTimestamp(text) else { throw APIError.badRequest("before: not an RFC 3339 time or Unix microseconds") }
-                beforeMicros = micros
-            }
-            let before = beforeMicros
+            let before = try SidecarContext.timestamp(request, "before")
             return try await shared.cachedRead(request, key: "events \(uuid) limit=\(limit) before=\(before.map(String.init) ?? "")") {
                 let events = try await shared.database.run { connection in
                     guard let events = try ApplicationStore.events(uuid, limit: limit, beforeMicros: before, on: connection) else {
@@ -75,14 +70,9 @@ enum HistoryAPI {
     /// `?from=&to=` (RFC 3339 or Unix µs) in whole minutes — `from` rounded down, `to` up —
     /// at most the rollups' longest retention; without them, the last hour up to now.
     static func lossWindow(_ request: Request) throws(APIError) -> (fromMinute: Int64, toMinute: Int64) {
-        func time(_ name: String) throws(APIError) -> Int64? {
-            guard let text = request.uri.queryParameters.get(name) else { return nil }
-            guard let micros = APIModels.parseTimestamp(text) else { throw APIError.badRequest("\(name): not an RFC 3339 time or Unix microseconds") }
-            return micros
-        }
         let nowMinute = ReadCache.nowMicros() / RollupStore.microsPerMinute
-        let toMicros = try time("to")
-        let fromMicros = try time("from")
+        let toMicros = try SidecarContext.timestamp(request, "to")
+        let fromMicros = try SidecarContext.timestamp(request, "from")
         let toMinute = toMicros.map { ($0 + RollupStore.microsPerMinute - 1) / RollupStore.microsPerMinute } ?? nowMinute + 1
         let fromMinute = fromMicros.map { $0 / RollupStore.microsPerMinute } ?? toMinute - 60
         guard fromMinute < toMinute else { throw APIError.badRequest("from: must be before to") }

@@ -253,4 +253,12 @@ final class SidecarContext: Sendable {
         }
         return number
     }
+
+    /// Query parameter `name` as a time (RFC 3339 or Unix µs); nil when absent, 400 naming it when
+    /// it is neither.
+    static func timestamp(_ request: Request, _ name: String) throws(APIError) -> Int64? {
+        guard let text = request.uri.queryParameters.get(name) else { return nil }
+        guard let micros = APIModels.parseTimestamp(text) else { throw APIError.badRequest("\(name): not an RFC 3339 time or Unix microseconds") }
+        return micros
+    }
 }

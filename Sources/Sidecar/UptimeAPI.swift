@@ -53,13 +53,8 @@ enum UptimeAPI {
             guard let seconds = windows[name] else { throw APIError.badRequest("window: one of 24h, 7d, 30d, 90d") }
             return (nowMicros - seconds * 1_000_000, nowMicros)
         }
-        func time(_ name: String) throws(APIError) -> Int64? {
-            guard let text = parameters.get(name) else { return nil }
-            guard let micros = APIModels.parseTimestamp(text) else { throw APIError.badRequest("\(name): not an RFC 3339 time or Unix microseconds") }
-            return micros
-        }
-        let to = min(try time("to") ?? nowMicros, nowMicros)
-        let from = try time("from") ?? to - 86_400_000_000
+        let to = min(try SidecarContext.timestamp(request, "to") ?? nowMicros, nowMicros)
+        let from = try SidecarContext.timestamp(request, "from") ?? to - 86_400_000_000
         guard from < to else { throw APIError.badRequest("from: must be before to (and before now)") }
         guard to - from <= 3_650 * 86_400_000_000 else { throw APIError.badRequest("to: the window is at most 3650 days") }
         return (from, to)

@@ -19,29 +19,35 @@ enum UptimeAPI {
                     guard let record = try ApplicationStore.get(uuid, on: connection) else { throw APIError.notFound("no application \(uuid)") }
                     return try ApplicationStore.statusHistory(applicationID: record.id, fromMicros: window.from, toMicros: window.to, on: connection)
                 }
-                var object = figures(Uptime.over(fromMicros: window.from, toMicros: window.to, statusAtStart: history.statusAtStart, changes: history.changes))
-                object["from"] = APIModels.timestamp(window.from)
-                object["to"] = APIModels.timestamp(window.to)
-                if daily {
-                    object["days"] = Uptime.daily(fromMicros: window.from, toMicros: window.to, statusAtStart: history.statusAtStart, changes: history.changes)
-                        .map { day -> [String: Any] in
-                            var entry = figures(day.uptime)
-                            entry["day"] = String(CivilCalendar.rfc3339(micros: day.dayStartMicros).prefix(10))
-                            return entry
-                        }
-                }
-                return APIModels.encode(object)
+                let whole = Uptime.over(fromMicros: window.from, toMicros: window.to, statusAtStart: history.statusAtStart, changes: history.changes)
+                let days = daily ? Uptime.daily(fromMicros: window.from, toMicros: window.to, statusAtStart: history.statusAtStart, changes: history.changes) : nil
+                return encode(whole, from: window.from, to: window.to, days: days)
             }
         }
     }
 
-    /// The figures of one window: the ratio (null when nothing counted) and the time in each status.
-    static func figures(_ uptime: Uptime) -> [String: Any] {
-        [
-            "uptime": uptime.ratio.map { $0 as Any } ?? NSNull(),
-            "up_ms": uptime.upMicros / 1_000, "late_ms": uptime.lateMicros / 1_000, "down_ms": uptime.downMicros / 1_000,
-            "paused_ms": uptime.pausedMicros / 1_000, "new_ms": uptime.newMicros / 1_000, "counted_ms": uptime.countedMicros / 1_000,
-        ]
+    /// The answer's JSON (`UptimeFigures` in `openapi.yaml`), written directly: the 90-day series
+    /// through JSONSerialization cost more than reading and computing it.
+    static func encode(_ uptime: Uptime, from: Int64, to: Int64, days: [(dayStartMicros: Int64, uptime: Uptime)]?) -> [UInt8] {
+        var text = "{" + figures(uptime) + ",\"from\":\"\(APIModels.timestamp(from))\",\"to\":\"\(APIModels.timestamp(to))\""
+        if let days {
+            text.reserveCapacity(text.utf8.count + days.count * 160)
+            text += ",\"days\":["
+            for (index, day) in days.enumerated() {
+                if index > 0 { text += "," }
+                text += "{\"day\":\"\(CivilCalendar.rfc3339(micros: day.dayStartMicros).prefix(10))\"," + figures(day.uptime) + "}"
+            }
+            text += "]"
+        }
+        return Array((text + "}").utf8)
+    }
+
+    /// The figures of one window as JSON members: the ratio (null when nothing counted) and the
+    /// time in each status, in milliseconds.
+    static func figures(_ uptime: Uptime) -> String {
+        "\"uptime\":\(uptime.ratio.map { "\($0)" } ?? "null"),\"up_ms\":\(uptime.upMicros / 1_000),\"late_ms\":\(uptime.lateMicros / 1_000),"
+            + "\"down_ms\":\(uptime.downMicros / 1_000),\"paused_ms\":\(uptime.pausedMicros / 1_000),\"new_ms\":\(uptime.newMicros / 1_000),"
+            + "\"counted_ms\":\(uptime.countedMicros / 1_000)"
     }
 
     /// `?window=24h|7d|30d|90d` (ending now), or `?from=&to=` (RFC 3339 or Unix µs; `to` defaults to

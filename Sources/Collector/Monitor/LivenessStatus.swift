@@ -24,9 +24,12 @@ public enum LivenessStatus: UInt8, CaseIterable, Sendable, CustomStringConvertib
 
     /// The status whose stored name is `label`, or nil.
     public init?(label: String) {
-        guard let status = Self.allCases.first(where: { $0.description == label }) else { return nil }
+        guard let status = Self.byLabel[label] else { return nil }
         self = status
     }
+
+    /// Every status by its stored name (uptime reads parse thousands of them).
+    private static let byLabel = Dictionary(uniqueKeysWithValues: allCases.map { ($0.description, $0) })
 }
 
 /// Why a transition happened (`status_change.reason`).

@@ -443,17 +443,25 @@ public enum ApplicationStore {
                 ORDER BY at DESC, id DESC LIMIT 1
                 """, [String(applicationID), String(fromMicros)])
         }
+        // In binary form: a year of hourly transitions is 8,760 rows, and text timestamps would
+        // cost more to format and parse than the index-only scan takes to read them.
         let changes = try run(connection) {
-            try $0.execute("""
-                SELECT (extract(epoch FROM at) * 1000000)::bigint AS at_us, to_status FROM status_change
+            try $0.withBinaryResult("""
+                SELECT at, to_status FROM status_change
                 WHERE application_id = $1::integer
                   AND at > 'epoch'::timestamptz + $2::bigint * interval '1 microsecond'
                   AND at < 'epoch'::timestamptz + $3::bigint * interval '1 microsecond'
                 ORDER BY at, id
-                """, [String(applicationID), String(fromMicros), String(toMicros)])
-        }.rows.compactMap { row -> Uptime.Change? in
-            guard let at = row.int64("at_us"), let status = row["to_status"].flatMap(LivenessStatus.init(label:)) else { return nil }
-            return Uptime.Change(atMicros: at, to: status)
+                """, [String(applicationID), String(fromMicros), String(toMicros)]) { result in
+                let at = result.column("at"), to = result.column("to_status")
+                var changes = [Uptime.Change]()
+                changes.reserveCapacity(result.count)
+                for row in 0..<result.count {
+                    guard let micros = result.timestampMicros(row, at), let status = result.text(row, to).flatMap(LivenessStatus.init(label:)) else { continue }
+                    changes.append(Uptime.Change(atMicros: micros, to: status))
+                }
+                return changes
+            }
         }
         return (before.first?["to_status"].flatMap(LivenessStatus.init(label:)) ?? .new, changes)
     }

@@ -38,7 +38,7 @@ public struct PostgresError: Error, CustomStringConvertible {
 /// One libpq connection, used from one thread at a time (libpq connections are not thread-safe;
 /// the owner serialises access). Closed when released.
 public final class PostgresConnection {
-    private let connection: OpaquePointer
+    let connection: OpaquePointer
 
     /// Connects to `url` (a libpq connection URI such as `postgresql://user@127.0.0.1:5432/db`).
     public init(url: String) throws(PostgresError) {
@@ -206,7 +206,7 @@ public final class PostgresConnection {
     /// Whether the connection is still up (false after the server went away).
     public var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
 
-    private static func errorMessage(of connection: OpaquePointer) -> String {
+    static func errorMessage(of connection: OpaquePointer) -> String {
         String(cString: PQerrorMessage(connection)).trimmingTrailingNewlines()
     }
 }

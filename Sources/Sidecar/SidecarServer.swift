@@ -205,6 +205,7 @@ public final class SidecarServer: @unchecked Sendable {
         StatusAPI.register(on: router, shared)
         HistoryAPI.register(on: router, shared)
         UptimeAPI.register(on: router, shared)
+        BadgeAPI.register(on: router, shared)
         ManagementAPI.register(on: router, shared)
         ChannelAPI.register(on: router, shared)
         BatchIngestAPI.register(on: router, shared)

@@ -147,7 +147,7 @@ struct AppCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one application and its latest transitions.")
+        static let configuration = CommandConfiguration(abstract: "Show one application: its uptime over 30 days, badge path and latest transitions.")
         @OptionGroup var database: DatabaseOption
         @Argument(help: "The application's UUID.") var uuid: String
 
@@ -157,6 +157,11 @@ struct AppCommand: ParsableCommand {
             guard let record = try store({ try ApplicationStore.get(id, on: connection) }) else { fail("no application \(uuid)") }
             printRecord(record)
             print("records lost (last hour): \(try store { try ApplicationStore.recordsLostLastHour(applicationID: record.id, on: connection) })")
+            let now = Int64(Date().timeIntervalSince1970 * 1_000_000), month: Int64 = 30 * 86_400_000_000
+            let history = try store { try ApplicationStore.statusHistory(applicationID: record.id, fromMicros: now - month, toMicros: now, on: connection) }
+            let uptime = Uptime.over(fromMicros: now - month, toMicros: now, statusAtStart: history.statusAtStart, changes: history.changes)
+            print("uptime (last 30 days): \(uptime.ratio.map { String(format: "%.3f%%", $0 * 100) } ?? "none yet (nothing counted)")")
+            if let key = try store({ try BadgeKeys.key(of: id, on: connection) }) { print("badge: /badge/\(key).svg  (public: shows its state and nothing else)") }
             for transition in try store({ try ApplicationStore.transitions(id, limit: 10, on: connection) }) ?? [] {
                 print("transition: \(iso(transition.atMicros))  \(terminalSafe(transition.from)) -> \(terminalSafe(transition.to))  (\(terminalSafe(transition.reason)))")
             }

@@ -54,6 +54,9 @@ struct AppCommandTests {
         let shown = try app(["show", uuid])
         #expect(shown.status == 0 && field(shown.standardOutput, "status") == "new" && field(shown.standardOutput, "signed") == "yes")
         #expect(!shown.standardOutput.contains(secret), "the secret is shown only when it is made")
+        #expect(field(shown.standardOutput, "uptime (last 30 days)") == "none", "never heard from: no figure")
+        let badgeKey = try #require(try connection.query("SELECT badge_key FROM application WHERE uuid = '\(uuid)'").first?.first ?? nil)
+        #expect(shown.standardOutput.contains("badge: /badge/\(badgeKey).svg"))
 
         #expect(field(try app(["pause", uuid]).standardOutput, "status") == "paused")
         #expect(field(try app(["resume", uuid]).standardOutput, "status") == "new")

@@ -31,6 +31,8 @@ struct ServeCommand: ParsableCommand {
     var httpThreads: Int?
     @Option(help: "libpq connection URL. Env: HEARTBEAT_DATABASE_URL. Required.")
     var databaseURL: String?
+    @Option(help: "libpq URL of a streaming replica of that database: history reads (events, transitions, runs, uptime, loss) go there, and to the primary while it is unreachable or more than a second behind. Env: HEARTBEAT_DATABASE_READ_URL. Optional.")
+    var databaseReadURL: String?
     @Option(help: "Redis URL, redis://[[USER]:PASSWORD@]HOST:PORT[/DB] (AUTH when a password is given). Env: HEARTBEAT_REDIS_URL. Optional.")
     var redisURL: String?
     @Option(help: "What every Redis key and channel starts with (PREFIX:last_seen, PREFIX:transitions, …). Env: HEARTBEAT_REDIS_PREFIX. Default: heartbeat.")
@@ -209,6 +211,7 @@ struct ServeCommand: ParsableCommand {
         if let text = udp ?? Environment.value("HEARTBEAT_UDP") { configuration.udp = try address(text, "--udp / HEARTBEAT_UDP") }
         if let text = http ?? Environment.value("HEARTBEAT_HTTP") { configuration.http = try address(text, "--http / HEARTBEAT_HTTP") }
         configuration.databaseURL = databaseURL ?? Environment.value("HEARTBEAT_DATABASE_URL") ?? ""
+        configuration.databaseReadURL = databaseReadURL ?? Environment.value("HEARTBEAT_DATABASE_READ_URL")
         configuration.redisURL = redisURL ?? Environment.value("HEARTBEAT_REDIS_URL")
         if let value = try integer(redisSyncMs, "HEARTBEAT_REDIS_SYNC_MS", "--redis-sync-ms") { configuration.redisSyncMillis = value }
         if let value = redisPrefix ?? Environment.value("HEARTBEAT_REDIS_PREFIX") { configuration.redisKeyPrefix = value }

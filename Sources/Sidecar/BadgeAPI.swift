@@ -64,7 +64,7 @@ enum BadgeAPI {
             return Badge.state(try shared.liveStatus().application(id: found.id)?.status, label: label)
         case .uptime(_, let seconds):
             let to = ReadCache.nowMicros(), from = to - seconds * 1_000_000
-            let history = try await shared.database.run { try ApplicationStore.statusHistory(applicationID: found.id, fromMicros: from, toMicros: to, on: $0) }
+            let history = try await shared.historyReads.run { try ApplicationStore.statusHistory(applicationID: found.id, fromMicros: from, toMicros: to, on: $0) }
             return Badge.uptime(Uptime.over(fromMicros: from, toMicros: to, statusAtStart: history.statusAtStart, changes: history.changes).ratio, label: label)
         }
     }

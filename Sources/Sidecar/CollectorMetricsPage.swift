@@ -10,7 +10,7 @@ enum CollectorMetricsPage {
 
     static func render(
         _ snapshot: CollectorSnapshot, cache: ReadCache, connections: ConnectionGuard? = nil, eventLoopAnswers: UInt64 = 0, runWrites: RunWriteCounters? = nil,
-        provisioning: [(String, UInt64)] = PingProvisioner.Outcome.allCases.map { ($0.rawValue, 0) }
+        provisioning: [(String, UInt64)] = PingProvisioner.Outcome.allCases.map { ($0.rawValue, 0) }, replica: ReplicaMonitor? = nil
     ) -> String {
         var page = PrometheusText()
         ingest(&page, snapshot)
@@ -23,7 +23,7 @@ enum CollectorMetricsPage {
         page.counter(
             "heartbeat_ping_provisioning_total", "Pings with ?create=1 for an unknown application, by outcome (created, off, forbidden, invalid, over_budget, at_cap, failed).",
             provisioning.map { ([("outcome", $0.0)], $0.1) })
-        statusAPI(&page, cache: cache, connections: connections, eventLoopAnswers: eventLoopAnswers)
+        statusAPI(&page, cache: cache, connections: connections, eventLoopAnswers: eventLoopAnswers, replica: replica)
         page.gauge("heartbeat_postgres_up", "1 when PostgreSQL answered within the last 3 s.", snapshot.postgresUp ? 1 : 0)
         page.gauge("heartbeat_process_resident_memory_bytes", "Resident set size of the collector.", Double(snapshot.residentMemoryBytes))
         return page.text
@@ -222,7 +222,7 @@ enum CollectorMetricsPage {
         page.counter("heartbeat_delivery_check_failures_total", "Loss-aware delivery checks that failed (retried the next minute).", rollups.deliveryCheckFailures)
     }
 
-    private static func statusAPI(_ page: inout PrometheusText, cache: ReadCache, connections: ConnectionGuard?, eventLoopAnswers: UInt64) {
+    private static func statusAPI(_ page: inout PrometheusText, cache: ReadCache, connections: ConnectionGuard?, eventLoopAnswers: UInt64, replica: ReplicaMonitor?) {
         page.counter("heartbeat_api_cache_hits_total", "History reads answered from the exact 1-second cache.", cache.hits.load(ordering: .relaxed))
         page.counter("heartbeat_api_cache_misses_total", "History reads that went to PostgreSQL.", cache.misses.load(ordering: .relaxed))
         page.counter(
@@ -237,6 +237,16 @@ enum CollectorMetricsPage {
                     ([("cause", "timeout")], connections.timedOut.load(ordering: .relaxed)),
                     ([("cause", "idle_timeout")], connections.idleTimedOut.load(ordering: .relaxed)),
                 ])
+        }
+        if let replica {
+            page.counter(
+                "heartbeat_history_reads_total", "History reads by the server that answered (--database-read-url): the replica (fresh: within a second; primary_unreachable: lag unknown), or the primary and why.",
+                [([("source", "replica"), ("reason", "fresh")], replica.replicaReads.load(ordering: .relaxed)),
+                 ([("source", "replica"), ("reason", "primary_unreachable")], replica.replicaReadsPrimaryDown.load(ordering: .relaxed))]
+                    + ReplicaRouting.Fallback.allCases.map { ([("source", "primary"), ("reason", $0.rawValue.replacingOccurrences(of: "-", with: "_"))], replica.fallbacks[$0]?.load(ordering: .relaxed) ?? 0) })
+            let seen = replica.lastObservation
+            page.gauge("heartbeat_replica_up", "Whether the read replica answered its last probe (every 200 ms) and is in recovery.", seen.map { $0.replicaReachable && $0.replicaInRecovery ? 1 : 0 } ?? 0)
+            page.gauge("heartbeat_replica_lag_seconds", "How far the read replica's replayed data was behind the primary at the last probe (NaN: unknown, or behind the two minutes measured).", seen?.lagMicros.map { Double($0) / 1e6 } ?? .nan)
         }
         page.gauge("heartbeat_api_cache_entries", "Answers the read cache holds.", Double(cache.count))
         page.gauge("heartbeat_api_cache_bytes", "Bytes of answers and keys the read cache holds (at most 32 MiB).", Double(cache.bytesHeld))

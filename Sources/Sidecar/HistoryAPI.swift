@@ -13,7 +13,7 @@ enum HistoryAPI {
             let limit = try SidecarContext.integer(request, "limit", default: 100, range: 1...1_000)
             let before = try SidecarContext.timestamp(request, "before")
             return try await shared.cachedRead(request, key: "events \(uuid) limit=\(limit) before=\(before.map(String.init) ?? "")") {
-                let events = try await shared.database.run { connection in
+                let events = try await shared.historyReads.run { connection in
                     guard let events = try ApplicationStore.events(uuid, limit: limit, beforeMicros: before, on: connection) else {
                         throw APIError.notFound("no application \(uuid)")
                     }
@@ -27,7 +27,7 @@ enum HistoryAPI {
             let uuid = try StatusAPI.applicationUUID(context)
             let limit = try SidecarContext.integer(request, "limit", default: 100, range: 1...1_000)
             return try await shared.cachedRead(request, key: "transitions \(uuid) limit=\(limit)") {
-                let transitions = try await shared.database.run { connection in
+                let transitions = try await shared.historyReads.run { connection in
                     guard let transitions = try ApplicationStore.transitions(uuid, limit: limit, on: connection) else {
                         throw APIError.notFound("no application \(uuid)")
                     }
@@ -42,7 +42,7 @@ enum HistoryAPI {
             let uuid = try StatusAPI.applicationUUID(context)
             let window = try lossWindow(request)
             return try await shared.cachedRead(request, key: "loss \(uuid) \(window.fromMinute) \(window.toMinute)") {
-                let (lastHour, inWindow) = try await shared.database.run { connection in
+                let (lastHour, inWindow) = try await shared.historyReads.run { connection in
                     guard let record = try ApplicationStore.get(uuid, on: connection) else { throw APIError.notFound("no application \(uuid)") }
                     let lastHour = try ApplicationStore.recordsLostLastHour(applicationID: record.id, on: connection)
                     let inWindow = try RollupStore.loss(

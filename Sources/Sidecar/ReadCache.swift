@@ -17,6 +17,8 @@ final class ReadCache: @unchecked Sendable {
     struct Entry: Sendable {
         let body: [UInt8]
         let etag: String
+        /// The `Heartbeat-Read-Source` of the reads that produced it (nil without a replica).
+        var readSource: String? = nil
         /// When PostgreSQL produced it (Unix µs).
         let producedMicros: Int64
         let expiresMicros: Int64
@@ -73,7 +75,9 @@ final class ReadCache: @unchecked Sendable {
                         if generation.load(ordering: .acquiring) == started { running[key] = nil }
                     }
                 }
-                return store(key, try await produce(), producedMicros: produced, generation: started)
+                let note = ReadSourceNote()
+                let body = try await ReadSourceNote.$current.withValue(note) { try await produce() }
+                return store(key, body, readSource: note.source, producedMicros: produced, generation: started)
             }
             running[key] = task
             return task
@@ -82,8 +86,8 @@ final class ReadCache: @unchecked Sendable {
     }
 
     @discardableResult
-    private func store(_ key: String, _ body: [UInt8], producedMicros: Int64, generation started: UInt64) -> Entry {
-        let entry = Entry(body: body, etag: Self.etag(of: body), producedMicros: producedMicros, expiresMicros: producedMicros + ttlMicros)
+    private func store(_ key: String, _ body: [UInt8], readSource: String?, producedMicros: Int64, generation started: UInt64) -> Entry {
+        let entry = Entry(body: body, etag: Self.etag(of: body), readSource: readSource, producedMicros: producedMicros, expiresMicros: producedMicros + ttlMicros)
         let size = body.count + key.utf8.count
         // An answer larger than the whole budget is served but not kept.
         guard size <= capacityBytes else { return entry }

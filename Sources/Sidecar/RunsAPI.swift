@@ -17,7 +17,7 @@ enum RunsAPI {
             }
             let cursor = before
             return try await shared.cachedRead(request, key: "runs \(uuid) limit=\(limit) before=\(cursor.map(String.init) ?? "")") {
-                let runs = try await shared.database.run { connection in
+                let runs = try await shared.historyReads.run { connection in
                     guard let record = try ApplicationStore.get(uuid, on: connection) else { throw APIError.notFound("no application \(uuid)") }
                     return try RunStore.runs(applicationID: record.id, limit: limit, before: cursor, on: connection)
                 }
@@ -31,7 +31,7 @@ enum RunsAPI {
             let uuid = try StatusAPI.applicationUUID(context)
             guard let runID = context.parameters.get("run").flatMap({ Int64($0) }), runID > 0 else { throw APIError.badRequest("run: not a run id") }
             return try await shared.cachedRead(request, key: "run-log \(uuid) \(runID)", contentType: "text/plain; charset=utf-8") {
-                let run = try await shared.database.run { connection in
+                let run = try await shared.historyReads.run { connection in
                     guard let record = try ApplicationStore.get(uuid, on: connection) else { throw APIError.notFound("no application \(uuid)") }
                     guard let run = try RunStore.output(applicationID: record.id, runID: runID, on: connection) else {
                         throw APIError.notFound("application \(uuid) has no run \(runID)")

@@ -27,6 +27,8 @@ public protocol SidecarCollector: AnyObject, Sendable {
     func countMalformedPing()
     /// The PostgreSQL the status reads and the management writes go to.
     var databaseURL: String { get }
+    /// A streaming replica of it for history reads (`--database-read-url`); nil for none.
+    var databaseReadURL: String? { get }
     /// Sends a test notification to `channel` now (blocking, at most the delivery timeout); nil
     /// when the channel took it, else what went wrong.
     func sendTestNotification(to channel: NotificationChannel) -> String?
@@ -58,5 +60,7 @@ extension HeartbeatCollector: SidecarCollector {
     }
 
     public var databaseURL: String { configuration.databaseURL }
+
+    public var databaseReadURL: String? { configuration.databaseReadURL }
 
 }

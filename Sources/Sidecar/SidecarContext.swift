@@ -1,6 +1,7 @@
 import Atomics
 import Collector
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// What every API handler shares: the collector, the database pool, the history cache, the
@@ -8,6 +9,8 @@ import Hummingbird
 final class SidecarContext: Sendable {
     let collector: any SidecarCollector
     let database: DatabaseWork
+    /// Where history reads run: a streaming replica when configured, else ``database``.
+    let historyReads: HistoryReads
     let cache = ReadCache()
     let writes: RegistryWriteGate
     let summaries = SummaryMemo()
@@ -41,6 +44,7 @@ final class SidecarContext: Sendable {
         self.collector = collector
         self.connections = connections
         self.database = DatabaseWork(url: collector.databaseURL)
+        self.historyReads = HistoryReads(primary: database, primaryURL: collector.databaseURL, replicaURL: collector.databaseReadURL)
         self.writes = RegistryWriteGate(collector: collector)
         self.adminToken = adminToken
         self.readToken = readToken
@@ -139,9 +143,14 @@ final class SidecarContext: Sendable {
         let (entry, hit) = try await cache.lookup(key, produce: produce)
         // Rounded up, so that max-age minus Age never lets a client keep an answer past a second.
         let ageMicros = hit ? max(0, ReadCache.nowMicros() - entry.producedMicros) : 0
-        let headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "max-age=1", .age: String((ageMicros + 999_999) / 1_000_000)]
+        var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "max-age=1", .age: String((ageMicros + 999_999) / 1_000_000)]
+        if let source = entry.readSource { headers[Self.readSourceField] = source }
         return Self.conditional(request, body: entry.body, etag: entry.etag, contentType: contentType, headers: headers)
     }
+
+    /// Which server answered a history read, when a replica is configured: `replica`, or
+    /// `primary; reason=…` (``ReplicaRouting/Route/header``).
+    static let readSourceField = HTTPField.Name("Heartbeat-Read-Source")!
 
     /// The history cache's answer for `key` once no registry write is in flight.
     func historyEntry(key: String, produce: @escaping @Sendable () async throws -> [UInt8]) async throws -> ReadCache.Entry {

@@ -124,7 +124,9 @@ public final class SidecarServer: @unchecked Sendable {
             finished.signal()
         }
         switch bound.wait() {
-        case .success(let port): self.port = port
+        case .success(let port):
+            self.port = port
+            shared.historyReads.monitor?.start()
         case .failure(let message):
             finished.wait()
             closeEventLoops()
@@ -154,6 +156,7 @@ public final class SidecarServer: @unchecked Sendable {
     /// From async code, use ``shutdown()``.
     public func stop() {
         guard let task, let group else { return }
+        shared.historyReads.monitor?.stop()
         Task(executorPreference: executor) { await group.triggerGracefulShutdown() }
         finished.wait()
         _ = task
@@ -173,6 +176,7 @@ public final class SidecarServer: @unchecked Sendable {
     /// Stops the server gracefully and waits, without blocking a thread, until it has closed.
     public func shutdown() async {
         guard let task, let group else { return }
+        shared.historyReads.monitor?.stop()
         await group.triggerGracefulShutdown()
         await task.value
         self.task = nil
@@ -233,7 +237,7 @@ public final class SidecarServer: @unchecked Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: CollectorMetricsPage.render(
                     collector.snapshot(), cache: shared.cache, connections: shared.connections,
                     eventLoopAnswers: shared.eventLoopAnswers.load(ordering: .relaxed), runWrites: shared.runWrites,
-                    provisioning: shared.provisioner.outcomeCounts))))
+                    provisioning: shared.provisioner.outcomeCounts, replica: shared.historyReads.monitor))))
         }
         ApplicationMetricsPage.register(on: router, shared)
         // The HEAD routes Hummingbird adds when the responder is built are listed too.

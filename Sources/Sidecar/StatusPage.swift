@@ -68,7 +68,7 @@ enum StatusPage {
         let key = "page transitions \(uuid.map { "\($0)" } ?? "all")"
         // Kept in the cache as JSON (the cache holds bytes) and read back here.
         let body = try await shared.history(key: key) {
-            let items = try await shared.database.run { connection -> [(uuid: String, name: String, transition: StoredTransition)] in
+            let items = try await shared.historyReads.run { connection -> [(uuid: String, name: String, transition: StoredTransition)] in
                 if let uuid {
                     return (try ApplicationStore.transitions(uuid, limit: shownTransitions, on: connection) ?? []).map { ("\(uuid)", "", $0) }
                 }

@@ -13,7 +13,7 @@ extension StatusPage {
     /// The page's runs and the tail of the newest output among them (nil when none has output).
     static func recentRuns(_ shared: SidecarContext, uuid: ApplicationUUID) async throws -> (runs: [StoredRun], tail: (run: Int64, text: String)?) {
         let body = try await shared.history(key: "page runs \(uuid)") {
-            let (runs, newest) = try await shared.database.run { connection -> ([StoredRun], StoredRun?) in
+            let (runs, newest) = try await shared.historyReads.run { connection -> ([StoredRun], StoredRun?) in
                 guard let record = try ApplicationStore.get(uuid, on: connection) else { return ([], nil) }
                 let runs = try RunStore.runs(applicationID: record.id, limit: shownRuns, before: nil, on: connection)
                 let withOutput = runs.first { $0.outputBytes > 0 }

@@ -15,7 +15,7 @@ enum UptimeAPI {
             let window = try window(request, nowMicros: ReadCache.nowMicros())
             let daily = try series(request)
             return try await shared.cachedRead(request, key: "uptime \(uuid) \(window.from) \(window.to) \(daily)") {
-                let history = try await shared.database.run { connection in
+                let history = try await shared.historyReads.run { connection in
                     guard let record = try ApplicationStore.get(uuid, on: connection) else { throw APIError.notFound("no application \(uuid)") }
                     return try ApplicationStore.statusHistory(applicationID: record.id, fromMicros: window.from, toMicros: window.to, on: connection)
                 }

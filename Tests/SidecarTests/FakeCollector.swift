@@ -17,6 +17,7 @@ final class FakeCollector: SidecarCollector, @unchecked Sendable {
     private var registryChecks = 0
 
     var databaseURL: String { "postgresql://127.0.0.1:1/none?connect_timeout=1" }
+    var databaseReadURL: String? { nil }
     /// What ``sendTestNotification(to:)`` answers.
     var testNotificationOutcome: String?
     func sendTestNotification(to channel: NotificationChannel) -> String? { testNotificationOutcome }

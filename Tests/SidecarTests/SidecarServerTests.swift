@@ -77,7 +77,8 @@ struct SidecarServerTests {
 
     @Test("Spec/metrics.md documents exactly the metric families /metrics exports")
     func documented() async throws {
-        try await RunningSidecar.with { running in
+        // With a read replica configured (one that never answers), so that its families are exported too.
+        try await RunningSidecar.with(configure: { $0.databaseReadURL = "postgresql://heartbeat@127.0.0.1:1/none?connect_timeout=1" }) { running in
             let page = try httpRequest(port: running.port, "/metrics").text
             let exported = Set(page.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
             let specURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -10,6 +10,9 @@ public struct CollectorConfiguration: Sendable {
     public var http = try! ListenAddress(parsing: "127.0.0.1:7412")
     /// libpq connection URL (`--database-url`, `HEARTBEAT_DATABASE_URL`).
     public var databaseURL = ""
+    /// libpq URL of a streaming replica of it for history reads (`--database-read-url`,
+    /// `HEARTBEAT_DATABASE_READ_URL`); nil: history is read from the primary.
+    public var databaseReadURL: String?
     /// Redis URL (`--redis-url`, `HEARTBEAT_REDIS_URL`); optional.
     public var redisURL: String?
     /// What every Redis key and channel starts with (`<prefix>:last_seen`, `<prefix>:transitions`, …),
@@ -142,6 +145,7 @@ public struct CollectorConfiguration: Sendable {
             if !ok { throw InvalidSetting(setting: setting, value: "\(value)", accepted: accepted) }
         }
         try check(!databaseURL.isEmpty, "--database-url / HEARTBEAT_DATABASE_URL", "(empty)", "a libpq URL such as postgresql://user@127.0.0.1:5432/heartbeat")
+        try check(databaseReadURL.map { !$0.isEmpty && $0 != databaseURL } ?? true, "--database-read-url / HEARTBEAT_DATABASE_READ_URL", databaseReadURL == databaseURL ? "(the primary's URL)" : "(empty)", "a streaming replica's libpq URL, not the primary's")
         try check((1...64).contains(receivers), "--receivers", receivers, "1 to 64")
         try check((1_024...(1 << 24)).contains(ringCapacity), "--ring-size", ringCapacity, "1024 to 16777216 rows")
         try check((64 << 10...(1 << 30)).contains(receiveBufferBytes), "--receive-buffer", receiveBufferBytes, "65536 to 1073741824 bytes")

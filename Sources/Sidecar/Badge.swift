@@ -61,21 +61,28 @@ struct Badge: Equatable {
         }
     }
 
-    /// The badge of an uptime ratio (nil: nothing counted in the window). The figure is cut, never
-    /// rounded up, to two decimals: 99.996 % shows as 99.99 %, and only no downtime at all as 100 %.
+    /// The badge of an uptime ratio (nil: nothing counted in the window).
     static func uptime(_ ratio: Double?, label: String) -> Badge {
         guard let ratio else { return Badge(label: label, message: "no data", color: .lightgrey) }
+        return Badge(label: label, message: percent(ratio), color: band(ratio))
+    }
+
+    /// An uptime as a percentage cut, never rounded up, to two decimals: 99.996 % shows as
+    /// "99.99%", and only no downtime at all as "100%". The status page shows uptimes the same way.
+    static func percent(_ ratio: Double) -> String {
         let hundredths = Int((ratio * 10_000).rounded(.down))
-        let message = hundredths >= 10_000 ? "100%" : "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)%"
-        let color: Color =
-            switch hundredths {
-            case 9_990...: .brightgreen
-            case 9_900..<9_990: .green
-            case 9_500..<9_900: .yellow
-            case 9_000..<9_500: .orange
-            default: .red
-            }
-        return Badge(label: label, message: message, color: color)
+        return hundredths >= 10_000 ? "100%" : "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)%"
+    }
+
+    /// The colour of an uptime's band, by the percentage ``percent(_:)`` shows.
+    static func band(_ ratio: Double) -> Color {
+        switch Int((ratio * 10_000).rounded(.down)) {
+        case 9_990...: .brightgreen
+        case 9_900..<9_990: .green
+        case 9_500..<9_900: .yellow
+        case 9_000..<9_500: .orange
+        default: .red
+        }
     }
 
     /// The shields.io endpoint format (https://shields.io/badges/endpoint-badge).

@@ -6,7 +6,8 @@ import Protocol
 /// The status page, rendered on the server (no JavaScript, nothing fetched from elsewhere):
 /// `GET /` lists applications worst first (filtered by `?state=`) with counts by state, then the
 /// latest transitions; `GET /apps/{uuid}` shows one application — state, since, last heartbeat,
-/// next deadline, last run — and its transitions. States come from memory like the status API;
+/// next deadline, last run, uptime and records per minute (``StatusPageHistory``), runs — and its
+/// transitions. States come from memory like the status API;
 /// transitions from PostgreSQL through the history cache, read first, so a transition on the page
 /// is never newer than the states beside it. Both pages reload themselves every 5 seconds, and the
 /// title says how many applications are down.
@@ -41,14 +42,16 @@ enum StatusPage {
         router.get("/apps/:uuid") { request, context in
             try shared.requireRead(request)
             let uuid = try StatusAPI.applicationUUID(context)
+            guard let applicationID = try shared.liveStatus().application(uuid)?.profile.applicationID else { throw APIError.notFound("no application \(uuid)") }
             let transitions = try await recentTransitions(shared, uuid: uuid)
             let (runs, tail) = try await recentRuns(shared, uuid: uuid)
+            let history = try await StatusPageHistory.section(shared, applicationID: Int(applicationID))
             let live = try shared.liveStatus()
             guard let application = live.application(uuid) else { throw APIError.notFound("no application \(uuid)") }
             let counts = shared.summaries.counts(of: live)
             let now = ReadCache.nowMicros()
             let runsHTML = runsSection(runs, tail: tail, uuid: "\(uuid)", nowMicros: now)
-            return page(detail(application, downCount: counts[.down] ?? 0, transitions: transitions, runs: runsHTML, view: live.view, nowMicros: now))
+            return page(detail(application, downCount: counts[.down] ?? 0, transitions: transitions, history: history, runs: runsHTML, view: live.view, nowMicros: now))
         }
     }
 
@@ -118,6 +121,10 @@ enum StatusPage {
             .muted{color:#6b7075;font-size:13px}
             dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:14px 16px;margin:0}
             dt{color:#5f6368} dd{margin:0;word-break:break-word}
+            .figures{display:flex;gap:8px;flex-wrap:wrap;margin-bottom:10px}
+            .figure{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:6px 12px}
+            svg.days{display:block;width:100%;height:34px} svg.chart{display:block;width:100%;height:90px;background:#fff;border:1px solid #dde1e6;border-radius:8px}
+            .axis{display:flex;justify-content:space-between;margin-top:2px}
             pre.output{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px 12px;margin:0;max-height:360px;overflow:auto;font-size:12px;white-space:pre-wrap;word-break:break-word}
             @media (max-width:600px){body{padding:12px} .wide{display:none} th,td{padding:6px 7px} .filter{padding:6px 9px} .filter b{font-size:17px}}
             </style></head><body><main>
@@ -161,7 +168,7 @@ enum StatusPage {
     }
 
     static func detail(
-        _ application: LiveApplication, downCount: Int, transitions: [Transition], runs: String = "", view: LivenessView, nowMicros: Int64
+        _ application: LiveApplication, downCount: Int, transitions: [Transition], history: String = "", runs: String = "", view: LivenessView, nowMicros: Int64
     ) -> String {
         let profile = application.profile
         var body = "<h1>\(escape(profile.name)) \(badge(application.status.description))</h1>\n<dl>"
@@ -180,7 +187,7 @@ enum StatusPage {
         if !profile.labels.isEmpty { row("labels", escape(labelText(profile.labels))) }
         if !profile.isEnabled { row("enabled", "no: its records are refused") }
         row("uuid", "<span class=\"muted\">\(profile.uuid)</span>")
-        body += "</dl>\n" + runs + "<h2>Transitions</h2>\n" + transitionTable(transitions, nowMicros: nowMicros, withNames: false)
+        body += "</dl>\n" + history + runs + "<h2>Transitions</h2>\n" + transitionTable(transitions, nowMicros: nowMicros, withNames: false)
         body += "<p class=\"muted\">view: \(LiveJSON.viewLabel(view)), taken \(ago(view.takenAtMicros, nowMicros)) · "
             + "<a href=\"/v1/apps/\(profile.uuid)\">JSON</a> · <a href=\"/v1/apps/\(profile.uuid)/events\">events</a></p>"
         return document(title: profile.name + " · Heartbeat", downCount: downCount, body: body)

@@ -60,4 +60,41 @@ struct UptimeTests {
         #expect(days.reduce(0) { $0 + $1.uptime.downMicros } == whole.downMicros)
         #expect(days.reduce(0) { $0 + $1.uptime.countedMicros + $1.uptime.pausedMicros } == to - from)
     }
+
+    @Test("daily series from changes that begin before its window: the earlier ones set the status it starts in, as over() takes them")
+    func dailyFromEarlierChanges() {
+        // Down from 06:00 on day 0 until 12:00 on day 1; the series starts at midnight of day 1.
+        let changes = [change(6, .down), change(36, .up)]
+        let from = Self.midnight + Self.day, to = Self.midnight + 2 * Self.day
+        let days = Uptime.daily(fromMicros: from, toMicros: to, statusAtStart: .up, changes: changes)
+        #expect(days.count == 1 && days[0].uptime.downMicros == 12 * Self.hour, "down from midnight until noon")
+        #expect(days[0].uptime == Uptime.over(fromMicros: from, toMicros: to, statusAtStart: .up, changes: changes))
+    }
+}
+
+@Suite("Records and loss per minute from merged rollups")
+struct RollupSeriesTests {
+    typealias Row = RollupSeries.Row
+
+    @Test("each minute is a window of its own: gaps are lost in their minute, the lookback gives the highest number before, instances add up, rows outside are ignored")
+    func perMinute() {
+        let rows = [
+            // Instance 1: 1-10 in the lookback; minute 0 brings 11-20 less 2; minute 1 nothing; minute 2 brings 21-30.
+            Row(instance: 1, minute: 99, records: 10, sequenced: 10, seqMin: 1, seqMax: 10),
+            Row(instance: 1, minute: 100, records: 8, sequenced: 8, seqMin: 11, seqMax: 20),
+            Row(instance: 1, minute: 102, records: 10, sequenced: 10, seqMin: 21, seqMax: 30),
+            // Instance 2 is new in minute 1: counts from its lowest number; it also sent 3 pings (no sequence).
+            Row(instance: 2, minute: 101, records: 8, sequenced: 5, seqMin: 50, seqMax: 55),
+            // A number that arrives after a higher one (20 came in minute 0): lost in minute 0, not again here.
+            Row(instance: 1, minute: 103, records: 1, sequenced: 1, seqMin: 19, seqMax: 19),
+            // After the window: ignored.
+            Row(instance: 1, minute: 104, records: 5, sequenced: 5, seqMin: 31, seqMax: 35),
+        ]
+        let minutes = RollupSeries.perMinute(rows.reversed(), fromMinute: 100, toMinute: 104)
+        #expect(minutes == [
+            RollupSeries.Minute(records: 8, lost: 2), RollupSeries.Minute(records: 8, lost: 1), RollupSeries.Minute(records: 10, lost: 0),
+            RollupSeries.Minute(records: 1, lost: 0),
+        ])
+        #expect(RollupSeries.perMinute([], fromMinute: 5, toMinute: 8) == [RollupSeries.Minute](repeating: RollupSeries.Minute(), count: 3))
+    }
 }

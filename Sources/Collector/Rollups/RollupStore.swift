@@ -101,6 +101,36 @@ public enum RollupStore {
         }
     }
 
+    /// One application's minute rows in [fromMinute, toMinute) merged per (instance, minute), and
+    /// for each instance one row at `fromMinute − 1` holding only its highest number in the
+    /// lookback before the window, for ``RollupSeries/perMinute(_:fromMinute:toMinute:)``.
+    public static func minuteRows(
+        applicationID: Int, fromMinute: Int64, toMinute: Int64, lookbackMinutes: Int64 = lookbackMinutes, on connection: PostgresConnection
+    ) throws(StoreError) -> [RollupSeries.Row] {
+        // date_part (a double, exact for whole minutes), not extract (numeric, slower per row).
+        try ApplicationStore.run(connection) {
+            try $0.execute("""
+                SELECT instance, date_part('epoch', minute)::bigint / 60 AS minute_index,
+                       sum(beats + starts + successes + fails + stops) AS records, sum(sequenced) AS sequenced,
+                       min(seq_min) AS seq_min, max(seq_max) AS seq_max
+                FROM heartbeat_rollup_minute
+                WHERE application_id = $1::integer AND minute >= to_timestamp($2::bigint * 60) AND minute < to_timestamp($3::bigint * 60)
+                GROUP BY instance, minute
+                UNION ALL
+                SELECT instance, $2::bigint - 1, 0, 0, NULL, max(seq_max)
+                FROM heartbeat_rollup_minute
+                WHERE application_id = $1::integer
+                  AND minute >= to_timestamp(($2::bigint - $4::bigint) * 60) AND minute < to_timestamp($2::bigint * 60)
+                GROUP BY instance
+                """, [String(applicationID), String(fromMinute), String(toMinute), String(lookbackMinutes)])
+        }.rows.compactMap { row in
+            guard let instance = row.int64("instance"), let minute = row.int64("minute_index") else { return nil }
+            return RollupSeries.Row(
+                instance: instance, minute: minute, records: row.int64("records") ?? 0, sequenced: row.int64("sequenced") ?? 0,
+                seqMin: row.int64("seq_min"), seqMax: row.int64("seq_max"))
+        }
+    }
+
     /// Derives `day`'s daily rows (days since 1970-01-01) from its minute rows, unless it already
     /// has some: several collectors may try at once, and the loser's rows conflict and are skipped.
     /// Returns the rows inserted.

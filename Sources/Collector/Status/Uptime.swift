@@ -68,12 +68,17 @@ public struct Uptime: Equatable, Sendable {
     }
 
     /// The uptime of each UTC day that [fromMicros, toMicros) touches (the first and last clipped
-    /// to the window), oldest first, as (the day's start, its uptime).
+    /// to the window), oldest first, as (the day's start, its uptime). Changes are taken as by
+    /// ``over(fromMicros:toMicros:statusAtStart:changes:)``.
     public static func daily(fromMicros: Int64, toMicros: Int64, statusAtStart: LivenessStatus, changes: [Change]) -> [(dayStartMicros: Int64, uptime: Uptime)] {
         let microsPerDay: Int64 = 86_400_000_000
         var days = [(dayStartMicros: Int64, uptime: Uptime)]()
         var status = statusAtStart
-        var remaining = changes[...].drop { $0.atMicros <= fromMicros }
+        var remaining = changes[...]
+        while let next = remaining.first, next.atMicros <= fromMicros {
+            status = next.to
+            remaining = remaining.dropFirst()
+        }
         var dayStart = fromMicros - ((fromMicros % microsPerDay) + microsPerDay) % microsPerDay
         while dayStart < toMicros {
             let start = max(dayStart, fromMicros)

@@ -101,7 +101,7 @@ enum StatusPageHistory {
         let peak = max(1, minutes.map(\.records).max() ?? 0)
         var html = "<h2>Records per minute, last 24 hours</h2>\n"
         html += "<p class=\"muted\">\(records) records, \(lost) lost" + (records + lost > 0 ? String(format: " (%.2f %%)", Double(lost) * 100 / Double(records + lost)) : "")
-            + "; busiest minute \(minutes.map(\.records).max() ?? 0)</p>\n"
+            + "; busiest minute \(minutes.map(\.records).max() ?? 0) (each minute's counts are written when it ends)</p>\n"
         var path = "M0 60"
         for (index, minute) in minutes.enumerated() {
             path += "L\(index) \(60 - Int(minute.records * 56 / peak))"

@@ -14,8 +14,20 @@ final class HistoryReads: Sendable {
 
     init(primary: DatabaseWork, primaryURL: String, replicaURL: String?) {
         self.primary = primary
+        let replicaURL = replicaURL.map(Self.boundingConnect)
         replica = replicaURL.map { DatabaseWork(url: $0) }
         monitor = replicaURL.map { ReplicaMonitor(primaryURL: primaryURL, replicaURL: $0) }
+    }
+
+    /// `url` with `connect_timeout=2` unless it sets its own: a replica that stops answering
+    /// (a black-holed host) then costs a probe or a read two seconds, not the kernel's TCP
+    /// timeout. Both libpq forms: a URI gets a query parameter, key=value text another pair.
+    static func boundingConnect(_ url: String) -> String {
+        guard !url.contains("connect_timeout") else { return url }
+        if url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") {
+            return url + (url.contains("?") ? "&" : "?") + "connect_timeout=2"
+        }
+        return url + " connect_timeout=2"
     }
 
     /// Runs `body` where the route says, and notes the route for the answer's

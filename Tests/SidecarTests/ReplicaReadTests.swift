@@ -54,6 +54,14 @@ struct ReplicaReadTests {
         #expect(freshness.lagMicros(replayed: 100, nowMicros: 5_000) == nil, "behind every sample kept")
     }
 
+    @Test("the replica's URL gets a connect timeout unless it sets one, in both libpq forms")
+    func connectTimeout() {
+        #expect(HistoryReads.boundingConnect("postgresql://u@h:5/db") == "postgresql://u@h:5/db?connect_timeout=2")
+        #expect(HistoryReads.boundingConnect("postgres://u@h/db?sslmode=require") == "postgres://u@h/db?sslmode=require&connect_timeout=2")
+        #expect(HistoryReads.boundingConnect("postgresql://u@h/db?connect_timeout=9") == "postgresql://u@h/db?connect_timeout=9")
+        #expect(HistoryReads.boundingConnect("host=h dbname=db") == "host=h dbname=db connect_timeout=2")
+    }
+
     /// Runs `scripts/services` with `arguments` (for at most two minutes); its standard output.
     func services(_ arguments: [String]) throws -> String {
         let result = try runProcess(URL(fileURLWithPath: "/usr/bin/timeout"), ["120", repositoryRoot.appendingPathComponent("scripts/services").path] + arguments)

@@ -7,7 +7,7 @@ import ThreadSafety
 /// it reads the primary's WAL position and the replica's replayed one (two one-row queries on
 /// connections of its own) and keeps a ``ReplicaRouting/Observation``. Reads ask ``route(nowMicros:)``,
 /// a lock and a comparison, never a query.
-final class ReplicaMonitor: @unchecked Sendable {
+final class ReplicaMonitor: Sendable {
     /// How often the two positions are read.
     static let periodMicros: Int64 = 200_000
     /// How long a read may lag (the history routes' `Cache-Control: max-age=1`).
@@ -16,10 +16,7 @@ final class ReplicaMonitor: @unchecked Sendable {
     private let primaryURL: String
     private let replicaURL: String
     private let observation = Locked<ReplicaRouting.Observation?>(nil)
-    private let stopRequested = ManagedAtomic<Bool>(false)
-    private let wake = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
-    private var started = false
+    private let worker = WorkerThread()
 
     /// Replica reads, and reads sent to the primary by reason (`heartbeat_history_reads_total`).
     let replicaReads = ManagedAtomic<UInt64>(0)
@@ -31,25 +28,14 @@ final class ReplicaMonitor: @unchecked Sendable {
         self.replicaURL = replicaURL
     }
 
-    /// Starts the probing thread (once).
+    /// Starts the probing thread (the owner calls start and stop, from one thread).
     func start() {
-        guard !started else { return }
-        started = true
-        let thread = Thread { [self] in
-            run()
-            finished.signal()
-        }
-        thread.name = "heartbeat-replica-monitor"
-        thread.start()
+        worker.start(name: "heartbeat-replica-monitor") { [self] in run() }
     }
 
     /// Stops the thread and waits for it (a probe in progress ends first).
     func stop() {
-        guard started else { return }
-        started = false
-        stopRequested.store(true, ordering: .releasing)
-        wake.signal()
-        finished.wait()
+        worker.stop()
     }
 
     /// Where a read at `nowMicros` (monotonic) goes.
@@ -72,7 +58,7 @@ final class ReplicaMonitor: @unchecked Sendable {
         var freshness = ReplicaRouting.Freshness(capacity: 600)  // two minutes of samples
         var primary: PostgresConnection?
         var replica: PostgresConnection?
-        while !stopRequested.load(ordering: .acquiring) {
+        while !worker.isStopRequested {
             let primaryRow = Self.row(&primary, url: primaryURL, "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS position")
             if let position = primaryRow?["position"].flatMap({ UInt64($0) }) { freshness.record(atMicros: Self.nowMicros(), primaryPosition: position) }
             let replicaRow = Self.row(&replica, url: replicaURL, "SELECT pg_is_in_recovery() AS recovering, (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::text AS position")
@@ -81,7 +67,7 @@ final class ReplicaMonitor: @unchecked Sendable {
                 atMicros: now, replicaReachable: replicaRow != nil, replicaInRecovery: replicaRow?.bool("recovering") ?? false, primaryReachable: primaryRow != nil,
                 lagMicros: replicaRow?["position"].flatMap { UInt64($0) }.flatMap { freshness.lagMicros(replayed: $0, nowMicros: now) })
             observation.withLock { $0 = seen }
-            _ = wake.wait(timeout: .now() + .microseconds(Int(Self.periodMicros)))
+            worker.pause(micros: Self.periodMicros)
         }
     }
 

@@ -57,11 +57,7 @@ public final class DatabaseProbe: @unchecked Sendable {
                 connection = nil
                 failures.wrappingIncrement(ordering: .relaxed)
             }
-            var slept: Int64 = 0
-            while slept < Self.probeMicros, !worker.isStopRequested {
-                usleep(50_000)
-                slept += 50_000
-            }
+            worker.pause(micros: Self.probeMicros)
         }
     }
 }

@@ -355,7 +355,7 @@ public enum ApplicationStore {
     ) throws(StoreError) -> (ApplicationRecord, String?) {
         guard let current = try get(uuid, on: connection) else { throw .notFound }
         let target: LivenessStatus = paused ? .paused : .new
-        guard current.status != target.description, let from = LivenessStatus.allCases.first(where: { $0.description == current.status }) else {
+        guard current.status != target.description, let from = LivenessStatus(label: current.status) else {
             return (current, nil)
         }
         if !paused, current.status != LivenessStatus.paused.description { return (current, nil) }  // resume only undoes a pause

@@ -35,15 +35,26 @@ public enum Expectation: Equatable, Sendable {
     /// When an application whose latest arrival was at `arrivalMicros` goes late and down if
     /// nothing more arrives; nil when it has no deadline (no interval known, or a schedule that
     /// never fires again). `recordIntervalMicros` is what the latest record promised.
-    public func deadlines(afterArrivalMicros arrivalMicros: Int64, recordIntervalMicros: Int64) -> (late: Int64, down: Int64)? {
+    /// `missedBeforeDown` (the application's `down_after`, at least 1) moves only the down
+    /// deadline: to the one the `missedBeforeDown`-th expected record would have had, so late
+    /// still shows at the first miss.
+    public func deadlines(
+        afterArrivalMicros arrivalMicros: Int64, recordIntervalMicros: Int64, missedBeforeDown: Int = 1
+    ) -> (late: Int64, down: Int64)? {
+        let misses = Int64(max(1, missedBeforeDown))
         switch self {
         case .every(let registered, let grace):
             let interval = registered > 0 ? registered : recordIntervalMicros
             guard interval > 0 else { return nil }
-            return (arrivalMicros + interval, arrivalMicros + interval + grace)
+            return (arrivalMicros + interval, arrivalMicros + misses * interval + grace)
         case .cron(let schedule, let grace):
             guard let fire = schedule.nextFire(afterMicros: arrivalMicros) else { return nil }
-            return (fire + grace, fire + 2 * grace)
+            var lastFire = fire
+            for _ in 1..<misses {
+                guard let next = schedule.nextFire(afterMicros: lastFire) else { break }
+                lastFire = next
+            }
+            return (fire + grace, lastFire + 2 * grace)
         }
     }
 }

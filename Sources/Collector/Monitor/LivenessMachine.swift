@@ -6,15 +6,27 @@ public struct LivenessPolicy: Equatable, Sendable {
     public var expectation: Expectation
     /// The longest a run (`start` … `success`/`fail`) may last, µs; nil for no limit.
     public var maxRunMicros: Int64?
+    /// `down_after`: consecutive missed deadlines, or consecutive `fail` records, before `down`
+    /// (1 to ``thresholdRange``'s end).
+    public var downAfter: UInt16
+    /// `up_after`: consecutive on-time records before a `down` application is `up` again.
+    public var upAfter: UInt16
 
-    public init(expectation: Expectation, maxRunMicros: Int64? = nil) {
+    /// The values `down_after` and `up_after` may take (the registry's CHECK).
+    public static let thresholdRange: ClosedRange<Int> = 1...1_000
+
+    public init(expectation: Expectation, maxRunMicros: Int64? = nil, downAfter: Int = 1, upAfter: Int = 1) {
         self.expectation = expectation
         self.maxRunMicros = maxRunMicros
+        self.downAfter = UInt16(clamping: max(1, downAfter))
+        self.upAfter = UInt16(clamping: max(1, upAfter))
     }
 
     /// A record every `intervalMicros` (0: the record's own), then `graceMicros` before `down`.
-    public init(intervalMicros: Int64, graceMicros: Int64, maxRunMicros: Int64? = nil) {
-        self.init(expectation: .every(intervalMicros: intervalMicros, graceMicros: graceMicros), maxRunMicros: maxRunMicros)
+    public init(intervalMicros: Int64, graceMicros: Int64, maxRunMicros: Int64? = nil, downAfter: Int = 1, upAfter: Int = 1) {
+        self.init(
+            expectation: .every(intervalMicros: intervalMicros, graceMicros: graceMicros), maxRunMicros: maxRunMicros,
+            downAfter: downAfter, upAfter: upAfter)
     }
 
     /// The grace, µs.
@@ -37,6 +49,14 @@ public struct LivenessPolicy: Equatable, Sendable {
 /// interval: late at arrival + interval, down at arrival + interval + grace). A `paused`
 /// application has no deadline. A `start` opens a run; the next
 /// `success`/`fail` closes it and carries its duration.
+///
+/// Thresholds (the policy's `downAfter` and `upAfter`, both 1 unless set):
+/// - **down_after N**: the down deadline is the N-th missed one (interval: arrival + N × interval
+///   + grace), while late still shows at the first. The first N − 1 consecutive `fail` records
+///   make the application `late` (reason `failed`), the N-th `down`.
+/// - **up_after N**: a `down` application stays down until N consecutive on-time `beat` or
+///   `success` records (each within interval + grace of the one before; a `start` neither counts
+///   nor breaks the streak); a late record restarts the count at 1, a `fail` at 0.
 public struct LivenessMachine: Equatable, Sendable {
     public private(set) var status: LivenessStatus
     /// Arrival of the latest record (Unix µs); `Int64.min` before any.
@@ -50,6 +70,10 @@ public struct LivenessMachine: Equatable, Sendable {
     /// Since when the application has been in ``status`` (Unix µs): its latest transition, or what
     /// the database said when the status was adopted; `Int64.min` while it has never changed.
     public private(set) var sinceMicros: Int64 = .min
+    /// Consecutive `fail` records since the last good one (toward `down_after`).
+    public private(set) var consecutiveFails: UInt16 = 0
+    /// While `down`: consecutive on-time records so far (toward `up_after`).
+    public private(set) var onTimeRecords: UInt16 = 0
 
     /// A run that a `success` or `fail` closed.
     public struct ClosedRun: Equatable, Sendable {
@@ -64,7 +88,8 @@ public struct LivenessMachine: Equatable, Sendable {
     /// The deadlines in force under `policy` while up or late (nil when it has none).
     private func deadlines(_ policy: LivenessPolicy) -> (late: Int64, down: Int64)? {
         guard status == .up || status == .late else { return nil }
-        return policy.expectation.deadlines(afterArrivalMicros: lastSeenMicros, recordIntervalMicros: recordIntervalMicros)
+        return policy.expectation.deadlines(
+            afterArrivalMicros: lastSeenMicros, recordIntervalMicros: recordIntervalMicros, missedBeforeDown: Int(policy.downAfter))
     }
 
     /// When the application goes `late` if nothing arrives (nil when it has no deadline).
@@ -83,6 +108,12 @@ public struct LivenessMachine: Equatable, Sendable {
     public mutating func receive(
         _ kind: RecordKind, atMicros: Int64, recordIntervalMillis: UInt32, policy: LivenessPolicy
     ) -> LivenessTransition? {
+        // Whether this record came on time after the previous one (toward `up_after`): before the
+        // previous record's single-miss down deadline.
+        let previousDown = lastSeenMicros == .min
+            ? nil
+            : policy.expectation.deadlines(afterArrivalMicros: lastSeenMicros, recordIntervalMicros: recordIntervalMicros)?.down
+        let onTime = previousDown.map { atMicros <= $0 } ?? false
         lastSeenMicros = max(lastSeenMicros, atMicros)
         recordIntervalMicros = Int64(recordIntervalMillis) * 1_000
         var runDuration: Int64?
@@ -101,9 +132,21 @@ public struct LivenessMachine: Equatable, Sendable {
         let target: LivenessStatus
         let reason: TransitionReason
         switch kind {
-        case .fail: (target, reason) = (.down, .failed)
-        case .stop: (target, reason) = (.paused, .stopped)
-        case .beat, .start, .success: (target, reason) = (.up, .heartbeat)
+        case .fail:
+            if consecutiveFails < .max { consecutiveFails += 1 }
+            onTimeRecords = 0
+            (target, reason) = consecutiveFails >= policy.downAfter || status == .down ? (.down, .failed) : (.late, .failed)
+        case .stop:
+            (consecutiveFails, onTimeRecords) = (0, 0)
+            (target, reason) = (.paused, .stopped)
+        case .beat, .start, .success:
+            consecutiveFails = 0
+            if status == .down && policy.upAfter > 1 {
+                if kind != .start { onTimeRecords = onTime && onTimeRecords > 0 ? onTimeRecords &+ 1 : 1 }
+                guard onTimeRecords >= policy.upAfter else { return nil }
+            }
+            onTimeRecords = 0
+            (target, reason) = (.up, .heartbeat)
         }
         guard target != status else { return nil }
         defer {
@@ -118,6 +161,7 @@ public struct LivenessMachine: Equatable, Sendable {
     public mutating func adopt(_ status: LivenessStatus, nowMicros: Int64, sinceMicros: Int64? = nil) {
         self.status = status
         self.sinceMicros = sinceMicros ?? nowMicros
+        (consecutiveFails, onTimeRecords) = (0, 0)
         if status == .up || status == .late { lastSeenMicros = max(lastSeenMicros, nowMicros) }
         if status != .up && status != .late { runStartedMicros = nil }
     }
@@ -130,6 +174,7 @@ public struct LivenessMachine: Equatable, Sendable {
             nowMicros >= started + maximum
         {
             runStartedMicros = nil
+            onTimeRecords = 0
             defer {
                 status = .down
                 sinceMicros = started + maximum
@@ -142,6 +187,7 @@ public struct LivenessMachine: Equatable, Sendable {
             return LivenessTransition(from: .up, to: .late, atMicros: deadline, reason: .missedInterval)
         }
         if status == .late, let deadline = downDeadline(policy), nowMicros >= deadline {
+            onTimeRecords = 0
             status = .down
             sinceMicros = deadline
             return LivenessTransition(from: .late, to: .down, atMicros: deadline, reason: .missedGrace)

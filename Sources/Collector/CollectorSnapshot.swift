@@ -175,6 +175,8 @@ public struct CollectorSnapshot: Sendable, Encodable {
         public var queueDepth = 0
         /// Closed notifications deleted after the retention.
         public var expired: UInt64 = 0
+        /// Reminders this collector queued.
+        public var reminders: UInt64 = 0
         public var selfPingsSent: UInt64 = 0
         public var selfPingsFailed: UInt64 = 0
         /// Per channel, by id: this collector's outcomes.

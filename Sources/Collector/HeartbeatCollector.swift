@@ -401,6 +401,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.notifications.skipped = sent.skipped.load(ordering: .relaxed)
         snapshot.notifications.queueDepth = Int(sent.queueDepth.load(ordering: .relaxed))
         snapshot.notifications.expired = sent.notificationsExpired.load(ordering: .relaxed)
+        snapshot.notifications.reminders = sent.remindersQueued.load(ordering: .relaxed)
         snapshot.notifications.selfPingsSent = sent.selfPingsSent.load(ordering: .relaxed)
         snapshot.notifications.selfPingsFailed = sent.selfPingsFailed.load(ordering: .relaxed)
         snapshot.notifications.channels = sent.perChannel.sorted { $0.key < $1.key }.map { id, outcome in

@@ -15,7 +15,7 @@ struct AppCommand: ParsableCommand {
             resume is recorded as a transition (status_change) and queued for the notification \
             channels that take it (heartbeat channel list); its Redis publication is done only by the API.
             """,
-        subcommands: [Add.self, List.self, Show.self, Remove.self, Pause.self, Resume.self]
+        subcommands: [Add.self, List.self, Show.self, SetNoise.self, Remove.self, Pause.self, Resume.self]
     )
 
     /// The database option every subcommand takes.
@@ -47,6 +47,7 @@ struct AppCommand: ParsableCommand {
         @Option(help: "Extra time after the interval (or fire time) before it is late/down, ms.") var graceMs = 30_000
         @Option(help: "Longest run (start … success/fail), ms; none by default.") var maxRunMs: Int?
         @Option(help: "A label KEY=VALUE for routing notifications (repeat for several; keys [A-Za-z_][A-Za-z0-9_]*).") var label: [String] = []
+        @OptionGroup var noise: NoiseOptions
         @Flag(help: "Give it a secret: its records must then carry a valid HMAC tag.") var signed = false
         @Flag(name: [.customShort("q"), .long], help: "Print only the UUID (and the secret and ping key, with --signed, on the next lines).") var quiet = false
         @Option(help: "The collector's HTTP address as the job reaches it, for the printed curl line. Env: HEARTBEAT_PUBLIC_URL. Default: http://127.0.0.1:7412.")
@@ -61,7 +62,9 @@ struct AppCommand: ParsableCommand {
             let (record, secret) = try store {
                 try ApplicationStore.create(
                     name: name, intervalMillis: intervalMs, schedule: schedule, graceMillis: graceMs, maxRunMillis: maxRunMs, signed: signed,
-                    labels: labels, on: connection)
+                    labels: labels,
+                    noise: NoiseSettings(downAfter: noise.downAfter ?? 1, upAfter: noise.upAfter ?? 1, remindEveryMillis: noise.remindEveryMs),
+                    on: connection)
             }
             let pingKey = secret.map(PingKey.hex(for:))
             if quiet {
@@ -83,6 +86,37 @@ struct AppCommand: ParsableCommand {
             let header = pingKey.map { " -H 'Authorization: Bearer \($0)'" } ?? ""
             let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
             return "curl -fsS -m 10 --retry 3\(header) \(trimmed)/ping/\(uuid)"
+        }
+    }
+
+    /// The noise controls `add` and `set` take (Spec/protocol.md, "Thresholds").
+    struct NoiseOptions: ParsableArguments {
+        @Option(help: "Consecutive missed deadlines (or fail records) before it is down (1-1000; default 1). Late shows at the first.")
+        var downAfter: Int?
+        @Option(help: "Consecutive on-time records before a down application is up again (1-1000; default 1).") var upAfter: Int?
+        @Option(help: "While down, notify again every this many ms (0: never; default: the collector's --remind-every).")
+        var remindEveryMs: Int?
+    }
+
+    struct SetNoise: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set",
+            abstract: "Change an application's thresholds or reminder period; prints it.",
+            discussion: "Like PATCH /v1/apps/{uuid}; options not given stay as they are.")
+        @OptionGroup var database: DatabaseOption
+        @Argument(help: "The application's UUID.") var uuid: String
+        @OptionGroup var noise: NoiseOptions
+        @Flag(help: "Follow the collector's --remind-every again (clears --remind-every-ms).") var remindDefault = false
+
+        func run() throws {
+            guard let parsed = ApplicationUUID(uuid) else { usage("\(uuid) is not a UUID") }
+            if remindDefault, noise.remindEveryMs != nil { throw ValidationError("--remind-every-ms and --remind-default: one or the other") }
+            let changes = ApplicationStore.Changes(
+                downAfter: noise.downAfter, upAfter: noise.upAfter,
+                remindEveryMillis: remindDefault ? .some(nil) : noise.remindEveryMs.map { .some($0) })
+            let connection = try database.connect()
+            let (record, _) = try store { try ApplicationStore.update(parsed, changes, on: connection) }
+            printRecord(record)
         }
     }
 
@@ -142,6 +176,8 @@ struct AppCommand: ParsableCommand {
                 "max_run_ms": record.maxRunMillis.map { $0 as Any } ?? NSNull(), "signed": record.signed, "enabled": record.enabled,
                 "last_heartbeat": time(record.lastHeartbeatMicros), "last_run_ms": record.lastRunMillis.map { $0 as Any } ?? NSNull(),
                 "last_run_at": time(record.lastRunAtMicros), "created_at": time(record.createdAtMicros), "labels": record.labels,
+                "down_after": record.noise.downAfter, "up_after": record.noise.upAfter,
+                "remind_every_ms": record.noise.remindEveryMillis.map { $0 as Any } ?? NSNull(),
             ]
         }
     }
@@ -250,6 +286,8 @@ private func printRecord(_ record: ApplicationRecord) {
         print("interval_ms: \(record.intervalMillis ?? 0)", terminator: "  ")
     }
     print("grace_ms: \(record.graceMillis)  max_run_ms: \(record.maxRunMillis.map(String.init) ?? "none")")
+    let remind = record.noise.remindEveryMillis.map { $0 == 0 ? "never" : String($0) } ?? "default"
+    print("down_after: \(record.noise.downAfter)  up_after: \(record.noise.upAfter)  remind_every_ms: \(remind)")
     print("signed: \(record.signed ? "yes" : "no")  enabled: \(record.enabled ? "yes" : "no")")
     print("last_heartbeat: \(lastHeartbeat(record))")
     if let run = record.lastRunMillis { print("last_run_ms: \(run)") }

@@ -105,6 +105,8 @@ struct ServeCommand: ParsableCommand {
     var deliveryLossThreshold: Int?
     @Option(help: "Records that must have been expected over those 5 minutes for the loss to count (1-1000000). Env: HEARTBEAT_DELIVERY_MIN_EXPECTED. Default: 20.")
     var deliveryMinExpected: Int?
+    @Option(help: "While an application is down, notify its channels again every this many seconds (0: off); an application's remind_every_ms overrides it. Env: HEARTBEAT_REMIND_EVERY. Default: 0.")
+    var remindEvery: Int?
     @Option(help: "Where accepted rows go: postgres, or none (rows discarded, to measure the receive path; the monitor still runs unless --no-monitor). Env: HEARTBEAT_SINK. Default: postgres.")
     var sink: String?
     @Option(help: "How often the liveness monitor checks every application's deadline, ms (100-60000). Env: HEARTBEAT_CHECK_PERIOD_MS. Default: 1000.")
@@ -257,6 +259,7 @@ struct ServeCommand: ParsableCommand {
         if let value = try integer(deliveryMinExpected, "HEARTBEAT_DELIVERY_MIN_EXPECTED", "--delivery-min-expected") {
             configuration.deliveryMinimumExpected = value
         }
+        if let value = try integer(remindEvery, "HEARTBEAT_REMIND_EVERY", "--remind-every") { configuration.remindEverySeconds = value }
         if let text = rawEvents ?? Environment.value("HEARTBEAT_RAW_EVENTS") {
             guard let value = RawEvents(rawValue: text) else {
                 throw UsageError("--raw-events / HEARTBEAT_RAW_EVENTS: '\(text)' is not accepted; expected all, runs or none")

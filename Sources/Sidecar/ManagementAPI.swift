@@ -11,11 +11,13 @@ enum ManagementAPI {
         router.post("/v1/apps") { request, _ -> Response in
             try shared.requireAdmin(request)
             let (body, _, _) = try await SidecarContext.jsonBody(
-                request, as: CreateBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "signed", "labels"])
+                request, as: CreateBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "signed", "labels", "down_after", "up_after", "remind_every_ms"])
             let (record, secret) = try await shared.registryWrite { connection in
                 try ApplicationStore.create(
                     name: body.name, intervalMillis: body.interval_ms, schedule: body.schedule?.spec, graceMillis: body.grace_ms ?? 30_000,
-                    maxRunMillis: body.max_run_ms, signed: body.signed ?? false, labels: body.labels ?? [:], on: connection)
+                    maxRunMillis: body.max_run_ms, signed: body.signed ?? false, labels: body.labels ?? [:],
+                    noise: NoiseSettings(downAfter: body.down_after ?? 1, upAfter: body.up_after ?? 1, remindEveryMillis: body.remind_every_ms),
+                    on: connection)
             }
             shared.cache.invalidate()
             return SidecarContext.json(
@@ -26,11 +28,13 @@ enum ManagementAPI {
             try shared.requireAdmin(request)
             let uuid = try StatusAPI.applicationUUID(context)
             let (body, present, nulls) = try await SidecarContext.jsonBody(
-                request, as: PatchBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "enabled", "signed", "labels"])
-            for field in nulls where field != "max_run_ms" { throw APIError.badRequest("\(field): may not be null") }
+                request, as: PatchBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "enabled", "signed", "labels", "down_after", "up_after", "remind_every_ms"])
+            for field in nulls where field != "max_run_ms" && field != "remind_every_ms" { throw APIError.badRequest("\(field): may not be null") }
             let changes = ApplicationStore.Changes(
                 name: body.name, intervalMillis: body.interval_ms, schedule: body.schedule?.spec, graceMillis: body.grace_ms,
-                maxRunMillis: present.contains("max_run_ms") ? .some(body.max_run_ms) : nil, enabled: body.enabled, signed: body.signed, labels: body.labels)
+                maxRunMillis: present.contains("max_run_ms") ? .some(body.max_run_ms) : nil, enabled: body.enabled, signed: body.signed, labels: body.labels,
+                downAfter: body.down_after, upAfter: body.up_after,
+                remindEveryMillis: present.contains("remind_every_ms") ? .some(body.remind_every_ms) : nil)
             let (record, secret) = try await shared.registryWrite { try ApplicationStore.update(uuid, changes, on: $0) }
             shared.cache.invalidate()
             return SidecarContext.json(.ok, APIModels.encode(APIModels.application(record, secret: secret)))
@@ -84,9 +88,14 @@ enum ManagementAPI {
         let max_run_ms: Int?
         let signed: Bool?
         let labels: [String: String]?
+        let down_after: Int?
+        let up_after: Int?
+        /// Absent or null: the collector's `--remind-every`; 0: never.
+        let remind_every_ms: Int?
     }
 
-    /// `PATCH /v1/apps/{uuid}`: absent fields stay as they are; `max_run_ms: null` removes the limit;
+    /// `PATCH /v1/apps/{uuid}`: absent fields stay as they are; `max_run_ms: null` removes the limit,
+    /// `remind_every_ms: null` follows the collector's default again;
     /// `signed: true` gives an unsigned application a secret (in the answer, once), `false` removes it.
     /// Setting `interval_ms` drops a schedule and setting `schedule` drops the interval.
     struct PatchBody: Decodable {
@@ -99,5 +108,8 @@ enum ManagementAPI {
         let signed: Bool?
         /// Replaces every label (`{}` removes them all).
         let labels: [String: String]?
+        let down_after: Int?
+        let up_after: Int?
+        let remind_every_ms: Int?
     }
 }

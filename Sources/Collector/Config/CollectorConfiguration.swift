@@ -86,6 +86,9 @@ public struct CollectorConfiguration: Sendable {
     public var deliveryLossThresholdPercent = 20
     /// … counted only with at least this many records expected (`--delivery-min-expected`).
     public var deliveryMinimumExpected = 20
+    /// `--remind-every`: while an application is down, notify again at this period, seconds (0: off;
+    /// an application's `remind_every_ms` overrides it).
+    public var remindEverySeconds = 0
     /// Job runs (`job_run`, from HTTP pings) kept per application, newest first.
     public var runHistory = 100
     /// Days job runs are kept.
@@ -159,6 +162,7 @@ public struct CollectorConfiguration: Sendable {
         try check((1...3_650).contains(rollupRetentionDays), "--rollup-retention-days", rollupRetentionDays, "1 to 3650 days")
         try check((1...60).contains(rollupFlushSeconds), "--rollup-flush-s", rollupFlushSeconds, "1 to 60 s")
         try check((0...99).contains(deliveryLossThresholdPercent), "--delivery-loss-threshold", deliveryLossThresholdPercent, "0 (off) to 99 percent")
+        try check((0...2_147_483).contains(remindEverySeconds), "--remind-every", remindEverySeconds, "0 (off) to 2147483 seconds")
         try check((1...1_000_000).contains(deliveryMinimumExpected), "--delivery-min-expected", deliveryMinimumExpected, "1 to 1000000 records")
         try check((1...10_000).contains(runHistory), "--run-history", runHistory, "1 to 10000 runs")
         try check((1...3_650).contains(runRetentionDays), "--run-retention-days", runRetentionDays, "1 to 3650 days")
@@ -215,6 +219,7 @@ extension CollectorConfiguration {
         var settings = NotificationDeliverer.Settings()
         settings.publicURL = publicURL ?? ""
         settings.selfPingURL = selfPingURL
+        settings.remindEveryMillis = remindEverySeconds * 1_000
         return settings
     }
 }

@@ -41,6 +41,8 @@ final class NotificationDeliverer: @unchecked Sendable {
         /// An external heartbeat URL GETted every `selfPingSeconds` (`--self-ping-url`).
         var selfPingURL: String?
         var selfPingSeconds = 30
+        /// The reminder period of applications without their own (`--remind-every`), ms; 0: none.
+        var remindEveryMillis = 0
 
         /// A claimed row belongs to its worker this long; a lane still sending renews the leases
         /// of the rows it holds every `leaseSeconds / 3`, so a slow channel's rows are not taken
@@ -84,6 +86,7 @@ final class NotificationDeliverer: @unchecked Sendable {
     private var lastDepthCount = Date.distantPast
     private var lastSelfPing = Date.distantPast
     private var lastRetention = Date.distantPast
+    private var lastReminderScan = Date.distantPast
 
     init(databaseURL: String, settings: Settings, metrics: NotificationMetrics) {
         self.databaseURL = databaseURL
@@ -102,6 +105,11 @@ final class NotificationDeliverer: @unchecked Sendable {
                 claimed = try dispatchDueRows(on: connection!)
                 try refreshIfDue(on: connection!)
                 try deleteExpiredIfDue(on: connection!)
+                if Date().timeIntervalSince(lastReminderScan) >= 1 {
+                    lastReminderScan = Date()
+                    let queued = try Reminders.queueDue(defaultEveryMillis: settings.remindEveryMillis, on: connection!)
+                    metrics.remindersQueued.wrappingIncrement(by: UInt64(queued), ordering: .relaxed)
+                }
                 if Date().timeIntervalSince(lastDepthCount) >= 0.2 {
                     lastDepthCount = Date()
                     let owed = try connection!.execute(

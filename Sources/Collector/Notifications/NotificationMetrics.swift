@@ -18,6 +18,8 @@ public final class NotificationMetrics: Sendable {
     public let databaseFailures = ManagedAtomic<UInt64>(0)
     /// Closed notifications deleted after the retention.
     public let notificationsExpired = ManagedAtomic<UInt64>(0)
+    /// Reminders this collector queued (`Reminders`), each for every channel that takes it.
+    public let remindersQueued = ManagedAtomic<UInt64>(0)
     /// Self-pings (`--self-ping-url`) by outcome.
     public let selfPingsSent = ManagedAtomic<UInt64>(0)
     public let selfPingsFailed = ManagedAtomic<UInt64>(0)

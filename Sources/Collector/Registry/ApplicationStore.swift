@@ -23,6 +23,28 @@ public struct ApplicationRecord: Sendable, Equatable {
     public let createdAtMicros: Int64
     /// Its labels (``ApplicationLabels``).
     public var labels: [String: String] = [:]
+    /// Its thresholds and reminder period.
+    public var noise = NoiseSettings()
+}
+
+/// An application's noise controls as registered: `down_after`, `up_after` (Spec/protocol.md,
+/// "Thresholds") and `remind_every_ms` (Spec/notifications.md, "Reminders").
+public struct NoiseSettings: Sendable, Equatable {
+    /// Consecutive missed deadlines (or `fail` records) before `down`.
+    public var downAfter: Int
+    /// Consecutive on-time records before a `down` application is `up` again.
+    public var upAfter: Int
+    /// The reminder period while down, ms: nil follows the collector's `--remind-every`, 0 never.
+    public var remindEveryMillis: Int?
+
+    public init(downAfter: Int = 1, upAfter: Int = 1, remindEveryMillis: Int? = nil) {
+        self.downAfter = downAfter
+        self.upAfter = upAfter
+        self.remindEveryMillis = remindEveryMillis
+    }
+
+    /// The shortest reminder period, ms (the schema's CHECK).
+    public static let minimumRemindMillis = 1_000
 }
 
 /// A cron schedule as registered: the expression and its IANA time zone (`Spec/schedules.md`).
@@ -127,7 +149,7 @@ public enum ApplicationStore {
     /// What an application's JSON and list rows read, by these names.
     static let columns = """
         id, uuid::text AS uuid, name, status, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, secret IS NOT NULL AS signed, is_active,
-        labels::text AS labels, (extract(epoch FROM last_heartbeat) * 1000000)::bigint AS last_heartbeat_us, last_run_ms,
+        down_after, up_after, remind_every_ms, labels::text AS labels, (extract(epoch FROM last_heartbeat) * 1000000)::bigint AS last_heartbeat_us, last_run_ms,
         (extract(epoch FROM last_run_at) * 1000000)::bigint AS last_run_at_us,
         (extract(epoch FROM created_at) * 1000000)::bigint AS created_at_us
         """
@@ -141,7 +163,8 @@ public enum ApplicationStore {
             id: id, uuid: uuid, name: name, status: status, intervalMillis: row.int("interval_ms"), schedule: schedule, graceMillis: grace,
             maxRunMillis: row.int("max_run_ms"), signed: row.bool("signed") ?? false, enabled: row.bool("is_active") ?? false,
             lastHeartbeatMicros: row.int64("last_heartbeat_us"), lastRunMillis: row.int64("last_run_ms"),
-            lastRunAtMicros: row.int64("last_run_at_us"), createdAtMicros: created, labels: ApplicationLabels.decode(row["labels"]))
+            lastRunAtMicros: row.int64("last_run_at_us"), createdAtMicros: created, labels: ApplicationLabels.decode(row["labels"]),
+            noise: NoiseSettings(downAfter: row.int("down_after") ?? 1, upAfter: row.int("up_after") ?? 1, remindEveryMillis: row.int("remind_every_ms")))
     }
 
     /// The most code points a name may have: the schema's `length(name)` counts code points, so the
@@ -178,7 +201,7 @@ public enum ApplicationStore {
     /// Checks the policy fields the way the schema does, with messages an operator can act on.
     public static func validate(
         name: String?, intervalMillis: Int?, graceMillis: Int?, maxRunMillis: Int??, schedule: ScheduleSpec? = nil,
-        labels: [String: String]? = nil
+        labels: [String: String]? = nil, downAfter: Int? = nil, upAfter: Int? = nil, remindEveryMillis: Int?? = nil
     ) throws(StoreError) {
         if let labels, let problem = ApplicationLabels.problem(labels) { throw .invalid("labels", problem) }
         if let name, let problem = nameProblem(name) { throw .invalid("name", problem) }
@@ -191,6 +214,12 @@ public enum ApplicationStore {
         if let maxRun = maxRunMillis, let value = maxRun, !(1...2_147_483_647).contains(value) {
             throw .invalid("max_run_ms", "from 1 to 2147483647 milliseconds, or null")
         }
+        let thresholds = LivenessPolicy.thresholdRange
+        if let downAfter, !thresholds.contains(downAfter) { throw .invalid("down_after", "from \(thresholds.lowerBound) to \(thresholds.upperBound) consecutive misses") }
+        if let upAfter, !thresholds.contains(upAfter) { throw .invalid("up_after", "from \(thresholds.lowerBound) to \(thresholds.upperBound) consecutive on-time records") }
+        if let remind = remindEveryMillis, let value = remind, value != 0, !(NoiseSettings.minimumRemindMillis...2_147_483_647).contains(value) {
+            throw .invalid("remind_every_ms", "0 (never), from \(NoiseSettings.minimumRemindMillis) to 2147483647 milliseconds, or null (the collector's default)")
+        }
     }
 
     /// The interval an application gets when it is given neither an interval nor a schedule.
@@ -200,21 +229,26 @@ public enum ApplicationStore {
     /// time of `schedule`, never both; returns it and, when signed, its new secret (shown once).
     public static func create(
         name: String, intervalMillis: Int?, schedule: ScheduleSpec? = nil, graceMillis: Int, maxRunMillis: Int?, signed: Bool,
-        labels: [String: String] = [:], uuid: ApplicationUUID = .random(), provisioned: Bool = false, on connection: PostgresConnection
+        labels: [String: String] = [:], noise: NoiseSettings = NoiseSettings(), uuid: ApplicationUUID = .random(), provisioned: Bool = false,
+        on connection: PostgresConnection
     ) throws(StoreError) -> (ApplicationRecord, ApplicationSecret?) {
         try validate(
-            name: name, intervalMillis: intervalMillis, graceMillis: graceMillis, maxRunMillis: .some(maxRunMillis), schedule: schedule, labels: labels)
+            name: name, intervalMillis: intervalMillis, graceMillis: graceMillis, maxRunMillis: .some(maxRunMillis), schedule: schedule, labels: labels,
+            downAfter: noise.downAfter, upAfter: noise.upAfter, remindEveryMillis: .some(noise.remindEveryMillis))
         let interval = schedule == nil ? intervalMillis ?? defaultIntervalMillis : nil
         let secret: ApplicationSecret? = signed ? .random() : nil
         let rows = try run(connection) {
             try $0.execute("""
-                INSERT INTO application (uuid, name, secret, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, labels, provisioned)
-                VALUES ($1::uuid, $2, decode($3, 'hex'), $4::integer, $5, $6, $7::integer, $8::integer, $9::jsonb, $10::boolean)
+                INSERT INTO application (uuid, name, secret, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, labels, provisioned,
+                                         down_after, up_after, remind_every_ms)
+                VALUES ($1::uuid, $2, decode($3, 'hex'), $4::integer, $5, $6, $7::integer, $8::integer, $9::jsonb, $10::boolean,
+                        $11::integer, $12::integer, $13::integer)
                 RETURNING \(columns)
                 """,
                 [
                     "\(uuid)", name, secret?.hexString, interval.map(String.init), schedule?.cron, schedule?.timeZone,
                     String(graceMillis), maxRunMillis.map(String.init), ApplicationLabels.encode(labels), provisioned ? "true" : "false",
+                    String(noise.downAfter), String(noise.upAfter), noise.remindEveryMillis.map(String.init),
                 ])
         }
         guard let created = rows.first.flatMap(record) else { throw .database(PostgresError(operation: "insert", message: "no row returned")) }
@@ -254,11 +288,19 @@ public enum ApplicationStore {
         public var signed: Bool?
         /// Replaces every label.
         public var labels: [String: String]?
+        public var downAfter: Int?
+        public var upAfter: Int?
+        /// `.some(nil)` follows the collector's default again.
+        public var remindEveryMillis: Int??
         public init(
             name: String? = nil, intervalMillis: Int? = nil, schedule: ScheduleSpec? = nil, graceMillis: Int? = nil, maxRunMillis: Int?? = nil,
-            enabled: Bool? = nil, signed: Bool? = nil, labels: [String: String]? = nil
+            enabled: Bool? = nil, signed: Bool? = nil, labels: [String: String]? = nil, downAfter: Int? = nil, upAfter: Int? = nil,
+            remindEveryMillis: Int?? = nil
         ) {
             self.labels = labels
+            self.downAfter = downAfter
+            self.upAfter = upAfter
+            self.remindEveryMillis = remindEveryMillis
             self.name = name
             self.intervalMillis = intervalMillis
             self.schedule = schedule
@@ -277,7 +319,8 @@ public enum ApplicationStore {
     ) throws(StoreError) -> (ApplicationRecord, ApplicationSecret?) {
         try validate(
             name: changes.name, intervalMillis: changes.intervalMillis, graceMillis: changes.graceMillis, maxRunMillis: changes.maxRunMillis,
-            schedule: changes.schedule, labels: changes.labels)
+            schedule: changes.schedule, labels: changes.labels, downAfter: changes.downAfter, upAfter: changes.upAfter,
+            remindEveryMillis: changes.remindEveryMillis)
         // Each column keeps its value unless its "set" flag is true; one statement, all parameters.
         let newSecret: ApplicationSecret? = changes.signed == true ? .random() : nil
         let maxRun: Int?? = changes.maxRunMillis
@@ -294,6 +337,9 @@ public enum ApplicationStore {
                     labels = coalesce($12::jsonb, labels),
                     max_run_ms = CASE WHEN $5::boolean THEN $6::integer ELSE max_run_ms END,
                     is_active = coalesce($7::boolean, is_active),
+                    down_after = coalesce($13::integer, down_after),
+                    up_after = coalesce($14::integer, up_after),
+                    remind_every_ms = CASE WHEN $15::boolean THEN $16::integer ELSE remind_every_ms END,
                     secret = CASE WHEN $8::boolean IS NULL THEN secret
                                   WHEN $8::boolean AND NOT current.was_signed THEN decode($9, 'hex')
                                   WHEN $8::boolean THEN secret
@@ -308,7 +354,8 @@ public enum ApplicationStore {
                     "\(uuid)", changes.name, changes.intervalMillis.map(String.init), changes.graceMillis.map(String.init),
                     maxRun == nil ? "false" : "true", maxRun.flatMap { $0 }.map(String.init), changes.enabled.map { $0 ? "true" : "false" },
                     changes.signed.map { $0 ? "true" : "false" }, newSecret?.hexString, changes.schedule?.cron, changes.schedule?.timeZone,
-                    changes.labels.map(ApplicationLabels.encode),
+                    changes.labels.map(ApplicationLabels.encode), changes.downAfter.map(String.init), changes.upAfter.map(String.init),
+                    changes.remindEveryMillis == nil ? "false" : "true", changes.remindEveryMillis.flatMap { $0 }.map(String.init),
                 ])
         }
         guard let row = rows.first, let updated = record(row) else { throw .notFound }

@@ -1,0 +1,155 @@
+import Atomics
+@testable import Collector
+import Foundation
+import HeartbeatTestSupport
+import Protocol
+import Testing
+
+/// Thresholds and reminders end to end: a real collector, real PostgreSQL, a real webhook receiver.
+@Suite("Noise controls (integration)", .serialized)
+struct NoiseControlTests {
+    typealias Harness = HeartbeatCollectorTests.Harness
+    static let secret = "noise-test-secret-0123456789"
+
+    /// The JSON bodies the receiver took, in order.
+    static func bodies(_ receiver: WebhookReceiver) -> [[String: Any]] {
+        receiver.requests.filter { $0.answered == 200 }.compactMap { try? JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any] }
+    }
+
+    static func status(_ harness: Harness, _ index: Int) throws -> String? {
+        try harness.connection.query("SELECT status FROM application WHERE id = \(harness.applications[index].id)").first?.first ?? nil
+    }
+
+    static func waitUntil(_ timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(20_000)
+        }
+        return try condition()
+    }
+
+    @Test("down_after 3: late at the first missed deadline, still late at the second, down at the third, one down notification; up_after 2 needs two on-time records")
+    func downAfterThree() throws {
+        let receiver = WebhookReceiver()
+        defer { receiver.stop() }
+        let harness = try Harness {
+            $0.monitorPeriodMillis = 100
+            $0.webhookURLs = [receiver.url]
+            $0.webhookSecret = Self.secret
+        }
+        defer { harness.pipeline.shutdown() }
+        let uuid = harness.applications[1].uuid
+        _ = try ApplicationStore.update(uuid, .init(intervalMillis: 600, graceMillis: 300, downAfter: 3, upAfter: 2), on: harness.connection)
+        usleep(1_200_000)  // the registry reaches the monitor, and its start-up watch is over
+        harness.sender.send(harness.record(1, sequence: 1))
+        #expect(try Self.waitUntil(5) { try Self.status(harness, 1) == "up" })
+        let sentAt = Date()
+        // Deadlines after the record: late at 0.6 s, the second miss at 1.2 s + grace, down at 3 × 0.6 + 0.3 = 2.1 s.
+        #expect(try Self.waitUntil(3) { try Self.status(harness, 1) == "late" })
+        usleep(UInt32(max(0, 1.6 - Date().timeIntervalSince(sentAt)) * 1_000_000))
+        #expect(try Self.status(harness, 1) == "late", "two missed deadlines are still late")
+        #expect(try Self.waitUntil(4) { try Self.status(harness, 1) == "down" })
+        let changes = try harness.connection.query("""
+            SELECT from_status, to_status, reason, round(extract(epoch FROM at - (SELECT min(at) FROM status_change WHERE application_id = \(harness.applications[1].id))) * 1000)
+            FROM status_change WHERE application_id = \(harness.applications[1].id) ORDER BY id
+            """)
+        #expect(changes.map { "\($0[0]!)->\($0[1]!):\($0[2]!)" } == ["new->up:heartbeat", "up->late:missed_interval", "late->down:missed_grace"])
+        #expect(changes.map { $0[3] } == ["0", "600", "2100"], "late at one interval, down at three intervals + grace")
+
+        // up_after 2: the first record keeps it down, the second on-time one brings it up.
+        harness.sender.send(harness.record(1, sequence: 2))
+        usleep(400_000)
+        #expect(try Self.status(harness, 1) == "down", "one record is not enough with up_after 2")
+        harness.sender.send(harness.record(1, sequence: 3))
+        #expect(try Self.waitUntil(3) { try Self.status(harness, 1) == "up" })
+
+        #expect(try Self.waitUntil(5) { Self.bodies(receiver).count >= 4 })
+        usleep(300_000)
+        let events = Self.bodies(receiver).map { "\($0["from"] ?? "")->\($0["to"] ?? "")" }
+        #expect(events == ["new->up", "up->late", "late->down", "down->up"])
+        #expect(events.filter { $0.hasSuffix("->down") }.count == 1, "one down notification")
+    }
+
+    @Test("down_after 2 on fail records: the first fail is late, the second down")
+    func downAfterFails() throws {
+        let harness = try Harness { $0.monitorPeriodMillis = 100 }
+        defer { harness.pipeline.shutdown() }
+        _ = try ApplicationStore.update(harness.applications[1].uuid, .init(intervalMillis: 60_000, downAfter: 2), on: harness.connection)
+        usleep(1_200_000)
+        harness.sender.send(harness.record(1, sequence: 1))
+        #expect(try Self.waitUntil(5) { try Self.status(harness, 1) == "up" })
+        harness.sender.send(harness.record(1, sequence: 2, kind: .fail))
+        #expect(try Self.waitUntil(5) { try Self.status(harness, 1) == "late" })
+        harness.sender.send(harness.record(1, sequence: 3, kind: .fail))
+        #expect(try Self.waitUntil(5) { try Self.status(harness, 1) == "down" })
+        let reasons = try harness.connection.query(
+            "SELECT to_status, reason FROM status_change WHERE application_id = \(harness.applications[1].id) ORDER BY id")
+        #expect(reasons == [["up", "heartbeat"], ["late", "failed"], ["down", "failed"]])
+    }
+
+    @Test("reminders: while down, every period, subject reminder; remind_every_ms 0 overrides the collector's default; none after recovery")
+    func remindersWhileDown() throws {
+        let receiver = WebhookReceiver()
+        defer { receiver.stop() }
+        let harness = try Harness {
+            $0.monitorPeriodMillis = 100
+            $0.webhookURLs = [receiver.url]
+            $0.webhookSecret = Self.secret
+            $0.remindEverySeconds = 1
+        }
+        defer { harness.pipeline.shutdown() }
+        _ = try ApplicationStore.update(harness.applications[2].uuid, .init(remindEveryMillis: .some(0)), on: harness.connection)
+        usleep(1_200_000)
+        for index in [1, 2] { harness.sender.send(harness.record(index, sequence: 1, kind: .fail)) }
+        #expect(try Self.waitUntil(5) { try Self.status(harness, 1) == "down" && Self.status(harness, 2) == "down" })
+        usleep(3_300_000)
+        let reminders = Self.bodies(receiver).filter { $0["subject"] as? String == "reminder" }
+        #expect((1...3).contains(reminders.count), "one a second at most, the first a second after down: \(reminders.count)")
+        #expect(reminders.allSatisfy { $0["app"] as? String == "\(harness.applications[1].uuid)" }, "remind_every_ms 0 never reminds")
+        #expect(reminders.allSatisfy { $0["from"] as? String == "down" && $0["to"] as? String == "down" })
+        #expect(reminders.allSatisfy { ($0["reason"] as? String)?.hasPrefix("still down since ") == true && $0["down_since"] is String })
+        let numbers = reminders.compactMap { $0["reminder"] as? Int }
+        #expect(numbers.count == reminders.count && numbers.first.map { $0 >= 1 } != false && zip(numbers, numbers.dropFirst()).allSatisfy { $0 < $1 },
+                "numbered from 1, increasing: \(numbers)")
+        harness.sender.send(harness.record(1, sequence: 2))
+        #expect(try Self.waitUntil(5) { try Self.status(harness, 1) == "up" })
+        usleep(300_000)
+        let afterRecovery = Self.bodies(receiver).filter { $0["subject"] as? String == "reminder" }.count
+        usleep(2_200_000)
+        #expect(Self.bodies(receiver).filter { $0["subject"] as? String == "reminder" }.count == afterRecovery, "no reminder once up")
+        let metrics = harness.pipeline.notificationMetrics.remindersQueued.load(ordering: .relaxed)
+        #expect(metrics == UInt64(afterRecovery))
+    }
+
+    @Test("a reminder is queued once in the cluster: four connections racing queue one per period")
+    func remindersOnce() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try Migrator().migrate(connection)
+        try connection.query("""
+            INSERT INTO notification_channel (kind, name, settings) VALUES ('webhook', 'hook', '{"url":"http://127.0.0.1:9/x"}');
+            INSERT INTO application (uuid, name, status, remind_every_ms) VALUES (gen_random_uuid(), 'down app', 'down', 60000);
+            INSERT INTO status_change (application_id, at, from_status, to_status, reason)
+                SELECT id, now() - interval '61 seconds', 'up', 'down', 'failed' FROM application;
+            """)
+        let url = database.url
+        let queued = ManagedAtomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            guard let racer = try? PostgresConnection(url: url) else { return queued.wrappingIncrement(by: -100, ordering: .relaxed) }
+            for _ in 0..<10 {
+                let count = (try? Reminders.queueDue(defaultEveryMillis: 0, on: racer)) ?? -100
+                queued.wrappingIncrement(by: count, ordering: .relaxed)
+            }
+        }
+        #expect(queued.load(ordering: .relaxed) == 1)
+        #expect(try connection.query("SELECT subject, event, count(*) FROM notification GROUP BY 1, 2") == [["reminder", "down", "1"]])
+        #expect(try connection.query("SELECT count(*) FROM notification_delivery") == [["1"]])
+        // A period after the last reminder, the next one is due; the default applies where the application has none.
+        try connection.query("UPDATE application SET reminded_at = now() - interval '61 seconds'")
+        #expect(try Reminders.queueDue(defaultEveryMillis: 0, on: connection) == 1)
+        try connection.query("UPDATE application SET reminded_at = now() - interval '2 seconds', remind_every_ms = NULL")
+        #expect(try Reminders.queueDue(defaultEveryMillis: 0, on: connection) == 0, "no default: no reminder")
+        #expect(try Reminders.queueDue(defaultEveryMillis: 1_000, on: connection) == 1)
+    }
+}

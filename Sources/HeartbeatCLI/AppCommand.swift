@@ -89,7 +89,7 @@ struct AppCommand: ParsableCommand {
         }
     }
 
-    /// The noise controls `add` and `set` take (Spec/protocol.md, "Thresholds").
+    /// The noise controls `add` and `set` take (Spec/liveness.md, "Thresholds").
     struct NoiseOptions: ParsableArguments {
         @Option(help: "Consecutive missed deadlines (or fail records) before it is down (1-1000; default 1). Late shows at the first.")
         var downAfter: Int?

@@ -22,6 +22,8 @@ enum LiveJSON {
         let profile = application.profile
         json.append("{\"created_at\":")
         timestamp(profile.createdAtMicros == 0 ? nil : profile.createdAtMicros, into: &json)
+        json.append(",\"down_after\":")
+        json.append(decimal: Int64(profile.noise.downAfter))
         json.append(profile.isEnabled ? ",\"enabled\":true,\"grace_ms\":" : ",\"enabled\":false,\"grace_ms\":")
         json.append(decimal: Int64(profile.graceMillis))
         json.append(",\"interval_ms\":")
@@ -47,6 +49,8 @@ enum LiveJSON {
         timestamp(application.nextDeadlineMicros, into: &json)
         json.append(",\"next_expected_at\":")
         timestamp(nextExpected(application), into: &json)
+        json.append(",\"remind_every_ms\":")
+        if let remind = profile.noise.remindEveryMillis { json.append(decimal: Int64(remind)) } else { json.append("null") }
         json.append(",\"schedule\":")
         if let schedule = profile.schedule {
             json.append("{\"cron\":")
@@ -63,7 +67,9 @@ enum LiveJSON {
         timestamp(application.sinceMicros, into: &json)
         json.append(",\"status\":\"")
         json.append(contentsOf: application.status.description.utf8)
-        json.append("\",\"uuid\":\"")
+        json.append("\",\"up_after\":")
+        json.append(decimal: Int64(profile.noise.upAfter))
+        json.append(",\"uuid\":\"")
         json.append(contentsOf: profile.uuid.description.utf8)
         json.append("\"")
         if let view {

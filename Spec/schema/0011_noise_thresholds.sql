@@ -1,4 +1,4 @@
--- Heartbeat schema, migration 11: per-application noise controls (Spec/protocol.md, "Thresholds";
+-- Heartbeat schema, migration 11: per-application noise controls (Spec/liveness.md, "Thresholds";
 -- Spec/notifications.md, "Reminders").
 
 -- down_after: consecutive missed deadlines (or fail records) before an application is down; late

@@ -21,13 +21,16 @@ public struct ApplicationProfile: Equatable, Sendable {
     public var createdAtMicros: Int64
     /// Its labels (``ApplicationLabels``), for routing notifications and for readers.
     public var labels: [String: String]
+    /// Its thresholds and reminder period, for readers.
+    public var noise: NoiseSettings
 
     public init(
         applicationID: Int64, uuid: ApplicationUUID, name: String, intervalMillis: Int64, graceMillis: Int64, maxRunMillis: Int64? = nil,
         isSigned: Bool = false, isEnabled: Bool = true, createdAtMicros: Int64 = 0, schedule: CronSchedule? = nil,
-        labels: [String: String] = [:]
+        labels: [String: String] = [:], noise: NoiseSettings = NoiseSettings()
     ) {
         self.labels = labels
+        self.noise = noise
         self.schedule = schedule
         self.createdAtMicros = createdAtMicros
         self.applicationID = applicationID
@@ -63,6 +66,8 @@ public struct ApplicationProfiles: Sendable {
     private var schedules: [Int32: CronSchedule] = [:]
     /// The labels of the applications that have some, by position.
     private var labels: [Int32: [String: String]] = [:]
+    /// The noise controls of the applications that do not have the defaults, by position.
+    private var noise: [Int32: NoiseSettings] = [:]
 
     public init() {}
 
@@ -88,6 +93,7 @@ public struct ApplicationProfiles: Sendable {
         flags.append((profile.isSigned ? 1 : 0) | (profile.isEnabled ? 2 : 0))
         if let schedule = profile.schedule { schedules[Int32(uuids.count - 1)] = schedule }
         if !profile.labels.isEmpty { labels[Int32(uuids.count - 1)] = profile.labels }
+        if profile.noise != NoiseSettings() { noise[Int32(uuids.count - 1)] = profile.noise }
         createdAt.append(profile.createdAtMicros)
     }
 
@@ -133,6 +139,7 @@ public struct ApplicationProfiles: Sendable {
         return ApplicationProfile(
             applicationID: id, uuid: uuids[position], name: name, intervalMillis: Int64(intervals[position]),
             graceMillis: Int64(graces[position]), maxRunMillis: maxRuns[position] >= 0 ? Int64(maxRuns[position]) : nil, isSigned: flags[position] & 1 != 0, isEnabled: flags[position] & 2 != 0,
-            createdAtMicros: createdAt[position], schedule: schedules[Int32(position)], labels: labels[Int32(position)] ?? [:])
+            createdAtMicros: createdAt[position], schedule: schedules[Int32(position)], labels: labels[Int32(position)] ?? [:],
+            noise: noise[Int32(position)] ?? NoiseSettings())
     }
 }

@@ -27,7 +27,7 @@ public struct ApplicationRecord: Sendable, Equatable {
     public var noise = NoiseSettings()
 }
 
-/// An application's noise controls as registered: `down_after`, `up_after` (Spec/protocol.md,
+/// An application's noise controls as registered: `down_after`, `up_after` (Spec/liveness.md,
 /// "Thresholds") and `remind_every_ms` (Spec/notifications.md, "Reminders").
 public struct NoiseSettings: Sendable, Equatable {
     /// Consecutive missed deadlines (or `fail` records) before `down`.

@@ -417,7 +417,7 @@ ALTER TABLE application ADD CONSTRAINT application_badge_key_unique UNIQUE (badg
         Migration(
             version: 11, name: "noise_thresholds",
             sql: #"""
--- Heartbeat schema, migration 11: per-application noise controls (Spec/protocol.md, "Thresholds";
+-- Heartbeat schema, migration 11: per-application noise controls (Spec/liveness.md, "Thresholds";
 -- Spec/notifications.md, "Reminders").
 
 -- down_after: consecutive missed deadlines (or fail records) before an application is down; late

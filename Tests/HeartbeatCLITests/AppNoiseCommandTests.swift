@@ -1,0 +1,38 @@
+import Collector
+import Foundation
+import HeartbeatTestSupport
+import Testing
+
+/// `heartbeat app add|set` with thresholds and a reminder period, as a process, against real PostgreSQL.
+@Suite("heartbeat app set (process)")
+struct AppNoiseCommandTests {
+    @Test("add takes --down-after, --up-after and --remind-every-ms; set changes them, --remind-default clears; bad values name the field")
+    func thresholds() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try Migrator().migrate(connection)
+        func app(_ arguments: [String]) throws -> ProcessResult {
+            try runProcess(heartbeatExecutable(), ["app"] + arguments, environment: ["HEARTBEAT_DATABASE_URL": database.url])
+        }
+        let added = try app(["add", "-q", "flaky", "--down-after", "3"])
+        #expect(added.status == 0, "\(added.standardError)")
+        let uuid = added.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try connection.query("SELECT down_after, up_after, remind_every_ms FROM application") == [["3", "1", nil]])
+
+        let set = try app(["set", uuid, "--up-after", "2", "--remind-every-ms", "3600000"])
+        #expect(set.status == 0, "\(set.standardError)")
+        #expect(set.standardOutput.contains("down_after: 3  up_after: 2  remind_every_ms: 3600000"), "\(set.standardOutput)")
+        #expect(try app(["set", uuid, "--remind-every-ms", "0"]).standardOutput.contains("remind_every_ms: never"))
+        #expect(try app(["set", uuid, "--remind-default"]).standardOutput.contains("remind_every_ms: default"))
+        #expect(try connection.query("SELECT down_after, up_after, remind_every_ms FROM application") == [["3", "2", nil]])
+        #expect(try app(["show", uuid]).standardOutput.contains("down_after: 3  up_after: 2  remind_every_ms: default"))
+
+        for (arguments, field) in [(["--down-after", "0"], "down_after"), (["--up-after", "1001"], "up_after"), (["--remind-every-ms", "999"], "remind_every_ms")] {
+            let refused = try app(["set", uuid] + arguments)
+            #expect(refused.status != 0 && refused.standardError.contains(field), "\(arguments): \(refused.standardError)")
+        }
+        #expect(try connection.query("SELECT down_after, up_after, remind_every_ms FROM application") == [["3", "2", nil]], "nothing changed by a refused value")
+        let both = try app(["set", uuid, "--remind-every-ms", "5000", "--remind-default"])
+        #expect(both.status != 0 && both.standardError.contains("one or the other"))
+    }
+}

@@ -1,15 +1,18 @@
 // The monitor's sweep: how long one check of every application takes, for 10,000 / 100,000 /
-// 1,000,000 applications, when nothing is due (the steady state) and when 1 % go late at once;
+// 1,000,000 applications, when nothing is due (the steady state) and when 1 % go late at once,
+// with and without the noise thresholds;
 // what publishing the board for readers (a LivenessView, after every tick) costs; and one cron
 // schedule's next fire time, computed when a record arrives or a deadline passes.
 import Benchmark
 import Collector
 
 private let policy = LivenessPolicy(intervalMicros: 10_000_000, graceMicros: 5_000_000)
+/// The same expectation with the noise thresholds on (Spec/liveness.md).
+private let thresholdPolicy = LivenessPolicy(intervalMicros: 10_000_000, graceMicros: 5_000_000, downAfter: 3, upAfter: 2)
 
 /// A board of `count` applications that all beat at 0 s, except that the first 1 % beat 10 s
 /// earlier (so a sweep at 1 s finds exactly them late when `withDue`).
-private func board(_ count: Int, withDue: Bool) -> LivenessBoard {
+private func board(_ count: Int, withDue: Bool, policy: LivenessPolicy = policy) -> LivenessBoard {
     var board = LivenessBoard(capacity: count, defaultPolicy: policy)
     for id in 0..<count {
         let early = withDue && id < count / 100
@@ -44,6 +47,19 @@ let benchmarks: @Sendable () -> Void = {
         subject.sweep(nowMicros: start + 1_000_000, into: &transitions)
         benchmark.stopMeasurement()
         precondition(transitions.isEmpty)
+    }
+    // Thresholds on every application (down_after 3, up_after 2): the down deadline moves, the
+    // sweep still reads one word per application; compare with the two cases below without them.
+    for withDue in [false, true] {
+        Benchmark("sweep 1000000 apps, down_after 3 and up_after 2, \(withDue ? "1% going late" : "nothing due")") { benchmark in
+            var subject = board(1_000_000, withDue: withDue, policy: thresholdPolicy)
+            var transitions = [PendingTransition]()
+            transitions.reserveCapacity(1_000_000)
+            benchmark.startMeasurement()
+            subject.sweep(nowMicros: 1_000_000, into: &transitions)
+            benchmark.stopMeasurement()
+            precondition(transitions.count == (withDue ? 10_000 : 0), "\(transitions.count)")
+        }
     }
     for count in [10_000, 100_000, 1_000_000] {
         Benchmark("sweep \(count) apps, nothing due") { benchmark in

@@ -177,6 +177,11 @@ public struct CollectorSnapshot: Sendable, Encodable {
         public var expired: UInt64 = 0
         /// Reminders this collector queued.
         public var reminders: UInt64 = 0
+        /// Held notifications this collector released or dropped when their silence ended.
+        public var heldReleased: UInt64 = 0
+        public var heldDropped: UInt64 = 0
+        /// Silences in force now.
+        public var silencesActive = 0
         public var selfPingsSent: UInt64 = 0
         public var selfPingsFailed: UInt64 = 0
         /// Per channel, by id: this collector's outcomes.

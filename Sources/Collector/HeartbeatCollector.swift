@@ -122,7 +122,9 @@ public final class HeartbeatCollector: @unchecked Sendable {
         // Every collector delivers the outbox (rows are claimed, never taken twice at once).
         notifications = configuration.sink == .none
             ? nil
-            : NotificationDeliverer(databaseURL: configuration.databaseURL, settings: configuration.notificationSettings, metrics: notificationMetrics)
+            : NotificationDeliverer(
+                databaseURL: configuration.databaseURL, settings: configuration.notificationSettings, metrics: notificationMetrics,
+                activeSilences: { [holder = registry.holder] in ActiveSilences(holder.snapshot, nowMicros: WallClock.nowMicros()) })
         // Rollups are storage: with `--sink none` nothing is written, rollups included.
         let rollups = configuration.sink == .none
             ? nil
@@ -402,6 +404,9 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.notifications.queueDepth = Int(sent.queueDepth.load(ordering: .relaxed))
         snapshot.notifications.expired = sent.notificationsExpired.load(ordering: .relaxed)
         snapshot.notifications.reminders = sent.remindersQueued.load(ordering: .relaxed)
+        snapshot.notifications.heldReleased = sent.heldReleased.load(ordering: .relaxed)
+        snapshot.notifications.heldDropped = sent.heldDropped.load(ordering: .relaxed)
+        snapshot.notifications.silencesActive = registry.holder.snapshot.silences.active(atMicros: WallClock.nowMicros()).count
         snapshot.notifications.selfPingsSent = sent.selfPingsSent.load(ordering: .relaxed)
         snapshot.notifications.selfPingsFailed = sent.selfPingsFailed.load(ordering: .relaxed)
         snapshot.notifications.channels = sent.perChannel.sorted { $0.key < $1.key }.map { id, outcome in

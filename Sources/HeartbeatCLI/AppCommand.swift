@@ -329,7 +329,7 @@ private func lastHeartbeat(_ record: ApplicationRecord) -> String {
     record.lastHeartbeatMicros.map(iso) ?? "never"
 }
 
-private func iso(_ micros: Int64) -> String {
+func iso(_ micros: Int64) -> String {
     let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     return formatter.string(from: Date(timeIntervalSince1970: Double(micros) / 1e6))

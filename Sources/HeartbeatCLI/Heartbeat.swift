@@ -15,7 +15,7 @@ struct Heartbeat: ParsableCommand {
             variables; each command's --help names them.
             """,
         version: HeartbeatVersion.current,
-        subcommands: [ServeCommand.self, MigrateCommand.self, AppCommand.self, ChannelCommand.self, SendCommand.self, RunCommand.self, LoadCommand.self, InspectCommand.self]
+        subcommands: [ServeCommand.self, MigrateCommand.self, AppCommand.self, ChannelCommand.self, SilenceCommand.self, SendCommand.self, RunCommand.self, LoadCommand.self, InspectCommand.self]
     )
 
     /// Runs the command line; a usage mistake exits 2, as every command's help says (the argument

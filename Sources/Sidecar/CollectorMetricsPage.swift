@@ -149,6 +149,10 @@ enum CollectorMetricsPage {
         page.counter("heartbeat_notification_abandoned_total", "Notification deliveries given up after the last attempt.", sent.abandoned)
         page.counter("heartbeat_notifications_expired_total", "Closed notifications deleted after the 30-day retention.", sent.expired)
         page.counter("heartbeat_notification_reminders_total", "Reminders this collector queued for applications still down.", sent.reminders)
+        page.counter(
+            "heartbeat_notifications_held_total", "Notifications a silence held, decided by this collector when it ended, by outcome.",
+            [([("outcome", "released")], sent.heldReleased), ([("outcome", "dropped")], sent.heldDropped)])
+        page.gauge("heartbeat_silences_active", "Silences (maintenance windows) in force now.", Double(sent.silencesActive))
         page.gauge("heartbeat_notification_queue_depth", "Notification deliveries still owed (outbox rows, all collectors).", Double(sent.queueDepth))
         let channels = sent.channels
         func perChannel(_ value: (CollectorSnapshot.Notifications.Channel) -> UInt64) -> [(labels: [(String, String)], value: UInt64)] {

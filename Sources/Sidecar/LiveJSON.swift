@@ -63,7 +63,9 @@ enum LiveJSON {
         } else {
             json.append("null")
         }
-        json.append(profile.isSigned ? ",\"signed\":true,\"since\":" : ",\"signed\":false,\"since\":")
+        json.append(profile.isSigned ? ",\"signed\":true,\"silence_id\":" : ",\"signed\":false,\"silence_id\":")
+        if let silence = application.silenceID { json.append(decimal: Int64(silence)) } else { json.append("null") }
+        json.append(",\"since\":")
         timestamp(application.sinceMicros, into: &json)
         json.append(",\"status\":\"")
         json.append(contentsOf: application.status.description.utf8)

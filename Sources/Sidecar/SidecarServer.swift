@@ -212,6 +212,7 @@ public final class SidecarServer: @unchecked Sendable {
         BadgeAPI.register(on: router, shared)
         ManagementAPI.register(on: router, shared)
         ChannelAPI.register(on: router, shared)
+        SilenceAPI.register(on: router, shared)
         BatchIngestAPI.register(on: router, shared)
         PingAPI.register(on: router, shared)
         RunsAPI.register(on: router, shared)

@@ -149,7 +149,8 @@ enum StatusPage {
         body += "<div class=\"table\"><table><tr><th>state</th><th>name</th><th>last heartbeat</th><th>since</th><th class=\"wide\">expects</th><th class=\"wide\">uuid</th></tr>\n"
         for application in applications {
             let profile = application.profile
-            body += "<tr><td>\(badge(application.status.description))</td><td class=\"name\"><a href=\"/apps/\(profile.uuid)\">\(escape(profile.name))</a>"
+            body += "<tr><td>\(badge(application.status.description))\(application.silenceID == nil ? "" : " " + silencedTag)</td>"
+                + "<td class=\"name\"><a href=\"/apps/\(profile.uuid)\">\(escape(profile.name))</a>"
                 + (profile.labels.isEmpty ? "" : " <span class=\"muted\">\(escape(labelText(profile.labels)))</span>") + "</td>"
                 + "<td>\(application.lastHeartbeatMicros.map { ago($0, nowMicros) } ?? "never")</td>"
                 + "<td>\(application.sinceMicros.map { ago($0, nowMicros) } ?? "—")</td>"
@@ -174,6 +175,9 @@ enum StatusPage {
         var body = "<h1>\(escape(profile.name)) \(badge(application.status.description))</h1>\n<dl>"
         func row(_ term: String, _ value: String) { body += "<dt>\(term)</dt><dd>\(value)</dd>" }
         row("state", "\(badge(application.status.description))" + (application.sinceMicros.map { " since \(time($0)) (\(ago($0, nowMicros)))" } ?? ""))
+        if let silence = application.silenceID {
+            row("silenced", "\(silencedTag) by silence \(silence): transitions are recorded, their notifications held until it ends")
+        }
         row("last heartbeat", application.lastHeartbeatMicros.map { "\(time($0)) (\(ago($0, nowMicros)))" } ?? "never")
         row("next expected", LiveJSON.nextExpected(application).map { "\(time($0)) (\(until($0, nowMicros)))" } ?? "—")
         row("next deadline", application.nextDeadlineMicros.map { "\(time($0)) (\(until($0, nowMicros)))" } ?? "none")
@@ -208,6 +212,9 @@ enum StatusPage {
     static func labelText(_ labels: [String: String]) -> String {
         labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
     }
+
+    /// Beside the state of an application a silence covers.
+    static let silencedTag = "<span class=\"state\" style=\"background:#5c6bc0\">silenced</span>"
 
     static func badge(_ state: String) -> String {
         let colour = LivenessStatus(label: state).flatMap { colours[$0] } ?? "#9e9e9e"

@@ -153,3 +153,79 @@ struct NoiseControlTests {
         #expect(try Reminders.queueDue(defaultEveryMillis: 1_000, on: connection) == 1)
     }
 }
+
+/// Silences end to end: a real collector, real PostgreSQL, a real webhook receiver.
+@Suite("Silences (integration)", .serialized)
+struct SilenceIntegrationTests {
+    typealias Harness = HeartbeatCollectorTests.Harness
+
+    @Test("while silenced: transitions recorded and marked, nothing sent; at the end the one still down is notified once, the one that recovered never")
+    func silenceHoldsThenReleasesOnce() throws {
+        let receiver = WebhookReceiver()
+        defer { receiver.stop() }
+        let harness = try Harness {
+            $0.monitorPeriodMillis = 100
+            $0.webhookURLs = [receiver.url]
+            $0.webhookSecret = NoiseControlTests.secret
+            $0.remindEverySeconds = 1  // no reminder may come while the silence holds
+        }
+        defer { harness.pipeline.shutdown() }
+        for index in [1, 2] {
+            _ = try ApplicationStore.update(harness.applications[index].uuid, .init(intervalMillis: 600, graceMillis: 300), on: harness.connection)
+        }
+        let now = Harness.now()
+        let silence = try SilenceStore.create(
+            Silence(id: 0, selector: .applications([harness.applications[1].uuid, harness.applications[2].uuid]),
+                    window: .between(fromMicros: now, untilMicros: now + 4_500_000), comment: "planned maintenance"),
+            nowMicros: now, on: harness.connection)
+        usleep(1_200_000)  // the registry (and the silence) reach the monitor and the delivery worker
+        #expect(harness.pipeline.liveStatus().application(harness.applications[1].uuid)?.silenceID == silence.id)
+
+        // Application 1 goes silent after one beat (up, late, down); application 2 fails and recovers.
+        harness.sender.send(harness.record(1, sequence: 1))
+        harness.sender.send(harness.record(2, sequence: 1, kind: .fail))
+        var sequence: UInt64 = 1
+        let keepBeating = Date().addingTimeInterval(6)
+        while Date() < keepBeating {
+            usleep(250_000)
+            sequence += 1
+            harness.sender.send(harness.record(2, sequence: sequence))
+        }
+        // Application 2 stops here: a long interval keeps it up for the rest of the test.
+        _ = try ApplicationStore.update(harness.applications[2].uuid, .init(intervalMillis: 600_000), on: harness.connection)
+        let silenced = try harness.connection.query("SELECT application_id, to_status FROM status_change WHERE silenced ORDER BY id")
+            .map { "\($0[0]!):\($0[1]!)" }
+        let one = harness.applications[1].id, two = harness.applications[2].id
+        #expect(Set(silenced) == Set(["\(one):up", "\(two):down", "\(one):late", "\(one):down", "\(two):up"]) && silenced.count == 5, "\(silenced)")
+        // The silence ended 4.5 s in; the release comes within about a second of it.
+        #expect(try NoiseControlTests.waitUntil(5) { NoiseControlTests.bodies(receiver).count >= 1 })
+        usleep(1_500_000)
+        let sent = NoiseControlTests.bodies(receiver)
+        let transitions = sent.filter { $0["subject"] as? String != "reminder" }
+        #expect(transitions.count == 1, "one notification: \(transitions.map { "\($0["app"] ?? ""):\($0["from"] ?? "")->\($0["to"] ?? "")" })")
+        #expect(transitions.first?["app"] as? String == "\(harness.applications[1].uuid)" && transitions.first?["to"] as? String == "down")
+        #expect(transitions.first?["silenced"] as? Bool == true, "the payload says it happened during a silence")
+        #expect(sent.first?["subject"] as? String == nil, "no reminder before the release")
+        #expect(sent.allSatisfy { $0["app"] as? String == "\(harness.applications[1].uuid)" })
+        // Reminders resume a period after the release, not at once.
+        let gap = try harness.connection.query("""
+            SELECT extract(epoch FROM min(reminder.created_at) - delivery.created_at) >= 0.9
+            FROM notification AS released JOIN notification_delivery AS delivery ON delivery.notification_id = released.id,
+                 notification AS reminder
+            WHERE released.subject = 'transition' AND released.state IN ('released', 'sent') AND reminder.subject = 'reminder'
+            GROUP BY delivery.created_at
+            """)
+        #expect(gap.isEmpty || gap == [["t"]], "\(gap)")
+        #expect(try harness.connection.query("SELECT state, count(*) FROM notification WHERE subject = 'transition' GROUP BY state ORDER BY state")
+            == [["sent", "1"], ["silenced", "4"]])
+        #expect(harness.pipeline.notificationMetrics.heldReleased.load(ordering: .relaxed) == 1)
+        #expect(harness.pipeline.notificationMetrics.heldDropped.load(ordering: .relaxed) == 4)
+        #expect(harness.pipeline.liveStatus().application(harness.applications[1].uuid)?.silenceID == nil)
+
+        // After the silence, transitions notify as usual.
+        harness.sender.send(harness.record(1, sequence: 2))
+        #expect(try NoiseControlTests.waitUntil(5) { NoiseControlTests.bodies(receiver).contains { $0["to"] as? String == "up" } })
+        let recovery = NoiseControlTests.bodies(receiver).first { $0["to"] as? String == "up" }
+        #expect(recovery?["silenced"] as? Bool == false)
+    }
+}

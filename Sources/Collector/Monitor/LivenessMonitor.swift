@@ -164,13 +164,23 @@ final class LivenessMonitor: @unchecked Sendable {
         scratch.withUnsafeMutableBufferPointer { ring.pop(into: $0.baseAddress!, maximum: $0.count) }
     }
 
+    /// Whether a silence of `snapshot` covers a transition's application when it happened.
+    static func silenced(in snapshot: RegistrySnapshot) -> (PendingTransition) -> Bool {
+        let silences = snapshot.silences
+        guard !silences.isEmpty else { return { _ in false } }
+        return { pending in
+            guard let profile = snapshot.profiles[Int64(pending.applicationID)] else { return false }
+            return silences.covering(profile, atMicros: pending.transition.atMicros) != nil
+        }
+    }
+
     /// Records `transitions`, publishes the ones won, and makes the board adopt the stored status
     /// of applications whose transition was lost (another collector recorded it, or an operator
     /// paused or resumed the application).
     /// Returns the applications whose stored status the board adopted.
     private func record(_ transitions: [PendingTransition], with coordinator: inout MonitorCoordinator, on connection: PostgresConnection) -> [Int] {
         do throws(PostgresError) {
-            let won = try TransitionWriter.write(transitions, render: hotState != nil, on: connection)
+            let won = try TransitionWriter.write(transitions, silenced: Self.silenced(in: registry.snapshot), render: hotState != nil, on: connection)
             let recordedAt = WallClock.nowMicros()
             for recorded in won where [.missedInterval, .missedGrace, .runTimeout].contains(recorded.transition.reason) {
                 metrics.detectionDelaySeconds.record(Double(recordedAt - recorded.transition.atMicros) / 1e6)

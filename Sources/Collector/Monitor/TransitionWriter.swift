@@ -10,7 +10,9 @@ import Foundation
 /// `notification` row holding the rendered JSON (`Spec/notifications.md`) and one
 /// `notification_delivery` row per channel — so a recorded transition always has its
 /// notifications queued, in the same transaction. An auto-registered application that no
-/// operator has named yet is recorded without notifications.
+/// operator has named yet is recorded without notifications. A transition a silence covers
+/// (`Spec/liveness.md`, "Silences") is recorded marked `silenced`, and its notification is queued
+/// `held`, with no delivery rows, until ``SilenceRelease`` decides what to do with it.
 ///
 /// All transitions of a tick go in one transaction, one set-based statement per round; a round
 /// holds at most one transition per application (an application that went late and down in the
@@ -33,19 +35,19 @@ struct TransitionWriter {
 
     /// The statement of one round. Parameters: six arrays (application id, from, to, at µs,
     /// reason, run duration ms), then whether to render the notification even when no channel
-    /// takes it (for the Redis publication).
+    /// takes it (for the Redis publication), then an array of whether each is silenced.
     static let statement = """
         WITH input AS (
-            SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[])
-                AS t (id, from_status, to_status, at_micros, reason, run_duration_ms)),
+            SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $8::boolean[])
+                AS t (id, from_status, to_status, at_micros, reason, run_duration_ms, silenced)),
         changed AS (
             UPDATE application SET status = input.to_status, updated_at = now()
             FROM input WHERE application.id = input.id AND application.status = input.from_status
             RETURNING input.*, application.uuid, application.name, application.auto_registered, application.labels,
                       application.last_heartbeat),
         inserted AS (
-            INSERT INTO status_change (application_id, at, from_status, to_status, reason, run_duration_ms)
-            SELECT id, to_timestamp(at_micros / 1000000.0), from_status, to_status, reason, run_duration_ms FROM changed
+            INSERT INTO status_change (application_id, at, from_status, to_status, reason, run_duration_ms, silenced)
+            SELECT id, to_timestamp(at_micros / 1000000.0), from_status, to_status, reason, run_duration_ms, silenced FROM changed
             RETURNING id, application_id),
         notice AS (
             SELECT changed.*, inserted.id AS change_id,
@@ -54,7 +56,7 @@ struct TransitionWriter {
                    END AS channels
             FROM inserted JOIN changed ON changed.id = inserted.application_id),
         rendered AS (
-            SELECT notice.id, notice.to_status, notice.change_id, notice.channels,
+            SELECT notice.id, notice.to_status, notice.change_id, notice.channels, notice.silenced,
                    CASE WHEN NOT notice.auto_registered AND ($7::boolean OR notice.channels > 0) THEN
                        json_build_object(
                            'id', notice.change_id, 'app', notice.uuid, 'name', notice.name,
@@ -62,7 +64,7 @@ struct TransitionWriter {
                            'at', to_char(to_timestamp(notice.at_micros / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                            'reason', notice.reason, 'run_duration_ms', notice.run_duration_ms,
                            'last_heartbeat', to_char(notice.last_heartbeat AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                           'labels', notice.labels,
+                           'labels', notice.labels, 'silenced', notice.silenced,
                            -- The end of the newest job output stored since the application's previous
                            -- transition (an end ping stores its run before its record is queued).
                            'log_tail', (
@@ -75,23 +77,26 @@ struct TransitionWriter {
                    END AS payload
             FROM notice),
         queued AS (
-            INSERT INTO notification (event, application_id, status_change_id, payload, deliveries_owed)
-            SELECT to_status, id, change_id, payload, channels FROM rendered WHERE channels > 0
-            RETURNING id, application_id, event, payload),
+            INSERT INTO notification (event, application_id, status_change_id, payload, deliveries_owed, state)
+            SELECT to_status, id, change_id, payload, channels, CASE WHEN silenced THEN 'held' ELSE 'pending' END
+            FROM rendered WHERE channels > 0
+            RETURNING id, application_id, event, payload, state),
         deliveries AS (
             -- The same rule as the count above, over the same snapshot and the same labels (those
             -- the payload carries, which the count used): one delivery row per channel counted.
             INSERT INTO notification_delivery (notification_id, channel_id, application_id)
             SELECT queued.id, channel.id, queued.application_id
-            FROM queued JOIN notification_channel AS channel ON \(takes(event: "queued.event", labels: "(queued.payload::jsonb -> 'labels')")))
+            FROM queued JOIN notification_channel AS channel ON \(takes(event: "queued.event", labels: "(queued.payload::jsonb -> 'labels')"))
+            WHERE queued.state = 'pending')
         SELECT id, to_status, payload FROM rendered
         """
 
     /// Writes `transitions` (in the order they happened), queueing each recorded one for the
-    /// channels that take it; returns the ones this collector won, with their notification when
-    /// `render` (or a channel) asks for it.
+    /// channels that take it (held, when `silenced` says a silence covers it); returns the ones
+    /// this collector won, with their notification when `render` (or a channel) asks for it.
     static func write(
-        _ transitions: [PendingTransition], render: Bool = false, on connection: PostgresConnection
+        _ transitions: [PendingTransition], silenced: (PendingTransition) -> Bool = { _ in false }, render: Bool = false,
+        on connection: PostgresConnection
     ) throws(PostgresError) -> [Recorded] {
         guard !transitions.isEmpty else { return [] }
         let rounds = rounds(of: transitions)
@@ -110,6 +115,7 @@ struct TransitionWriter {
                     PostgresConnection.arrayParameter(items.map { $0.transition.reason.rawValue }),
                     PostgresConnection.arrayParameter(items.map { $0.transition.runDurationMicros.map { String($0 / 1_000) } }),
                     render ? "true" : "false",
+                    PostgresConnection.arrayParameter(items.map { silenced($0) ? "true" : "false" }),
                 ]
                 for row in try connection.execute(statement, parameters).rows {
                     if let id = row["id"], let to = row["to_status"] { won["\(round)/\(id)/\(to)"] = .some(row["payload"]) }

@@ -88,10 +88,14 @@ final class NotificationDeliverer: @unchecked Sendable {
     private var lastRetention = Date.distantPast
     private var lastReminderScan = Date.distantPast
 
-    init(databaseURL: String, settings: Settings, metrics: NotificationMetrics) {
+    /// The silences in force now (releases and reminders ask it); nil: none are known.
+    private let activeSilences: @Sendable () -> ActiveSilences?
+
+    init(databaseURL: String, settings: Settings, metrics: NotificationMetrics, activeSilences: @escaping @Sendable () -> ActiveSilences? = { nil }) {
         self.databaseURL = databaseURL
         self.settings = settings
         self.metrics = metrics
+        self.activeSilences = activeSilences
     }
 
     /// Delivers until stopped; stopping waits for the messages in flight (their rows are marked,
@@ -107,8 +111,7 @@ final class NotificationDeliverer: @unchecked Sendable {
                 try deleteExpiredIfDue(on: connection!)
                 if Date().timeIntervalSince(lastReminderScan) >= 1 {
                     lastReminderScan = Date()
-                    let queued = try Reminders.queueDue(defaultEveryMillis: settings.remindEveryMillis, on: connection!)
-                    metrics.remindersQueued.wrappingIncrement(by: UInt64(queued), ordering: .relaxed)
+                    try releaseAndRemind(on: connection!)
                 }
                 if Date().timeIntervalSince(lastDepthCount) >= 0.2 {
                     lastDepthCount = Date()
@@ -334,10 +337,26 @@ final class NotificationDeliverer: @unchecked Sendable {
     static func downApplications(for channel: NotificationChannel, on connection: PostgresConnection) throws(PostgresError) -> [NotificationFacts] {
         try connection.execute("""
             SELECT notification.payload FROM application
-            JOIN LATERAL (SELECT payload FROM notification WHERE notification.application_id = application.id AND notification.event = 'down'
+            JOIN LATERAL (SELECT payload, state FROM notification WHERE notification.application_id = application.id AND notification.event = 'down'
                           ORDER BY id DESC LIMIT 1) AS notification ON true
             WHERE application.status = 'down' AND NOT application.auto_registered AND application.labels @> $1::jsonb
+              AND notification.state NOT IN ('held', 'silenced')  -- a silence holds it: not announced
             """, [ChannelStore.jsonText(channel.labelFilter)]).rows.compactMap { $0["payload"].flatMap(NotificationFacts.init(payload:)) }
+    }
+
+    /// Once a second: decides the notifications silences held for applications no silence
+    /// covers any more (``SilenceRelease``), then queues the reminders that are due (``Reminders``).
+    private func releaseAndRemind(on connection: PostgresConnection) throws(PostgresError) {
+        let silences = activeSilences()
+        let held = try SilenceRelease.heldApplications(on: connection)
+        if !held.isEmpty {
+            let ended = held.filter { silences?.covering($0) == nil }
+            let (released, dropped) = try SilenceRelease.release(ended, on: connection)
+            metrics.heldReleased.wrappingIncrement(by: UInt64(released), ordering: .relaxed)
+            metrics.heldDropped.wrappingIncrement(by: UInt64(dropped), ordering: .relaxed)
+        }
+        let queued = try Reminders.queueDue(defaultEveryMillis: settings.remindEveryMillis, silenced: silences, on: connection)
+        metrics.remindersQueued.wrappingIncrement(by: UInt64(queued), ordering: .relaxed)
     }
 
     /// Deletes closed notifications past the retention, hourly, at most 10,000 a statement (any
@@ -348,7 +367,7 @@ final class NotificationDeliverer: @unchecked Sendable {
         while true {
             let deleted = try connection.execute("""
                 DELETE FROM notification WHERE id IN (
-                    SELECT id FROM notification WHERE state IN ('sent', 'abandoned')
+                    SELECT id FROM notification WHERE state IN ('sent', 'abandoned', 'silenced')
                       AND updated_at < now() - make_interval(days => $1::integer) LIMIT 10000)
                 RETURNING id
                 """, [String(settings.retentionDays)]).rows.count
@@ -361,11 +380,13 @@ final class NotificationDeliverer: @unchecked Sendable {
     /// `channel`'s label filter selects (each application's latest).
     static func recentRecoveries(for channel: NotificationChannel, on connection: PostgresConnection) throws(PostgresError) -> [NotificationFacts] {
         try connection.execute("""
-            SELECT DISTINCT ON (notification.application_id) notification.payload
-            FROM notification JOIN application ON application.id = notification.application_id
-            WHERE notification.created_at > now() - interval '15 minutes' AND notification.payload::jsonb ->> 'from' = 'down'
-              AND application.status <> 'down' AND application.labels @> $1::jsonb
-            ORDER BY notification.application_id, notification.id DESC
+            SELECT payload FROM (
+                SELECT DISTINCT ON (notification.application_id) notification.payload, notification.state
+                FROM notification JOIN application ON application.id = notification.application_id
+                WHERE notification.created_at > now() - interval '15 minutes' AND notification.payload::jsonb ->> 'from' = 'down'
+                  AND application.status <> 'down' AND application.labels @> $1::jsonb
+                ORDER BY notification.application_id, notification.id DESC) AS latest
+            WHERE latest.state NOT IN ('held', 'silenced')
             """, [ChannelStore.jsonText(channel.labelFilter)]).rows.compactMap { $0["payload"].flatMap(NotificationFacts.init(payload:)) }
     }
 

@@ -20,6 +20,10 @@ public final class NotificationMetrics: Sendable {
     public let notificationsExpired = ManagedAtomic<UInt64>(0)
     /// Reminders this collector queued (`Reminders`), each for every channel that takes it.
     public let remindersQueued = ManagedAtomic<UInt64>(0)
+    /// Notifications held by a silence that this collector released (sent once the silence
+    /// ended, the application still not up) or dropped (it had recovered, or a later one replaced it).
+    public let heldReleased = ManagedAtomic<UInt64>(0)
+    public let heldDropped = ManagedAtomic<UInt64>(0)
     /// Self-pings (`--self-ping-url`) by outcome.
     public let selfPingsSent = ManagedAtomic<UInt64>(0)
     public let selfPingsFailed = ManagedAtomic<UInt64>(0)

@@ -9,7 +9,8 @@
 /// and skips it. The first reminder comes one period after the application went down, each next
 /// one a period after the last; a recovery ends them (the application is no longer `down`).
 enum Reminders {
-    /// The statement. Parameters: the default period in ms (0: none). The payload is the
+    /// The statement. Parameters: the default period in ms (0: none), the applications a
+    /// silence covers now (not reminded while it does). The payload is the
     /// transition notification's, with `subject` `reminder`, `from` and `to` both `down`, `at` now,
     /// `reason` saying since when, and `down_since` and `reminder` (its number since then).
     static let statement = """
@@ -21,7 +22,8 @@ enum Reminders {
                 SELECT id, at, to_status FROM status_change
                 WHERE status_change.application_id = application.id ORDER BY at DESC, id DESC LIMIT 1) AS change
             WHERE application.status = 'down' AND NOT application.auto_registered
-              AND coalesce(application.remind_every_ms, $1::integer) > 0 AND change.to_status = 'down'),
+              AND coalesce(application.remind_every_ms, $1::integer) > 0 AND change.to_status = 'down'
+              AND application.id <> ALL ($2::int[])),
         due AS (
             UPDATE application SET reminded_at = now()
             FROM latest
@@ -56,8 +58,16 @@ enum Reminders {
         SELECT count(*) AS reminded FROM notice WHERE channels > 0
         """
 
-    /// Queues every reminder that is due; returns how many this collector queued.
-    static func queueDue(defaultEveryMillis: Int, on connection: PostgresConnection) throws(PostgresError) -> Int {
-        try connection.execute(statement, [String(defaultEveryMillis)]).rows.first?.int("reminded") ?? 0
+    /// Queues every reminder that is due, except for applications `silenced` says a silence
+    /// covers now; returns how many this collector queued.
+    static func queueDue(
+        defaultEveryMillis: Int, silenced: ActiveSilences? = nil, on connection: PostgresConnection
+    ) throws(PostgresError) -> Int {
+        var covered = [String]()
+        if let silenced, !silenced.isEmpty {
+            covered = try connection.execute("SELECT id FROM application WHERE status = 'down'").rows
+                .compactMap { $0.int("id") }.filter { silenced.covering($0) != nil }.map { String($0) }
+        }
+        return try connection.execute(statement, [String(defaultEveryMillis), PostgresConnection.arrayParameter(covered)]).rows.first?.int("reminded") ?? 0
     }
 }

@@ -45,6 +45,7 @@ public final class RegistryLoader: @unchecked Sendable {
         var nextExpiry: Int64?
         var descriptors = [ApplicationDescriptor]()
         var profiles = ApplicationProfiles()
+        var silences = [Silence]()
         do throws(PostgresError) {
             version = try connection.execute("SELECT version FROM registry_version").first?.int64("version") ?? 0
             let count = try connection.execute("SELECT count(*) AS count FROM application").first?.int("count") ?? 0
@@ -75,12 +76,13 @@ public final class RegistryLoader: @unchecked Sendable {
                     noise: NoiseSettings(
                         downAfter: row.int("down_after") ?? 1, upAfter: row.int("up_after") ?? 1, remindEveryMillis: row.int("remind_every_ms"))))
             }
+            silences = try SilenceStore.load(connection)
             try connection.query("COMMIT")
         } catch {
             _ = try? connection.query("ROLLBACK")
             throw error
         }
-        let snapshot = RegistrySnapshot(version: version, applications: descriptors, allowedSkewMicros: allowedSkewMicros, profiles: profiles)
+        let snapshot = RegistrySnapshot(version: version, applications: descriptors, allowedSkewMicros: allowedSkewMicros, profiles: profiles, silences: silences)
         descriptors = []
         // Loading peaks at several times what the table keeps; give the difference back.
         _ = hb_release_free_memory()

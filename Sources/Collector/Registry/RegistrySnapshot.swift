@@ -13,10 +13,16 @@ public final class RegistrySnapshot: AtomicReference, Sendable {
     public let maximumApplicationID: Int64
     /// What status readers need of each application, by id.
     public let profiles: ApplicationProfiles
+    /// Every silence, ended ones too (few: they are matched against each transition recorded).
+    public let silences: [Silence]
 
-    public init(version: Int64, applications: [ApplicationDescriptor], allowedSkewMicros: Int64, profiles: ApplicationProfiles = ApplicationProfiles()) {
+    public init(
+        version: Int64, applications: [ApplicationDescriptor], allowedSkewMicros: Int64, profiles: ApplicationProfiles = ApplicationProfiles(),
+        silences: [Silence] = []
+    ) {
         self.version = version
         self.profiles = profiles
+        self.silences = silences
         self.validator = RecordValidator(applications: ApplicationTable(applications), allowedSkewMicros: allowedSkewMicros)
         self.maximumApplicationID = applications.reduce(0) { max($0, $1.applicationID) }
     }

@@ -13,6 +13,8 @@ public struct LiveApplication: Equatable, Sendable {
     public let nextDeadlineMicros: Int64?
     /// Its latest closed run.
     public let lastRun: LivenessMachine.ClosedRun?
+    /// The silence in force that covers it, if any (`Spec/liveness.md`, "Silences").
+    public var silenceID: Int? = nil
 }
 
 /// The status readers' answers — one application, a filtered page, counts by state, the worst
@@ -22,10 +24,13 @@ public struct LiveApplication: Equatable, Sendable {
 public struct LiveStatus: Sendable {
     public let registry: RegistrySnapshot
     public let view: LivenessView
+    /// The silences in force when the answer was taken.
+    public let silences: ActiveSilences
 
-    public init(registry: RegistrySnapshot, view: LivenessView) {
+    public init(registry: RegistrySnapshot, view: LivenessView, nowMicros: Int64 = WallClock.nowMicros()) {
         self.registry = registry
         self.view = view
+        silences = ActiveSilences(registry, nowMicros: nowMicros)
     }
 
     /// The application with `uuid`, or nil when the registry has none.
@@ -37,14 +42,16 @@ public struct LiveStatus: Sendable {
     /// Application `id`, or nil when the registry has none.
     public func application(id: Int) -> LiveApplication? {
         guard let profile = registry.profiles[Int64(id)] else { return nil }
+        let silenceID = silences.covering(profile)?.id
         guard let entry = view[id] else {
-            return LiveApplication(profile: profile, status: .new, sinceMicros: nil, lastHeartbeatMicros: nil, nextDeadlineMicros: nil, lastRun: nil)
+            return LiveApplication(
+                profile: profile, status: .new, sinceMicros: nil, lastHeartbeatMicros: nil, nextDeadlineMicros: nil, lastRun: nil, silenceID: silenceID)
         }
         return LiveApplication(
             profile: profile, status: entry.status, sinceMicros: entry.sinceMicros == .min ? nil : entry.sinceMicros,
             // The last-seen table says 0 for an application never heard from.
             lastHeartbeatMicros: entry.lastArrivalMicros <= 0 ? nil : entry.lastArrivalMicros, nextDeadlineMicros: entry.nextDeadlineMicros,
-            lastRun: entry.lastRun)
+            lastRun: entry.lastRun, silenceID: silenceID)
     }
 
     /// Application `id`'s status (`new` when the view does not hold it yet).

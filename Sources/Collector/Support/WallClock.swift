@@ -3,10 +3,10 @@ import Glibc
 #endif
 
 /// The collector's wall clock in the wire format's unit: receive times, commit times, deadlines.
-enum WallClock {
+public enum WallClock {
     /// Now as Unix time in microseconds.
     @inline(__always)
-    static func nowMicros() -> Int64 {
+    public static func nowMicros() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1_000

@@ -90,6 +90,24 @@ public struct CollectorSnapshot: Sendable, Encodable {
         public var failures: UInt64 = 0
         public var checkSeconds = HistogramSnapshot(bounds: [1], bucketCounts: [0, 0], sum: 0)
         public var detectionDelaySeconds = HistogramSnapshot(bounds: [1], bucketCounts: [0, 0], sum: 0)
+        /// Incidents this collector opened, by cause, and closed; applications its closings named.
+        public var incidentsOpened: [String: UInt64] = [:]
+        public var incidentsClosed: UInt64 = 0
+        public var incidentApplicationsReleased: UInt64 = 0
+        /// The incident open as this collector's monitor sees it, or nil.
+        public var openIncident: OpenIncident?
+
+        /// An incident in progress (`Spec/liveness.md`, "Incident hold").
+        public struct OpenIncident: Sendable, Encodable, Equatable {
+            /// Since when (Unix µs).
+            public var since: Int64
+            public var cause: String
+
+            public init(since: Int64, cause: String) {
+                self.since = since
+                self.cause = cause
+            }
+        }
     }
 
     /// The Redis hot state (all zero and `configured: false` without `--redis-url`).

@@ -115,7 +115,14 @@ public final class HeartbeatCollector: @unchecked Sendable {
                 // datagrams the kernel dropped on the port before any receiver read them.
                 notSeenTotal: { [udpPort = receivers[0].boundPort] in
                     ingestCounters.reduce(0) { $0 + $1.recordsNotSeen } + KernelUDPDrops.total(port: udpPort)
-                }, views: liveness)
+                },
+                // The incident hold's signals: what arrived, and what was lost before the monitor
+                // saw it (dropped by the kernel, or refused because a ring was full).
+                trafficTotals: { [udpPort = receivers[0].boundPort] in
+                    (ingestCounters.reduce(0) { $0 + $1.recordsReceived },
+                     ingestCounters.reduce(0) { $0 + $1.recordsRejected(.overload) } + KernelUDPDrops.total(port: udpPort))
+                },
+                incidentSettings: configuration.incidentSettings, views: liveness)
         }
         databaseProbe = DatabaseProbe(databaseURL: configuration.databaseURL)
         lastHeartbeats = configuration.sink == .postgres ? LastHeartbeatWriter(databaseURL: configuration.databaseURL, lastSeen: lastSeen) : nil
@@ -377,6 +384,16 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.monitor.lossHolds = monitorMetrics.lossHolds.load(ordering: .relaxed)
         snapshot.monitor.failures = monitorMetrics.failures.load(ordering: .relaxed)
         snapshot.monitor.checkSeconds = monitorMetrics.checkSeconds.snapshot
+        snapshot.monitor.incidentsOpened = Dictionary(uniqueKeysWithValues: IncidentDetector.Cause.allCases.enumerated().map {
+            ($1.rawValue, monitorMetrics.incidentsOpened[$0].load(ordering: .relaxed))
+        })
+        snapshot.monitor.incidentsClosed = monitorMetrics.incidentsClosed.load(ordering: .relaxed)
+        snapshot.monitor.incidentApplicationsReleased = monitorMetrics.incidentApplicationsReleased.load(ordering: .relaxed)
+        let openSince = monitorMetrics.incidentOpenSinceMicros.load(ordering: .relaxed)
+        let cause = monitorMetrics.incidentCause.load(ordering: .relaxed)
+        snapshot.monitor.openIncident = openSince == 0
+            ? nil
+            : .init(since: openSince, cause: IncidentDetector.Cause.allCases.indices.contains(cause) ? IncidentDetector.Cause.allCases[cause].rawValue : "unknown")
         snapshot.monitor.detectionDelaySeconds = monitorMetrics.detectionDelaySeconds.snapshot
 
         snapshot.hotState.configured = redisConfigured

@@ -105,6 +105,12 @@ struct ServeCommand: ParsableCommand {
     var deliveryLossThreshold: Int?
     @Option(help: "Records that must have been expected over those 5 minutes for the loss to count (1-1000000). Env: HEARTBEAT_DELIVERY_MIN_EXPECTED. Default: 20.")
     var deliveryMinExpected: Int?
+    @Option(help: "Incident hold: the longest the monitor holds individual notifications when it decides the problem is the network's or its own (many applications late at once, traffic lost or fallen), seconds (0: off). Env: HEARTBEAT_INCIDENT_HOLD_S. Default: 300.")
+    var incidentHoldS: Int?
+    @Option(help: "Incident hold: the share of up applications going late within 30 s that opens an incident, percent. Env: HEARTBEAT_INCIDENT_LATE_PERCENT. Default: 20.")
+    var incidentLatePercent: Int?
+    @Option(help: "Incident hold: … and more than this many applications. Env: HEARTBEAT_INCIDENT_LATE_MIN. Default: 50.")
+    var incidentLateMin: Int?
     @Option(help: "While an application is down, notify its channels again every this many seconds (0: off); an application's remind_every_ms overrides it. Env: HEARTBEAT_REMIND_EVERY. Default: 0.")
     var remindEvery: Int?
     @Option(help: "Where accepted rows go: postgres, or none (rows discarded, to measure the receive path; the monitor still runs unless --no-monitor). Env: HEARTBEAT_SINK. Default: postgres.")
@@ -260,6 +266,11 @@ struct ServeCommand: ParsableCommand {
             configuration.deliveryMinimumExpected = value
         }
         if let value = try integer(remindEvery, "HEARTBEAT_REMIND_EVERY", "--remind-every") { configuration.remindEverySeconds = value }
+        if let value = try integer(incidentHoldS, "HEARTBEAT_INCIDENT_HOLD_S", "--incident-hold-s") { configuration.incidentHoldSeconds = value }
+        if let value = try integer(incidentLatePercent, "HEARTBEAT_INCIDENT_LATE_PERCENT", "--incident-late-percent") {
+            configuration.incidentLatePercent = value
+        }
+        if let value = try integer(incidentLateMin, "HEARTBEAT_INCIDENT_LATE_MIN", "--incident-late-min") { configuration.incidentLateMinimum = value }
         if let text = rawEvents ?? Environment.value("HEARTBEAT_RAW_EVENTS") {
             guard let value = RawEvents(rawValue: text) else {
                 throw UsageError("--raw-events / HEARTBEAT_RAW_EVENTS: '\(text)' is not accepted; expected all, runs or none")

@@ -120,6 +120,14 @@ enum CollectorMetricsPage {
             monitor.lossHolds)
         page.counter("heartbeat_monitor_stalls_total", "Monitor ticks so late that convictions were skipped (stall guard).", monitor.stalls)
         page.counter("heartbeat_monitor_failures_total", "Failed monitor round trips to PostgreSQL (retried).", monitor.failures)
+        page.gauge("heartbeat_incident_open", "1 while an incident holds notifications (as this collector's monitor sees it).", monitor.openIncident == nil ? 0 : 1)
+        page.counter(
+            "heartbeat_incidents_opened_total", "Incidents this collector's monitor opened, by cause.",
+            IncidentDetector.Cause.allCases.map { ([("cause", $0.rawValue)], monitor.incidentsOpened[$0.rawValue] ?? 0) })
+        page.counter("heartbeat_incidents_closed_total", "Incidents this collector's monitor closed.", monitor.incidentsClosed)
+        page.counter(
+            "heartbeat_incident_applications_released_total", "Applications named by the grouped notifications of the incidents this collector closed.",
+            monitor.incidentApplicationsReleased)
     }
 
     private static func hotState(_ page: inout PrometheusText, _ hot: CollectorSnapshot.HotState) {

@@ -10,14 +10,23 @@ struct Readiness: Encodable {
     let storage: String
     let redis: String
     let monitor: String
+    /// The incident holding notifications, if any (`Spec/liveness.md`, "Incident hold"): shown,
+    /// not a reason for 503 — the collector is working; it suspects the network or its own input.
+    let incident: Incident?
     /// What is down, for a 503 (empty when ready).
     let down: [String]
+
+    struct Incident: Encodable {
+        let cause: String
+        let since: String
+    }
 
     init(_ snapshot: CollectorSnapshot) {
         postgres = snapshot.postgresUp ? "up" : "down"
         storage = snapshot.storage.stalled ? "stalled" : "ok"
         redis = snapshot.hotState.configured ? (snapshot.hotState.redisUp ? "up" : "down") : "not_configured"
         monitor = snapshot.monitor.role
+        incident = snapshot.monitor.openIncident.map { Incident(cause: $0.cause, since: CivilCalendar.rfc3339(micros: $0.since)) }
         down = snapshot.notReady
         ready = down.isEmpty
     }

@@ -213,6 +213,7 @@ public final class SidecarServer: @unchecked Sendable {
         ManagementAPI.register(on: router, shared)
         ChannelAPI.register(on: router, shared)
         SilenceAPI.register(on: router, shared)
+        IncidentAPI.register(on: router, shared)
         BatchIngestAPI.register(on: router, shared)
         PingAPI.register(on: router, shared)
         RunsAPI.register(on: router, shared)

@@ -36,7 +36,7 @@ enum StatusPage {
             let live = try shared.liveStatus()
             let html = overview(
                 counts: shared.summaries.counts(of: live), applications: live.worst(limit: shownApplications, status: filter), filter: filter,
-                transitions: transitions, view: live.view, nowMicros: ReadCache.nowMicros())
+                transitions: transitions, view: live.view, nowMicros: ReadCache.nowMicros(), incident: shared.collector.snapshot().monitor.openIncident)
             return page(html)
         }
         router.get("/apps/:uuid") { request, context in
@@ -119,6 +119,7 @@ enum StatusPage {
             th,td{text-align:left;padding:7px 10px;border-bottom:1px solid #eef0f3;white-space:nowrap} th{font-size:13px;color:#5f6368;font-weight:600}
             tr:last-child td{border-bottom:0} td.name{white-space:normal;word-break:break-word}
             .muted{color:#6b7075;font-size:13px}
+            .incident{background:#fff3e0;border-left:4px solid #ef6c00;padding:8px 12px}
             dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:14px 16px;margin:0}
             dt{color:#5f6368} dd{margin:0;word-break:break-word}
             .figures{display:flex;gap:8px;flex-wrap:wrap;margin-bottom:10px}
@@ -136,10 +137,17 @@ enum StatusPage {
     }
 
     static func overview(
-        counts: [LivenessStatus: Int], applications: [LiveApplication], filter: LivenessStatus?, transitions: [Transition], view: LivenessView, nowMicros: Int64
+        counts: [LivenessStatus: Int], applications: [LiveApplication], filter: LivenessStatus?, transitions: [Transition], view: LivenessView, nowMicros: Int64,
+        incident: CollectorSnapshot.Monitor.OpenIncident? = nil
     ) -> String {
         let total = counts.values.reduce(0, +)
-        var body = "<h1>Heartbeat status</h1>\n<nav class=\"filters\">"
+        var body = "<h1>Heartbeat status</h1>\n"
+        if let incident {
+            body += "<p class=\"incident\"><b>Incident open</b> since \(time(incident.since)) (\(ago(incident.since, nowMicros))), "
+                + "cause \(escape(incident.cause.replacingOccurrences(of: "_", with: " "))): individual notifications are held; "
+                + "what is still down when it ends is sent as one grouped notification per channel.</p>\n"
+        }
+        body += "<nav class=\"filters\">"
         body += "<a class=\"filter\(filter == nil ? " on" : "")\" href=\"/\">all <b>\(total)</b></a>"
         for state in LiveStatus.worstFirst {
             body += "<a class=\"filter\(filter == state ? " on" : "")\" href=\"/?state=\(state)\">\(badge(state.description)) <b>\(counts[state] ?? 0)</b></a>"

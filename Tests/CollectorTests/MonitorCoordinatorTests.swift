@@ -105,6 +105,8 @@ struct MonitorCoordinatorTests {
         case .noteLossHold: "loss"
         case .swept: "swept"
         case .storeRuns(let runs): "runs " + runs.keys.sorted().map(String.init).joined(separator: " ")
+        case .openIncident(let open): "incident open \(open.cause.rawValue)"
+        case .closeIncident(_, let ending, _): "incident close \(ending.rawValue)"
         case .recordTransitions(let transitions):
             "record " + transitions.map { "\($0.applicationID):\($0.transition.from)->\($0.transition.to)" }.joined(separator: " ")
         }

@@ -229,3 +229,91 @@ struct SilenceIntegrationTests {
         #expect(recovery?["silenced"] as? Bool == false)
     }
 }
+
+/// The incident hold end to end: a real collector, real PostgreSQL, a real webhook receiver.
+@Suite("Incident hold (integration)", .serialized)
+struct IncidentHoldIntegrationTests {
+    typealias Harness = HeartbeatCollectorTests.Harness
+
+    @Test("1,000 of 1,200 applications (intervals 2-10 s, random phases) going silent at once: one incident, nothing sent during the hold, then one grouped notification of those still down; 20 lone failures before it each notify")
+    func massSilence() throws {
+        let receiver = WebhookReceiver()
+        defer { receiver.stop() }
+        // 1,201 applications: index 3 is the harness's disabled one.
+        let harness = try Harness(applications: 1_201) {
+            $0.monitorPeriodMillis = 200
+            $0.webhookURLs = [receiver.url]
+            $0.webhookSecret = NoiseControlTests.secret
+            $0.incidentHoldSeconds = 15
+        }
+        defer { harness.pipeline.shutdown() }
+        let enabled = Array((0..<1_201).filter { $0 != 3 })
+        let lone = Array(enabled[0..<20]), silent = Array(enabled[20..<1_020]), survivors = Array(enabled[1_020...])
+        var generator = SystemRandomNumberGenerator()
+        var interval = [Int: Double]()
+        for index in enabled { interval[index] = Double.random(in: 2...10, using: &generator) }
+        let cases = enabled.map { "WHEN \(harness.applications[$0].id) THEN \(Int(interval[$0]! * 1_000))" }.joined(separator: " ")
+        try harness.connection.query("UPDATE application SET interval_ms = CASE id \(cases) ELSE interval_ms END, grace_ms = 3000")
+        try harness.connection.query("UPDATE notification_channel SET filter_events = ARRAY['down']")
+        usleep(1_500_000)
+
+        var next = [Int: Date]()
+        var sequence = [Int: UInt64]()
+        let start = Date()
+        for index in enabled { next[index] = start.addingTimeInterval(Double.random(in: 0..<interval[index]!, using: &generator)) }
+        /// Sends every record that is due until `end`, for the applications `sending` allows.
+        func send(until end: Date, _ sending: (Int) -> Bool) {
+            while Date() < end {
+                let now = Date()
+                for index in enabled where sending(index) && next[index]! <= now {
+                    sequence[index, default: 0] += 1
+                    harness.sender.send(harness.record(index, sequence: sequence[index]!))
+                    next[index] = now.addingTimeInterval(interval[index]! * 0.75)  // well inside the interval, as a sender should
+                }
+                usleep(10_000)
+            }
+        }
+        send(until: start.addingTimeInterval(12)) { _ in true }  // every application up, each at its own phase
+        // 20 lone failures, outside any incident, then silence from them.
+        for (offset, index) in lone.enumerated() {
+            sequence[index, default: 0] += 1
+            harness.sender.send(harness.record(index, sequence: sequence[index]!, kind: .fail))
+            send(until: Date().addingTimeInterval(0.1)) { !lone.contains($0) || lone.firstIndex(of: $0)! > offset }
+        }
+        send(until: Date().addingTimeInterval(3)) { !lone.contains($0) }
+        #expect(try NoiseControlTests.waitUntil(5) { NoiseControlTests.bodies(receiver).count >= 20 })
+        let loneNotified = NoiseControlTests.bodies(receiver)
+        #expect(loneNotified.count == 20 && Set(loneNotified.compactMap { $0["app"] as? String }) == Set(lone.map { "\(harness.applications[$0].uuid)" }))
+        let changes = try harness.connection.query(
+            "SELECT from_status || '->' || to_status || ':' || reason, count(*), min(at), max(at) FROM status_change GROUP BY 1 ORDER BY 3")
+        #expect(try harness.connection.query("SELECT count(*) FROM incident") == [["0"]], "lone failures open no incident: \(changes)")
+
+        // 1,000 go silent at once; the 180 others keep beating.
+        let silentSince = Date()
+        send(until: silentSince.addingTimeInterval(14)) { survivors.contains($0) }
+        let opened = try harness.connection.query("SELECT id, cause, closed_at IS NULL FROM incident")
+        #expect(opened.count == 1 && opened.first?[1] == "late_burst" && opened.first?[2] == "t", "\(opened)")
+        let duringHold = NoiseControlTests.bodies(receiver).count - 20
+        #expect(duringHold <= 2, "at most 2 notifications during the hold: \(duringHold)")
+        #expect(try harness.connection.query("SELECT count(*) FROM application WHERE status = 'down'") == [["1020"]])
+        var held = try harness.connection.query("SELECT count(*) FROM notification WHERE state = 'held' AND incident_id IS NOT NULL")
+        #expect(held == [["1000"]], "every silent application's down, held: \(held)")
+
+        // The hold's maximum (15 s): one grouped notification naming the 1,000 still down.
+        send(until: silentSince.addingTimeInterval(22)) { survivors.contains($0) }
+        #expect(try NoiseControlTests.waitUntil(8) { NoiseControlTests.bodies(receiver).contains { $0["subject"] as? String == "incident" } })
+        usleep(1_000_000)
+        let bodies = NoiseControlTests.bodies(receiver)
+        let grouped = bodies.filter { $0["subject"] as? String == "incident" }
+        #expect(grouped.count == 1 && bodies.count == 20 + duringHold + 1, "\(bodies.count) bodies")
+        let named = (grouped.first?["applications"] as? [[String: Any]])?.compactMap { $0["app"] as? String } ?? []
+        #expect(grouped.first?["count"] as? Int == 1_000 && Set(named) == Set(silent.map { "\(harness.applications[$0].uuid)" }))
+        #expect((grouped.first?["incident"] as? [String: Any])?["ending"] as? String == "maximum_hold")
+        held = try harness.connection.query("SELECT count(*) FROM notification WHERE state = 'held'")
+        #expect(held == [["0"]])
+        #expect(try harness.connection.query("SELECT count(*), count(closed_at), min(applications_down) FROM incident") == [["1", "1", "1000"]])
+        let monitor = harness.pipeline.snapshot().monitor
+        #expect(monitor.incidentsOpened["late_burst"] == 1 && monitor.incidentsClosed == 1 && monitor.incidentApplicationsReleased == 1_000)
+        #expect(monitor.openIncident == nil)
+    }
+}

@@ -86,6 +86,11 @@ public struct CollectorConfiguration: Sendable {
     public var deliveryLossThresholdPercent = 20
     /// … counted only with at least this many records expected (`--delivery-min-expected`).
     public var deliveryMinimumExpected = 20
+    /// The incident hold (`Spec/liveness.md`): its maximum, seconds (`--incident-hold-s`; 0 turns
+    /// it off), and the share and number of up applications going late within 30 s that open one.
+    public var incidentHoldSeconds = 300
+    public var incidentLatePercent = 20
+    public var incidentLateMinimum = 50
     /// `--remind-every`: while an application is down, notify again at this period, seconds (0: off;
     /// an application's `remind_every_ms` overrides it).
     public var remindEverySeconds = 0
@@ -162,6 +167,9 @@ public struct CollectorConfiguration: Sendable {
         try check((1...3_650).contains(rollupRetentionDays), "--rollup-retention-days", rollupRetentionDays, "1 to 3650 days")
         try check((1...60).contains(rollupFlushSeconds), "--rollup-flush-s", rollupFlushSeconds, "1 to 60 s")
         try check((0...99).contains(deliveryLossThresholdPercent), "--delivery-loss-threshold", deliveryLossThresholdPercent, "0 (off) to 99 percent")
+        try check((0...86_400).contains(incidentHoldSeconds), "--incident-hold-s", incidentHoldSeconds, "0 (off) to 86400 seconds")
+        try check((1...100).contains(incidentLatePercent), "--incident-late-percent", incidentLatePercent, "1 to 100 percent")
+        try check((1...1_000_000).contains(incidentLateMinimum), "--incident-late-min", incidentLateMinimum, "1 to 1000000 applications")
         try check((0...2_147_483).contains(remindEverySeconds), "--remind-every", remindEverySeconds, "0 (off) to 2147483 seconds")
         try check((1...1_000_000).contains(deliveryMinimumExpected), "--delivery-min-expected", deliveryMinimumExpected, "1 to 1000000 records")
         try check((1...10_000).contains(runHistory), "--run-history", runHistory, "1 to 10000 runs")
@@ -214,6 +222,16 @@ public struct CollectorConfiguration: Sendable {
 }
 
 extension CollectorConfiguration {
+    /// The incident hold's thresholds under this configuration (nil: off).
+    var incidentSettings: IncidentDetector.Settings? {
+        guard incidentHoldSeconds > 0 else { return nil }
+        var settings = IncidentDetector.Settings()
+        settings.maximumHoldMicros = Int64(incidentHoldSeconds) * 1_000_000
+        settings.lateFraction = Double(incidentLatePercent) / 100
+        settings.lateMinimum = incidentLateMinimum
+        return settings
+    }
+
     /// How notification delivery runs under this configuration.
     var notificationSettings: NotificationDeliverer.Settings {
         var settings = NotificationDeliverer.Settings()

@@ -12,12 +12,25 @@ public struct LivenessBoard {
     private var machines: [LivenessMachine]
     private var policies: [LivenessPolicy]
     private var nextDeadline: [Int64]
+    /// How many applications are in each status (by raw value), kept as they change: the
+    /// incident hold asks how many are up each tick, without a pass over the board.
+    private var statusCounts = [Int](repeating: 0, count: LivenessStatus.allCases.count)
 
     /// A board for application ids below `capacity`, every application `new` under `defaultPolicy`.
     public init(capacity: Int, defaultPolicy: LivenessPolicy) {
         machines = Array(repeating: LivenessMachine(), count: capacity)
         policies = Array(repeating: defaultPolicy, count: capacity)
         nextDeadline = Array(repeating: Self.never, count: capacity)
+        statusCounts[Int(LivenessStatus.new.rawValue)] = capacity
+    }
+
+    /// How many applications (of ``capacity``, the unregistered ones `new`) are in `status`.
+    public func count(of status: LivenessStatus) -> Int { statusCounts[Int(status.rawValue)] }
+
+    private mutating func counted(_ from: LivenessStatus, _ to: LivenessStatus) {
+        guard from != to else { return }
+        statusCounts[Int(from.rawValue)] -= 1
+        statusCounts[Int(to.rawValue)] += 1
     }
 
     /// Application ids the board holds.
@@ -38,6 +51,7 @@ public struct LivenessBoard {
     ) -> LivenessTransition? {
         let transition = machines[id].receive(kind, atMicros: atMicros, recordIntervalMillis: recordIntervalMillis, policy: policies[id])
         nextDeadline[id] = Self.deadline(of: machines[id], policies[id])
+        if let transition { counted(transition.from, transition.to) }
         return transition
     }
 
@@ -49,6 +63,8 @@ public struct LivenessBoard {
             board.policies[id] = policies[id]
             board.nextDeadline[id] = nextDeadline[id]
         }
+        board.statusCounts = statusCounts
+        board.statusCounts[Int(LivenessStatus.new.rawValue)] += board.capacity - capacity
         return board
     }
 
@@ -57,6 +73,7 @@ public struct LivenessBoard {
     /// for an application that is up or late, so nothing is convicted for time it was not watched.
     public mutating func adopt(status: LivenessStatus, for id: Int, nowMicros: Int64, sinceMicros: Int64? = nil) {
         guard machines[id].status != status else { return }
+        counted(machines[id].status, status)
         machines[id].adopt(status, nowMicros: nowMicros, sinceMicros: sinceMicros)
         nextDeadline[id] = Self.deadline(of: machines[id], policies[id])
     }
@@ -75,9 +92,11 @@ public struct LivenessBoard {
                     .beat, atMicros: arrival, recordIntervalMillis: UInt32(clamping: machines[id].recordIntervalMicros / 1_000),
                     policy: policies[id])
             {
+                counted(transition.from, transition.to)
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
             }
             while let transition = machines[id].check(nowMicros: nowMicros, policy: policies[id]) {
+                counted(transition.from, transition.to)
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
             }
             nextDeadline[id] = Self.deadline(of: machines[id], policies[id])

@@ -34,12 +34,22 @@ final class LivenessMonitor: @unchecked Sendable {
     /// Validated arrivals the collector could not count for liveness so far (``IngestCounters/recordsNotSeen``):
     /// while it moves, the monitor convicts nobody, as for its own stalls.
     private let notSeenTotal: @Sendable () -> UInt64
+    /// Running totals of records that reached this collector and of those lost before the
+    /// monitor could see them (the incident hold's traffic signals).
+    private let trafficTotals: @Sendable () -> (arrivals: UInt64, lost: UInt64)
+    private let incidentSettings: IncidentDetector.Settings?
+    /// The open incident's row, while this monitor holds notifications for it.
+    private var incidentID: Int64?
 
     init(
         databaseURL: String, registry: RegistryHolder, lastSeen: LastSeenTable, feed: RowRing, periodMillis: Int, metrics: MonitorMetrics,
         hotState: HotState? = nil, notSeenTotal: @escaping @Sendable () -> UInt64 = { 0 },
+        trafficTotals: @escaping @Sendable () -> (arrivals: UInt64, lost: UInt64) = { (0, 0) },
+        incidentSettings: IncidentDetector.Settings? = IncidentDetector.Settings(),
         views: LivenessViewHolder = LivenessViewHolder(LivenessView(source: .monitor, role: nil, takenAtMicros: 0, sequence: 0))
     ) {
+        self.trafficTotals = trafficTotals
+        self.incidentSettings = incidentSettings
         self.views = views
         self.notSeenTotal = notSeenTotal
         self.databaseURL = databaseURL
@@ -55,7 +65,8 @@ final class LivenessMonitor: @unchecked Sendable {
     /// when the registry changed (or the coordinator asks), hands it the arrivals, and carries its
     /// actions out on PostgreSQL and Redis.
     func run() {
-        var coordinator = MonitorCoordinator(periodMicros: periodMicros, nowMicros: WallClock.nowMicros(), notSeenTotal: notSeenTotal())
+        var coordinator = MonitorCoordinator(
+            periodMicros: periodMicros, nowMicros: WallClock.nowMicros(), notSeenTotal: notSeenTotal(), incidentSettings: incidentSettings)
         var loadedVersion: Int64 = -1
         var connection: PostgresConnection?
         let blank = HeartbeatRow(applicationID: 0, kind: .beat, instance: 0, sequence: 1, receivedAtMicros: 0, sentAtMicros: 0, status: 0)
@@ -115,10 +126,11 @@ final class LivenessMonitor: @unchecked Sendable {
                 coordinator.receive(local: [], remote: scratch[0..<count])
             }
             // Gathered before the clock starts: reading the kernel's drop counters is not the sweep.
+            let traffic = trafficTotals()
             let input = MonitorCoordinator.TickInput(
                 nowMicros: now, role: role, notSeenTotal: notSeenTotal(),
                 consistentUntilMicros: hotState?.sync.consistentUntilMicros.load(ordering: .acquiring) ?? .max, databaseMicros: databaseMicros,
-                latestArrival: latestArrival)
+                arrivalsTotal: traffic.arrivals, lostTotal: traffic.lost, latestArrival: latestArrival)
             let started = DispatchTime.now().uptimeNanoseconds
             let actions = coordinator.tick(input)
             let tickSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -143,10 +155,30 @@ final class LivenessMonitor: @unchecked Sendable {
                     } catch {
                         metrics.failures.wrappingIncrement(ordering: .relaxed)
                     }
+                case .openIncident(let open):
+                    metrics.incidentOpenSinceMicros.store(open.openedAtMicros, ordering: .relaxed)
+                    metrics.incidentCause.store(IncidentDetector.Cause.allCases.firstIndex(of: open.cause) ?? -1, ordering: .relaxed)
+                    guard let connection else { continue }
+                    do throws(PostgresError) {
+                        let wasOpen = incidentID != nil
+                        incidentID = try IncidentStore.open(open, on: connection)
+                        if !wasOpen, let index = IncidentDetector.Cause.allCases.firstIndex(of: open.cause) {
+                            metrics.incidentsOpened[index].wrappingIncrement(ordering: .relaxed)
+                        }
+                    } catch {
+                        metrics.failures.wrappingIncrement(ordering: .relaxed)
+                    }
+                case .closeIncident(_, let ending, let at):
+                    metrics.incidentOpenSinceMicros.store(0, ordering: .relaxed)
+                    metrics.incidentCause.store(-1, ordering: .relaxed)
+                    guard let connection else { continue }
+                    let writeStarted = WallClock.nowMicros()
+                    closeIncident(ending, atMicros: at, on: connection)
+                    databaseMicros += WallClock.nowMicros() - writeStarted
                 case .recordTransitions(let transitions):
                     guard let connection else { continue }
                     let writeStarted = WallClock.nowMicros()
-                    adopted += record(transitions, with: &coordinator, on: connection)
+                    adopted += record(transitions, heldByIncident: coordinator.openIncident == nil ? nil : incidentID, with: &coordinator, on: connection)
                     databaseMicros += WallClock.nowMicros() - writeStarted
                 }
             }
@@ -164,6 +196,26 @@ final class LivenessMonitor: @unchecked Sendable {
         scratch.withUnsafeMutableBufferPointer { ring.pop(into: $0.baseAddress!, maximum: $0.count) }
     }
 
+    /// Closes the open incident (found in the database when this monitor did not open it) and
+    /// releases what it held; a failure leaves it open in the database for the next attempt.
+    private func closeIncident(_ ending: IncidentDetector.Ending, atMicros: Int64, on connection: PostgresConnection) {
+        do throws(PostgresError) {
+            var found = incidentID
+            if found == nil { found = try IncidentStore.openID(on: connection) }
+            guard let id = found else { return }
+            let silences = ActiveSilences(registry.snapshot, nowMicros: WallClock.nowMicros())
+            let held = silences.isEmpty ? [] : try SilenceRelease.heldApplications(forIncident: id, on: connection)
+            let result = try IncidentStore.close(id, ending, atMicros: atMicros, silenced: held.filter { silences.covering($0) != nil }, on: connection)
+            incidentID = nil
+            if result.closed {
+                metrics.incidentsClosed.wrappingIncrement(ordering: .relaxed)
+                metrics.incidentApplicationsReleased.wrappingIncrement(by: UInt64(result.applications), ordering: .relaxed)
+            }
+        } catch {
+            metrics.failures.wrappingIncrement(ordering: .relaxed)
+        }
+    }
+
     /// Whether a silence of `snapshot` covers a transition's application when it happened.
     static func silenced(in snapshot: RegistrySnapshot) -> (PendingTransition) -> Bool {
         let silences = snapshot.silences
@@ -178,9 +230,12 @@ final class LivenessMonitor: @unchecked Sendable {
     /// of applications whose transition was lost (another collector recorded it, or an operator
     /// paused or resumed the application).
     /// Returns the applications whose stored status the board adopted.
-    private func record(_ transitions: [PendingTransition], with coordinator: inout MonitorCoordinator, on connection: PostgresConnection) -> [Int] {
+    private func record(
+        _ transitions: [PendingTransition], heldByIncident incident: Int64?, with coordinator: inout MonitorCoordinator, on connection: PostgresConnection
+    ) -> [Int] {
         do throws(PostgresError) {
-            let won = try TransitionWriter.write(transitions, silenced: Self.silenced(in: registry.snapshot), render: hotState != nil, on: connection)
+            let won = try TransitionWriter.write(
+                transitions, silenced: Self.silenced(in: registry.snapshot), heldByIncident: incident, render: hotState != nil, on: connection)
             let recordedAt = WallClock.nowMicros()
             for recorded in won where [.missedInterval, .missedGrace, .runTimeout].contains(recorded.transition.reason) {
                 metrics.detectionDelaySeconds.record(Double(recordedAt - recorded.transition.atMicros) / 1e6)
@@ -271,6 +326,14 @@ public final class MonitorMetrics: Sendable {
     public let lossHolds = ManagedAtomic<UInt64>(0)
     /// Failed database round trips (retried next tick).
     public let failures = ManagedAtomic<UInt64>(0)
+    /// Incidents this collector opened, by cause (``IncidentDetector/Cause``), and closed.
+    public let incidentsOpened = IncidentDetector.Cause.allCases.map { _ in ManagedAtomic<UInt64>(0) }
+    public let incidentsClosed = ManagedAtomic<UInt64>(0)
+    /// Applications named by the grouped notifications of the incidents this collector closed.
+    public let incidentApplicationsReleased = ManagedAtomic<UInt64>(0)
+    /// The incident open as this monitor sees it (its opening time, Unix µs; 0: none) and its cause.
+    public let incidentOpenSinceMicros = ManagedAtomic<Int64>(0)
+    public let incidentCause = ManagedAtomic<Int>(-1)
 
     public init() {}
 }

@@ -33,6 +33,12 @@ public enum MonitorAction: Equatable, Sendable {
     case swept
     /// Store each application's latest closed run (`application.last_run_*`).
     case storeRuns([Int: LivenessMachine.ClosedRun])
+    /// An incident opened (or this monitor became the one acting while one is open): record it,
+    /// and hold the notifications of the transitions recorded until it closes (``IncidentDetector``).
+    case openIncident(IncidentDetector.Open)
+    /// The incident closed: record that, and release what is still down as one grouped
+    /// notification per channel. Comes before this tick's transitions, which are not held.
+    case closeIncident(IncidentDetector.Open, IncidentDetector.Ending, atMicros: Int64)
     /// Record these transitions in PostgreSQL, in this order (``TransitionWriter``).
     case recordTransitions([PendingTransition])
 }
@@ -51,6 +57,9 @@ public enum MonitorAction: Equatable, Sendable {
 ///   nor record them), nobody is convicted; convictions resume one clean period after the last loss.
 /// - **Sweep**: a leader judges deadlines only up to the time every other live collector's
 ///   arrivals have reached it (``TickInput/consistentUntilMicros``).
+/// - **Incident hold**: every monitor feeds its ``IncidentDetector`` each tick (how many are up,
+///   how many went late, the collector's arrival and loss totals); the one acting records the
+///   incidents it opens and closes, and while one is open the transitions it records are held.
 /// - **Roles**: a follower records nothing and keeps what it decided for ``pendingHorizonMicros``;
 ///   when it becomes the one acting (leader, degraded, alone) it records those first — the
 ///   conditional UPDATE skips any its predecessor recorded — then reloads the stored statuses. A
@@ -75,11 +84,17 @@ public struct MonitorCoordinator {
         /// The latest arrival the last-seen table holds for an application (the board's events can
         /// be dropped under load; last-seen never is).
         public var latestArrival: (Int) -> Int64
+        /// Running totals of records that reached this collector, and of records it lost before
+        /// the monitor could see them (kernel drops on the port, rings overflowing).
+        public var arrivalsTotal: UInt64
+        public var lostTotal: UInt64
 
         public init(
             nowMicros: Int64, role: MonitorRole, notSeenTotal: UInt64 = 0, consistentUntilMicros: Int64 = .max, databaseMicros: Int64 = 0,
-            latestArrival: @escaping (Int) -> Int64 = { _ in .min }
+            arrivalsTotal: UInt64 = 0, lostTotal: UInt64 = 0, latestArrival: @escaping (Int) -> Int64 = { _ in .min }
         ) {
+            self.arrivalsTotal = arrivalsTotal
+            self.lostTotal = lostTotal
             self.nowMicros = nowMicros
             self.role = role
             self.notSeenTotal = notSeenTotal
@@ -108,10 +123,18 @@ public struct MonitorCoordinator {
     private var transitions = [PendingTransition]()
     /// The highest application id registered or heard from (the board holds room beyond it).
     private var highestID = 0
+    /// The incident hold (nil: off).
+    private var incidents: IncidentDetector?
+
+    /// The incident in progress, if any: the transitions recorded meanwhile are held.
+    public var openIncident: IncidentDetector.Open? { incidents?.open }
 
     /// A coordinator that starts at `nowMicros` and watches one period before it convicts anyone
     /// (start-up counts as a gap: the board has not heard anybody yet).
-    public init(periodMicros: Int64, nowMicros: Int64, notSeenTotal: UInt64 = 0) {
+    public init(
+        periodMicros: Int64, nowMicros: Int64, notSeenTotal: UInt64 = 0, incidentSettings: IncidentDetector.Settings? = IncidentDetector.Settings()
+    ) {
+        incidents = incidentSettings.map { IncidentDetector(settings: $0) }
         self.periodMicros = periodMicros
         previousWakeMicros = nowMicros
         convictAfterMicros = nowMicros + periodMicros
@@ -214,6 +237,18 @@ public struct MonitorCoordinator {
             let judgedUntil = role == .leader ? min(now, input.consistentUntilMicros) : now
             board.sweep(nowMicros: judgedUntil, latestArrival: input.latestArrival, into: &transitions)
             actions.append(.swept)
+        }
+        let acting = role != .follower
+        if incidents != nil {
+            let wentLate = transitions.reduce(0) { $0 + ($1.transition.reason == .missedInterval ? 1 : 0) }
+            let change = incidents?.observe(.init(
+                nowMicros: now, upCount: board.count(of: .up), wentLate: wentLate, arrivalsTotal: input.arrivalsTotal, lostTotal: input.lostTotal))
+            switch change {
+            case .opened(let open) where acting: actions.append(.openIncident(open))
+            case .closed(let open, let ending, let at) where acting: actions.append(.closeIncident(open, ending, atMicros: at))
+            case nil where becameActing: if let open = incidents?.open { actions.append(.openIncident(open)) }
+            default: break
+            }
         }
         switch role {
         case .alone, .leader, .degraded:

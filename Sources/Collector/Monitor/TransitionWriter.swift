@@ -12,7 +12,8 @@ import Foundation
 /// notifications queued, in the same transaction. An auto-registered application that no
 /// operator has named yet is recorded without notifications. A transition a silence covers
 /// (`Spec/liveness.md`, "Silences") is recorded marked `silenced`, and its notification is queued
-/// `held`, with no delivery rows, until ``SilenceRelease`` decides what to do with it.
+/// `held`, with no delivery rows, until ``SilenceRelease`` decides what to do with it; while an
+/// incident is open, every notification is held for it (``IncidentStore`` decides at its close).
 ///
 /// All transitions of a tick go in one transaction, one set-based statement per round; a round
 /// holds at most one transition per application (an application that went late and down in the
@@ -35,7 +36,8 @@ struct TransitionWriter {
 
     /// The statement of one round. Parameters: six arrays (application id, from, to, at µs,
     /// reason, run duration ms), then whether to render the notification even when no channel
-    /// takes it (for the Redis publication), then an array of whether each is silenced.
+    /// takes it (for the Redis publication), then an array of whether each is silenced, then the
+    /// open incident that holds every notification of the round (NULL: none).
     static let statement = """
         WITH input AS (
             SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $8::boolean[])
@@ -77,8 +79,9 @@ struct TransitionWriter {
                    END AS payload
             FROM notice),
         queued AS (
-            INSERT INTO notification (event, application_id, status_change_id, payload, deliveries_owed, state)
-            SELECT to_status, id, change_id, payload, channels, CASE WHEN silenced THEN 'held' ELSE 'pending' END
+            INSERT INTO notification (event, application_id, status_change_id, payload, deliveries_owed, state, incident_id)
+            SELECT to_status, id, change_id, payload, channels,
+                   CASE WHEN silenced OR $9::bigint IS NOT NULL THEN 'held' ELSE 'pending' END, $9::bigint
             FROM rendered WHERE channels > 0
             RETURNING id, application_id, event, payload, state),
         deliveries AS (
@@ -95,8 +98,8 @@ struct TransitionWriter {
     /// channels that take it (held, when `silenced` says a silence covers it); returns the ones
     /// this collector won, with their notification when `render` (or a channel) asks for it.
     static func write(
-        _ transitions: [PendingTransition], silenced: (PendingTransition) -> Bool = { _ in false }, render: Bool = false,
-        on connection: PostgresConnection
+        _ transitions: [PendingTransition], silenced: (PendingTransition) -> Bool = { _ in false }, heldByIncident incident: Int64? = nil,
+        render: Bool = false, on connection: PostgresConnection
     ) throws(PostgresError) -> [Recorded] {
         guard !transitions.isEmpty else { return [] }
         let rounds = rounds(of: transitions)
@@ -116,6 +119,7 @@ struct TransitionWriter {
                     PostgresConnection.arrayParameter(items.map { $0.transition.runDurationMicros.map { String($0 / 1_000) } }),
                     render ? "true" : "false",
                     PostgresConnection.arrayParameter(items.map { silenced($0) ? "true" : "false" }),
+                    incident.map { String($0) },
                 ]
                 for row in try connection.execute(statement, parameters).rows {
                     if let id = row["id"], let to = row["to_status"] { won["\(round)/\(id)/\(to)"] = .some(row["payload"]) }

@@ -6,11 +6,18 @@
 /// during the window is never announced, and one still failing is announced once.
 ///
 /// Every collector's delivery worker runs it about once a second; each held row is decided once
-/// in the cluster (a conditional UPDATE from `held`).
+/// in the cluster (a conditional UPDATE from `held`). Rows an open incident holds are the
+/// incident's to decide (``IncidentStore``), not this.
 enum SilenceRelease {
     /// The applications that have held notifications.
     static func heldApplications(on connection: PostgresConnection) throws(PostgresError) -> [Int] {
-        try connection.execute("SELECT DISTINCT application_id FROM notification WHERE state = 'held' AND application_id IS NOT NULL")
+        try connection.execute("SELECT DISTINCT application_id FROM notification WHERE state = 'held' AND incident_id IS NULL AND application_id IS NOT NULL")
+            .rows.compactMap { $0.int("application_id") }
+    }
+
+    /// The applications with notifications incident `id` holds.
+    static func heldApplications(forIncident id: Int64, on connection: PostgresConnection) throws(PostgresError) -> [Int] {
+        try connection.execute("SELECT DISTINCT application_id FROM notification WHERE incident_id = $1::bigint AND state = 'held'", [String(id)])
             .rows.compactMap { $0.int("application_id") }
     }
 
@@ -24,7 +31,7 @@ enum SilenceRelease {
                            SELECT change.id FROM status_change AS change WHERE change.application_id = application.id
                            ORDER BY change.at DESC, change.id DESC LIMIT 1) AS announce
             FROM notification JOIN application ON application.id = notification.application_id
-            WHERE notification.state = 'held' AND notification.application_id = ANY ($1::int[])),
+            WHERE notification.state = 'held' AND notification.incident_id IS NULL AND notification.application_id = ANY ($1::int[])),
         counted AS (
             SELECT candidates.*, CASE WHEN candidates.announce THEN (
                        SELECT count(*) FROM notification_channel AS channel
@@ -35,7 +42,7 @@ enum SilenceRelease {
             SET state = CASE WHEN counted.channels > 0 THEN 'released' ELSE 'silenced' END,
                 deliveries_owed = counted.channels, updated_at = now()
             FROM counted
-            WHERE notification.id = counted.id AND notification.state = 'held'
+            WHERE notification.id = counted.id AND notification.state = 'held' AND notification.incident_id IS NULL
             RETURNING notification.id, notification.application_id, notification.event, notification.payload, notification.state),
         deliveries AS (
             INSERT INTO notification_delivery (notification_id, channel_id, application_id)

@@ -16,6 +16,19 @@ struct NoiseControlTests {
         receiver.requests.filter { $0.answered == 200 }.compactMap { try? JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any] }
     }
 
+    /// A collector whose monitor ticks every `periodMillis / 10` and whose one channel is a
+    /// webhook to `receiver`, with `configure`'s settings on top.
+    static func harness(
+        _ receiver: WebhookReceiver, applications: Int = 4, periodMillis: Int = 100, _ configure: (inout CollectorConfiguration) -> Void = { _ in }
+    ) throws -> Harness {
+        try Harness(applications: applications) {
+            $0.monitorPeriodMillis = periodMillis
+            $0.webhookURLs = [receiver.url]
+            $0.webhookSecret = secret
+            configure(&$0)
+        }
+    }
+
     static func status(_ harness: Harness, _ index: Int) throws -> String? {
         try harness.connection.query("SELECT status FROM application WHERE id = \(harness.applications[index].id)").first?.first ?? nil
     }
@@ -33,11 +46,7 @@ struct NoiseControlTests {
     func downAfterThree() throws {
         let receiver = WebhookReceiver()
         defer { receiver.stop() }
-        let harness = try Harness {
-            $0.monitorPeriodMillis = 100
-            $0.webhookURLs = [receiver.url]
-            $0.webhookSecret = Self.secret
-        }
+        let harness = try Self.harness(receiver)
         defer { harness.pipeline.shutdown() }
         let uuid = harness.applications[1].uuid
         _ = try ApplicationStore.update(uuid, .init(intervalMillis: 600, graceMillis: 300, downAfter: 3, upAfter: 2), on: harness.connection)
@@ -92,12 +101,7 @@ struct NoiseControlTests {
     func remindersWhileDown() throws {
         let receiver = WebhookReceiver()
         defer { receiver.stop() }
-        let harness = try Harness {
-            $0.monitorPeriodMillis = 100
-            $0.webhookURLs = [receiver.url]
-            $0.webhookSecret = Self.secret
-            $0.remindEverySeconds = 1
-        }
+        let harness = try Self.harness(receiver) { $0.remindEverySeconds = 1 }
         defer { harness.pipeline.shutdown() }
         _ = try ApplicationStore.update(harness.applications[2].uuid, .init(remindEveryMillis: .some(0)), on: harness.connection)
         usleep(1_200_000)
@@ -163,12 +167,8 @@ struct SilenceIntegrationTests {
     func silenceHoldsThenReleasesOnce() throws {
         let receiver = WebhookReceiver()
         defer { receiver.stop() }
-        let harness = try Harness {
-            $0.monitorPeriodMillis = 100
-            $0.webhookURLs = [receiver.url]
-            $0.webhookSecret = NoiseControlTests.secret
-            $0.remindEverySeconds = 1  // no reminder may come while the silence holds
-        }
+        // Reminders every second: none may come while the silence holds.
+        let harness = try NoiseControlTests.harness(receiver) { $0.remindEverySeconds = 1 }
         defer { harness.pipeline.shutdown() }
         for index in [1, 2] {
             _ = try ApplicationStore.update(harness.applications[index].uuid, .init(intervalMillis: 600, graceMillis: 300), on: harness.connection)
@@ -240,12 +240,7 @@ struct IncidentHoldIntegrationTests {
         let receiver = WebhookReceiver()
         defer { receiver.stop() }
         // 1,201 applications: index 3 is the harness's disabled one.
-        let harness = try Harness(applications: 1_201) {
-            $0.monitorPeriodMillis = 200
-            $0.webhookURLs = [receiver.url]
-            $0.webhookSecret = NoiseControlTests.secret
-            $0.incidentHoldSeconds = 15
-        }
+        let harness = try NoiseControlTests.harness(receiver, applications: 1_201, periodMillis: 200) { $0.incidentHoldSeconds = 15 }
         defer { harness.pipeline.shutdown() }
         let enabled = Array((0..<1_201).filter { $0 != 3 })
         let lone = Array(enabled[0..<20]), silent = Array(enabled[20..<1_020]), survivors = Array(enabled[1_020...])

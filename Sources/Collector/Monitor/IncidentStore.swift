@@ -72,7 +72,7 @@ public enum IncidentStore {
                    count(*) AS applications,
                    json_agg(json_build_object(
                        'app', still_down.uuid, 'name', still_down.name, 'status', still_down.status,
-                       'last_heartbeat', to_char(still_down.last_heartbeat AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                       'last_heartbeat', \(NotificationSQL.time("still_down.last_heartbeat")),
                        'labels', still_down.labels) ORDER BY still_down.name, still_down.id) AS list
             FROM notification_channel AS channel JOIN still_down
                 ON \(TransitionWriter.takes(event: "'down'", labels: "still_down.labels"))
@@ -84,15 +84,15 @@ public enum IncidentStore {
                        'id', closed.id, 'subject', 'incident', 'app', '00000000-0000-0000-0000-000000000000',
                        'name', per_channel.applications || ' applications (incident ' || closed.id || ')',
                        'from', 'up', 'to', 'down',
-                       'at', to_char(closed.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                       'at', \(NotificationSQL.time("closed.closed_at")),
                        'reason', 'incident ' || closed.id || ' (' || closed.cause || ') held their notifications from '
                            || to_char(closed.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ' until '
                            || to_char(closed.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ' (' || closed.ending
                            || '); these are still not up',
                        'incident', json_build_object(
                            'id', closed.id, 'cause', closed.cause, 'ending', closed.ending,
-                           'opened_at', to_char(closed.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                           'closed_at', to_char(closed.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')),
+                           'opened_at', \(NotificationSQL.time("closed.opened_at")),
+                           'closed_at', \(NotificationSQL.time("closed.closed_at"))),
                        'count', per_channel.applications, 'applications', per_channel.list,
                        'run_duration_ms', NULL, 'last_heartbeat', NULL, 'labels', '{}'::json, 'silenced', false, 'log_tail', NULL)::text,
                    1, closed.id

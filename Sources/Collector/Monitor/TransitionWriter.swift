@@ -87,10 +87,7 @@ struct TransitionWriter {
         deliveries AS (
             -- The same rule as the count above, over the same snapshot and the same labels (those
             -- the payload carries, which the count used): one delivery row per channel counted.
-            INSERT INTO notification_delivery (notification_id, channel_id, application_id)
-            SELECT queued.id, channel.id, queued.application_id
-            FROM queued JOIN notification_channel AS channel ON \(takes(event: "queued.event", labels: "(queued.payload::jsonb -> 'labels')"))
-            WHERE queued.state = 'pending')
+            \(NotificationSQL.deliveries(of: "queued", where: "queued.state = 'pending'")))
         SELECT id, to_status, payload FROM rendered
         """
 

@@ -41,20 +41,18 @@ enum Reminders {
             SELECT 'reminder', 'down', notice.id, notice.change_id, json_build_object(
                        'id', notice.change_id, 'subject', 'reminder', 'app', notice.uuid, 'name', notice.name,
                        'from', 'down', 'to', 'down',
-                       'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                       'at', \(NotificationSQL.time("now()")),
                        'reason', 'still down since ' || to_char(notice.down_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                       'down_since', to_char(notice.down_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                       'down_since', \(NotificationSQL.time("notice.down_since")),
                        'reminder', floor(extract(epoch FROM now() - notice.down_since) * 1000 / notice.every_ms)::integer,
                        'run_duration_ms', NULL,
-                       'last_heartbeat', to_char(notice.last_heartbeat AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                       'last_heartbeat', \(NotificationSQL.time("notice.last_heartbeat")),
                        'labels', notice.labels, 'log_tail', NULL)::text,
                    notice.channels
             FROM notice WHERE notice.channels > 0
             RETURNING id, application_id, event, payload),
         deliveries AS (
-            INSERT INTO notification_delivery (notification_id, channel_id, application_id)
-            SELECT queued.id, channel.id, queued.application_id
-            FROM queued JOIN notification_channel AS channel ON \(TransitionWriter.takes(event: "queued.event", labels: "(queued.payload::jsonb -> 'labels')")))
+            \(NotificationSQL.deliveries(of: "queued")))
         SELECT count(*) AS reminded FROM notice WHERE channels > 0
         """
 

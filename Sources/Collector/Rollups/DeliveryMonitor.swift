@@ -123,9 +123,7 @@ final class DeliveryMonitor: ThreadedService, @unchecked Sendable {
             FROM notice WHERE notice.channels > 0
             RETURNING id, application_id, event, payload),
         deliveries AS (
-            INSERT INTO notification_delivery (notification_id, channel_id, application_id)
-            SELECT queued.id, channel.id, queued.application_id
-            FROM queued JOIN notification_channel AS channel ON \(takes(event: "queued.event", labels: "(queued.payload::jsonb -> 'labels')")))
+            \(NotificationSQL.deliveries(of: "queued", rule: takes)))
         SELECT event_id FROM notice
         """
 

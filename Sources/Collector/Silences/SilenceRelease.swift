@@ -45,11 +45,7 @@ enum SilenceRelease {
             WHERE notification.id = counted.id AND notification.state = 'held' AND notification.incident_id IS NULL
             RETURNING notification.id, notification.application_id, notification.event, notification.payload, notification.state),
         deliveries AS (
-            INSERT INTO notification_delivery (notification_id, channel_id, application_id)
-            SELECT decided.id, channel.id, decided.application_id
-            FROM decided JOIN notification_channel AS channel
-                ON \(TransitionWriter.takes(event: "decided.event", labels: "(decided.payload::jsonb -> 'labels')"))
-            WHERE decided.state = 'released'),
+            \(NotificationSQL.deliveries(of: "decided", where: "decided.state = 'released'"))),
         reminded AS (
             -- The release is the announcement: the first reminder comes a period after it.
             UPDATE application SET reminded_at = now()

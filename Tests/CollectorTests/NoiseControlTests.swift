@@ -312,3 +312,28 @@ struct IncidentHoldIntegrationTests {
         #expect(monitor.openIncident == nil)
     }
 }
+
+extension IncidentHoldIntegrationTests {
+    @Test("an incident left open by a monitor that stopped is closed as orphaned within seconds, with its grouped release: nothing stays held")
+    func orphanedIncident() throws {
+        let receiver = WebhookReceiver()
+        defer { receiver.stop() }
+        let harness = try NoiseControlTests.harness(receiver)
+        defer { harness.pipeline.shutdown() }
+        let id = harness.applications[1].id
+        // What a stopped collector left behind: an open incident holding application 1's down.
+        try harness.connection.query("""
+            UPDATE application SET status = 'down' WHERE id = \(id);
+            INSERT INTO status_change (application_id, at, from_status, to_status, reason) VALUES (\(id), now(), 'late', 'down', 'missed_grace');
+            INSERT INTO incident (opened_at, cause, late_in_window) VALUES (now() - interval '1 minute', 'late_burst', 300);
+            INSERT INTO notification (event, application_id, status_change_id, payload, deliveries_owed, state, incident_id)
+                SELECT 'down', \(id), (SELECT max(id) FROM status_change), '{}', 1, 'held', (SELECT id FROM incident);
+            """)
+        #expect(try NoiseControlTests.waitUntil(10) { NoiseControlTests.bodies(receiver).contains { $0["subject"] as? String == "incident" } })
+        let grouped = NoiseControlTests.bodies(receiver).first { $0["subject"] as? String == "incident" }
+        #expect((grouped?["incident"] as? [String: Any])?["ending"] as? String == "orphaned")
+        #expect((grouped?["applications"] as? [[String: Any]])?.compactMap { $0["app"] as? String } == ["\(harness.applications[1].uuid)"])
+        #expect(try harness.connection.query("SELECT ending, applications_down FROM incident") == [["orphaned", "1"]])
+        #expect(try harness.connection.query("SELECT count(*) FROM notification WHERE state = 'held'") == [["0"]])
+    }
+}

@@ -47,6 +47,9 @@ public struct IncidentDetector: Sendable {
     public enum Ending: String, Sendable, Equatable {
         case trafficReturned = "traffic_returned"
         case maximumHold = "maximum_hold"
+        /// Not the detector's: the monitor acting now found an incident open in the database
+        /// that its own detector never saw (the one that held it stopped, or a close failed).
+        case orphaned
     }
 
     /// One tick's observation.

@@ -40,6 +40,8 @@ final class LivenessMonitor: @unchecked Sendable {
     private let incidentSettings: IncidentDetector.Settings?
     /// The open incident's row, while this monitor holds notifications for it.
     private var incidentID: Int64?
+    /// When to look next for an incident open in the database that no detector holds.
+    private var nextOrphanCheckMicros: Int64 = 0
 
     init(
         databaseURL: String, registry: RegistryHolder, lastSeen: LastSeenTable, feed: RowRing, periodMillis: Int, metrics: MonitorMetrics,
@@ -156,22 +158,10 @@ final class LivenessMonitor: @unchecked Sendable {
                         metrics.failures.wrappingIncrement(ordering: .relaxed)
                     }
                 case .openIncident(let open):
-                    metrics.incidentOpenSinceMicros.store(open.openedAtMicros, ordering: .relaxed)
-                    metrics.incidentCause.store(IncidentDetector.Cause.allCases.firstIndex(of: open.cause) ?? -1, ordering: .relaxed)
-                    guard let connection else { continue }
-                    do throws(PostgresError) {
-                        let wasOpen = incidentID != nil
-                        incidentID = try IncidentStore.open(open, on: connection)
-                        if !wasOpen, let index = IncidentDetector.Cause.allCases.firstIndex(of: open.cause) {
-                            metrics.incidentsOpened[index].wrappingIncrement(ordering: .relaxed)
-                        }
-                    } catch {
-                        metrics.failures.wrappingIncrement(ordering: .relaxed)
-                    }
+                    let writeStarted = WallClock.nowMicros()
+                    openIncident(open, on: connection)
+                    databaseMicros += WallClock.nowMicros() - writeStarted
                 case .closeIncident(_, let ending, let at):
-                    metrics.incidentOpenSinceMicros.store(0, ordering: .relaxed)
-                    metrics.incidentCause.store(-1, ordering: .relaxed)
-                    guard let connection else { continue }
                     let writeStarted = WallClock.nowMicros()
                     closeIncident(ending, atMicros: at, on: connection)
                     databaseMicros += WallClock.nowMicros() - writeStarted
@@ -181,6 +171,10 @@ final class LivenessMonitor: @unchecked Sendable {
                     adopted += record(transitions, heldByIncident: coordinator.openIncident == nil ? nil : incidentID, with: &coordinator, on: connection)
                     databaseMicros += WallClock.nowMicros() - writeStarted
                 }
+            }
+            if role != .follower, coordinator.openIncident == nil, now >= nextOrphanCheckMicros {
+                nextOrphanCheckMicros = now + 5_000_000
+                closeIncident(.orphaned, atMicros: now, on: connection)
             }
             // After the tick's writes: statuses adopted from the database (a transition another
             // collector recorded first) are what readers see.
@@ -196,9 +190,31 @@ final class LivenessMonitor: @unchecked Sendable {
         scratch.withUnsafeMutableBufferPointer { ring.pop(into: $0.baseAddress!, maximum: $0.count) }
     }
 
+    /// Records an incident that opened (or finds the one open in the cluster); the transitions
+    /// recorded from now on are held for it. Without a database it holds nothing: notifying is
+    /// the safe side.
+    private func openIncident(_ open: IncidentDetector.Open, on connection: PostgresConnection?) {
+        metrics.incidentOpenSinceMicros.store(open.openedAtMicros, ordering: .relaxed)
+        metrics.incidentCause.store(IncidentDetector.Cause.allCases.firstIndex(of: open.cause) ?? -1, ordering: .relaxed)
+        guard let connection else { return }
+        do throws(PostgresError) {
+            let wasOpen = incidentID != nil
+            incidentID = try IncidentStore.open(open, on: connection)
+            if !wasOpen, let index = IncidentDetector.Cause.allCases.firstIndex(of: open.cause) {
+                metrics.incidentsOpened[index].wrappingIncrement(ordering: .relaxed)
+            }
+        } catch {
+            metrics.failures.wrappingIncrement(ordering: .relaxed)
+        }
+    }
+
     /// Closes the open incident (found in the database when this monitor did not open it) and
-    /// releases what it held; a failure leaves it open in the database for the next attempt.
-    private func closeIncident(_ ending: IncidentDetector.Ending, atMicros: Int64, on connection: PostgresConnection) {
+    /// releases what it held; a failure leaves it open in the database, and the acting monitor
+    /// closes it as `orphaned` within 5 s (so held notifications are never left held).
+    private func closeIncident(_ ending: IncidentDetector.Ending, atMicros: Int64, on connection: PostgresConnection?) {
+        metrics.incidentOpenSinceMicros.store(0, ordering: .relaxed)
+        metrics.incidentCause.store(-1, ordering: .relaxed)
+        guard let connection else { return }
         do throws(PostgresError) {
             var found = incidentID
             if found == nil { found = try IncidentStore.openID(on: connection) }

@@ -499,7 +499,8 @@ CREATE INDEX notification_closed_idx ON notification (updated_at) WHERE state IN
 
 -- One row per incident: when the monitor decided the problem was the network's or its own
 -- (`cause`: late_burst, lost_traffic, arrivals_fell), how many applications had gone late in the
--- window that opened it, and when and why it closed (`ending`: traffic_returned, maximum_hold)
+-- window that opened it, and when and why it closed (`ending`: traffic_returned, maximum_hold, or
+-- orphaned: left open by a monitor that stopped)
 -- with how many applications its grouped notification named.
 CREATE TABLE incident (
     id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -507,7 +508,7 @@ CREATE TABLE incident (
     cause              text NOT NULL CHECK (cause IN ('late_burst', 'lost_traffic', 'arrivals_fell')),
     late_in_window     integer NOT NULL DEFAULT 0,
     closed_at          timestamptz,
-    ending             text CHECK (ending IN ('traffic_returned', 'maximum_hold')),
+    ending             text CHECK (ending IN ('traffic_returned', 'maximum_hold', 'orphaned')),
     applications_down  integer,
     CHECK ((closed_at IS NULL) = (ending IS NULL))
 );

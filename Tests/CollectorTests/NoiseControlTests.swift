@@ -155,6 +155,15 @@ struct NoiseControlTests {
         try connection.query("UPDATE application SET reminded_at = now() - interval '2 seconds', remind_every_ms = NULL")
         #expect(try Reminders.queueDue(defaultEveryMillis: 0, on: connection) == 0, "no default: no reminder")
         #expect(try Reminders.queueDue(defaultEveryMillis: 1_000, on: connection) == 1)
+        // While its down is held (a silence or an incident), no reminder; once decided, they resume.
+        try connection.query("""
+            UPDATE application SET reminded_at = now() - interval '2 seconds';
+            INSERT INTO notification (event, application_id, status_change_id, payload, state)
+                SELECT 'down', application_id, id, '{}', 'held' FROM status_change;
+            """)
+        #expect(try Reminders.queueDue(defaultEveryMillis: 1_000, on: connection) == 0)
+        try connection.query("UPDATE notification SET state = 'silenced' WHERE state = 'held'")
+        #expect(try Reminders.queueDue(defaultEveryMillis: 1_000, on: connection) == 1)
     }
 }
 
@@ -334,6 +343,8 @@ extension IncidentHoldIntegrationTests {
         #expect((grouped?["incident"] as? [String: Any])?["ending"] as? String == "orphaned")
         #expect((grouped?["applications"] as? [[String: Any]])?.compactMap { $0["app"] as? String } == ["\(harness.applications[1].uuid)"])
         #expect(try harness.connection.query("SELECT ending, applications_down FROM incident") == [["orphaned", "1"]])
+        #expect(try harness.connection.query("SELECT reminded_at IS NOT NULL FROM application WHERE id = \(id)") == [["t"]],
+                "the grouped release starts the reminder period")
         #expect(try harness.connection.query("SELECT count(*) FROM notification WHERE state = 'held'") == [["0"]])
     }
 }

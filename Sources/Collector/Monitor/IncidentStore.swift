@@ -97,6 +97,9 @@ public enum IncidentStore {
                        'run_duration_ms', NULL, 'last_heartbeat', NULL, 'labels', '{}'::json, 'silenced', false, 'log_tail', NULL)::text,
                    1, closed.id
             FROM per_channel, closed),
+        reminded AS (
+            -- The grouped release is the announcement: reminders start a period after it.
+            UPDATE application SET reminded_at = now() WHERE id IN (SELECT id FROM still_down) AND EXISTS (SELECT 1 FROM closed)),
         deliveries AS (
             INSERT INTO notification_delivery (notification_id, channel_id, application_id)
             SELECT per_channel.notification_id, per_channel.channel_id, NULL FROM per_channel, closed)

@@ -23,7 +23,9 @@ enum Reminders {
                 WHERE status_change.application_id = application.id ORDER BY at DESC, id DESC LIMIT 1) AS change
             WHERE application.status = 'down' AND NOT application.auto_registered
               AND coalesce(application.remind_every_ms, $1::integer) > 0 AND change.to_status = 'down'
-              AND application.id <> ALL ($2::int[])),
+              AND application.id <> ALL ($2::int[])
+              -- Not while its down is held (a silence or an incident): the release announces it.
+              AND NOT EXISTS (SELECT 1 FROM notification AS held WHERE held.status_change_id = change.id AND held.state = 'held')),
         due AS (
             UPDATE application SET reminded_at = now()
             FROM latest

@@ -173,7 +173,7 @@ struct ChannelDeliveryTests {
             on: harness.connection)
         #expect(TestNotification.send(to: channel.channel, publicURL: nil) == nil)
         harness.sender.send(harness.record(1, sequence: 1))
-        let mail = { (try? FileManager.default.contentsOfDirectory(atPath: directory + "/mail").sorted()) ?? [] }
+        let mail = { (try? FileManager.default.contentsOfDirectory(atPath: directory + "/mail").filter { !$0.hasPrefix(".") }.sorted()) ?? [] }
         #expect(waitUntil(8) { mail().count >= 2 })
         let messages = mail().compactMap { try? String(contentsOfFile: directory + "/mail/" + $0, encoding: .utf8) }
         #expect(messages.count == 2)

@@ -27,7 +27,10 @@ class Store:
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else ""
         head = (f"X-Envelope-From: {envelope.mail_from}\r\nX-Envelope-To: {','.join(envelope.rcpt_tos)}\r\n"
                 f"X-Authenticated-As: {login}\r\n")
-        (directory / f"{self.count}.eml").write_bytes(head.encode() + envelope.original_content)
+        # Written aside, then renamed: a reader that lists the directory never sees a half-written message.
+        partial = directory / f".{self.count}.eml.partial"
+        partial.write_bytes(head.encode() + envelope.original_content)
+        partial.rename(directory / f"{self.count}.eml")
         return "250 OK stored"
 
 

@@ -157,8 +157,11 @@ enum StatusPage {
         body += "<div class=\"table\"><table><tr><th>state</th><th>name</th><th>last heartbeat</th><th>since</th><th class=\"wide\">expects</th><th class=\"wide\">uuid</th></tr>\n"
         for application in applications {
             let profile = application.profile
-            body += "<tr><td>\(badge(application.status.description))\(application.silenceID == nil ? "" : " " + silencedTag)</td>"
+            // The silenced mark goes with the name, which wraps: beside the state it would widen a
+            // column that does not, past a phone's width.
+            body += "<tr><td>\(badge(application.status.description))</td>"
                 + "<td class=\"name\"><a href=\"/apps/\(profile.uuid)\">\(escape(profile.name))</a>"
+                + (application.silenceID == nil ? "" : " <span class=\"muted silenced\">silenced</span>")
                 + (profile.labels.isEmpty ? "" : " <span class=\"muted\">\(escape(labelText(profile.labels)))</span>") + "</td>"
                 + "<td>\(application.lastHeartbeatMicros.map { ago($0, nowMicros) } ?? "never")</td>"
                 + "<td>\(application.sinceMicros.map { ago($0, nowMicros) } ?? "—")</td>"

@@ -37,7 +37,7 @@ struct SilenceAPITests {
             let live = try object(try httpRequest(port: running.port, "/v1/apps/\(uuid)"))
             #expect(live["silence_id"] as? Int == id)
             #expect(try httpRequest(port: running.port, "/apps/\(uuid)").text.contains("by silence \(id)"))
-            #expect(try httpRequest(port: running.port, "/").text.contains(">silenced</span>"))
+            #expect(try httpRequest(port: running.port, "/").text.contains("<span class=\"muted silenced\">silenced</span>"))
 
             let recurring = try object(try call(
                 running, "POST", "/v1/silences", #"{"labels":{"team":"db"},"cron":"0 2 * * 0","duration_ms":7200000,"time_zone":"Europe/Berlin"}"#))

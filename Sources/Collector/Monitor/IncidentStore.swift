@@ -34,15 +34,16 @@ public enum IncidentStore {
         }
     }
 
-    /// Records `open` (or finds the incident already open in the cluster); returns its id.
-    static func open(_ open: IncidentDetector.Open, on connection: PostgresConnection) throws(PostgresError) -> Int64? {
+    /// Records `open` (or finds the incident already open in the cluster); returns its id, and
+    /// whether this call recorded it (a monitor that takes over finds its predecessor's).
+    static func open(_ open: IncidentDetector.Open, on connection: PostgresConnection) throws(PostgresError) -> (id: Int64?, recorded: Bool) {
         let inserted = try connection.execute("""
             INSERT INTO incident (opened_at, cause, late_in_window) VALUES (to_timestamp($1::bigint / 1000000.0), $2, $3::integer)
             ON CONFLICT ((closed_at IS NULL)) WHERE closed_at IS NULL DO NOTHING
             RETURNING id
             """, [String(open.openedAtMicros), open.cause.rawValue, String(open.lateInWindow)])
-        if let id = inserted.rows.first?.int64("id") { return id }
-        return try connection.execute("SELECT id FROM incident WHERE closed_at IS NULL").rows.first?.int64("id")
+        if let id = inserted.rows.first?.int64("id") { return (id, true) }
+        return (try openID(on: connection), false)
     }
 
     /// The statement that closes an incident. Parameters: its id, the ending, when (Unix µs), the

@@ -198,9 +198,9 @@ final class LivenessMonitor: @unchecked Sendable {
         metrics.incidentCause.store(IncidentDetector.Cause.allCases.firstIndex(of: open.cause) ?? -1, ordering: .relaxed)
         guard let connection else { return }
         do throws(PostgresError) {
-            let wasOpen = incidentID != nil
-            incidentID = try IncidentStore.open(open, on: connection)
-            if !wasOpen, let index = IncidentDetector.Cause.allCases.firstIndex(of: open.cause) {
+            let (id, recorded) = try IncidentStore.open(open, on: connection)
+            incidentID = id
+            if recorded, let index = IncidentDetector.Cause.allCases.firstIndex(of: open.cause) {
                 metrics.incidentsOpened[index].wrappingIncrement(ordering: .relaxed)
             }
         } catch {

@@ -125,14 +125,14 @@ struct AppCommand: ParsableCommand {
             abstract: "List applications in id order: uuid, status, last heartbeat, name (under a header row).",
             discussion: "Statuses are as stored (the monitor's latest transition); a running collector's /v1/apps is current to its last sweep.")
         @OptionGroup var database: DatabaseOption
-        @Option(help: "Only this status: new, up, late, down or paused.") var state: String?
+        @Option(help: "Only this status: new, up, late, down, paused or short.") var state: String?
         @Option(help: "Only names starting with this.") var prefix: String?
         @Flag(help: "Print a JSON array of applications, with the fields of GET /v1/apps (as stored).") var json = false
 
         func run() throws {
             var status: LivenessStatus?
             if let state {
-                guard let parsed = LivenessStatus(label: state) else { usage("--state: \(state) is not one of new, up, late, down, paused") }
+                guard let parsed = LivenessStatus(label: state) else { usage("--state: \(state) is not one of \(LivenessStatus.allCases.map(\.description).joined(separator: ", "))") }
                 status = parsed
             }
             let connection = try database.connect()

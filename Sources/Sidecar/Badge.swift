@@ -54,6 +54,7 @@ struct Badge: Equatable {
         switch status {
         case .up: Badge(label: label, message: "up", color: .brightgreen)
         case .late: Badge(label: label, message: "late", color: .yellow)
+        case .short: Badge(label: label, message: "short", color: .yellow)
         case .down: Badge(label: label, message: "down", color: .red)
         case .paused: Badge(label: label, message: "paused", color: .lightgrey)
         case .new: Badge(label: label, message: "new", color: .lightgrey)

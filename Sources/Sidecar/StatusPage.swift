@@ -94,7 +94,7 @@ enum StatusPage {
         Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
-    static let colours: [LivenessStatus: String] = [.down: "#c62828", .late: "#e65100", .new: "#546e7a", .paused: "#6d4c41", .up: "#2e7d32"]
+    static let colours: [LivenessStatus: String] = [.down: "#c62828", .late: "#e65100", .new: "#546e7a", .paused: "#6d4c41", .short: "#827717", .up: "#2e7d32"]
 
     /// The page around `body`: head, styles (readable from 390 px wide up), heading.
     static func document(title: String, downCount: Int, body: String) -> String {

@@ -45,7 +45,7 @@ enum UptimeAPI {
     /// The figures of one window as JSON members: the ratio (null when nothing counted) and the
     /// time in each status, in milliseconds.
     static func figures(_ uptime: Uptime) -> String {
-        "\"uptime\":\(uptime.ratio.map { "\($0)" } ?? "null"),\"up_ms\":\(uptime.upMicros / 1_000),\"late_ms\":\(uptime.lateMicros / 1_000),"
+        "\"uptime\":\(uptime.ratio.map { "\($0)" } ?? "null"),\"up_ms\":\(uptime.upMicros / 1_000),\"late_ms\":\(uptime.lateMicros / 1_000),\"short_ms\":\(uptime.shortMicros / 1_000),"
             + "\"down_ms\":\(uptime.downMicros / 1_000),\"paused_ms\":\(uptime.pausedMicros / 1_000),\"new_ms\":\(uptime.newMicros / 1_000),"
             + "\"counted_ms\":\(uptime.countedMicros / 1_000)"
     }

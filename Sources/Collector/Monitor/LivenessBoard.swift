@@ -12,6 +12,9 @@ public struct LivenessBoard {
     private var machines: [LivenessMachine]
     private var policies: [LivenessPolicy]
     private var nextDeadline: [Int64]
+    /// The instances of each application whose `min_instances` is above 1 (few: a dictionary, not
+    /// a column of a million empty entries).
+    private var quorums = [Int: InstanceQuorum]()
     /// How many applications are in each status (by raw value), kept as they change: the
     /// incident hold asks how many are up each tick, without a pass over the board.
     private var statusCounts = [Int](repeating: 0, count: LivenessStatus.allCases.count)
@@ -36,23 +39,60 @@ public struct LivenessBoard {
     /// Application ids the board holds.
     public var capacity: Int { machines.count }
 
-    /// Sets application `id`'s policy (from the registry).
+    /// Sets application `id`'s policy (from the registry). A change of `min_instances` is judged
+    /// at the next sweep.
     public mutating func setPolicy(_ policy: LivenessPolicy, for id: Int) {
+        let quorumChanged = policy.minInstances != policies[id].minInstances
         policies[id] = policy
-        nextDeadline[id] = Self.deadline(of: machines[id], policy)
+        if policy.minInstances > 1 {
+            if quorums[id] == nil { quorums[id] = InstanceQuorum(minimum: Int(policy.minInstances)) }
+            quorums[id]!.setMinimum(Int(policy.minInstances))
+        } else {
+            quorums[id] = nil
+        }
+        nextDeadline[id] = quorumChanged && machines[id].isUp ? .min : deadline(of: id)
     }
+
+    /// Application `id`'s instances, when its `min_instances` is above 1.
+    public func quorum(for id: Int) -> InstanceQuorum? { quorums[id] }
 
     /// The state of application `id`.
     public func machine(for id: Int) -> LivenessMachine { machines[id] }
 
-    /// Applies a record to application `id`.
+    /// Applies a record to application `id`, from `instance` when known (a remote last-seen time
+    /// names none). Under a quorum, a `stop` that leaves other instances counted is no pause: it
+    /// counts as a record of the application.
     public mutating func receive(
-        _ kind: RecordKind, for id: Int, atMicros: Int64, recordIntervalMillis: UInt32
+        _ kind: RecordKind, for id: Int, atMicros: Int64, recordIntervalMillis: UInt32, instance: UInt32? = nil
     ) -> LivenessTransition? {
-        let transition = machines[id].receive(kind, atMicros: atMicros, recordIntervalMillis: recordIntervalMillis, policy: policies[id])
-        nextDeadline[id] = Self.deadline(of: machines[id], policies[id])
+        var kind = kind
+        var quorumMet = true
+        if quorums[id] != nil {
+            if let instance, kind == .stop {
+                if quorums[id]!.stopped(instance, atMicros: atMicros) { kind = .beat }
+            } else if let instance {
+                let expiry = policies[id].expectation.deadlines(
+                    afterArrivalMicros: atMicros, recordIntervalMicros: Int64(recordIntervalMillis) * 1_000)?.down ?? .max
+                quorums[id]!.heard(instance, atMicros: atMicros, expiresAtMicros: expiry)
+            }
+            quorumMet = quorums[id]!.isMet(atMicros: atMicros)
+        }
+        let transition = machines[id].receive(
+            kind, atMicros: atMicros, recordIntervalMillis: recordIntervalMillis, policy: policies[id], quorumMet: quorumMet)
+        nextDeadline[id] = deadline(of: id)
         if let transition { counted(transition.from, transition.to) }
         return transition
+    }
+
+    /// Instance `instance` of application `id` was heard at `atMicros` at another collector (its
+    /// record itself reaches the board as a last-seen time, or as an event).
+    public mutating func heard(_ instance: UInt32, for id: Int, atMicros: Int64) {
+        guard quorums[id] != nil else { return }
+        let expiry = policies[id].expectation.deadlines(
+            afterArrivalMicros: atMicros, recordIntervalMicros: machines[id].recordIntervalMicros)?.down ?? .max
+        quorums[id]!.heard(instance, atMicros: atMicros, expiresAtMicros: expiry)
+        // Judged at the next sweep: this may meet the quorum again.
+        if machines[id].status == .short { nextDeadline[id] = .min }
     }
 
     /// A board with room for ids below `capacity`, keeping every application's state and policy.
@@ -63,6 +103,7 @@ public struct LivenessBoard {
             board.policies[id] = policies[id]
             board.nextDeadline[id] = nextDeadline[id]
         }
+        board.quorums = quorums
         board.statusCounts = statusCounts
         board.statusCounts[Int(LivenessStatus.new.rawValue)] += board.capacity - capacity
         return board
@@ -75,7 +116,8 @@ public struct LivenessBoard {
         guard machines[id].status != status else { return }
         counted(machines[id].status, status)
         machines[id].adopt(status, nowMicros: nowMicros, sinceMicros: sinceMicros)
-        nextDeadline[id] = Self.deadline(of: machines[id], policies[id])
+        // Under a quorum, the next sweep checks the adopted status against the instances heard.
+        nextDeadline[id] = quorums[id] != nil && machines[id].isUp ? .min : deadline(of: id)
     }
 
     /// Every transition due by `nowMicros`, in application order, appended to `transitions`.
@@ -90,7 +132,7 @@ public struct LivenessBoard {
             if arrival > machines[id].lastSeenMicros,
                 let transition = machines[id].receive(
                     .beat, atMicros: arrival, recordIntervalMillis: UInt32(clamping: machines[id].recordIntervalMicros / 1_000),
-                    policy: policies[id])
+                    policy: policies[id], quorumMet: quorums[id]?.isMet(atMicros: arrival) ?? true)
             {
                 counted(transition.from, transition.to)
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
@@ -99,8 +141,22 @@ public struct LivenessBoard {
                 counted(transition.from, transition.to)
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
             }
-            nextDeadline[id] = Self.deadline(of: machines[id], policies[id])
+            if machines[id].isUp, let transition = judgeQuorum(of: id, nowMicros: nowMicros) {
+                counted(transition.from, transition.to)
+                transitions.append(PendingTransition(applicationID: id, transition: transition))
+            }
+            nextDeadline[id] = deadline(of: id)
         }
+    }
+
+    /// `up` ↔ `short` for application `id` as its instances stand at `nowMicros`: short from the
+    /// moment the quorum was lost, up again as soon as it is met (an application whose
+    /// `min_instances` went back to 1 is up).
+    private mutating func judgeQuorum(of id: Int, nowMicros: Int64) -> LivenessTransition? {
+        guard quorums[id] != nil else { return machines[id].quorumChanged(met: true, atMicros: nowMicros) }
+        let lostAt = quorums[id]!.forgetExpired(atMicros: nowMicros)
+        let met = quorums[id]!.isMet(atMicros: nowMicros)
+        return machines[id].quorumChanged(met: met, atMicros: met ? nowMicros : lostAt ?? nowMicros)
     }
 
     /// Every application's state for readers, ids 0 up to `count` (at most ``capacity``);
@@ -124,11 +180,16 @@ public struct LivenessBoard {
             nextDeadlineMicros: nextDeadline[id] == Self.never ? nil : nextDeadline[id], lastRun: machine.lastRun)
     }
 
-    private static func deadline(of machine: LivenessMachine, _ policy: LivenessPolicy) -> Int64 {
-        var deadline = machine.lateDeadline(policy) ?? machine.downDeadline(policy) ?? never
-        if let started = machine.runStartedMicros, let maximum = policy.maxRunMicros, machine.status == .up || machine.status == .late {
+    /// When application `id` must next be looked at: its late or down deadline, the end of an
+    /// open run's maximum, or (while up under a quorum) the moment an instance stops counting.
+    private func deadline(of id: Int) -> Int64 {
+        let machine = machines[id]
+        let policy = policies[id]
+        var deadline = machine.lateDeadline(policy) ?? machine.downDeadline(policy) ?? Self.never
+        if let started = machine.runStartedMicros, let maximum = policy.maxRunMicros, machine.isUp || machine.status == .late {
             deadline = min(deadline, started + maximum)
         }
+        if machine.isUp, let expiry = quorums[id]?.nextExpiry { deadline = min(deadline, expiry) }
         return deadline
     }
 }

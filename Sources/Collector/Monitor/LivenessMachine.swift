@@ -11,22 +11,26 @@ public struct LivenessPolicy: Equatable, Sendable {
     public var downAfter: UInt16
     /// `up_after`: consecutive on-time records before a `down` application is `up` again.
     public var upAfter: UInt16
+    /// `min_instances`: distinct instances that must report for `up` rather than `short`
+    /// (1: any record will do; ``InstanceQuorum``).
+    public var minInstances: UInt16
 
     /// The values `down_after` and `up_after` may take (the registry's CHECK).
     public static let thresholdRange: ClosedRange<Int> = 1...1_000
 
-    public init(expectation: Expectation, maxRunMicros: Int64? = nil, downAfter: Int = 1, upAfter: Int = 1) {
+    public init(expectation: Expectation, maxRunMicros: Int64? = nil, downAfter: Int = 1, upAfter: Int = 1, minInstances: Int = 1) {
         self.expectation = expectation
         self.maxRunMicros = maxRunMicros
         self.downAfter = UInt16(clamping: max(1, downAfter))
         self.upAfter = UInt16(clamping: max(1, upAfter))
+        self.minInstances = UInt16(clamping: max(1, minInstances))
     }
 
     /// A record every `intervalMicros` (0: the record's own), then `graceMicros` before `down`.
-    public init(intervalMicros: Int64, graceMicros: Int64, maxRunMicros: Int64? = nil, downAfter: Int = 1, upAfter: Int = 1) {
+    public init(intervalMicros: Int64, graceMicros: Int64, maxRunMicros: Int64? = nil, downAfter: Int = 1, upAfter: Int = 1, minInstances: Int = 1) {
         self.init(
             expectation: .every(intervalMicros: intervalMicros, graceMicros: graceMicros), maxRunMicros: maxRunMicros,
-            downAfter: downAfter, upAfter: upAfter)
+            downAfter: downAfter, upAfter: upAfter, minInstances: minInstances)
     }
 
     /// The grace, µs.
@@ -43,6 +47,7 @@ public struct LivenessPolicy: Equatable, Sendable {
 ///                         └──────────────────── record ─────────────────────┘
 ///   any ── fail ──▶ down        any ── stop ──▶ paused ── record ──▶ up
 ///   up (run open longer than max_run) ──▶ down
+///   up ◀── enough instances again / fewer than min_instances ──▶ short   (instance quorum)
 /// ```
 ///
 /// Deadlines count from the record's arrival, as the policy's ``Expectation`` answers (for an
@@ -57,6 +62,10 @@ public struct LivenessPolicy: Equatable, Sendable {
 /// - **up_after N**: a `down` application stays down until N consecutive on-time `beat` or
 ///   `success` records (each within interval + grace of the one before; a `start` neither counts
 ///   nor breaks the streak); a late record restarts the count at 1, a `fail` at 0.
+///
+/// Instance quorum: `short` is `up` with fewer instances than `min_instances` reporting; it has
+/// the same deadlines. The board's ``InstanceQuorum`` says whether a record leaves the quorum met
+/// (`quorumMet`), and ``quorumChanged(met:atMicros:)`` moves `up` and `short` between records.
 public struct LivenessMachine: Equatable, Sendable {
     public private(set) var status: LivenessStatus
     /// Arrival of the latest record (Unix µs); `Int64.min` before any.
@@ -85,16 +94,19 @@ public struct LivenessMachine: Equatable, Sendable {
         self.status = status
     }
 
-    /// The deadlines in force under `policy` while up or late (nil when it has none).
+    /// Whether the application is heard from in time: `up`, or `short` of instances.
+    public var isUp: Bool { status == .up || status == .short }
+
+    /// The deadlines in force under `policy` while up, short or late (nil when it has none).
     private func deadlines(_ policy: LivenessPolicy) -> (late: Int64, down: Int64)? {
-        guard status == .up || status == .late else { return nil }
+        guard isUp || status == .late else { return nil }
         return policy.expectation.deadlines(
             afterArrivalMicros: lastSeenMicros, recordIntervalMicros: recordIntervalMicros, missedBeforeDown: Int(policy.downAfter))
     }
 
     /// When the application goes `late` if nothing arrives (nil when it has no deadline).
     public func lateDeadline(_ policy: LivenessPolicy) -> Int64? {
-        guard status == .up else { return nil }
+        guard isUp else { return nil }
         return deadlines(policy)?.late
     }
 
@@ -104,9 +116,10 @@ public struct LivenessMachine: Equatable, Sendable {
     }
 
     /// Applies a record of `kind` that arrived at `atMicros`, promising its next within
-    /// `recordIntervalMillis` (0 = the registry's).
+    /// `recordIntervalMillis` (0 = the registry's); `quorumMet` is false when, with this record,
+    /// fewer instances than `min_instances` report (the record then brings `short`, not `up`).
     public mutating func receive(
-        _ kind: RecordKind, atMicros: Int64, recordIntervalMillis: UInt32, policy: LivenessPolicy
+        _ kind: RecordKind, atMicros: Int64, recordIntervalMillis: UInt32, policy: LivenessPolicy, quorumMet: Bool = true
     ) -> LivenessTransition? {
         // Whether this record came on time after the previous one (toward `up_after`): before the
         // previous record's single-miss down deadline.
@@ -146,7 +159,12 @@ public struct LivenessMachine: Equatable, Sendable {
                 guard onTimeRecords >= policy.upAfter else { return nil }
             }
             onTimeRecords = 0
-            (target, reason) = (.up, .heartbeat)
+            target = quorumMet ? .up : .short
+            reason = switch (status, target) {
+            case (.short, .up): .instancesReturned
+            case (.up, .short): .instancesMissing
+            default: .heartbeat
+            }
         }
         guard target != status else { return nil }
         defer {
@@ -162,15 +180,28 @@ public struct LivenessMachine: Equatable, Sendable {
         self.status = status
         self.sinceMicros = sinceMicros ?? nowMicros
         (consecutiveFails, onTimeRecords) = (0, 0)
-        if status == .up || status == .late { lastSeenMicros = max(lastSeenMicros, nowMicros) }
-        if status != .up && status != .late { runStartedMicros = nil }
+        if isUp || status == .late { lastSeenMicros = max(lastSeenMicros, nowMicros) } else { runStartedMicros = nil }
+    }
+
+    /// Moves `up` to `short` when the quorum is no longer met at `atMicros`, and `short` to `up`
+    /// when it is again; nothing in any other status (a record decides those).
+    public mutating func quorumChanged(met: Bool, atMicros: Int64) -> LivenessTransition? {
+        let transition: LivenessTransition
+        switch (status, met) {
+        case (.up, false): transition = LivenessTransition(from: .up, to: .short, atMicros: atMicros, reason: .instancesMissing)
+        case (.short, true): transition = LivenessTransition(from: .short, to: .up, atMicros: atMicros, reason: .instancesReturned)
+        default: return nil
+        }
+        status = transition.to
+        sinceMicros = atMicros
+        return transition
     }
 
     /// Checks the clock: the transition whose deadline has passed by `nowMicros`, if any (one step
     /// at a time: an application silent for interval + grace goes `late`, then at the next check
     /// `down`, each at its own deadline).
     public mutating func check(nowMicros: Int64, policy: LivenessPolicy) -> LivenessTransition? {
-        if status == .up || status == .late, let started = runStartedMicros, let maximum = policy.maxRunMicros,
+        if isUp || status == .late, let started = runStartedMicros, let maximum = policy.maxRunMicros,
             nowMicros >= started + maximum
         {
             runStartedMicros = nil
@@ -182,9 +213,11 @@ public struct LivenessMachine: Equatable, Sendable {
             return LivenessTransition(from: status, to: .down, atMicros: started + maximum, reason: .runTimeout)
         }
         if let deadline = lateDeadline(policy), nowMicros >= deadline {
-            status = .late
-            sinceMicros = deadline
-            return LivenessTransition(from: .up, to: .late, atMicros: deadline, reason: .missedInterval)
+            defer {
+                status = .late
+                sinceMicros = deadline
+            }
+            return LivenessTransition(from: status, to: .late, atMicros: deadline, reason: .missedInterval)
         }
         if status == .late, let deadline = downDeadline(policy), nowMicros >= deadline {
             onTimeRecords = 0

@@ -10,6 +10,9 @@ public enum LivenessStatus: UInt8, CaseIterable, Sendable, CustomStringConvertib
     case down = 3
     /// It sent `stop` (graceful shutdown), or an operator paused it; no alert until it is heard again.
     case paused = 4
+    /// Heard from, but by fewer distinct instances than its `min_instances` (instance quorum);
+    /// otherwise like `up`. Named so as not to clash with the monitor's own `degraded` role.
+    case short = 5
 
     /// The name stored in PostgreSQL and shown by the API.
     public var description: String {
@@ -19,6 +22,7 @@ public enum LivenessStatus: UInt8, CaseIterable, Sendable, CustomStringConvertib
         case .late: "late"
         case .down: "down"
         case .paused: "paused"
+        case .short: "short"
         }
     }
 
@@ -50,6 +54,10 @@ public enum TransitionReason: String, Sendable {
     case operatorPause = "operator_pause"
     /// An operator resumed it: it waits for its next record (`new`, no deadline).
     case operatorResume = "operator_resume"
+    /// Fewer instances than its `min_instances` are reporting (up → short).
+    case instancesMissing = "instances_missing"
+    /// Enough instances report again (short → up).
+    case instancesReturned = "instances_returned"
 }
 
 /// One change of status, as the monitor records it exactly once.

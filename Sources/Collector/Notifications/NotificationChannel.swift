@@ -35,7 +35,7 @@ public struct NotificationChannel: Sendable, Equatable {
 
     /// The events a channel can filter on: the statuses a transition enters, and the events of
     /// loss-aware delivery (which only channels that name them take).
-    public static let knownEvents = ["new", "up", "late", "down", "paused"] + DeliveryEvent.allCases.map(\.rawValue)
+    public static let knownEvents = LivenessStatus.allCases.map(\.description) + DeliveryEvent.allCases.map(\.rawValue)
 
     /// Why a channel was refused: the field, and what it must be.
     public struct Invalid: Error, Equatable, CustomStringConvertible {

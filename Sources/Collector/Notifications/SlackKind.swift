@@ -11,11 +11,11 @@ public enum SlackKind: NotificationKind {
         try KindSupport.requireHTTPURL(channel, "url")
     }
 
-    /// Attachment colours: green up, amber late, red down, grey otherwise.
+    /// Attachment colours: green up, amber late or short, red down, grey otherwise.
     static func color(_ status: String) -> String {
         switch status {
         case "up": "#2eb886"
-        case "late": "#daa038"
+        case "late", "short": "#daa038"
         case "down": "#a30200"
         default: "#808080"
         }

@@ -88,7 +88,7 @@ public struct LiveStatus: Sendable {
     }
 
     /// The order the status page lists states in: the ones that need a person first.
-    public static let worstFirst: [LivenessStatus] = [.down, .late, .new, .paused, .up]
+    public static let worstFirst: [LivenessStatus] = [.down, .late, .short, .new, .paused, .up]
 
     /// Up to `limit` enabled applications, worst state first (``worstFirst``), then by name; only
     /// `status` when given.

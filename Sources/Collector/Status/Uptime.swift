@@ -3,21 +3,22 @@
 /// which it was not down.
 ///
 /// `late` counts as up: the application missed its interval but is within its grace, and no
-/// alert has gone out. Time `paused` (by `stop` or an operator) and time `new` (registered, never
+/// alert has gone out. So does `short` (fewer instances than its `min_instances`, but serving). Time `paused` (by `stop` or an operator) and time `new` (registered, never
 /// heard from, and any time before it was registered) do not count: uptime = 1 − down /
 /// (window − paused − new). A window with no counted time has no uptime (`nil`), not 100 %.
 public struct Uptime: Equatable, Sendable {
     /// Microseconds spent in each status within the window.
     public var upMicros: Int64 = 0
     public var lateMicros: Int64 = 0
+    public var shortMicros: Int64 = 0
     public var downMicros: Int64 = 0
     public var pausedMicros: Int64 = 0
     public var newMicros: Int64 = 0
 
     public init() {}
 
-    /// The time that counts: up, late and down.
-    public var countedMicros: Int64 { upMicros + lateMicros + downMicros }
+    /// The time that counts: up, short, late and down.
+    public var countedMicros: Int64 { upMicros + shortMicros + lateMicros + downMicros }
 
     /// 1 − down / counted; nil when nothing counted.
     public var ratio: Double? {
@@ -29,6 +30,7 @@ public struct Uptime: Equatable, Sendable {
         switch status {
         case .up: upMicros += micros
         case .late: lateMicros += micros
+        case .short: shortMicros += micros
         case .down: downMicros += micros
         case .paused: pausedMicros += micros
         case .new: newMicros += micros

@@ -1,0 +1,84 @@
+/// The instances of one application with a `min_instances` above 1, as a plain value: which of
+/// them count now, and whether they are enough (`Spec/liveness.md`, "Instance quorum").
+///
+/// - An instance (the record's `instance`) counts from its record until the down deadline that
+///   record would have alone (interval: arrival + interval + grace), so one killed instance leaves
+///   the count within one interval + grace of its last record.
+/// - A `stop` takes its instance out of the count at once and *excuses* one place: the quorum
+///   needed is `min_instances` less the excused places (at least 1). The next instance not counted
+///   before fills an excused place again. So a rolling restart — each instance stops, and its
+///   successor starts under a new instance id — never runs short, and an instance stopped on
+///   purpose is not missed; a crashed one is.
+/// - The application is paused only when a `stop` leaves no instance counted.
+/// - At most ``capacity`` instances are tracked: more already meet any quorum (`min_instances` is
+///   at most 1,000), and the collector limits instances per application before the monitor
+///   (`--app-max-instances`).
+public struct InstanceQuorum: Equatable, Sendable {
+    /// The instances that count, with when each stops counting (Unix µs; `Int64.max`: never).
+    public private(set) var expiries: [UInt32: Int64] = [:]
+    /// Places excused by `stop` records and not filled again (at most `minimum`).
+    public private(set) var excused = 0
+    /// `min_instances`.
+    public private(set) var minimum: Int
+
+    /// How many instances are tracked at most.
+    public static let capacity = 2_048
+
+    public init(minimum: Int) {
+        self.minimum = max(1, minimum)
+    }
+
+    /// Takes a new `min_instances`, keeping the instances heard.
+    public mutating func setMinimum(_ minimum: Int) {
+        self.minimum = max(1, minimum)
+        excused = min(excused, self.minimum)
+    }
+
+    /// How many instances must count for the quorum: `min_instances` less the excused places.
+    public var needed: Int { max(1, minimum - excused) }
+
+    /// How many instances count at `nowMicros`.
+    public func counted(atMicros nowMicros: Int64) -> Int {
+        expiries.values.reduce(0) { $0 + ($1 > nowMicros ? 1 : 0) }
+    }
+
+    /// Whether the instances counted at `nowMicros` are enough.
+    public func isMet(atMicros nowMicros: Int64) -> Bool { counted(atMicros: nowMicros) >= needed }
+
+    /// The earliest time a counted instance stops counting (nil: none will).
+    public var nextExpiry: Int64? {
+        expiries.values.filter { $0 != .max }.min()
+    }
+
+    /// Instance `instance` was heard at `atMicros`; it counts until `expiresAtMicros`.
+    public mutating func heard(_ instance: UInt32, atMicros: Int64, expiresAtMicros: Int64) {
+        if let current = expiries[instance], current > atMicros {
+            expiries[instance] = max(current, expiresAtMicros)
+            return
+        }
+        // Not counted before (new, or its time had passed): it fills an excused place.
+        if expiries[instance] == nil, expiries.count >= Self.capacity { return }
+        if excused > 0 { excused -= 1 }
+        expiries[instance] = expiresAtMicros
+    }
+
+    /// Instance `instance` sent `stop`: it leaves the count and, if it was tracked, excuses a
+    /// place (a `stop` naming an instance never heard, or one long gone, excuses nothing).
+    /// Returns whether any instance still counts at `atMicros`.
+    public mutating func stopped(_ instance: UInt32, atMicros: Int64) -> Bool {
+        if expiries.removeValue(forKey: instance) != nil { excused = min(minimum, excused + 1) }
+        return counted(atMicros: atMicros) > 0
+    }
+
+    /// Forgets the instances whose time has passed by `nowMicros` (they would fill an excused
+    /// place when heard again, as any instance not counted). Returns when the quorum was first
+    /// lost among those times, if it was.
+    public mutating func forgetExpired(atMicros nowMicros: Int64) -> Int64? {
+        var lostAt: Int64?
+        for expiry in expiries.values.filter({ $0 <= nowMicros }).sorted() where lostAt == nil && !isMet(atMicros: expiry) {
+            lostAt = expiry
+        }
+        expiries = expiries.filter { $0.value > nowMicros }
+        return lostAt
+    }
+}

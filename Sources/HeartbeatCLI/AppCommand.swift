@@ -63,7 +63,9 @@ struct AppCommand: ParsableCommand {
                 try ApplicationStore.create(
                     name: name, intervalMillis: intervalMs, schedule: schedule, graceMillis: graceMs, maxRunMillis: maxRunMs, signed: signed,
                     labels: labels,
-                    noise: NoiseSettings(downAfter: noise.downAfter ?? 1, upAfter: noise.upAfter ?? 1, remindEveryMillis: noise.remindEveryMs),
+                    noise: NoiseSettings(
+                        downAfter: noise.downAfter ?? 1, upAfter: noise.upAfter ?? 1, remindEveryMillis: noise.remindEveryMs,
+                        minInstances: noise.minInstances ?? 1),
                     on: connection)
             }
             let pingKey = secret.map(PingKey.hex(for:))
@@ -89,19 +91,21 @@ struct AppCommand: ParsableCommand {
         }
     }
 
-    /// The noise controls `add` and `set` take (Spec/liveness.md, "Thresholds").
+    /// The noise controls `add` and `set` take (Spec/liveness.md, "Thresholds", "Instance quorum").
     struct NoiseOptions: ParsableArguments {
         @Option(help: "Consecutive missed deadlines (or fail records) before it is down (1-1000; default 1). Late shows at the first.")
         var downAfter: Int?
         @Option(help: "Consecutive on-time records before a down application is up again (1-1000; default 1).") var upAfter: Int?
         @Option(help: "While down, notify again every this many ms (0: never; default: the collector's --remind-every).")
         var remindEveryMs: Int?
+        @Option(help: "Distinct instances that must report for it to be up; with fewer, but some, it is short (1-1000; default 1).")
+        var minInstances: Int?
     }
 
     struct SetNoise: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set",
-            abstract: "Change an application's thresholds or reminder period; prints it.",
+            abstract: "Change an application's thresholds, instance quorum or reminder period; prints it.",
             discussion: "Like PATCH /v1/apps/{uuid}; options not given stay as they are.")
         @OptionGroup var database: DatabaseOption
         @Argument(help: "The application's UUID.") var uuid: String
@@ -113,7 +117,7 @@ struct AppCommand: ParsableCommand {
             if remindDefault, noise.remindEveryMs != nil { throw ValidationError("--remind-every-ms and --remind-default: one or the other") }
             let changes = ApplicationStore.Changes(
                 downAfter: noise.downAfter, upAfter: noise.upAfter,
-                remindEveryMillis: remindDefault ? .some(nil) : noise.remindEveryMs.map { .some($0) })
+                remindEveryMillis: remindDefault ? .some(nil) : noise.remindEveryMs.map { .some($0) }, minInstances: noise.minInstances)
             let connection = try database.connect()
             let (record, _) = try store { try ApplicationStore.update(parsed, changes, on: connection) }
             printRecord(record)
@@ -176,7 +180,7 @@ struct AppCommand: ParsableCommand {
                 "max_run_ms": record.maxRunMillis.map { $0 as Any } ?? NSNull(), "signed": record.signed, "enabled": record.enabled,
                 "last_heartbeat": time(record.lastHeartbeatMicros), "last_run_ms": record.lastRunMillis.map { $0 as Any } ?? NSNull(),
                 "last_run_at": time(record.lastRunAtMicros), "created_at": time(record.createdAtMicros), "labels": record.labels,
-                "down_after": record.noise.downAfter, "up_after": record.noise.upAfter,
+                "down_after": record.noise.downAfter, "up_after": record.noise.upAfter, "min_instances": record.noise.minInstances,
                 "remind_every_ms": record.noise.remindEveryMillis.map { $0 as Any } ?? NSNull(),
             ]
         }
@@ -287,7 +291,7 @@ private func printRecord(_ record: ApplicationRecord) {
     }
     print("grace_ms: \(record.graceMillis)  max_run_ms: \(record.maxRunMillis.map(String.init) ?? "none")")
     let remind = record.noise.remindEveryMillis.map { $0 == 0 ? "never" : String($0) } ?? "default"
-    print("down_after: \(record.noise.downAfter)  up_after: \(record.noise.upAfter)  remind_every_ms: \(remind)")
+    print("down_after: \(record.noise.downAfter)  up_after: \(record.noise.upAfter)  min_instances: \(record.noise.minInstances)  remind_every_ms: \(remind)")
     print("signed: \(record.signed ? "yes" : "no")  enabled: \(record.enabled ? "yes" : "no")")
     print("last_heartbeat: \(lastHeartbeat(record))")
     if let run = record.lastRunMillis { print("last_run_ms: \(run)") }

@@ -31,7 +31,7 @@ enum APIModels {
             "enabled": record.enabled, "last_heartbeat": timestamp(record.lastHeartbeatMicros),
             "last_run_ms": record.lastRunMillis.map { $0 as Any } ?? NSNull(), "last_run_at": timestamp(record.lastRunAtMicros),
             "created_at": timestamp(record.createdAtMicros), "labels": record.labels,
-            "down_after": record.noise.downAfter, "up_after": record.noise.upAfter,
+            "down_after": record.noise.downAfter, "up_after": record.noise.upAfter, "min_instances": record.noise.minInstances,
             "remind_every_ms": record.noise.remindEveryMillis.map { $0 as Any } ?? NSNull(),
         ]
         if let secret {

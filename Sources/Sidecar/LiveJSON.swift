@@ -43,6 +43,8 @@ enum LiveJSON {
         if let run = application.lastRun { json.append(decimal: Int64(run.durationMicros / 1_000)) } else { json.append("null") }
         json.append(",\"max_run_ms\":")
         if let maximum = profile.maxRunMillis { json.append(decimal: Int64(maximum)) } else { json.append("null") }
+        json.append(",\"min_instances\":")
+        json.append(decimal: Int64(profile.noise.minInstances))
         json.append(",\"name\":")
         string(profile.name, into: &json)
         json.append(",\"next_deadline\":")

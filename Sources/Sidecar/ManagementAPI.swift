@@ -11,12 +11,13 @@ enum ManagementAPI {
         router.post("/v1/apps") { request, _ -> Response in
             try shared.requireAdmin(request)
             let (body, _, _) = try await SidecarContext.jsonBody(
-                request, as: CreateBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "signed", "labels", "down_after", "up_after", "remind_every_ms"])
+                request, as: CreateBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "signed", "labels", "down_after", "up_after", "remind_every_ms", "min_instances"])
             let (record, secret) = try await shared.registryWrite { connection in
                 try ApplicationStore.create(
                     name: body.name, intervalMillis: body.interval_ms, schedule: body.schedule?.spec, graceMillis: body.grace_ms ?? 30_000,
                     maxRunMillis: body.max_run_ms, signed: body.signed ?? false, labels: body.labels ?? [:],
-                    noise: NoiseSettings(downAfter: body.down_after ?? 1, upAfter: body.up_after ?? 1, remindEveryMillis: body.remind_every_ms),
+                    noise: NoiseSettings(downAfter: body.down_after ?? 1, upAfter: body.up_after ?? 1, remindEveryMillis: body.remind_every_ms,
+                        minInstances: body.min_instances ?? 1),
                     on: connection)
             }
             shared.cache.invalidate()
@@ -28,13 +29,13 @@ enum ManagementAPI {
             try shared.requireAdmin(request)
             let uuid = try StatusAPI.applicationUUID(context)
             let (body, present, nulls) = try await SidecarContext.jsonBody(
-                request, as: PatchBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "enabled", "signed", "labels", "down_after", "up_after", "remind_every_ms"])
+                request, as: PatchBody.self, allowed: ["name", "interval_ms", "schedule", "grace_ms", "max_run_ms", "enabled", "signed", "labels", "down_after", "up_after", "remind_every_ms", "min_instances"])
             for field in nulls where field != "max_run_ms" && field != "remind_every_ms" { throw APIError.badRequest("\(field): may not be null") }
             let changes = ApplicationStore.Changes(
                 name: body.name, intervalMillis: body.interval_ms, schedule: body.schedule?.spec, graceMillis: body.grace_ms,
                 maxRunMillis: present.contains("max_run_ms") ? .some(body.max_run_ms) : nil, enabled: body.enabled, signed: body.signed, labels: body.labels,
                 downAfter: body.down_after, upAfter: body.up_after,
-                remindEveryMillis: present.contains("remind_every_ms") ? .some(body.remind_every_ms) : nil)
+                remindEveryMillis: present.contains("remind_every_ms") ? .some(body.remind_every_ms) : nil, minInstances: body.min_instances)
             let (record, secret) = try await shared.registryWrite { try ApplicationStore.update(uuid, changes, on: $0) }
             shared.cache.invalidate()
             return SidecarContext.json(.ok, APIModels.encode(APIModels.application(record, secret: secret)))
@@ -92,6 +93,8 @@ enum ManagementAPI {
         let up_after: Int?
         /// Absent or null: the collector's `--remind-every`; 0: never.
         let remind_every_ms: Int?
+        /// Distinct instances that must report for `up` (default 1).
+        let min_instances: Int?
     }
 
     /// `PATCH /v1/apps/{uuid}`: absent fields stay as they are; `max_run_ms: null` removes the limit,
@@ -111,5 +114,6 @@ enum ManagementAPI {
         let down_after: Int?
         let up_after: Int?
         let remind_every_ms: Int?
+        let min_instances: Int?
     }
 }

@@ -311,7 +311,7 @@ final class LivenessMonitor: @unchecked Sendable {
         let since = withSince
             ? "(SELECT (extract(epoch FROM max(at)) * 1000000)::bigint FROM status_change WHERE application_id = application.id)"
             : "NULL::bigint"
-        let query = "SELECT id, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, down_after, up_after, status, \(since) AS since_us FROM application"
+        let query = "SELECT id, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, down_after, up_after, min_instances, status, \(since) AS since_us FROM application"
         try connection.forEachRow(query) { row in
             guard let id = row.int("id"), let grace = row.int64("grace_ms"), let statusText = row["status"], let status = LivenessStatus(label: statusText)
             else { return }
@@ -322,7 +322,7 @@ final class LivenessMonitor: @unchecked Sendable {
             let expectation = Expectation(intervalMillis: interval, schedule: schedule, graceMillis: grace)
             let policy = LivenessPolicy(
                 expectation: expectation, maxRunMicros: row.int64("max_run_ms").map { $0 * 1_000 }, downAfter: row.int("down_after") ?? 1,
-                upAfter: row.int("up_after") ?? 1)
+                upAfter: row.int("up_after") ?? 1, minInstances: row.int("min_instances") ?? 1)
             each((id, policy, status, row.int64("since_us")))
         }
     }

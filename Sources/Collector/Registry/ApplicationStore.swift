@@ -28,7 +28,8 @@ public struct ApplicationRecord: Sendable, Equatable {
 }
 
 /// An application's noise controls as registered: `down_after`, `up_after` (Spec/liveness.md,
-/// "Thresholds") and `remind_every_ms` (Spec/notifications.md, "Reminders").
+/// "Thresholds"), `min_instances` ("Instance quorum") and `remind_every_ms`
+/// (Spec/notifications.md, "Reminders").
 public struct NoiseSettings: Sendable, Equatable {
     /// Consecutive missed deadlines (or `fail` records) before `down`.
     public var downAfter: Int
@@ -36,12 +37,18 @@ public struct NoiseSettings: Sendable, Equatable {
     public var upAfter: Int
     /// The reminder period while down, ms: nil follows the collector's `--remind-every`, 0 never.
     public var remindEveryMillis: Int?
+    /// Distinct instances that must report for `up` (fewer, but some: `short`).
+    public var minInstances: Int
 
-    public init(downAfter: Int = 1, upAfter: Int = 1, remindEveryMillis: Int? = nil) {
+    public init(downAfter: Int = 1, upAfter: Int = 1, remindEveryMillis: Int? = nil, minInstances: Int = 1) {
         self.downAfter = downAfter
         self.upAfter = upAfter
         self.remindEveryMillis = remindEveryMillis
+        self.minInstances = minInstances
     }
+
+    /// The values `min_instances` may take (the registry's CHECK).
+    public static let minInstancesRange: ClosedRange<Int> = 1...1_000
 
     /// The shortest reminder period, ms (the schema's CHECK).
     public static let minimumRemindMillis = 1_000
@@ -149,7 +156,7 @@ public enum ApplicationStore {
     /// What an application's JSON and list rows read, by these names.
     static let columns = """
         id, uuid::text AS uuid, name, status, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, secret IS NOT NULL AS signed, is_active,
-        down_after, up_after, remind_every_ms, labels::text AS labels, (extract(epoch FROM last_heartbeat) * 1000000)::bigint AS last_heartbeat_us, last_run_ms,
+        down_after, up_after, remind_every_ms, min_instances, labels::text AS labels, (extract(epoch FROM last_heartbeat) * 1000000)::bigint AS last_heartbeat_us, last_run_ms,
         (extract(epoch FROM last_run_at) * 1000000)::bigint AS last_run_at_us,
         (extract(epoch FROM created_at) * 1000000)::bigint AS created_at_us
         """
@@ -164,7 +171,9 @@ public enum ApplicationStore {
             maxRunMillis: row.int("max_run_ms"), signed: row.bool("signed") ?? false, enabled: row.bool("is_active") ?? false,
             lastHeartbeatMicros: row.int64("last_heartbeat_us"), lastRunMillis: row.int64("last_run_ms"),
             lastRunAtMicros: row.int64("last_run_at_us"), createdAtMicros: created, labels: ApplicationLabels.decode(row["labels"]),
-            noise: NoiseSettings(downAfter: row.int("down_after") ?? 1, upAfter: row.int("up_after") ?? 1, remindEveryMillis: row.int("remind_every_ms")))
+            noise: NoiseSettings(
+                downAfter: row.int("down_after") ?? 1, upAfter: row.int("up_after") ?? 1, remindEveryMillis: row.int("remind_every_ms"),
+                minInstances: row.int("min_instances") ?? 1))
     }
 
     /// The most code points a name may have: the schema's `length(name)` counts code points, so the
@@ -201,7 +210,7 @@ public enum ApplicationStore {
     /// Checks the policy fields the way the schema does, with messages an operator can act on.
     public static func validate(
         name: String?, intervalMillis: Int?, graceMillis: Int?, maxRunMillis: Int??, schedule: ScheduleSpec? = nil,
-        labels: [String: String]? = nil, downAfter: Int? = nil, upAfter: Int? = nil, remindEveryMillis: Int?? = nil
+        labels: [String: String]? = nil, downAfter: Int? = nil, upAfter: Int? = nil, remindEveryMillis: Int?? = nil, minInstances: Int? = nil
     ) throws(StoreError) {
         if let labels, let problem = ApplicationLabels.problem(labels) { throw .invalid("labels", problem) }
         if let name, let problem = nameProblem(name) { throw .invalid("name", problem) }
@@ -217,6 +226,10 @@ public enum ApplicationStore {
         let thresholds = LivenessPolicy.thresholdRange
         if let downAfter, !thresholds.contains(downAfter) { throw .invalid("down_after", "from \(thresholds.lowerBound) to \(thresholds.upperBound) consecutive misses") }
         if let upAfter, !thresholds.contains(upAfter) { throw .invalid("up_after", "from \(thresholds.lowerBound) to \(thresholds.upperBound) consecutive on-time records") }
+        if let minInstances, !NoiseSettings.minInstancesRange.contains(minInstances) {
+            let range = NoiseSettings.minInstancesRange
+            throw .invalid("min_instances", "from \(range.lowerBound) to \(range.upperBound) distinct instances")
+        }
         if let remind = remindEveryMillis, let value = remind, value != 0, !(NoiseSettings.minimumRemindMillis...2_147_483_647).contains(value) {
             throw .invalid("remind_every_ms", "0 (never), from \(NoiseSettings.minimumRemindMillis) to 2147483647 milliseconds, or null (the collector's default)")
         }
@@ -234,21 +247,21 @@ public enum ApplicationStore {
     ) throws(StoreError) -> (ApplicationRecord, ApplicationSecret?) {
         try validate(
             name: name, intervalMillis: intervalMillis, graceMillis: graceMillis, maxRunMillis: .some(maxRunMillis), schedule: schedule, labels: labels,
-            downAfter: noise.downAfter, upAfter: noise.upAfter, remindEveryMillis: .some(noise.remindEveryMillis))
+            downAfter: noise.downAfter, upAfter: noise.upAfter, remindEveryMillis: .some(noise.remindEveryMillis), minInstances: noise.minInstances)
         let interval = schedule == nil ? intervalMillis ?? defaultIntervalMillis : nil
         let secret: ApplicationSecret? = signed ? .random() : nil
         let rows = try run(connection) {
             try $0.execute("""
                 INSERT INTO application (uuid, name, secret, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, labels, provisioned,
-                                         down_after, up_after, remind_every_ms)
+                                         down_after, up_after, remind_every_ms, min_instances)
                 VALUES ($1::uuid, $2, decode($3, 'hex'), $4::integer, $5, $6, $7::integer, $8::integer, $9::jsonb, $10::boolean,
-                        $11::integer, $12::integer, $13::integer)
+                        $11::integer, $12::integer, $13::integer, $14::integer)
                 RETURNING \(columns)
                 """,
                 [
                     "\(uuid)", name, secret?.hexString, interval.map(String.init), schedule?.cron, schedule?.timeZone,
                     String(graceMillis), maxRunMillis.map(String.init), ApplicationLabels.encode(labels), provisioned ? "true" : "false",
-                    String(noise.downAfter), String(noise.upAfter), noise.remindEveryMillis.map(String.init),
+                    String(noise.downAfter), String(noise.upAfter), noise.remindEveryMillis.map(String.init), String(noise.minInstances),
                 ])
         }
         guard let created = rows.first.flatMap(record) else { throw .database(PostgresError(operation: "insert", message: "no row returned")) }
@@ -292,11 +305,13 @@ public enum ApplicationStore {
         public var upAfter: Int?
         /// `.some(nil)` follows the collector's default again.
         public var remindEveryMillis: Int??
+        public var minInstances: Int?
         public init(
             name: String? = nil, intervalMillis: Int? = nil, schedule: ScheduleSpec? = nil, graceMillis: Int? = nil, maxRunMillis: Int?? = nil,
             enabled: Bool? = nil, signed: Bool? = nil, labels: [String: String]? = nil, downAfter: Int? = nil, upAfter: Int? = nil,
-            remindEveryMillis: Int?? = nil
+            remindEveryMillis: Int?? = nil, minInstances: Int? = nil
         ) {
+            self.minInstances = minInstances
             self.labels = labels
             self.downAfter = downAfter
             self.upAfter = upAfter
@@ -320,7 +335,7 @@ public enum ApplicationStore {
         try validate(
             name: changes.name, intervalMillis: changes.intervalMillis, graceMillis: changes.graceMillis, maxRunMillis: changes.maxRunMillis,
             schedule: changes.schedule, labels: changes.labels, downAfter: changes.downAfter, upAfter: changes.upAfter,
-            remindEveryMillis: changes.remindEveryMillis)
+            remindEveryMillis: changes.remindEveryMillis, minInstances: changes.minInstances)
         // Each column keeps its value unless its "set" flag is true; one statement, all parameters.
         let newSecret: ApplicationSecret? = changes.signed == true ? .random() : nil
         let maxRun: Int?? = changes.maxRunMillis
@@ -340,6 +355,7 @@ public enum ApplicationStore {
                     down_after = coalesce($13::integer, down_after),
                     up_after = coalesce($14::integer, up_after),
                     remind_every_ms = CASE WHEN $15::boolean THEN $16::integer ELSE remind_every_ms END,
+                    min_instances = coalesce($17::integer, min_instances),
                     secret = CASE WHEN $8::boolean IS NULL THEN secret
                                   WHEN $8::boolean AND NOT current.was_signed THEN decode($9, 'hex')
                                   WHEN $8::boolean THEN secret
@@ -356,6 +372,7 @@ public enum ApplicationStore {
                     changes.signed.map { $0 ? "true" : "false" }, newSecret?.hexString, changes.schedule?.cron, changes.schedule?.timeZone,
                     changes.labels.map(ApplicationLabels.encode), changes.downAfter.map(String.init), changes.upAfter.map(String.init),
                     changes.remindEveryMillis == nil ? "false" : "true", changes.remindEveryMillis.flatMap { $0 }.map(String.init),
+                    changes.minInstances.map(String.init),
                 ])
         }
         guard let row = rows.first, let updated = record(row) else { throw .notFound }

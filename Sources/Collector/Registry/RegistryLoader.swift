@@ -53,7 +53,7 @@ public final class RegistryLoader: @unchecked Sendable {
             // Row by row: a million applications never sit in memory twice over.
             try connection.forEachRow("""
                 SELECT id, uuid::text AS uuid, name, interval_ms, schedule_cron, schedule_time_zone, grace_ms, max_run_ms, is_active,
-                       down_after, up_after, remind_every_ms, CASE WHEN labels <> '{}'::jsonb THEN labels::text END AS labels, encode(secret, 'hex') AS secret,
+                       down_after, up_after, remind_every_ms, min_instances, CASE WHEN labels <> '{}'::jsonb THEN labels::text END AS labels, encode(secret, 'hex') AS secret,
                        CASE WHEN previous_secret_expires_at IS NULL OR previous_secret_expires_at > now()
                             THEN encode(previous_secret, 'hex') END AS previous_secret,
                        CASE WHEN previous_secret_expires_at > now()
@@ -74,7 +74,8 @@ public final class RegistryLoader: @unchecked Sendable {
                     createdAtMicros: row.int64("created_us") ?? 0,
                     schedule: ScheduleSpec(row)?.cached, labels: ApplicationLabels.decode(row["labels"]),
                     noise: NoiseSettings(
-                        downAfter: row.int("down_after") ?? 1, upAfter: row.int("up_after") ?? 1, remindEveryMillis: row.int("remind_every_ms"))))
+                        downAfter: row.int("down_after") ?? 1, upAfter: row.int("up_after") ?? 1, remindEveryMillis: row.int("remind_every_ms"),
+                        minInstances: row.int("min_instances") ?? 1)))
             }
             silences = try SilenceStore.load(connection)
             try connection.query("COMMIT")

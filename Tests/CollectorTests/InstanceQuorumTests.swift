@@ -65,12 +65,18 @@ struct InstanceQuorumTests {
         #expect(log == ["new->short@0s:heartbeat", "short->up@3s:instances_returned"])
     }
 
+    @Test("a record's move into short waits for the sweep: an instance that reports before it is judged makes it up at once")
+    func shortHeldForTheSweep() {
+        let log = run([.record(.beat, instance: 1, at: 0), .record(.beat, instance: 2, at: 1), .record(.beat, instance: 3, at: 2), .sweep(at: 3)])
+        #expect(log == ["new->up@2s:heartbeat"])
+    }
+
     @Test("one of three killed: short one interval + grace after its last record, up when it returns")
     func oneKilled() {
         // Instance 3 (beating at 2, 12, 22 s) stops after 22 s: it counts until 37 s.
         let log = run(Self.beats(from: 0, to: 30, skipping: 3, after: 20) + [.sweep(at: 37)] + Self.beats(from: 40, to: 50, skipping: 3, after: 20)
             + [.record(.beat, instance: 3, at: 61), .sweep(at: 62)])
-        #expect(log == ["new->short@0s:heartbeat", "short->up@2s:instances_returned", "up->short@37s:instances_missing",
+        #expect(log == ["new->up@2s:heartbeat", "up->short@37s:instances_missing",
                         "short->up@61s:instances_returned"])
     }
 
@@ -88,7 +94,7 @@ struct InstanceQuorumTests {
             .record(.beat, instance: 13, at: 44), .sweep(at: 46),
             .record(.beat, instance: 11, at: 54), .record(.beat, instance: 12, at: 54), .record(.beat, instance: 13, at: 54), .sweep(at: 63),
         ]
-        #expect(run(events) == ["new->short@0s:heartbeat", "short->up@2s:instances_returned"])
+        #expect(run(events) == ["new->up@2s:heartbeat"])
     }
 
     @Test("every instance stops: paused only at the last stop; the first record after is up, with the stopped places excused")
@@ -97,7 +103,7 @@ struct InstanceQuorumTests {
             .record(.stop, instance: 1, at: 5), .record(.stop, instance: 2, at: 6), .record(.stop, instance: 3, at: 7),
             .record(.beat, instance: 21, at: 20), .sweep(at: 21), .record(.beat, instance: 22, at: 22), .record(.beat, instance: 23, at: 23),
         ])
-        #expect(log == ["new->short@0s:heartbeat", "short->up@2s:instances_returned", "up->paused@7s:stopped", "paused->up@20s:heartbeat"])
+        #expect(log == ["new->up@2s:heartbeat", "up->paused@7s:stopped", "paused->up@20s:heartbeat"])
     }
 
     @Test("a stopped instance is excused, a crashed one is not: one stops, another dies → short")
@@ -107,7 +113,7 @@ struct InstanceQuorumTests {
             .record(.stop, instance: 1, at: 15), .record(.beat, instance: 3, at: 22), .sweep(at: 25), .sweep(at: 26),
             .record(.beat, instance: 3, at: 32), .sweep(at: 33),
         ]
-        #expect(run(events) == ["new->short@0s:heartbeat", "short->up@2s:instances_returned", "up->short@26s:instances_missing"])
+        #expect(run(events) == ["new->up@2s:heartbeat", "up->short@26s:instances_missing"])
     }
 
     @Test("an instance heard at another collector counts as one heard here")
@@ -116,21 +122,21 @@ struct InstanceQuorumTests {
             .record(.beat, instance: 1, at: 0), .remote(instance: 2, at: 0), .remote(instance: 3, at: 1), .sweep(at: 2),
             .record(.beat, instance: 1, at: 10), .remote(instance: 2, at: 10), .remote(instance: 3, at: 11), .sweep(at: 19),
         ])
-        #expect(log == ["new->short@0s:heartbeat", "short->up@2s:instances_returned"])
+        #expect(log == ["new->up@0s:heartbeat"])
     }
 
     @Test("all instances silent: late and down as for any application (short does not hide them)")
     func allSilent() {
         let log = run(Self.beats(from: 0, to: 0) + [.sweep(at: 12), .sweep(at: 20)])
-        #expect(log == ["new->short@0s:heartbeat", "short->up@2s:instances_returned", "up->late@12s:missed_interval", "late->down@17s:missed_grace"])
+        #expect(log == ["new->up@2s:heartbeat", "up->late@12s:missed_interval", "late->down@17s:missed_grace"])
     }
 
     @Test("min_instances lowered to 1 while short: up at the next sweep; raised while up: short")
     func minimumChanges() {
         let log = run([
-            .record(.beat, instance: 1, at: 0), .minimum(1), .sweep(at: 1), .record(.beat, instance: 1, at: 2), .minimum(2), .sweep(at: 3),
+            .record(.beat, instance: 1, at: 0), .sweep(at: 1), .minimum(1), .sweep(at: 2), .record(.beat, instance: 1, at: 3), .minimum(2), .sweep(at: 4),
         ])
-        #expect(log == ["new->short@0s:heartbeat", "short->up@1s:instances_returned", "up->short@3s:instances_missing"])
+        #expect(log == ["new->short@0s:heartbeat", "short->up@2s:instances_returned", "up->short@4s:instances_missing"])
     }
 
     @Test("min_instances 1: instances are not tracked and nothing is ever short")

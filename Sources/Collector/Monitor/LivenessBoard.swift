@@ -15,6 +15,8 @@ public struct LivenessBoard {
     /// The instances of each application whose `min_instances` is above 1 (few: a dictionary, not
     /// a column of a million empty entries).
     private var quorums = [Int: InstanceQuorum]()
+    /// Records' moves into `short`, held until the sweep (``holdingShort(_:for:)``).
+    private var heldShort = [Int: LivenessTransition]()
     /// How many applications are in each status (by raw value), kept as they change: the
     /// incident hold asks how many are up each tick, without a pass over the board.
     private var statusCounts = [Int](repeating: 0, count: LivenessStatus.allCases.count)
@@ -79,9 +81,28 @@ public struct LivenessBoard {
         }
         let transition = machines[id].receive(
             kind, atMicros: atMicros, recordIntervalMillis: recordIntervalMillis, policy: policies[id], quorumMet: quorumMet)
-        nextDeadline[id] = deadline(of: id)
         if let transition { counted(transition.from, transition.to) }
-        return transition
+        nextDeadline[id] = deadline(of: id)
+        guard let transition, quorums[id] != nil || heldShort[id] != nil else { return transition }
+        return holdingShort(transition, for: id)
+    }
+
+    /// Under a quorum, a record's move into `short` is held until the sweep judges the instances
+    /// as of the time every collector's arrivals are in (a leader sweeps only up to then), so an
+    /// instance heard at another collector a moment earlier is never missed. A later record's
+    /// transition merges with a held one: the application moves once, from where it was stored.
+    private mutating func holdingShort(_ transition: LivenessTransition, for id: Int) -> LivenessTransition? {
+        if let held = heldShort[id] {
+            heldShort[id] = nil
+            guard held.from != transition.to else { return nil }
+            return LivenessTransition(
+                from: held.from, to: transition.to, atMicros: transition.atMicros,
+                reason: transition.reason == .instancesReturned ? held.reason : transition.reason, runDurationMicros: transition.runDurationMicros)
+        }
+        guard transition.to == .short else { return transition }
+        heldShort[id] = transition
+        nextDeadline[id] = deadline(of: id)
+        return nil
     }
 
     /// Instance `instance` of application `id` was heard at `atMicros` at another collector (its
@@ -104,6 +125,7 @@ public struct LivenessBoard {
             board.nextDeadline[id] = nextDeadline[id]
         }
         board.quorums = quorums
+        board.heldShort = heldShort
         board.statusCounts = statusCounts
         board.statusCounts[Int(LivenessStatus.new.rawValue)] += board.capacity - capacity
         return board
@@ -113,6 +135,11 @@ public struct LivenessBoard {
     /// an operator's pause, another collector's transition). The clock restarts from `nowMicros`
     /// for an application that is up or late, so nothing is convicted for time it was not watched.
     public mutating func adopt(status: LivenessStatus, for id: Int, nowMicros: Int64, sinceMicros: Int64? = nil) {
+        // A move into short held for the sweep is still to come from the status it was stored in.
+        if let held = heldShort[id] {
+            guard held.from != status else { return }
+            heldShort[id] = nil
+        }
         guard machines[id].status != status else { return }
         counted(machines[id].status, status)
         machines[id].adopt(status, nowMicros: nowMicros, sinceMicros: sinceMicros)
@@ -137,6 +164,9 @@ public struct LivenessBoard {
                 counted(transition.from, transition.to)
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
             }
+            if let transition = releaseHeldEntry(of: id, nowMicros: nowMicros) {
+                transitions.append(PendingTransition(applicationID: id, transition: transition))
+            }
             while let transition = machines[id].check(nowMicros: nowMicros, policy: policies[id]) {
                 counted(transition.from, transition.to)
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
@@ -147,6 +177,17 @@ public struct LivenessBoard {
             }
             nextDeadline[id] = deadline(of: id)
         }
+    }
+
+    /// A held move into `short` (``holdingShort(_:for:)``), judged at `nowMicros`: into `up` when
+    /// the instances heard by then meet the quorum, else into `short` as held.
+    private mutating func releaseHeldEntry(of id: Int, nowMicros: Int64) -> LivenessTransition? {
+        guard let held = heldShort[id], nowMicros >= held.atMicros else { return nil }
+        heldShort[id] = nil
+        _ = quorums[id]?.forgetExpired(atMicros: nowMicros)
+        guard quorums[id]?.isMet(atMicros: nowMicros) ?? true, let up = machines[id].quorumChanged(met: true, atMicros: held.atMicros) else { return held }
+        counted(up.from, up.to)
+        return held.from == .up ? nil : LivenessTransition(from: held.from, to: .up, atMicros: held.atMicros, reason: held.reason)
     }
 
     /// `up` ↔ `short` for application `id` as its instances stand at `nowMicros`: short from the
@@ -190,6 +231,7 @@ public struct LivenessBoard {
             deadline = min(deadline, started + maximum)
         }
         if machine.isUp, let expiry = quorums[id]?.nextExpiry { deadline = min(deadline, expiry) }
+        if let held = heldShort[id] { deadline = min(deadline, held.atMicros) }
         return deadline
     }
 }

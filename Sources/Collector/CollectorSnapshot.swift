@@ -126,6 +126,9 @@ public struct CollectorSnapshot: Sendable, Encodable {
         public var valuesIgnored: UInt64 = 0
         /// Stream entries in a hot-state format this build cannot read (a mixed fleet mid-upgrade).
         public var entriesRefused: UInt64 = 0
+        /// Instances of applications under a quorum shared, and sightings dropped (queue full).
+        public var instancesShared: UInt64 = 0
+        public var instancesDropped: UInt64 = 0
         public var transitionsPublished: UInt64 = 0
         public var publicationsDropped: UInt64 = 0
     }

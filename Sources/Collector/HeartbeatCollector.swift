@@ -409,6 +409,8 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.hotState.remoteArrivals = hot.remoteArrivalsForwarded.load(ordering: .relaxed)
         snapshot.hotState.valuesIgnored = hot.remoteValuesIgnored.load(ordering: .relaxed)
         snapshot.hotState.entriesRefused = hot.entriesRefused.load(ordering: .relaxed)
+        snapshot.hotState.instancesShared = hot.instancesShared.load(ordering: .relaxed)
+        snapshot.hotState.instancesDropped = hot.instancesDropped.load(ordering: .relaxed)
         snapshot.hotState.transitionsPublished = hot.transitionsPublished.load(ordering: .relaxed)
         snapshot.hotState.publicationsDropped = hot.publicationsDropped.load(ordering: .relaxed)
 

@@ -39,6 +39,8 @@ struct ServeCommand: ParsableCommand {
     var redisPrefix: String?
     @Option(help: "How often last-seen times are merged into and read from Redis, ms (50-10000). Env: HEARTBEAT_REDIS_SYNC_MS. Default: 200.")
     var redisSyncMs: Int?
+    @Option(help: "The Redis hot-state format this collector writes: 1 while other collectors still run a build that reads only version 1, else 2 (Spec/upgrading.md). Env: HEARTBEAT_HOT_STATE_VERSION. Default: 2.")
+    var hotStateVersion: Int?
     @Option(help: "This collector's name in Redis (monitor lease holder). Env: HEARTBEAT_COLLECTOR_ID. Default: HOST:PID:RANDOM.")
     var collectorID: String?
     @Option(help: "Make this URL a webhook channel that takes every transition (created or updated at start as channel \"webhook URL\"; repeat for several; more kinds: heartbeat channel add). Env: HEARTBEAT_WEBHOOK_URLS (comma-separated).")
@@ -222,6 +224,7 @@ struct ServeCommand: ParsableCommand {
         configuration.databaseReadURL = databaseReadURL ?? Environment.value("HEARTBEAT_DATABASE_READ_URL")
         configuration.redisURL = redisURL ?? Environment.value("HEARTBEAT_REDIS_URL")
         if let value = try integer(redisSyncMs, "HEARTBEAT_REDIS_SYNC_MS", "--redis-sync-ms") { configuration.redisSyncMillis = value }
+        if let value = try integer(hotStateVersion, "HEARTBEAT_HOT_STATE_VERSION", "--hot-state-version") { configuration.hotStateVersion = value }
         if let value = redisPrefix ?? Environment.value("HEARTBEAT_REDIS_PREFIX") { configuration.redisKeyPrefix = value }
         if let value = collectorID ?? Environment.value("HEARTBEAT_COLLECTOR_ID") { configuration.collectorID = value }
         configuration.webhookURLs = !webhookURL.isEmpty

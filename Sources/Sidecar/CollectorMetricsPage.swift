@@ -140,6 +140,12 @@ enum CollectorMetricsPage {
         page.counter(
             "heartbeat_redis_entries_refused_total", "Hot-state stream entries in a format this build does not read (a newer collector's), skipped.",
             hot.entriesRefused)
+        page.counter(
+            "heartbeat_redis_instances_shared_total", "Instances of applications under an instance quorum shared with the other collectors.",
+            hot.instancesShared)
+        page.counter(
+            "heartbeat_redis_instances_dropped_total", "Instance sightings dropped because the queue to the sync thread was full.",
+            hot.instancesDropped)
         page.gauge("heartbeat_redis_sync_lag_seconds", "Time since the last completed sync round.", hot.syncLagSeconds)
         page.counter("heartbeat_redis_sync_failures_total", "Failed sync rounds.", hot.syncFailures)
         page.counter("heartbeat_redis_members_pushed_total", "Last-seen times merged into Redis.", hot.membersPushed)

@@ -134,8 +134,8 @@ struct HotStateTests {
             _ = try writer.readReply()
         }
         let forwardedBefore = metrics.remoteArrivalsForwarded.load(ordering: .relaxed)
-        try entry(origin: "future", version: "2", micros: WallClock.nowMicros())
-        #expect(Self.waitFor(3) { metrics.entriesRefused.load(ordering: .relaxed) == 1 } != nil, "the version-2 entry is refused")
+        try entry(origin: "future", version: "3", micros: WallClock.nowMicros())
+        #expect(Self.waitFor(3) { metrics.entriesRefused.load(ordering: .relaxed) == 1 } != nil, "the version-3 entry is refused")
         usleep(300_000)
         #expect(metrics.remoteArrivalsForwarded.load(ordering: .relaxed) == forwardedBefore, "and nothing of it reaches the monitor")
         try entry(origin: "past", version: nil, micros: WallClock.nowMicros())
@@ -314,17 +314,20 @@ struct HotStateTests {
         let harness = try Harness { Self.useRedis(&$0, url: redisURL, prefix: prefix, id: "honest") }
         defer { harness.pipeline.shutdown() }
         let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        // The wire layout of Spec/hot-state.md, written by hand: seen = (id i32, µs i64), events = (id i32, kind u8, µs i64, interval u32).
+        // The wire layout of Spec/hot-state.md, written by hand: seen = (id i32, µs i64), events = (id i32, kind u8, µs i64, interval u32)
+        // (version 1, no `v`), instances = (id i32, instance u32, µs i64).
         func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.littleEndian) { Array($0) } }
         let seen = littleEndian(Int32.max) + littleEndian(now) + littleEndian(Int32(-5)) + littleEndian(now)
         let events = littleEndian(Int32.max - 1) + [3] + littleEndian(now) + littleEndian(UInt32(1_000))
+        let instances = littleEndian(Int32.max) + littleEndian(UInt32(7)) + littleEndian(now)
         let writer = try RedisConnection(url: redisURL)
         try writer.append(bytes: [
             Array("XADD".utf8), Array("\(prefix):updates".utf8), Array("*".utf8), Array("origin".utf8), Array("mallory".utf8),
             Array("events".utf8), events, Array("seen".utf8), seen, Array("upto".utf8), Array(String(now).utf8),
+            Array("instances".utf8), instances,
         ])
         _ = try writer.readReply()
-        let ignored = Self.waitFor(5) { harness.pipeline.hotStateMetrics.remoteValuesIgnored.load(ordering: .relaxed) >= 3 }
+        let ignored = Self.waitFor(5) { harness.pipeline.hotStateMetrics.remoteValuesIgnored.load(ordering: .relaxed) >= 4 }
         let count = harness.pipeline.hotStateMetrics.remoteValuesIgnored.load(ordering: .relaxed)
         #expect(ignored != nil, "ignored: \(count)")
         let reachable = harness.pipeline.hotStateMetrics.redisReachable.load(ordering: .relaxed)

@@ -109,6 +109,8 @@ struct MonitorCoordinatorTests {
         case .closeIncident(_, let ending, _): "incident close \(ending.rawValue)"
         case .recordTransitions(let transitions):
             "record " + transitions.map { "\($0.applicationID):\($0.transition.from)->\($0.transition.to)" }.joined(separator: " ")
+        case .shareInstances(let sightings):
+            "share " + sightings.map { "\($0.applicationID)/\($0.instance)" }.sorted().joined(separator: " ")
         }
     }
 

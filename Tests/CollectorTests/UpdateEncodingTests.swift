@@ -18,9 +18,38 @@ struct UpdateEncodingTests {
             HeartbeatRow(applicationID: 7, kind: .fail, instance: 0, sequence: 0, receivedAtMicros: 123, sentAtMicros: 0, status: 0, intervalMillis: 60_000),
             HeartbeatRow(applicationID: 9, kind: .stop, instance: 0, sequence: 0, receivedAtMicros: 456, sentAtMicros: 0, status: 0),
         ]
-        let packedEvents = UpdateEncoding.pack(events: events)
-        #expect(packedEvents.count == 34)
-        #expect(UpdateEncoding.unpackEvents(packedEvents) == events)
+        let packedV1 = UpdateEncoding.pack(events: events, version: 1)
+        #expect(packedV1.count == 34)
+        #expect(UpdateEncoding.unpackEvents(packedV1, version: 1) == events)
+
+        // Version 2: the instance follows, and version 1's reading takes instance 0.
+        let withInstances = events.map { row in
+            var row = row
+            row.instance = 0xDEAD_BEEF
+            return row
+        }
+        let packedV2 = UpdateEncoding.pack(events: withInstances, version: 2)
+        #expect(packedV2.count == 42)
+        #expect(Array(packedV2[17..<21]) == [0xEF, 0xBE, 0xAD, 0xDE], "instance last, little-endian")
+        #expect(UpdateEncoding.unpackEvents(packedV2, version: 2) == withInstances)
+        #expect(UpdateEncoding.unpackEvents(UpdateEncoding.pack(events: withInstances, version: 1), version: 1) == events)
+
+        let sightings = [
+            HeartbeatRow(applicationID: 3, kind: .beat, instance: 77, sequence: 0, receivedAtMicros: 1_764_470_000_000_001, sentAtMicros: 0, status: 0)
+        ]
+        let packedInstances = UpdateEncoding.pack(instances: sightings)
+        #expect(packedInstances.count == 16)
+        #expect(UpdateEncoding.unpackInstances(packedInstances) == sightings)
+        #expect(UpdateEncoding.unpackInstances(Array(packedInstances.dropLast())).isEmpty)
+    }
+
+    @Test("a round shares the latest sighting of each instance once")
+    func latestPerInstance() {
+        func row(_ id: Int32, _ instance: UInt32, _ at: Int64) -> HeartbeatRow {
+            HeartbeatRow(applicationID: id, kind: .beat, instance: instance, sequence: 0, receivedAtMicros: at, sentAtMicros: 0, status: 0)
+        }
+        let latest = HotStateSync.latestPerInstance([row(1, 5, 10), row(1, 5, 30), row(1, 5, 20), row(1, 6, 15), row(2, 5, 5)])
+        #expect(Set(latest.map { "\($0.applicationID)/\($0.instance)@\($0.receivedAtMicros)" }) == ["1/5@30", "1/6@15", "2/5@5"])
     }
 
     @Test("a truncated array or an unknown kind is skipped, never a crash")
@@ -35,21 +64,22 @@ struct UpdateEncodingTests {
     }
 }
 
-/// Which stream entries a collector reads: its own format version, and entries from before the
-/// version field existed (they were version 1).
+/// Which stream entries a collector reads: versions 1 and 2, and entries from before the version
+/// field existed (they were version 1).
 @Suite("Hot-state format version")
 struct HotStateFormatTests {
     static let cases: [(fields: [String: String], verdict: HotStateFormat.Verdict)] = [
-        ([:], .read),
-        (["origin": "a"], .read),
-        (["v": "1"], .read),
-        (["v": "2"], .refuse(version: "2")),
+        ([:], .read(version: 1)),
+        (["origin": "a"], .read(version: 1)),
+        (["v": "1"], .read(version: 1)),
+        (["v": "2"], .read(version: 2)),
+        (["v": "3"], .refuse(version: "3")),
         (["v": "0"], .refuse(version: "0")),
         (["v": ""], .refuse(version: "")),
         (["v": "one"], .refuse(version: "one")),
     ]
 
-    @Test("an entry is read only in this build's version; a missing version is version 1", arguments: cases)
+    @Test("an entry is read in the versions this build knows; a missing version is version 1", arguments: cases)
     func verdicts(_ fields: [String: String], _ verdict: HotStateFormat.Verdict) {
         #expect(HotStateFormat.verdict(on: fields.mapValues { Array($0.utf8) }) == verdict)
     }

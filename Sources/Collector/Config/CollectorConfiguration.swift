@@ -20,6 +20,9 @@ public struct CollectorConfiguration: Sendable {
     public var redisKeyPrefix = "heartbeat"
     /// How often the Redis hot state is synchronised (last-seen pushed and pulled), ms.
     public var redisSyncMillis = 200
+    /// The hot-state format version this collector writes (`--hot-state-version`): 1 while a fleet
+    /// still runs builds that read only version 1, else 2 (`Spec/upgrading.md`).
+    public var hotStateVersion = 2
     /// This collector's name in Redis (lease holder, stream origin); default host:pid:random.
     public var collectorID = CollectorConfiguration.defaultCollectorID()
     /// Webhook URLs every transition is POSTed to (`--webhook-url`, repeatable): at start each
@@ -183,6 +186,7 @@ public struct CollectorConfiguration: Sendable {
         try check(!redisKeyPrefix.isEmpty && redisKeyPrefix.count <= 100 && !redisKeyPrefix.contains(where: \.isWhitespace),
                   "--redis-prefix / HEARTBEAT_REDIS_PREFIX", redisKeyPrefix, "1 to 100 characters without spaces")
         try check((50...10_000).contains(redisSyncMillis), "--redis-sync-ms", redisSyncMillis, "50 to 10000 ms")
+        try check((1...2).contains(hotStateVersion), "--hot-state-version", hotStateVersion, "1 or 2")
         try check(!collectorID.isEmpty && collectorID.count <= 200, "--collector-id", collectorID, "1 to 200 characters")
         for (flag, value) in [("--public-url / HEARTBEAT_PUBLIC_URL", publicURL), ("--self-ping-url / HEARTBEAT_SELF_PING_URL", selfPingURL)] {
             guard let value else { continue }

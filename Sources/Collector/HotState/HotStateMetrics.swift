@@ -30,6 +30,10 @@ public final class HotStateMetrics: Sendable {
     public let entriesRefused = ManagedAtomic<UInt64>(0)
     /// Values read from Redis naming an application id outside this collector's registry, ignored.
     public let remoteValuesIgnored = ManagedAtomic<UInt64>(0)
+    /// Instances of applications under a quorum shared with the other collectors (format 2's
+    /// `instances`), and sightings dropped because the monitor's queue to the sync was full.
+    public let instancesShared = ManagedAtomic<UInt64>(0)
+    public let instancesDropped = ManagedAtomic<UInt64>(0)
     /// Times the monitor's remote feed was full (the arrivals are offered again next round).
     public let remoteFeedFull = ManagedAtomic<UInt64>(0)
     /// Transitions published on `heartbeat:transitions`, and publications dropped (queue full).

@@ -10,12 +10,13 @@ import Protocol
 ///    round, merged into the sorted set `<prefix>:last_seen` (member `application.id`, score Unix
 ///    µs) with variadic `ZADD … GT`, so a later arrival always wins whoever reports it;
 /// 2. **the same changes, as a delta** — one entry on the stream `<prefix>:updates` with this
-///    collector's id, its `start`/`success`/`fail`/`stop` records (which a time cannot carry) and
-///    the changed times, both packed as little-endian binary arrays (``UpdateEncoding``), the
-///    stream trimmed to the last ``streamRetentionMillis``;
+///    collector's id, its `start`/`success`/`fail`/`stop` records (which a time cannot carry), the
+///    changed times and (format 2) the instances of applications under a quorum its monitor heard,
+///    all packed as little-endian binary arrays (``UpdateEncoding``), the stream trimmed to the
+///    last ``streamRetentionMillis``;
 /// 3. **what the others sent** — new stream entries after its cursor (`XREAD`); entries of other
-///    collectors go to the monitor's remote feed, events before times, and times only when newer
-///    than what this collector received itself.
+///    collectors go to the monitor's remote feeds (instances to their own), events before times,
+///    and times only when newer than what this collector received itself.
 ///
 /// Reading deltas costs each collector the others' changes once, however many applications there
 /// are — not a re-read of every recent member each round.
@@ -46,6 +47,12 @@ final class HotStateSync: @unchecked Sendable {
     private let localEvents: RowRing
     /// Arrivals at other collectors, to the monitor.
     private let remoteFeed: RowRing
+    /// Instances of applications under a quorum: heard here (from the monitor, as beats naming
+    /// their instance), and heard elsewhere (to the monitor).
+    private let localInstances: RowRing
+    private let remoteInstances: RowRing
+    /// The format version this collector writes (``HotStateFormat``).
+    private let writeVersion: Int
     private let periodMicros: Int64
     private let metrics: HotStateMetrics
     /// The registry: an application id read from Redis must be one of its ids (1 up to its largest).
@@ -63,8 +70,12 @@ final class HotStateSync: @unchecked Sendable {
 
     init(
         url: String, keyPrefix: String, collectorID: String, lastSeen: LastSeenTable, localEvents: RowRing, remoteFeed: RowRing,
-        periodMillis: Int, metrics: HotStateMetrics, registry: RegistryHolder
+        periodMillis: Int, metrics: HotStateMetrics, registry: RegistryHolder, localInstances: RowRing = RowRing(capacity: 16),
+        remoteInstances: RowRing = RowRing(capacity: 16), writeVersion: Int = HotStateFormat.version
     ) {
+        self.localInstances = localInstances
+        self.remoteInstances = remoteInstances
+        self.writeVersion = writeVersion
         self.registry = registry
         self.url = url
         self.lastSeenKey = keyPrefix + ":last_seen"
@@ -104,8 +115,9 @@ final class HotStateSync: @unchecked Sendable {
                     progress.pushed = []  // resync: push every application again
                 }
                 let changed = changedLastSeen(progress: &progress)  // before the events: see the invariant
-                let events = takeLocalEvents(scratch: &scratch)
-                try publish(changed: changed, events: events, upto: roundStarted, on: connection!)
+                let events = Self.take(localEvents, scratch: &scratch)
+                let instances = writeVersion >= 2 ? Self.latestPerInstance(Self.take(localInstances, scratch: &scratch)) : []
+                try publish(changed: changed, events: events, instances: instances, upto: roundStarted, on: connection!)
                 try readOthers(on: connection!, progress: &progress)
                 metrics.redisReachable.store(true, ordering: .relaxed)
                 metrics.lastSyncMicros.store(WallClock.nowMicros(), ordering: .relaxed)
@@ -131,20 +143,33 @@ final class HotStateSync: @unchecked Sendable {
         return progress.changed
     }
 
-    /// This collector's non-beat records since the last round.
-    private func takeLocalEvents(scratch: inout [HeartbeatRow]) -> [HeartbeatRow] {
-        var events = [HeartbeatRow]()
+    /// Everything `ring` holds (this collector's non-beat records, or its instance sightings).
+    private static func take(_ ring: RowRing, scratch: inout [HeartbeatRow]) -> [HeartbeatRow] {
+        var rows = [HeartbeatRow]()
         while true {
-            let count = scratch.withUnsafeMutableBufferPointer { localEvents.pop(into: $0.baseAddress!, maximum: $0.count) }
+            let count = scratch.withUnsafeMutableBufferPointer { ring.pop(into: $0.baseAddress!, maximum: $0.count) }
             guard count > 0 else { break }
-            events += scratch[0..<count]
+            rows += scratch[0..<count]
         }
-        return events
+        return rows
+    }
+
+    /// The latest sighting of each (application, instance) among `rows`.
+    static func latestPerInstance(_ rows: [HeartbeatRow]) -> [HeartbeatRow] {
+        var latest = [UInt64: HeartbeatRow]()
+        for row in rows {
+            let key = UInt64(UInt32(bitPattern: row.applicationID)) << 32 | UInt64(row.instance)
+            if let seen = latest[key], seen.receivedAtMicros >= row.receivedAtMicros { continue }
+            latest[key] = row
+        }
+        return Array(latest.values)
     }
 
     /// One pipeline: `ZADD … GT` chunks into the global set, and the delta on the stream — an entry
     /// every round, empty or not, saying that this collector's arrivals before `upto` are in.
-    private func publish(changed: [(id: Int, micros: Int64)], events: [HeartbeatRow], upto: Int64, on connection: RedisConnection) throws(RedisError) {
+    private func publish(
+        changed: [(id: Int, micros: Int64)], events: [HeartbeatRow], instances: [HeartbeatRow], upto: Int64, on connection: RedisConnection
+    ) throws(RedisError) {
         var commands = 0
         for start in stride(from: 0, to: changed.count, by: Self.chunk) {
             let members = changed[start..<min(changed.count, start + Self.chunk)]
@@ -167,10 +192,11 @@ final class HotStateSync: @unchecked Sendable {
             var arguments: [[UInt8]] = [
                 Array("XADD".utf8), Array(updatesKey.utf8), Array("MINID".utf8), Array("~".utf8), Array(oldest.utf8), Array("*".utf8),
                 Array("origin".utf8), Array(collectorID.utf8),
-                Array("v".utf8), Array(String(HotStateFormat.version).utf8),
-                Array("events".utf8), start == 0 ? UpdateEncoding.pack(events: events) : [],
+                Array("v".utf8), Array(String(writeVersion).utf8),
+                Array("events".utf8), start == 0 ? UpdateEncoding.pack(events: events, version: writeVersion) : [],
                 Array("seen".utf8), UpdateEncoding.pack(seen: slice),
             ]
+            if writeVersion >= 2, start == 0, !instances.isEmpty { arguments += [Array("instances".utf8), UpdateEncoding.pack(instances: instances)] }
             // Only the round's last entry vouches that everything before `upto` is in.
             if start + Self.streamChunk >= changed.count { arguments += [Array("upto".utf8), Array(String(upto).utf8)] }
             try connection.append(bytes: arguments)
@@ -183,6 +209,7 @@ final class HotStateSync: @unchecked Sendable {
         }
         metrics.membersPushed.wrappingIncrement(by: UInt64(changed.count), ordering: .relaxed)
         metrics.eventsShared.wrappingIncrement(by: UInt64(events.count), ordering: .relaxed)
+        metrics.instancesShared.wrappingIncrement(by: UInt64(instances.count), ordering: .relaxed)
     }
 
     /// Reads the other collectors' entries after the cursor and hands the monitor what it lacks.
@@ -200,13 +227,17 @@ final class HotStateSync: @unchecked Sendable {
                     if let name = fields[pair].text, case .bulk(let value) = fields[pair + 1] { values[name] = value }
                 }
                 if let origin = values["origin"], origin != Array(collectorID.utf8) {
-                    if case .refuse = HotStateFormat.verdict(on: values) {
+                    guard case .read(let version) = HotStateFormat.verdict(on: values) else {
                         // A format this build cannot read: skipped and counted, never guessed at.
                         metrics.entriesRefused.wrappingIncrement(ordering: .relaxed)
                         progress.streamCursor = entryID
                         continue
                     }
-                    guard forward(events: UpdateEncoding.unpackEvents(values["events"] ?? []), seen: UpdateEncoding.unpackSeen(values["seen"] ?? []), progress: &progress)
+                    // Instances first: a time then finds its instance counted.
+                    forward(instances: UpdateEncoding.unpackInstances(values["instances"] ?? []))
+                    guard forward(
+                        events: UpdateEncoding.unpackEvents(values["events"] ?? [], version: version), seen: UpdateEncoding.unpackSeen(values["seen"] ?? []),
+                        progress: &progress)
                     else { return }
                     if let upto = values["upto"].flatMap({ Int64(String(decoding: $0, as: UTF8.self)) }) {
                         progress.others[origin] = (upto, WallClock.monotonicMicros())
@@ -215,6 +246,19 @@ final class HotStateSync: @unchecked Sendable {
                 progress.streamCursor = entryID
             }
             if entries.count < 64 { return }
+        }
+    }
+
+    /// Hands instances heard elsewhere to the monitor. A full feed drops them (counted with the
+    /// feed's): each is heard again at its instance's next beat.
+    private func forward(instances: [HeartbeatRow]) {
+        let largestID = registry.snapshot.maximumApplicationID
+        for row in instances {
+            guard row.applicationID >= 1, Int64(row.applicationID) <= largestID else {
+                metrics.remoteValuesIgnored.wrappingIncrement(ordering: .relaxed)
+                continue
+            }
+            if !remoteInstances.push(row) { metrics.remoteFeedFull.wrappingIncrement(ordering: .relaxed) }
         }
     }
 
@@ -259,7 +303,9 @@ final class HotStateSync: @unchecked Sendable {
 
 /// The binary arrays of a `<prefix>:updates` stream entry (`Spec/hot-state.md`), little-endian:
 /// `seen` is 12 bytes per application (id i32, arrival µs i64); `events` is 17 bytes per record
-/// (id i32, kind u8, arrival µs i64, promised interval ms u32).
+/// in version 1 (id i32, kind u8, arrival µs i64, promised interval ms u32) and 21 in version 2
+/// (the same, then instance u32); `instances` (version 2) is 16 bytes per sighting (id i32,
+/// instance u32, arrival µs i64).
 enum UpdateEncoding {
     /// The `seen` array of application ids (any integer type; they fit in an i32) and times.
     static func pack<ID: BinaryInteger>(seen: ArraySlice<(id: ID, micros: Int64)>) -> [UInt8] {
@@ -276,16 +322,41 @@ enum UpdateEncoding {
         }
     }
 
-    static func pack(events: [HeartbeatRow]) -> [UInt8] {
+    /// Bytes per event in each format version.
+    static func eventSize(version: Int) -> Int { version >= 2 ? 21 : 17 }
+
+    static func pack(events: [HeartbeatRow], version: Int = HotStateFormat.version) -> [UInt8] {
         var bytes = [UInt8]()
-        bytes.reserveCapacity(events.count * 17)
+        bytes.reserveCapacity(events.count * eventSize(version: version))
         for row in events {
             append(row.applicationID.littleEndian, to: &bytes)
             bytes.append(row.kind.rawValue)
             append(row.receivedAtMicros.littleEndian, to: &bytes)
             append(row.intervalMillis.littleEndian, to: &bytes)
+            if version >= 2 { append(row.instance.littleEndian, to: &bytes) }
         }
         return bytes
+    }
+
+    /// Instance sightings (beats naming their instance).
+    static func pack(instances: [HeartbeatRow]) -> [UInt8] {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(instances.count * 16)
+        for row in instances {
+            append(row.applicationID.littleEndian, to: &bytes)
+            append(row.instance.littleEndian, to: &bytes)
+            append(row.receivedAtMicros.littleEndian, to: &bytes)
+        }
+        return bytes
+    }
+
+    /// The sightings in `bytes`, as beats naming their instance; a trailing partial one is ignored.
+    static func unpackInstances(_ bytes: [UInt8]) -> [HeartbeatRow] {
+        stride(from: 0, to: bytes.count - bytes.count % 16, by: 16).map { offset in
+            HeartbeatRow(
+                applicationID: Int32(littleEndian: load(bytes, offset)), kind: .beat, instance: UInt32(littleEndian: load(bytes, offset + 4)),
+                sequence: 0, receivedAtMicros: Int64(littleEndian: load(bytes, offset + 8)), sentAtMicros: 0, status: 0)
+        }
     }
 
     /// The pairs in `bytes`; a trailing partial pair is ignored.
@@ -295,12 +366,15 @@ enum UpdateEncoding {
         }
     }
 
-    /// The records in `bytes`; unknown kinds and a trailing partial record are skipped.
-    static func unpackEvents(_ bytes: [UInt8]) -> [HeartbeatRow] {
-        stride(from: 0, to: bytes.count - bytes.count % 17, by: 17).compactMap { offset in
+    /// The records in `bytes`, written in `version`; unknown kinds and a trailing partial record
+    /// are skipped. Version 1 names no instance: its records read as instance 0.
+    static func unpackEvents(_ bytes: [UInt8], version: Int = HotStateFormat.version) -> [HeartbeatRow] {
+        let size = eventSize(version: version)
+        return stride(from: 0, to: bytes.count - bytes.count % size, by: size).compactMap { offset in
             guard let kind = RecordKind(rawValue: bytes[offset + 4]) else { return nil }
             return HeartbeatRow(
-                applicationID: Int32(littleEndian: load(bytes, offset)), kind: kind, instance: 0, sequence: 0,
+                applicationID: Int32(littleEndian: load(bytes, offset)), kind: kind,
+                instance: version >= 2 ? UInt32(littleEndian: load(bytes, offset + 17)) : 0, sequence: 0,
                 receivedAtMicros: Int64(littleEndian: load(bytes, offset + 5)), sentAtMicros: 0, status: 0,
                 intervalMillis: UInt32(littleEndian: load(bytes, offset + 13)))
         }

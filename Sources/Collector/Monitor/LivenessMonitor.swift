@@ -25,6 +25,9 @@ final class LivenessMonitor: @unchecked Sendable {
     struct HotState {
         /// Arrivals at other collectors (from ``HotStateSync``).
         let remoteFeed: RowRing
+        /// Instances of applications under a quorum heard here (to the sync) and elsewhere (from it).
+        let localInstances: RowRing
+        let remoteInstances: RowRing
         let lease: MonitorLease
         let sync: HotStateSync
         let publisher: TransitionPublisher
@@ -120,9 +123,17 @@ final class LivenessMonitor: @unchecked Sendable {
                 metrics.failures.wrappingIncrement(ordering: .relaxed)
                 continue
             }
-            // This collector's records first, then other collectors' (a run of at most 4,096 at a time).
+            // Read before the feeds are emptied: everything the sync read up to this time is then in them.
+            let consistentUntil = hotState?.sync.consistentUntilMicros.load(ordering: .acquiring) ?? .max
+            // This collector's records first, then other collectors' instances and records (a run
+            // of at most 4,096 at a time).
             while case let count = Self.pop(feed, into: &scratch), count > 0 {
                 coordinator.receive(local: scratch[0..<count])
+            }
+            while let hotState, case let count = Self.pop(hotState.remoteInstances, into: &scratch), count > 0 {
+                coordinator.receive(instances: scratch[0..<count].map {
+                    InstanceSighting(applicationID: $0.applicationID, instance: $0.instance, atMicros: $0.receivedAtMicros)
+                })
             }
             while let hotState, case let count = Self.pop(hotState.remoteFeed, into: &scratch), count > 0 {
                 coordinator.receive(local: [], remote: scratch[0..<count])
@@ -131,7 +142,7 @@ final class LivenessMonitor: @unchecked Sendable {
             let traffic = trafficTotals()
             let input = MonitorCoordinator.TickInput(
                 nowMicros: now, role: role, notSeenTotal: notSeenTotal(),
-                consistentUntilMicros: hotState?.sync.consistentUntilMicros.load(ordering: .acquiring) ?? .max, databaseMicros: databaseMicros,
+                consistentUntilMicros: consistentUntil, databaseMicros: databaseMicros,
                 arrivalsTotal: traffic.arrivals, lostTotal: traffic.lost, latestArrival: latestArrival)
             let started = DispatchTime.now().uptimeNanoseconds
             let actions = coordinator.tick(input)
@@ -149,6 +160,14 @@ final class LivenessMonitor: @unchecked Sendable {
                 case .noteStall: metrics.stalls.wrappingIncrement(ordering: .relaxed)
                 case .noteLossHold: metrics.lossHolds.wrappingIncrement(ordering: .relaxed)
                 case .swept: metrics.checkSeconds.record(tickSeconds)
+                case .shareInstances(let sightings):
+                    guard let hotState else { continue }
+                    for sighting in sightings {
+                        let row = HeartbeatRow(
+                            applicationID: sighting.applicationID, kind: .beat, instance: sighting.instance, sequence: 0,
+                            receivedAtMicros: sighting.atMicros, sentAtMicros: 0, status: 0)
+                        if !hotState.localInstances.push(row) { hotState.metrics.instancesDropped.wrappingIncrement(ordering: .relaxed) }
+                    }
                 case .storeRuns(let runs):
                     guard let connection else { continue }
                     do throws(PostgresError) {

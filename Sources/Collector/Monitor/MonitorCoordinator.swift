@@ -41,6 +41,23 @@ public enum MonitorAction: Equatable, Sendable {
     case closeIncident(IncidentDetector.Open, IncidentDetector.Ending, atMicros: Int64)
     /// Record these transitions in PostgreSQL, in this order (``TransitionWriter``).
     case recordTransitions([PendingTransition])
+    /// Share with the other collectors which instances of applications under a quorum this one
+    /// heard, and when (the latest per instance since the last tick; through the hot state).
+    case shareInstances([InstanceSighting])
+}
+
+/// An instance of an application heard at a time: what collectors share of applications under an
+/// instance quorum (``InstanceQuorum``).
+public struct InstanceSighting: Equatable, Sendable {
+    public let applicationID: Int32
+    public let instance: UInt32
+    public let atMicros: Int64
+
+    public init(applicationID: Int32, instance: UInt32, atMicros: Int64) {
+        self.applicationID = applicationID
+        self.instance = instance
+        self.atMicros = atMicros
+    }
 }
 
 /// The liveness monitor's decisions, as a value: it owns the board of every application's
@@ -125,6 +142,9 @@ public struct MonitorCoordinator {
     private var highestID = 0
     /// The incident hold (nil: off).
     private var incidents: IncidentDetector?
+    /// Beats of applications under a quorum this collector heard since the last tick, the latest
+    /// per (application, instance): shared with the other collectors.
+    private var sightings = [UInt64: InstanceSighting]()
 
     /// The incident in progress, if any: the transitions recorded meanwhile are held.
     public var openIncident: IncidentDetector.Open? { incidents?.open }
@@ -192,8 +212,15 @@ public struct MonitorCoordinator {
         for row in local {
             let id = Int(row.applicationID)
             grow(to: id)
-            if let transition = board.receive(row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis) {
+            if let transition = board.receive(
+                row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis, instance: row.instance)
+            {
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
+            }
+            // Other records travel between collectors with their instance; a beat only as a time.
+            if row.kind == .beat, board.quorum(for: id) != nil {
+                sightings[UInt64(UInt32(bitPattern: row.applicationID)) << 32 | UInt64(row.instance)] = InstanceSighting(
+                    applicationID: row.applicationID, instance: row.instance, atMicros: row.receivedAtMicros)
             }
             mark(id, heardHere: true)
             if row.kind == .success || row.kind == .fail, let run = board.machine(for: id).lastRun, run.endedMicros == row.receivedAtMicros {
@@ -204,12 +231,24 @@ public struct MonitorCoordinator {
             let id = Int(row.applicationID)
             grow(to: id)
             // A remote last-seen time the board already has (the record itself came through the
-            // stream, or here) adds nothing; a `fail` must not be undone by it.
+            // stream, or here) adds nothing; a `fail` must not be undone by it. A time names no
+            // instance; the other records do.
             if row.kind == .beat, row.receivedAtMicros <= board.machine(for: id).lastSeenMicros { continue }
-            if let transition = board.receive(row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis) {
+            if let transition = board.receive(
+                row.kind, for: id, atMicros: row.receivedAtMicros, recordIntervalMillis: row.intervalMillis,
+                instance: row.kind == .beat ? nil : row.instance)
+            {
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
             }
             mark(id, heardHere: false)
+        }
+    }
+
+    /// Instances other collectors heard (applications under a quorum); apply before their
+    /// applications' times (``receive(local:remote:)``), so a time finds its instance counted.
+    public mutating func receive(instances: some Sequence<InstanceSighting>) {
+        for sighting in instances where Int(sighting.applicationID) < board.capacity {
+            board.heard(sighting.instance, for: Int(sighting.applicationID), atMicros: sighting.atMicros)
         }
     }
 
@@ -269,6 +308,10 @@ public struct MonitorCoordinator {
         }
         if !runsClosed.isEmpty {
             actions.append(.storeRuns(runsClosed))
+        }
+        if !sightings.isEmpty {
+            if role != .alone { actions.append(.shareInstances(Array(sightings.values))) }
+            sightings.removeAll(keepingCapacity: true)
         }
         if !transitions.isEmpty {
             actions.append(.recordTransitions(transitions))

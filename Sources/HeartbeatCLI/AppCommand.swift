@@ -291,7 +291,7 @@ private func printRecord(_ record: ApplicationRecord) {
     }
     print("grace_ms: \(record.graceMillis)  max_run_ms: \(record.maxRunMillis.map(String.init) ?? "none")")
     let remind = record.noise.remindEveryMillis.map { $0 == 0 ? "never" : String($0) } ?? "default"
-    print("down_after: \(record.noise.downAfter)  up_after: \(record.noise.upAfter)  min_instances: \(record.noise.minInstances)  remind_every_ms: \(remind)")
+    print("down_after: \(record.noise.downAfter)  up_after: \(record.noise.upAfter)  remind_every_ms: \(remind)  min_instances: \(record.noise.minInstances)")
     print("signed: \(record.signed ? "yes" : "no")  enabled: \(record.enabled ? "yes" : "no")")
     print("last_heartbeat: \(lastHeartbeat(record))")
     if let run = record.lastRunMillis { print("last_run_ms: \(run)") }

@@ -35,4 +35,26 @@ struct AppNoiseCommandTests {
         let both = try app(["set", uuid, "--remind-every-ms", "5000", "--remind-default"])
         #expect(both.status != 0 && both.standardError.contains("one or the other"))
     }
+
+    @Test("--min-instances: add and set take it, show prints it, 0 and 1001 are refused naming min_instances")
+    func minInstances() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try Migrator().migrate(connection)
+        func app(_ arguments: [String]) throws -> ProcessResult {
+            try runProcess(heartbeatExecutable(), ["app"] + arguments, environment: ["HEARTBEAT_DATABASE_URL": database.url])
+        }
+        let added = try app(["add", "-q", "web", "--min-instances", "3"])
+        #expect(added.status == 0, "\(added.standardError)")
+        let uuid = added.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try connection.query("SELECT min_instances FROM application") == [["3"]])
+        let set = try app(["set", uuid, "--min-instances", "2"])
+        #expect(set.status == 0 && set.standardOutput.contains("min_instances: 2"), "\(set.standardOutput)\(set.standardError)")
+        #expect(try app(["show", uuid]).standardOutput.contains("min_instances: 2"))
+        for value in ["0", "1001"] {
+            let refused = try app(["set", uuid, "--min-instances", value])
+            #expect(refused.status != 0 && refused.standardError.contains("min_instances"), "\(value): \(refused.standardError)")
+        }
+        #expect(try connection.query("SELECT min_instances FROM application") == [["2"]], "nothing changed by a refused value")
+    }
 }

@@ -38,9 +38,26 @@ struct NoiseSettingsAPITests {
         }
     }
 
+    @Test("min_instances: 1 by default, set at creation and by PATCH, shown by live reads")
+    func minInstances() async throws {
+        try await RunningSidecar.with(adminToken: Self.token) { running in
+            let plain = try object(try call(running, "POST", "/v1/apps", #"{"name":"plain"}"#))
+            #expect(plain["min_instances"] as? Int == 1)
+            let created = try object(try call(running, "POST", "/v1/apps", #"{"name":"web","min_instances":3}"#))
+            let uuid = try #require(created["uuid"] as? String)
+            #expect(created["min_instances"] as? Int == 3)
+            #expect(try object(try call(running, "PATCH", "/v1/apps/\(uuid)", #"{"min_instances":2}"#))["min_instances"] as? Int == 2)
+            #expect(try running.waitFor(5) {
+                ((try? object(try httpRequest(port: running.port, "/v1/apps/\(uuid)"))) ?? [:])["min_instances"] as? Int == 2
+            }, "live reads show the registry's value")
+            #expect(try call(running, "PATCH", "/v1/apps/\(uuid)", #"{"min_instances":null}"#).status == 400)
+        }
+    }
+
     @Test("out-of-range values are 400s naming the field, and change nothing", arguments: [
         (#"{"down_after":0}"#, "down_after"), (#"{"down_after":1001}"#, "down_after"), (#"{"up_after":0}"#, "up_after"),
         (#"{"remind_every_ms":999}"#, "remind_every_ms"), (#"{"remind_every_ms":-1}"#, "remind_every_ms"), (#"{"down_after":"3"}"#, "down_after"),
+        (#"{"min_instances":0}"#, "min_instances"), (#"{"min_instances":1001}"#, "min_instances"),
     ])
     func refused(body: String, field: String) async throws {
         try await RunningSidecar.with(adminToken: Self.token) { running in

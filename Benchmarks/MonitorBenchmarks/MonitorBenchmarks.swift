@@ -1,6 +1,6 @@
 // The monitor's sweep: how long one check of every application takes, for 10,000 / 100,000 /
 // 1,000,000 applications, when nothing is due (the steady state) and when 1 % go late at once,
-// with and without the noise thresholds;
+// with and without the noise thresholds, and with 1 % under an instance quorum;
 // what publishing the board for readers (a LivenessView, after every tick) costs; and one cron
 // schedule's next fire time, computed when a record arrives or a deadline passes.
 import Benchmark
@@ -59,6 +59,31 @@ let benchmarks: @Sendable () -> Void = {
             subject.sweep(nowMicros: 1_000_000, into: &transitions)
             benchmark.stopMeasurement()
             precondition(transitions.count == (withDue ? 10_000 : 0), "\(transitions.count)")
+        }
+    }
+    // Instance quorum on 1 % of a million applications (min_instances 3, three instances each):
+    // their deadlines include the moment an instance stops counting; with `lost`, one instance of
+    // each expired half a second before the sweep, so it finds all 10,000 short.
+    for lost in [false, true] {
+        Benchmark("sweep 1000000 apps, 1% under min_instances 3, \(lost ? "one instance of each lost" : "nothing due")") { benchmark in
+            let count = 1_000_000
+            var subject = LivenessBoard(capacity: count, defaultPolicy: policy)
+            let quorum = LivenessPolicy(intervalMicros: 10_000_000, graceMicros: 5_000_000, minInstances: 3)
+            for id in 0..<count {
+                guard id % 100 == 0 else {
+                    _ = subject.receive(.beat, for: id, atMicros: 0, recordIntervalMillis: 0)
+                    continue
+                }
+                subject.setPolicy(quorum, for: id)
+                _ = subject.receive(.beat, for: id, atMicros: lost ? -14_500_000 : 0, recordIntervalMillis: 0, instance: 3)
+                for instance: UInt32 in 1...2 { _ = subject.receive(.beat, for: id, atMicros: 0, recordIntervalMillis: 0, instance: instance) }
+            }
+            var transitions = [PendingTransition]()
+            transitions.reserveCapacity(count)
+            benchmark.startMeasurement()
+            subject.sweep(nowMicros: 1_000_000, into: &transitions)
+            benchmark.stopMeasurement()
+            precondition(transitions.count == (lost ? count / 100 : 0) && transitions.allSatisfy { $0.transition.to == .short }, "\(transitions.count)")
         }
     }
     for count in [10_000, 100_000, 1_000_000] {

@@ -63,7 +63,7 @@ struct LiveStatusTests {
     @Test("counts cover enabled applications only, every state present; worst first orders by state, then by name")
     func countsAndWorst() {
         let (live, _) = Self.fixture()
-        #expect(live.counts() == [.new: 1, .up: 2, .late: 1, .down: 1, .paused: 0], "5 (paused) is disabled")
+        #expect(live.counts() == [.new: 1, .up: 2, .late: 1, .down: 1, .paused: 0, .short: 0], "5 (paused) is disabled")
         #expect(live.worst(limit: 10).map(\.profile.name) == ["web-a", "batch", "fresh", "web-b", "web-c"])
         #expect(live.worst(limit: 2).map(\.profile.name) == ["web-a", "batch"])
         #expect(live.worst(limit: 10, status: .up).map(\.profile.name) == ["web-b", "web-c"])

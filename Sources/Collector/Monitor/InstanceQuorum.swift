@@ -45,9 +45,12 @@ public struct InstanceQuorum: Equatable, Sendable {
     /// Whether the instances counted at `nowMicros` are enough.
     public func isMet(atMicros nowMicros: Int64) -> Bool { counted(atMicros: nowMicros) >= needed }
 
-    /// The earliest time a counted instance stops counting (nil: none will).
+    /// The earliest time a counted instance stops counting (nil: none will). No allocation: the
+    /// sweep asks it of every due application under a quorum.
     public var nextExpiry: Int64? {
-        expiries.values.filter { $0 != .max }.min()
+        var earliest = Int64.max
+        for expiry in expiries.values where expiry < earliest { earliest = expiry }
+        return earliest == .max ? nil : earliest
     }
 
     /// Instance `instance` was heard at `atMicros`; it counts until `expiresAtMicros`.
@@ -74,11 +77,21 @@ public struct InstanceQuorum: Equatable, Sendable {
     /// place when heard again, as any instance not counted). Returns when the quorum was first
     /// lost among those times, if it was.
     public mutating func forgetExpired(atMicros nowMicros: Int64) -> Int64? {
+        guard let earliest = nextExpiry, earliest <= nowMicros else { return nil }
+        var expired = [(instance: UInt32, expiry: Int64)]()
+        expired.reserveCapacity(expiries.count)
+        for (instance, expiry) in expiries where expiry <= nowMicros { expired.append((instance, expiry)) }
+        expired.sort { $0.expiry < $1.expiry }
         var lostAt: Int64?
-        for expiry in expiries.values.filter({ $0 <= nowMicros }).sorted() where lostAt == nil && !isMet(atMicros: expiry) {
-            lostAt = expiry
-        }
-        expiries = expiries.filter { $0.value > nowMicros }
+        for (_, expiry) in expired where lostAt == nil && !isMet(atMicros: expiry) { lostAt = expiry }
+        for (instance, _) in expired { expiries.removeValue(forKey: instance) }
         return lostAt
+    }
+
+    /// Forgets what has expired by `nowMicros` and says whether the quorum is met then, and when
+    /// it was lost if it was (one access for the sweep).
+    public mutating func settle(atMicros nowMicros: Int64) -> (met: Bool, lostAt: Int64?) {
+        let lostAt = forgetExpired(atMicros: nowMicros)
+        return (isMet(atMicros: nowMicros), lostAt)
     }
 }

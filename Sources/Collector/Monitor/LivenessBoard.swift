@@ -94,6 +94,7 @@ public struct LivenessBoard {
     private mutating func holdingShort(_ transition: LivenessTransition, for id: Int) -> LivenessTransition? {
         if let held = heldShort[id] {
             heldShort[id] = nil
+            nextDeadline[id] = deadline(of: id)
             guard held.from != transition.to else { return nil }
             return LivenessTransition(
                 from: held.from, to: transition.to, atMicros: transition.atMicros,
@@ -184,8 +185,7 @@ public struct LivenessBoard {
     private mutating func releaseHeldEntry(of id: Int, nowMicros: Int64) -> LivenessTransition? {
         guard let held = heldShort[id], nowMicros >= held.atMicros else { return nil }
         heldShort[id] = nil
-        _ = quorums[id]?.forgetExpired(atMicros: nowMicros)
-        guard quorums[id]?.isMet(atMicros: nowMicros) ?? true, let up = machines[id].quorumChanged(met: true, atMicros: held.atMicros) else { return held }
+        guard quorums[id]?.settle(atMicros: nowMicros).met ?? true, let up = machines[id].quorumChanged(met: true, atMicros: held.atMicros) else { return held }
         counted(up.from, up.to)
         return held.from == .up ? nil : LivenessTransition(from: held.from, to: .up, atMicros: held.atMicros, reason: held.reason)
     }
@@ -194,9 +194,7 @@ public struct LivenessBoard {
     /// moment the quorum was lost, up again as soon as it is met (an application whose
     /// `min_instances` went back to 1 is up).
     private mutating func judgeQuorum(of id: Int, nowMicros: Int64) -> LivenessTransition? {
-        guard quorums[id] != nil else { return machines[id].quorumChanged(met: true, atMicros: nowMicros) }
-        let lostAt = quorums[id]!.forgetExpired(atMicros: nowMicros)
-        let met = quorums[id]!.isMet(atMicros: nowMicros)
+        guard let (met, lostAt) = quorums[id]?.settle(atMicros: nowMicros) else { return machines[id].quorumChanged(met: true, atMicros: nowMicros) }
         return machines[id].quorumChanged(met: met, atMicros: met ? nowMicros : lostAt ?? nowMicros)
     }
 

@@ -26,6 +26,16 @@ enum LiveJSON {
         json.append(decimal: Int64(profile.noise.downAfter))
         json.append(profile.isEnabled ? ",\"enabled\":true,\"grace_ms\":" : ",\"enabled\":false,\"grace_ms\":")
         json.append(decimal: Int64(profile.graceMillis))
+        json.append(",\"instances\":")
+        if let instances = application.instances {
+            json.append("{\"counted\":")
+            json.append(decimal: Int64(instances.counted))
+            json.append(",\"needed\":")
+            json.append(decimal: Int64(instances.needed))
+            json.append("}")
+        } else {
+            json.append("null")
+        }
         json.append(",\"interval_ms\":")
         if profile.schedule == nil { json.append(decimal: Int64(profile.intervalMillis)) } else { json.append("null") }
         json.append(",\"labels\":{")

@@ -162,6 +162,7 @@ enum StatusPage {
             body += "<tr><td>\(badge(application.status.description))</td>"
                 + "<td class=\"name\"><a href=\"/apps/\(profile.uuid)\">\(escape(profile.name))</a>"
                 + (application.silenceID == nil ? "" : " <span class=\"muted silenced\">silenced</span>")
+                + (application.instances.map { " <span class=\"muted instances\">\(instancesText($0))</span>" } ?? "")
                 + (profile.labels.isEmpty ? "" : " <span class=\"muted\">\(escape(labelText(profile.labels)))</span>") + "</td>"
                 + "<td>\(application.lastHeartbeatMicros.map { ago($0, nowMicros) } ?? "never")</td>"
                 + "<td>\(application.sinceMicros.map { ago($0, nowMicros) } ?? "—")</td>"
@@ -186,6 +187,9 @@ enum StatusPage {
         var body = "<h1>\(escape(profile.name)) \(badge(application.status.description))</h1>\n<dl>"
         func row(_ term: String, _ value: String) { body += "<dt>\(term)</dt><dd>\(value)</dd>" }
         row("state", "\(badge(application.status.description))" + (application.sinceMicros.map { " since \(time($0)) (\(ago($0, nowMicros)))" } ?? ""))
+        if let instances = application.instances {
+            row("instances", instancesText(instances) + " (an instance counts for interval + grace after its record; a stop excuses its place)")
+        }
         if let silence = application.silenceID {
             row("silenced", "\(silencedTag) by silence \(silence): transitions are recorded, their notifications held until it ends")
         }
@@ -225,6 +229,11 @@ enum StatusPage {
     }
 
     /// Beside the state of an application a silence covers.
+    /// "2 of 3 instances": counted now, and needed.
+    static func instancesText(_ instances: LivenessView.InstanceCount) -> String {
+        "\(instances.counted) of \(instances.needed) instance\(instances.needed == 1 ? "" : "s")"
+    }
+
     static let silencedTag = "<span class=\"state\" style=\"background:#5c6bc0\">silenced</span>"
 
     static func badge(_ state: String) -> String {

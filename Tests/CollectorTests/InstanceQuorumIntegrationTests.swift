@@ -68,6 +68,8 @@ struct InstanceQuorumIntegrationTests {
         ).first?[0].flatMap(Double.init))
         let afterLastRecord = shortAt - app.lastSent[13]!.timeIntervalSince1970
         #expect(afterLastRecord >= 0.85 && afterLastRecord <= 1.0, "short \(afterLastRecord) s after instance 13's last record (interval + grace: 0.9 s)")
+        let live = try #require(harness.pipeline.liveStatus().application(harness.applications[1].uuid))
+        #expect(live.status == .short && live.instances == LivenessView.InstanceCount(counted: 2, needed: 3), "readers see 2 of 3 instances")
 
         // It returns: up at its first record.
         app.beat([11: send, 12: send, 13: send], for: 0.6, harness: harness)

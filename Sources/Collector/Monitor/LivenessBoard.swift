@@ -199,8 +199,9 @@ public struct LivenessBoard {
     }
 
     /// Every application's state for readers, ids 0 up to `count` (at most ``capacity``);
-    /// `latestArrival(id)` is the last-seen table's arrival (the machine's may be a restarted clock).
-    public func viewColumns(count: Int, latestArrival: (Int) -> Int64) -> LivenessView.Columns {
+    /// `latestArrival(id)` is the last-seen table's arrival (the machine's may be a restarted clock);
+    /// instances under a quorum are counted as of `nowMicros`.
+    public func viewColumns(count: Int, nowMicros: Int64 = .min, latestArrival: (Int) -> Int64) -> LivenessView.Columns {
         // Column by column: each is one tight pass (the deadlines a plain copy, `never` being the
         // view's "no deadline" too).
         let ids = 0..<min(count, capacity)
@@ -208,15 +209,21 @@ public struct LivenessBoard {
         return LivenessView.Columns(
             statuses: machines.map(\.status), since: machines.map(\.sinceMicros), lastArrival: ids.map(latestArrival),
             nextDeadline: Array(nextDeadline[ids]), runDuration: machines.map { $0.lastRun?.durationMicros ?? 0 },
-            runEnded: machines.map { $0.lastRun?.endedMicros ?? .min })
+            runEnded: machines.map { $0.lastRun?.endedMicros ?? .min },
+            instances: quorums.isEmpty ? [:] : quorums.filter { $0.key < ids.upperBound }.mapValues { instanceCount($0, nowMicros: nowMicros) })
+    }
+
+    private func instanceCount(_ quorum: InstanceQuorum, nowMicros: Int64) -> LivenessView.InstanceCount {
+        LivenessView.InstanceCount(counted: quorum.counted(atMicros: nowMicros), needed: quorum.needed)
     }
 
     /// Application `id`'s state for readers, as one entry of ``viewColumns(count:latestArrival:)``.
-    public func viewEntry(for id: Int, latestArrival: Int64) -> LivenessView.Entry {
+    public func viewEntry(for id: Int, nowMicros: Int64 = .min, latestArrival: Int64) -> LivenessView.Entry {
         let machine = machines[id]
         return LivenessView.Entry(
             status: machine.status, sinceMicros: machine.sinceMicros, lastArrivalMicros: latestArrival,
-            nextDeadlineMicros: nextDeadline[id] == Self.never ? nil : nextDeadline[id], lastRun: machine.lastRun)
+            nextDeadlineMicros: LivenessView.deadline(nextDeadline[id]), lastRun: machine.lastRun,
+            instances: quorums[id].map { instanceCount($0, nowMicros: nowMicros) })
     }
 
     /// When application `id` must next be looked at: its late or down deadline, the end of an

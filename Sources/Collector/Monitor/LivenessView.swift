@@ -25,13 +25,30 @@ public final class LivenessView: AtomicReference, Sendable {
         public var nextDeadlineMicros: Int64?
         /// Its latest closed run, as this collector saw it.
         public var lastRun: LivenessMachine.ClosedRun?
+        /// Under an instance quorum: how many instances count, and how many are needed.
+        public var instances: InstanceCount?
 
-        public init(status: LivenessStatus, sinceMicros: Int64, lastArrivalMicros: Int64, nextDeadlineMicros: Int64?, lastRun: LivenessMachine.ClosedRun?) {
+        public init(
+            status: LivenessStatus, sinceMicros: Int64, lastArrivalMicros: Int64, nextDeadlineMicros: Int64?, lastRun: LivenessMachine.ClosedRun?,
+            instances: InstanceCount? = nil
+        ) {
+            self.instances = instances
             self.status = status
             self.sinceMicros = sinceMicros
             self.lastArrivalMicros = lastArrivalMicros
             self.nextDeadlineMicros = nextDeadlineMicros
             self.lastRun = lastRun
+        }
+    }
+
+    /// The instances of an application under a quorum, as the board counted them when the view
+    /// was taken.
+    public struct InstanceCount: Equatable, Sendable {
+        public let counted: Int
+        public let needed: Int
+        public init(counted: Int, needed: Int) {
+            self.counted = counted
+            self.needed = needed
         }
     }
 
@@ -46,11 +63,17 @@ public final class LivenessView: AtomicReference, Sendable {
         /// `Int64.min` ended: no run closed yet.
         var runDuration: [Int64] = []
         var runEnded: [Int64] = []
+        /// Only the applications under a quorum (few).
+        var instances: [Int: InstanceCount] = [:]
 
         public init() {}
 
         /// Columns of equal length, indexed by application id.
-        init(statuses: [LivenessStatus], since: [Int64], lastArrival: [Int64], nextDeadline: [Int64], runDuration: [Int64], runEnded: [Int64]) {
+        init(
+            statuses: [LivenessStatus], since: [Int64], lastArrival: [Int64], nextDeadline: [Int64], runDuration: [Int64], runEnded: [Int64],
+            instances: [Int: InstanceCount] = [:]
+        ) {
+            self.instances = instances
             precondition([since.count, lastArrival.count, nextDeadline.count, runDuration.count, runEnded.count].allSatisfy { $0 == statuses.count })
             self.statuses = statuses
             self.since = since
@@ -102,6 +125,12 @@ public final class LivenessView: AtomicReference, Sendable {
         overrides = base.overrides.merging(entries) { _, new in new }
     }
 
+    /// A board's next deadline as readers see it: `Int64.max` is none, and `Int64.min` (judged at
+    /// the next sweep) has no time to show either.
+    static func deadline(_ micros: Int64) -> Int64? {
+        micros == .max || micros == .min ? nil : micros
+    }
+
     /// Application ids the view covers (0 up to this).
     public var count: Int { max(columns.count, (overrides.keys.max() ?? -1) + 1) }
 
@@ -115,8 +144,9 @@ public final class LivenessView: AtomicReference, Sendable {
         let ended = columns.runEnded[id]
         return Entry(
             status: columns.statuses[id], sinceMicros: columns.since[id], lastArrivalMicros: columns.lastArrival[id],
-            nextDeadlineMicros: columns.nextDeadline[id] == .max ? nil : columns.nextDeadline[id],
-            lastRun: ended == .min ? nil : LivenessMachine.ClosedRun(durationMicros: columns.runDuration[id], endedMicros: ended))
+            nextDeadlineMicros: Self.deadline(columns.nextDeadline[id]),
+            lastRun: ended == .min ? nil : LivenessMachine.ClosedRun(durationMicros: columns.runDuration[id], endedMicros: ended),
+            instances: columns.instances.isEmpty ? nil : columns.instances[id])
     }
 }
 

@@ -188,7 +188,7 @@ public struct MonitorCoordinator {
     public func view(role: MonitorRole, nowMicros: Int64, sequence: UInt64, registryVersion: Int64 = -1, latestArrival: (Int) -> Int64) -> LivenessView {
         LivenessView(
             source: .monitor, role: role, takenAtMicros: nowMicros, sequence: sequence, registryVersion: registryVersion,
-            columns: board.viewColumns(count: highestID + 1, latestArrival: latestArrival))
+            columns: board.viewColumns(count: highestID + 1, nowMicros: nowMicros, latestArrival: latestArrival))
     }
 
     /// `base` with the current state of applications `ids` on top: what the shell publishes
@@ -198,7 +198,7 @@ public struct MonitorCoordinator {
         _ base: LivenessView, updating ids: some Sequence<Int>, role: MonitorRole, nowMicros: Int64, sequence: UInt64, latestArrival: (Int) -> Int64
     ) -> LivenessView {
         var entries = [Int: LivenessView.Entry]()
-        for id in ids where id < board.capacity { entries[id] = board.viewEntry(for: id, latestArrival: latestArrival(id)) }
+        for id in ids where id < board.capacity { entries[id] = board.viewEntry(for: id, nowMicros: nowMicros, latestArrival: latestArrival(id)) }
         return LivenessView(base, overriding: entries, role: role, takenAtMicros: nowMicros, sequence: sequence)
     }
 

@@ -15,6 +15,8 @@ public struct LiveApplication: Equatable, Sendable {
     public let lastRun: LivenessMachine.ClosedRun?
     /// The silence in force that covers it, if any (`Spec/liveness.md`, "Silences").
     public var silenceID: Int? = nil
+    /// Under an instance quorum: the instances counted and needed when the view was taken.
+    public var instances: LivenessView.InstanceCount? = nil
 }
 
 /// The status readers' answers — one application, a filtered page, counts by state, the worst
@@ -51,7 +53,7 @@ public struct LiveStatus: Sendable {
             profile: profile, status: entry.status, sinceMicros: entry.sinceMicros == .min ? nil : entry.sinceMicros,
             // The last-seen table says 0 for an application never heard from.
             lastHeartbeatMicros: entry.lastArrivalMicros <= 0 ? nil : entry.lastArrivalMicros, nextDeadlineMicros: entry.nextDeadlineMicros,
-            lastRun: entry.lastRun, silenceID: silenceID)
+            lastRun: entry.lastRun, silenceID: silenceID, instances: entry.instances)
     }
 
     /// Application `id`'s status (`new` when the view does not hold it yet).

@@ -281,7 +281,7 @@ public struct MonitorCoordinator {
         if incidents != nil {
             let wentLate = transitions.reduce(0) { $0 + ($1.transition.reason == .missedInterval ? 1 : 0) }
             let change = incidents?.observe(.init(
-                nowMicros: now, upCount: board.count(of: .up), wentLate: wentLate, arrivalsTotal: input.arrivalsTotal, lostTotal: input.lostTotal))
+                nowMicros: now, upCount: board.count(of: .up) + board.count(of: .short), wentLate: wentLate, arrivalsTotal: input.arrivalsTotal, lostTotal: input.lostTotal))
             switch change {
             case .opened(let open) where acting: actions.append(.openIncident(open))
             case .closed(let open, let ending, let at) where acting: actions.append(.closeIncident(open, ending, atMicros: at))

@@ -34,6 +34,13 @@ struct CoordinatorQuorumTests {
         }
     }
 
+    /// What a leader records over ticks from 1.1 s to 3 s (past the start-up watch).
+    static func leaderTicks(_ coordinator: inout MonitorCoordinator) -> [String] {
+        stride(from: Int64(1_100_000), through: 3_000_000, by: 500_000).flatMap { now in
+            recorded(coordinator.tick(.init(nowMicros: now, role: .leader)))
+        }
+    }
+
     @Test("a leader shares the latest beat of each instance of a quorum application, once; not other applications' or other kinds'")
     func sharesSightings() {
         var coordinator = Self.coordinator()
@@ -59,10 +66,7 @@ struct CoordinatorQuorumTests {
         coordinator.receive(local: [Self.row(1, .beat, instance: 7, at: 100)][...])
         coordinator.receive(instances: [InstanceSighting(applicationID: 1, instance: 8, atMicros: 120)])
         coordinator.receive(local: [], remote: [Self.row(1, .beat, instance: 0, at: 120)][...])
-        var recorded = [String]()
-        for now in stride(from: Int64(1_100_000), through: 3_000_000, by: 500_000) {
-            recorded += Self.recorded(coordinator.tick(.init(nowMicros: now, role: .leader)))
-        }
+        let recorded = Self.leaderTicks(&coordinator)
         #expect(recorded == ["1:new->up"])
     }
 
@@ -70,10 +74,7 @@ struct CoordinatorQuorumTests {
     func shortWithoutTheOther() {
         var coordinator = Self.coordinator()
         coordinator.receive(local: [Self.row(1, .beat, instance: 7, at: 100)][...])
-        var recorded = [String]()
-        for now in stride(from: Int64(1_100_000), through: 3_000_000, by: 500_000) {
-            recorded += Self.recorded(coordinator.tick(.init(nowMicros: now, role: .leader)))
-        }
+        let recorded = Self.leaderTicks(&coordinator)
         #expect(recorded == ["1:new->short"])
     }
 

@@ -6,14 +6,19 @@ import Testing
 /// `heartbeat app add|set` with thresholds and a reminder period, as a process, against real PostgreSQL.
 @Suite("heartbeat app set (process)")
 struct AppNoiseCommandTests {
-    @Test("add takes --down-after, --up-after and --remind-every-ms; set changes them, --remind-default clears; bad values name the field")
-    func thresholds() throws {
+    /// A fresh migrated database, and `heartbeat app …` run against it.
+    static func migratedDatabase() throws -> (PostgresConnection, ([String]) throws -> ProcessResult) {
         let database = try TestDatabase()
         let connection = try database.connect()
         try Migrator().migrate(connection)
-        func app(_ arguments: [String]) throws -> ProcessResult {
+        return (connection, { arguments in
             try runProcess(heartbeatExecutable(), ["app"] + arguments, environment: ["HEARTBEAT_DATABASE_URL": database.url])
-        }
+        })
+    }
+
+    @Test("add takes --down-after, --up-after and --remind-every-ms; set changes them, --remind-default clears; bad values name the field")
+    func thresholds() throws {
+        let (connection, app) = try Self.migratedDatabase()
         let added = try app(["add", "-q", "flaky", "--down-after", "3"])
         #expect(added.status == 0, "\(added.standardError)")
         let uuid = added.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -38,12 +43,7 @@ struct AppNoiseCommandTests {
 
     @Test("--min-instances: add and set take it, show prints it, 0 and 1001 are refused naming min_instances")
     func minInstances() throws {
-        let database = try TestDatabase()
-        let connection = try database.connect()
-        try Migrator().migrate(connection)
-        func app(_ arguments: [String]) throws -> ProcessResult {
-            try runProcess(heartbeatExecutable(), ["app"] + arguments, environment: ["HEARTBEAT_DATABASE_URL": database.url])
-        }
+        let (connection, app) = try Self.migratedDatabase()
         let added = try app(["add", "-q", "web", "--min-instances", "3"])
         #expect(added.status == 0, "\(added.standardError)")
         let uuid = added.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -125,19 +125,7 @@ final class LivenessMonitor: @unchecked Sendable {
             }
             // Read before the feeds are emptied: everything the sync read up to this time is then in them.
             let consistentUntil = hotState?.sync.consistentUntilMicros.load(ordering: .acquiring) ?? .max
-            // This collector's records first, then other collectors' instances and records (a run
-            // of at most 4,096 at a time).
-            while case let count = Self.pop(feed, into: &scratch), count > 0 {
-                coordinator.receive(local: scratch[0..<count])
-            }
-            while let hotState, case let count = Self.pop(hotState.remoteInstances, into: &scratch), count > 0 {
-                coordinator.receive(instances: scratch[0..<count].map {
-                    InstanceSighting(applicationID: $0.applicationID, instance: $0.instance, atMicros: $0.receivedAtMicros)
-                })
-            }
-            while let hotState, case let count = Self.pop(hotState.remoteFeed, into: &scratch), count > 0 {
-                coordinator.receive(local: [], remote: scratch[0..<count])
-            }
+            feedArrivals(to: &coordinator, scratch: &scratch)
             // Gathered before the clock starts: reading the kernel's drop counters is not the sweep.
             let traffic = trafficTotals()
             let input = MonitorCoordinator.TickInput(
@@ -160,14 +148,7 @@ final class LivenessMonitor: @unchecked Sendable {
                 case .noteStall: metrics.stalls.wrappingIncrement(ordering: .relaxed)
                 case .noteLossHold: metrics.lossHolds.wrappingIncrement(ordering: .relaxed)
                 case .swept: metrics.checkSeconds.record(tickSeconds)
-                case .shareInstances(let sightings):
-                    guard let hotState else { continue }
-                    for sighting in sightings {
-                        let row = HeartbeatRow(
-                            applicationID: sighting.applicationID, kind: .beat, instance: sighting.instance, sequence: 0,
-                            receivedAtMicros: sighting.atMicros, sentAtMicros: 0, status: 0)
-                        if !hotState.localInstances.push(row) { hotState.metrics.instancesDropped.wrappingIncrement(ordering: .relaxed) }
-                    }
+                case .shareInstances(let sightings): share(sightings)
                 case .storeRuns(let runs):
                     guard let connection else { continue }
                     do throws(PostgresError) {
@@ -198,6 +179,35 @@ final class LivenessMonitor: @unchecked Sendable {
             // After the tick's writes: statuses adopted from the database (a transition another
             // collector recorded first) are what readers see.
             publishView(role: role, now: now, changed: adopted)
+        }
+    }
+
+    /// Hands the coordinator this collector's records first, then other collectors' instances and
+    /// records (a run of at most `scratch.count` at a time).
+    private func feedArrivals(to coordinator: inout MonitorCoordinator, scratch: inout [HeartbeatRow]) {
+        while case let count = Self.pop(feed, into: &scratch), count > 0 {
+            coordinator.receive(local: scratch[0..<count])
+        }
+        guard let hotState else { return }
+        while case let count = Self.pop(hotState.remoteInstances, into: &scratch), count > 0 {
+            coordinator.receive(instances: scratch[0..<count].map {
+                InstanceSighting(applicationID: $0.applicationID, instance: $0.instance, atMicros: $0.receivedAtMicros)
+            })
+        }
+        while case let count = Self.pop(hotState.remoteFeed, into: &scratch), count > 0 {
+            coordinator.receive(local: [], remote: scratch[0..<count])
+        }
+    }
+
+    /// Queues the instances this collector heard for the hot state's next round; a full queue
+    /// drops them, counted (each is heard again at its next beat).
+    private func share(_ sightings: [InstanceSighting]) {
+        guard let hotState else { return }
+        for sighting in sightings {
+            let row = HeartbeatRow(
+                applicationID: sighting.applicationID, kind: .beat, instance: sighting.instance, sequence: 0, receivedAtMicros: sighting.atMicros,
+                sentAtMicros: 0, status: 0)
+            if !hotState.localInstances.push(row) { hotState.metrics.instancesDropped.wrappingIncrement(ordering: .relaxed) }
         }
     }
 

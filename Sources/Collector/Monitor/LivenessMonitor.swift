@@ -282,7 +282,7 @@ final class LivenessMonitor: @unchecked Sendable {
             let won = try TransitionWriter.write(
                 transitions, silenced: Self.silenced(in: registry.snapshot), heldByIncident: incident, render: hotState != nil, on: connection)
             let recordedAt = WallClock.nowMicros()
-            for recorded in won where [.missedInterval, .missedGrace, .runTimeout].contains(recorded.transition.reason) {
+            for recorded in won where [.missedInterval, .missedGrace, .runTimeout, .instancesMissing].contains(recorded.transition.reason) {
                 metrics.detectionDelaySeconds.record(Double(recordedAt - recorded.transition.atMicros) / 1e6)
             }
             hotState?.publisher.publish(won.compactMap(\.payload))

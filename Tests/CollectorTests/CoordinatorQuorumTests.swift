@@ -34,11 +34,25 @@ struct CoordinatorQuorumTests {
         }
     }
 
-    /// What a leader records over ticks from 1.1 s to 3 s (past the start-up watch).
-    static func leaderTicks(_ coordinator: inout MonitorCoordinator) -> [String] {
-        stride(from: Int64(1_100_000), through: 3_000_000, by: 500_000).flatMap { now in
-            recorded(coordinator.tick(.init(nowMicros: now, role: .leader)))
+    /// What a leader records over ticks every 0.5 s up to `until` seconds; before each tick it gets
+    /// the local records (instance, at seconds) and the remote sightings (instance, at, delivered
+    /// at seconds) due by then, and other collectors' arrivals are in up to `lag` seconds ago.
+    static func drive(
+        _ coordinator: inout MonitorCoordinator, until: Double, local: [(UInt32, Double)], remote: [(UInt32, Double, delivered: Double)] = [],
+        lag: Double = 0
+    ) -> [String] {
+        func micros(_ seconds: Double) -> Int64 { Int64(seconds * 1_000_000) }
+        var recorded = [String]()
+        var previous = 0.0
+        for now in stride(from: 0.5, through: until, by: 0.5) {
+            coordinator.receive(instances: remote.filter { $0.delivered > previous && $0.delivered <= now }.map {
+                InstanceSighting(applicationID: 1, instance: $0.0, atMicros: micros($0.1))
+            })
+            coordinator.receive(local: local.filter { $0.1 > previous && $0.1 <= now }.map { row(1, .beat, instance: $0.0, at: micros($0.1)) }[...])
+            recorded += Self.recorded(coordinator.tick(.init(nowMicros: micros(now), role: .leader, consistentUntilMicros: micros(now - lag))))
+            previous = now
         }
+        return recorded
     }
 
     @Test("a leader shares the latest beat of each instance of a quorum application, once; not other applications' or other kinds'")
@@ -60,33 +74,31 @@ struct CoordinatorQuorumTests {
         #expect(Self.shared(coordinator.tick(.init(nowMicros: 300, role: .alone))).isEmpty)
     }
 
-    @Test("an instance heard elsewhere meets the quorum with one heard here: up, never short")
+    /// Instance 7 beats here every 5 s; 8 is heard elsewhere at 0 s and 5 s, or every 5 s.
+    static let here: [(UInt32, Double)] = stride(from: 0.1, through: 30, by: 5).map { (7, $0) }
+
+    @Test("an instance heard elsewhere meets the quorum with one heard here: up, never short; without it, short when watching ends")
     func remoteInstanceCounts() {
-        var coordinator = Self.coordinator()
-        coordinator.receive(local: [Self.row(1, .beat, instance: 7, at: 100)][...])
-        coordinator.receive(instances: [InstanceSighting(applicationID: 1, instance: 8, atMicros: 120)])
-        coordinator.receive(local: [], remote: [Self.row(1, .beat, instance: 0, at: 120)][...])
-        let recorded = Self.leaderTicks(&coordinator)
-        #expect(recorded == ["1:new->up"])
+        var withRemote = Self.coordinator()
+        let everyFive = stride(from: 0.1, through: 30, by: 5).map { (UInt32(8), $0, delivered: $0 + 0.2) }
+        #expect(Self.drive(&withRemote, until: 30, local: Self.here, remote: everyFive) == ["1:new->up"])
+        var alone = Self.coordinator()
+        #expect(Self.drive(&alone, until: 30, local: Self.here) == ["1:new->up", "1:up->short"], "8 never heard: short once 15 s of watching end")
     }
 
-    @Test("without the other instance: the held move into short is recorded at the first sweep")
-    func shortWithoutTheOther() {
-        var coordinator = Self.coordinator()
-        coordinator.receive(local: [Self.row(1, .beat, instance: 7, at: 100)][...])
-        let recorded = Self.leaderTicks(&coordinator)
-        #expect(recorded == ["1:new->short"])
-    }
-
-    @Test("a leader judges a held short only up to the time every collector's arrivals are in")
+    @Test("a leader judges a record's move into short only once every collector's arrivals up to it are in")
     func heldUntilConsistent() {
-        var coordinator = Self.coordinator()
-        for now: Int64 in [600_000, 1_200_000, 1_700_000] { _ = coordinator.tick(.init(nowMicros: now, role: .leader)) }  // past the start-up watch
-        coordinator.receive(local: [Self.row(1, .beat, instance: 7, at: 2_000_000)][...])
-        // Other collectors have reported only up to 1.5 s: the record at 2 s is not judged yet.
-        #expect(Self.recorded(coordinator.tick(.init(nowMicros: 2_100_000, role: .leader, consistentUntilMicros: 1_500_000))).isEmpty)
-        coordinator.receive(instances: [InstanceSighting(applicationID: 1, instance: 8, atMicros: 1_900_000)])
-        let actions = coordinator.tick(.init(nowMicros: 2_300_000, role: .leader, consistentUntilMicros: 2_200_000))
-        #expect(Self.recorded(actions) == ["1:new->up"])
+        // 8 is heard elsewhere at 0.1 and 5.1 s (counting until 20.1 s), then at 20 s — a sighting
+        // that reaches this collector only at 21.5 s, after 7's record at 20.6 s found 8 expired.
+        let remote = [(UInt32(8), 0.1, delivered: 0.3), (8, 5.1, delivered: 5.3), (8, 20, delivered: 21.5)]
+        let local = Self.here + [(UInt32(7), 20.6)]
+        var consistent = Self.coordinator()
+        #expect(Self.drive(&consistent, until: 30, local: local, remote: remote, lag: 1.5) == ["1:new->up"])
+        var late = Self.coordinator()
+        let missing = Array(remote.prefix(2))
+        #expect(Self.drive(&late, until: 30, local: local, remote: missing, lag: 1.5) == ["1:new->up", "1:up->short"], "without the sighting it is short")
+        var hasty = Self.coordinator()
+        #expect(Self.drive(&hasty, until: 30, local: local, remote: remote, lag: 0) == ["1:new->up", "1:up->short", "1:short->up"],
+                "judged before the sighting is in, it would flap")
     }
 }

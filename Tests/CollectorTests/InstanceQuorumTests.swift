@@ -59,16 +59,39 @@ struct InstanceQuorumTests {
         return events
     }
 
-    @Test("two instances of three: short while they are the only ones, up when the third reports")
+    @Test("two instances of three: up at the first record, short when the first interval + grace of watching ends without the third, up when it reports")
     func shortUntilQuorum() {
-        let log = run([.record(.beat, instance: 1, at: 0), .record(.beat, instance: 2, at: 1), .sweep(at: 2), .record(.beat, instance: 3, at: 3)])
-        #expect(log == ["new->short@0s:heartbeat", "short->up@3s:instances_returned"])
+        let log = run([
+            .record(.beat, instance: 1, at: 0), .record(.beat, instance: 2, at: 1), .sweep(at: 2), .record(.beat, instance: 1, at: 10),
+            .record(.beat, instance: 2, at: 11), .sweep(at: 14), .sweep(at: 15), .record(.beat, instance: 3, at: 16),
+        ])
+        #expect(log == ["new->up@0s:heartbeat", "up->short@15s:instances_missing", "short->up@16s:instances_returned"])
     }
 
-    @Test("a record's move into short waits for the sweep: an instance that reports before it is judged makes it up at once")
+    @Test("instances that start seconds apart, or a restarted monitor that knows none, are not short while they have time to report")
+    func watchingTime() {
+        #expect(run([.record(.beat, instance: 1, at: 0), .sweep(at: 5), .record(.beat, instance: 2, at: 6), .sweep(at: 8),
+                     .record(.beat, instance: 3, at: 9), .record(.beat, instance: 1, at: 10), .sweep(at: 14), .sweep(at: 16)]) == ["new->up@0s:heartbeat"])
+        var board = LivenessBoard(capacity: 4, defaultPolicy: Self.policy(minInstances: 1))
+        board.setPolicy(Self.policy(minInstances: 3), for: 1, nowMicros: 100_000_000)
+        board.adopt(status: .up, for: 1, nowMicros: 100_000_000)
+        var transitions = [PendingTransition]()
+        board.sweep(nowMicros: 101_000_000, into: &transitions)
+        #expect(transitions.isEmpty, "adopted up: the instances have interval + grace to be heard")
+        for at: Int64 in [105_000_000, 112_000_000] {
+            for instance: UInt32 in 1...3 { _ = board.receive(.beat, for: 1, atMicros: at, recordIntervalMillis: 0, instance: instance) }
+        }
+        board.sweep(nowMicros: 116_000_000, into: &transitions)
+        #expect(transitions.isEmpty && board.machine(for: 1).status == .up)
+    }
+
+    @Test("a record's move into short waits for the sweep: an instance heard elsewhere before it is judged keeps it up")
     func shortHeldForTheSweep() {
-        let log = run([.record(.beat, instance: 1, at: 0), .record(.beat, instance: 2, at: 1), .record(.beat, instance: 3, at: 2), .sweep(at: 3)])
-        #expect(log == ["new->up@2s:heartbeat"])
+        // 3 counts until 17 s; at 18 s a record from 1 finds two of three, but 3 was heard elsewhere at 17.5 s.
+        let early: [Event] = Self.beats(from: 0, to: 0) + [.record(.beat, instance: 1, at: 10), .record(.beat, instance: 2, at: 11),
+                                                           .sweep(at: 16), .record(.beat, instance: 1, at: 18)]
+        #expect(run(early + [.remote(instance: 3, at: 17), .sweep(at: 19)]) == ["new->up@0s:heartbeat"])
+        #expect(run(early + [.sweep(at: 19)]) == ["new->up@0s:heartbeat", "up->short@18s:instances_missing"])
     }
 
     @Test("one of three killed: short one interval + grace after its last record, up when it returns")
@@ -76,7 +99,7 @@ struct InstanceQuorumTests {
         // Instance 3 (beating at 2, 12, 22 s) stops after 22 s: it counts until 37 s.
         let log = run(Self.beats(from: 0, to: 30, skipping: 3, after: 20) + [.sweep(at: 37)] + Self.beats(from: 40, to: 50, skipping: 3, after: 20)
             + [.record(.beat, instance: 3, at: 61), .sweep(at: 62)])
-        #expect(log == ["new->up@2s:heartbeat", "up->short@37s:instances_missing",
+        #expect(log == ["new->up@0s:heartbeat", "up->short@37s:instances_missing",
                         "short->up@61s:instances_returned"])
     }
 
@@ -94,7 +117,7 @@ struct InstanceQuorumTests {
             .record(.beat, instance: 13, at: 44), .sweep(at: 46),
             .record(.beat, instance: 11, at: 54), .record(.beat, instance: 12, at: 54), .record(.beat, instance: 13, at: 54), .sweep(at: 63),
         ]
-        #expect(run(events) == ["new->up@2s:heartbeat"])
+        #expect(run(events) == ["new->up@0s:heartbeat"])
     }
 
     @Test("every instance stops: paused only at the last stop; the first record after is up, with the stopped places excused")
@@ -103,7 +126,7 @@ struct InstanceQuorumTests {
             .record(.stop, instance: 1, at: 5), .record(.stop, instance: 2, at: 6), .record(.stop, instance: 3, at: 7),
             .record(.beat, instance: 21, at: 20), .sweep(at: 21), .record(.beat, instance: 22, at: 22), .record(.beat, instance: 23, at: 23),
         ])
-        #expect(log == ["new->up@2s:heartbeat", "up->paused@7s:stopped", "paused->up@20s:heartbeat"])
+        #expect(log == ["new->up@0s:heartbeat", "up->paused@7s:stopped", "paused->up@20s:heartbeat"])
     }
 
     @Test("a stopped instance is excused, a crashed one is not: one stops, another dies → short")
@@ -113,7 +136,7 @@ struct InstanceQuorumTests {
             .record(.stop, instance: 1, at: 15), .record(.beat, instance: 3, at: 22), .sweep(at: 25), .sweep(at: 26),
             .record(.beat, instance: 3, at: 32), .sweep(at: 33),
         ]
-        #expect(run(events) == ["new->up@2s:heartbeat", "up->short@26s:instances_missing"])
+        #expect(run(events) == ["new->up@0s:heartbeat", "up->short@26s:instances_missing"])
     }
 
     @Test("an instance heard at another collector counts as one heard here")
@@ -128,15 +151,16 @@ struct InstanceQuorumTests {
     @Test("all instances silent: late and down as for any application (short does not hide them)")
     func allSilent() {
         let log = run(Self.beats(from: 0, to: 0) + [.sweep(at: 12), .sweep(at: 20)])
-        #expect(log == ["new->up@2s:heartbeat", "up->late@12s:missed_interval", "late->down@17s:missed_grace"])
+        #expect(log == ["new->up@0s:heartbeat", "up->late@12s:missed_interval", "late->down@17s:missed_grace"])
     }
 
-    @Test("min_instances lowered to 1 while short: up at the next sweep; raised while up: short")
+    @Test("min_instances raised while up: short once the instances had their interval + grace; lowered to 1 while short: up at the next sweep")
     func minimumChanges() {
         let log = run([
             .record(.beat, instance: 1, at: 0), .sweep(at: 1), .minimum(1), .sweep(at: 2), .record(.beat, instance: 1, at: 3), .minimum(2), .sweep(at: 4),
+            .record(.beat, instance: 1, at: 12), .sweep(at: 17), .sweep(at: 18), .minimum(1), .sweep(at: 19),
         ])
-        #expect(log == ["new->short@0s:heartbeat", "short->up@2s:instances_returned", "up->short@4s:instances_missing"])
+        #expect(log == ["new->up@0s:heartbeat", "up->short@18s:instances_missing", "short->up@19s:instances_returned"])
     }
 
     @Test("min_instances 1: instances are not tracked and nothing is ever short")

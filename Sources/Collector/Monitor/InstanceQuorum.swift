@@ -4,6 +4,11 @@
 /// - An instance (the record's `instance`) counts from its record until the down deadline that
 ///   record would have alone (interval: arrival + interval + grace), so one killed instance leaves
 ///   the count within one interval + grace of its last record.
+/// - Instances report once an interval, so one not heard yet is missing only after a whole
+///   interval + grace of watching: from the moment watching starts (the monitor loads the
+///   application, or it is heard again after a silence, a pause or before its first record) the
+///   quorum counts as met until ``watchedUntil``. Instances started a few seconds apart, or a
+///   collector restarted, never make an application `short` by themselves.
 /// - A `stop` takes its instance out of the count at once and *excuses* one place: the quorum
 ///   needed is `min_instances` less the excused places (at least 1). The next instance not counted
 ///   before fills an excused place again. So a rolling restart — each instance stops, and its
@@ -20,6 +25,9 @@ public struct InstanceQuorum: Equatable, Sendable {
     public private(set) var excused = 0
     /// `min_instances`.
     public private(set) var minimum: Int
+    /// Until when the quorum counts as met whatever was heard: the end of the first interval +
+    /// grace of watching (`Int64.min`: watched long enough).
+    public private(set) var watchedUntil = Int64.min
 
     /// How many instances are tracked at most.
     public static let capacity = 2_048
@@ -34,6 +42,11 @@ public struct InstanceQuorum: Equatable, Sendable {
         excused = min(excused, self.minimum)
     }
 
+    /// Watching starts now: the instances have until `untilMicros` (one interval + grace) to be heard.
+    public mutating func startWatching(untilMicros: Int64) {
+        watchedUntil = untilMicros
+    }
+
     /// How many instances must count for the quorum: `min_instances` less the excused places.
     public var needed: Int { max(1, minimum - excused) }
 
@@ -42,13 +55,15 @@ public struct InstanceQuorum: Equatable, Sendable {
         expiries.values.reduce(0) { $0 + ($1 > nowMicros ? 1 : 0) }
     }
 
-    /// Whether the instances counted at `nowMicros` are enough.
-    public func isMet(atMicros nowMicros: Int64) -> Bool { counted(atMicros: nowMicros) >= needed }
+    /// Whether the quorum is met at `nowMicros`: enough instances count, or they still have time
+    /// to be heard.
+    public func isMet(atMicros nowMicros: Int64) -> Bool { nowMicros < watchedUntil || counted(atMicros: nowMicros) >= needed }
 
-    /// The earliest time a counted instance stops counting (nil: none will). No allocation: the
-    /// sweep asks it of every due application under a quorum.
+    /// The earliest time the quorum may change by itself: a counted instance stops counting, or
+    /// the watching time ends (nil: neither will). No allocation: the sweep asks it of every due
+    /// application under a quorum.
     public var nextExpiry: Int64? {
-        var earliest = Int64.max
+        var earliest = watchedUntil == .min ? Int64.max : watchedUntil
         for expiry in expiries.values where expiry < earliest { earliest = expiry }
         return earliest == .max ? nil : earliest
     }
@@ -74,24 +89,19 @@ public struct InstanceQuorum: Equatable, Sendable {
     }
 
     /// Forgets the instances whose time has passed by `nowMicros` (they would fill an excused
-    /// place when heard again, as any instance not counted). Returns when the quorum was first
-    /// lost among those times, if it was.
-    public mutating func forgetExpired(atMicros nowMicros: Int64) -> Int64? {
-        guard let earliest = nextExpiry, earliest <= nowMicros else { return nil }
-        var expired = [(instance: UInt32, expiry: Int64)]()
-        expired.reserveCapacity(expiries.count)
-        for (instance, expiry) in expiries where expiry <= nowMicros { expired.append((instance, expiry)) }
-        expired.sort { $0.expiry < $1.expiry }
-        var lostAt: Int64?
-        for (_, expiry) in expired where lostAt == nil && !isMet(atMicros: expiry) { lostAt = expiry }
-        for (instance, _) in expired { expiries.removeValue(forKey: instance) }
-        return lostAt
-    }
-
-    /// Forgets what has expired by `nowMicros` and says whether the quorum is met then, and when
-    /// it was lost if it was (one access for the sweep).
+    /// place when heard again, as any instance not counted) and a watching time that is over;
+    /// says whether the quorum is met at `nowMicros`, and when it was lost if it was.
     public mutating func settle(atMicros nowMicros: Int64) -> (met: Bool, lostAt: Int64?) {
-        let lostAt = forgetExpired(atMicros: nowMicros)
+        guard let earliest = nextExpiry, earliest <= nowMicros else { return (isMet(atMicros: nowMicros), nil) }
+        var moments = [(instance: UInt32?, at: Int64)]()
+        moments.reserveCapacity(expiries.count + 1)
+        for (instance, expiry) in expiries where expiry <= nowMicros { moments.append((instance, expiry)) }
+        if watchedUntil != .min, watchedUntil <= nowMicros { moments.append((nil, watchedUntil)) }
+        moments.sort { $0.at < $1.at }
+        var lostAt: Int64?
+        for moment in moments where lostAt == nil && !isMet(atMicros: moment.at) { lostAt = moment.at }
+        for case let (instance?, _) in moments { expiries.removeValue(forKey: instance) }
+        if watchedUntil <= nowMicros { watchedUntil = .min }
         return (isMet(atMicros: nowMicros), lostAt)
     }
 }

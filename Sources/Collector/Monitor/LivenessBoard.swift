@@ -41,18 +41,29 @@ public struct LivenessBoard {
     /// Application ids the board holds.
     public var capacity: Int { machines.count }
 
-    /// Sets application `id`'s policy (from the registry). A change of `min_instances` is judged
-    /// at the next sweep.
-    public mutating func setPolicy(_ policy: LivenessPolicy, for id: Int) {
+    /// Sets application `id`'s policy (from the registry) at `nowMicros` (default: its latest
+    /// arrival). A new or changed `min_instances` is judged at the next sweep, after the instances
+    /// have had an interval + grace to be heard.
+    public mutating func setPolicy(_ policy: LivenessPolicy, for id: Int, nowMicros: Int64? = nil) {
         let quorumChanged = policy.minInstances != policies[id].minInstances
         policies[id] = policy
         if policy.minInstances > 1 {
             if quorums[id] == nil { quorums[id] = InstanceQuorum(minimum: Int(policy.minInstances)) }
             quorums[id]!.setMinimum(Int(policy.minInstances))
+            if quorumChanged, machines[id].isUp { startWatching(id, fromMicros: max(machines[id].lastSeenMicros, nowMicros ?? .min)) }
         } else {
             quorums[id] = nil
         }
         nextDeadline[id] = quorumChanged && machines[id].isUp ? .min : deadline(of: id)
+    }
+
+    /// Application `id`'s instances have one interval + grace from `fromMicros` to be heard
+    /// before the quorum is judged on them (``InstanceQuorum/watchedUntil``).
+    private mutating func startWatching(_ id: Int, fromMicros: Int64, recordIntervalMicros: Int64? = nil) {
+        guard quorums[id] != nil else { return }
+        let until = policies[id].expectation.deadlines(
+            afterArrivalMicros: fromMicros, recordIntervalMicros: recordIntervalMicros ?? machines[id].recordIntervalMicros)?.down
+        quorums[id]!.startWatching(untilMicros: until ?? .min)
     }
 
     /// Application `id`'s instances, when its `min_instances` is above 1.
@@ -70,6 +81,11 @@ public struct LivenessBoard {
         var kind = kind
         var quorumMet = true
         if quorums[id] != nil {
+            // Heard again after a silence, a pause or for the first time: the others get their
+            // interval + grace to report too.
+            if !machines[id].isUp, kind != .stop {
+                startWatching(id, fromMicros: atMicros, recordIntervalMicros: Int64(recordIntervalMillis) * 1_000)
+            }
             if let instance, kind == .stop {
                 if quorums[id]!.stopped(instance, atMicros: atMicros) { kind = .beat }
             } else if let instance {
@@ -144,8 +160,14 @@ public struct LivenessBoard {
         guard machines[id].status != status else { return }
         counted(machines[id].status, status)
         machines[id].adopt(status, nowMicros: nowMicros, sinceMicros: sinceMicros)
-        // Under a quorum, the next sweep checks the adopted status against the instances heard.
-        nextDeadline[id] = quorums[id] != nil && machines[id].isUp ? .min : deadline(of: id)
+        // Under a quorum, the instances get an interval + grace from now to be heard (a restarted
+        // collector knows none), and the next sweep checks the adopted status against them.
+        guard quorums[id] != nil, machines[id].isUp else {
+            nextDeadline[id] = deadline(of: id)
+            return
+        }
+        startWatching(id, fromMicros: nowMicros)
+        nextDeadline[id] = .min
     }
 
     /// Every transition due by `nowMicros`, in application order, appended to `transitions`.
@@ -172,7 +194,7 @@ public struct LivenessBoard {
                 counted(transition.from, transition.to)
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
             }
-            if machines[id].isUp, let transition = judgeQuorum(of: id, nowMicros: nowMicros) {
+            if machines[id].isUp, heldShort[id] == nil, let transition = judgeQuorum(of: id, nowMicros: nowMicros) {
                 counted(transition.from, transition.to)
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
             }

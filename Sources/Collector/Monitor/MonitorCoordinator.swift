@@ -175,7 +175,7 @@ public struct MonitorCoordinator {
     /// ``finishedLoading()``.
     public mutating func load(_ row: StoredApplication, nowMicros: Int64) {
         grow(to: row.id)
-        board.setPolicy(row.policy, for: row.id)
+        board.setPolicy(row.policy, for: row.id, nowMicros: nowMicros)
         board.adopt(status: row.status, for: row.id, nowMicros: nowMicros, sinceMicros: row.sinceMicros)
     }
 

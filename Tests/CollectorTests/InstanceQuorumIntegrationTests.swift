@@ -102,6 +102,41 @@ struct InstanceQuorumIntegrationTests {
         #expect(notified == ["new->up", "up->short", "short->up", "up->paused"], "one notification per transition, none for the rolling restart")
     }
 
+    @Test("a collector restarted while a quorum application is up: it knows no instance at first, records nothing while they report, and one lost is short")
+    func restartKnowsNoInstances() throws {
+        let harness = try Harness { $0.monitorPeriodMillis = 100 }
+        defer { harness.pipeline.shutdown() }
+        try Self.quorumApplication(harness, 1)
+        let app = Instances(index: 1)
+        let toFirst = { (bytes: [UInt8]) in harness.sender.send(bytes) }
+        app.beat([11: toFirst, 12: toFirst, 13: toFirst], for: 1.2, harness: harness)
+        #expect(try NoiseControlTests.status(harness, 1) == "up")
+        harness.pipeline.shutdown()
+
+        var configuration = harness.pipeline.configuration
+        configuration.udp = try ListenAddress(parsing: "127.0.0.1:0")
+        configuration.spoolDirectory += "-restarted"
+        defer { try? FileManager.default.removeItem(atPath: configuration.spoolDirectory) }
+        let restarted = try HeartbeatCollector(configuration: configuration)
+        try restarted.start()
+        defer { restarted.shutdown() }
+        let sender = UDPSender(port: restarted.udpPort)
+        let toRestarted = { (bytes: [UInt8]) in sender.send(bytes) }
+        // Its monitor sweeps from 0.1 s after the start; the instances report again after 0.4 s
+        // (the board-level table `InstanceQuorumTests.watchingTime` pins the watching time itself).
+        usleep(400_000)
+        let afterStart = try #require(restarted.liveStatus().application(harness.applications[1].uuid))
+        #expect(afterStart.status == .up && afterStart.instances == LivenessView.InstanceCount(counted: 0, needed: 3),
+                "up as stored, knowing no instance yet")
+        // Three intervals + graces: any misjudged instance would have made it short by now.
+        app.beat([11: toRestarted, 12: toRestarted, 13: toRestarted], for: 2.7, harness: harness)
+        #expect(try NoiseControlTests.status(harness, 1) == "up")
+        #expect(try Self.changes(harness, 1) == ["new->up:heartbeat"])
+        // And it still judges: one instance gone is short.
+        app.beat([11: toRestarted, 12: toRestarted], for: 1.5, harness: harness)
+        #expect(try Self.changes(harness, 1) == ["new->up:heartbeat", "up->short:instances_missing"])
+    }
+
     @Test("two collectors through Redis: instances heard at either count at the leader; one killed → short once")
     func instancesAcrossCollectors() throws {
         let redisURL = try serviceURL("HEARTBEAT_REDIS_URL")

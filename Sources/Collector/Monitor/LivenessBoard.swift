@@ -54,7 +54,8 @@ public struct LivenessBoard {
         } else {
             quorums[id] = nil
         }
-        nextDeadline[id] = quorumChanged && machines[id].isUp ? .min : deadline(of: id)
+        // A judgement already due at the next sweep stays due.
+        nextDeadline[id] = (quorumChanged && machines[id].isUp) || nextDeadline[id] == .min ? .min : deadline(of: id)
     }
 
     /// Application `id`'s instances have one interval + grace from `fromMicros` to be heard

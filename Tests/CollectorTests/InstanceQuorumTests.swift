@@ -173,7 +173,7 @@ struct InstanceQuorumTests {
     func quorumBounds() {
         var quorum = InstanceQuorum(minimum: 3)
         for instance in 0..<UInt32(InstanceQuorum.capacity + 10) { quorum.heard(instance, atMicros: 0, expiresAtMicros: 100) }
-        #expect(quorum.expiries.count == InstanceQuorum.capacity)
+        #expect(quorum.instances.count == InstanceQuorum.capacity)
         var small = InstanceQuorum(minimum: 3)
         small.heard(1, atMicros: 0, expiresAtMicros: 100)
         let othersAfterUnknownStop = small.stopped(99, atMicros: 1)

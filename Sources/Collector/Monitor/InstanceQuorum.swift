@@ -17,10 +17,18 @@
 /// - The application is paused only when a `stop` leaves no instance counted.
 /// - At most ``capacity`` instances are tracked: more already meet any quorum (`min_instances` is
 ///   at most 1,000), and the collector limits instances per application before the monitor
-///   (`--app-max-instances`).
+///   (`--app-max-instances`). They are kept in a small array, not a dictionary: a few per
+///   application, scanned in place, so a sweep that finds thousands of applications losing an
+///   instance allocates nothing for them.
 public struct InstanceQuorum: Equatable, Sendable {
-    /// The instances that count, with when each stops counting (Unix µs; `Int64.max`: never).
-    public private(set) var expiries: [UInt32: Int64] = [:]
+    /// An instance that counts, and when it stops counting (Unix µs; `Int64.max`: never).
+    public struct Counted: Equatable, Sendable {
+        public let instance: UInt32
+        public var expiresAt: Int64
+    }
+
+    /// The instances that count (or did, until the next ``settle(atMicros:)``), in no order.
+    public private(set) var instances: [Counted] = []
     /// Places excused by `stop` records and not filled again (at most `minimum`).
     public private(set) var excused = 0
     /// `min_instances`.
@@ -52,7 +60,7 @@ public struct InstanceQuorum: Equatable, Sendable {
 
     /// How many instances count at `nowMicros`.
     public func counted(atMicros nowMicros: Int64) -> Int {
-        expiries.values.reduce(0) { $0 + ($1 > nowMicros ? 1 : 0) }
+        instances.reduce(0) { $0 + ($1.expiresAt > nowMicros ? 1 : 0) }
     }
 
     /// Whether the quorum is met at `nowMicros`: enough instances count, or they still have time
@@ -60,47 +68,52 @@ public struct InstanceQuorum: Equatable, Sendable {
     public func isMet(atMicros nowMicros: Int64) -> Bool { nowMicros < watchedUntil || counted(atMicros: nowMicros) >= needed }
 
     /// The earliest time the quorum may change by itself: a counted instance stops counting, or
-    /// the watching time ends (nil: neither will). No allocation: the sweep asks it of every due
-    /// application under a quorum.
+    /// the watching time ends (nil: neither will).
     public var nextExpiry: Int64? {
         var earliest = watchedUntil == .min ? Int64.max : watchedUntil
-        for expiry in expiries.values where expiry < earliest { earliest = expiry }
+        for counted in instances where counted.expiresAt < earliest { earliest = counted.expiresAt }
         return earliest == .max ? nil : earliest
     }
 
     /// Instance `instance` was heard at `atMicros`; it counts until `expiresAtMicros`.
     public mutating func heard(_ instance: UInt32, atMicros: Int64, expiresAtMicros: Int64) {
-        if let current = expiries[instance], current > atMicros {
-            expiries[instance] = max(current, expiresAtMicros)
-            return
+        if let index = instances.firstIndex(where: { $0.instance == instance }) {
+            if instances[index].expiresAt > atMicros {
+                instances[index].expiresAt = max(instances[index].expiresAt, expiresAtMicros)
+                return
+            }
+            instances[index].expiresAt = expiresAtMicros
+        } else {
+            guard instances.count < Self.capacity else { return }
+            instances.append(Counted(instance: instance, expiresAt: expiresAtMicros))
         }
         // Not counted before (new, or its time had passed): it fills an excused place.
-        if expiries[instance] == nil, expiries.count >= Self.capacity { return }
         if excused > 0 { excused -= 1 }
-        expiries[instance] = expiresAtMicros
     }
 
-    /// Instance `instance` sent `stop`: it leaves the count and, if it was tracked, excuses a
-    /// place (a `stop` naming an instance never heard, or one long gone, excuses nothing).
+    /// Instance `instance` sent `stop`: it leaves the count and, if it counted, excuses a place (a
+    /// `stop` naming an instance never heard, or one whose time had passed, excuses nothing).
     /// Returns whether any instance still counts at `atMicros`.
     public mutating func stopped(_ instance: UInt32, atMicros: Int64) -> Bool {
-        if expiries.removeValue(forKey: instance) != nil { excused = min(minimum, excused + 1) }
+        if let index = instances.firstIndex(where: { $0.instance == instance }) {
+            if instances[index].expiresAt > atMicros { excused = min(minimum, excused + 1) }
+            instances.remove(at: index)
+        }
         return counted(atMicros: atMicros) > 0
     }
 
-    /// Forgets the instances whose time has passed by `nowMicros` (they would fill an excused
-    /// place when heard again, as any instance not counted) and a watching time that is over;
-    /// says whether the quorum is met at `nowMicros`, and when it was lost if it was.
+    /// Forgets the instances whose time has passed by `nowMicros` (they fill an excused place when
+    /// heard again, as any instance not counted) and a watching time that is over; says whether
+    /// the quorum is met at `nowMicros`, and when it was lost if it was: the earliest of those
+    /// moments at which it was not met (being met can only end as time passes).
     public mutating func settle(atMicros nowMicros: Int64) -> (met: Bool, lostAt: Int64?) {
         guard let earliest = nextExpiry, earliest <= nowMicros else { return (isMet(atMicros: nowMicros), nil) }
-        var moments = [(instance: UInt32?, at: Int64)]()
-        moments.reserveCapacity(expiries.count + 1)
-        for (instance, expiry) in expiries where expiry <= nowMicros { moments.append((instance, expiry)) }
-        if watchedUntil != .min, watchedUntil <= nowMicros { moments.append((nil, watchedUntil)) }
-        moments.sort { $0.at < $1.at }
         var lostAt: Int64?
-        for moment in moments where lostAt == nil && !isMet(atMicros: moment.at) { lostAt = moment.at }
-        for case let (instance?, _) in moments { expiries.removeValue(forKey: instance) }
+        for counted in instances where counted.expiresAt <= nowMicros && !isMet(atMicros: counted.expiresAt) {
+            lostAt = min(lostAt ?? .max, counted.expiresAt)
+        }
+        if watchedUntil != .min, watchedUntil <= nowMicros, !isMet(atMicros: watchedUntil) { lostAt = min(lostAt ?? .max, watchedUntil) }
+        instances.removeAll { $0.expiresAt <= nowMicros }
         if watchedUntil <= nowMicros { watchedUntil = .min }
         return (isMet(atMicros: nowMicros), lostAt)
     }

@@ -49,7 +49,7 @@ public struct LivenessBoard {
         policies[id] = policy
         if policy.minInstances > 1 {
             if quorums[id] == nil { quorums[id] = InstanceQuorum(minimum: Int(policy.minInstances)) }
-            quorums[id]!.setMinimum(Int(policy.minInstances))
+            withQuorum(id) { $0.setMinimum(Int(policy.minInstances)) }
             if quorumChanged, machines[id].isUp { startWatching(id, fromMicros: max(machines[id].lastSeenMicros, nowMicros ?? .min)) }
         } else {
             quorums[id] = nil
@@ -64,7 +64,7 @@ public struct LivenessBoard {
         guard quorums[id] != nil else { return }
         let until = policies[id].expectation.deadlines(
             afterArrivalMicros: fromMicros, recordIntervalMicros: recordIntervalMicros ?? machines[id].recordIntervalMicros)?.down
-        quorums[id]!.startWatching(untilMicros: until ?? .min)
+        withQuorum(id) { $0.startWatching(untilMicros: until ?? .min) }
     }
 
     /// Application `id`'s instances, when its `min_instances` is above 1.
@@ -87,14 +87,19 @@ public struct LivenessBoard {
             if !machines[id].isUp, kind != .stop {
                 startWatching(id, fromMicros: atMicros, recordIntervalMicros: Int64(recordIntervalMillis) * 1_000)
             }
-            if let instance, kind == .stop {
-                if quorums[id]!.stopped(instance, atMicros: atMicros) { kind = .beat }
-            } else if let instance {
-                let expiry = policies[id].expectation.deadlines(
-                    afterArrivalMicros: atMicros, recordIntervalMicros: Int64(recordIntervalMillis) * 1_000)?.down ?? .max
-                quorums[id]!.heard(instance, atMicros: atMicros, expiresAtMicros: expiry)
-            }
-            quorumMet = quorums[id]!.isMet(atMicros: atMicros)
+            let expiry = policies[id].expectation.deadlines(
+                afterArrivalMicros: atMicros, recordIntervalMicros: Int64(recordIntervalMillis) * 1_000)?.down ?? .max
+            let stopping = kind == .stop
+            var othersCount = false
+            quorumMet = withQuorum(id) { quorum in
+                if let instance, stopping {
+                    othersCount = quorum.stopped(instance, atMicros: atMicros)
+                } else if let instance {
+                    quorum.heard(instance, atMicros: atMicros, expiresAtMicros: expiry)
+                }
+                return quorum.isMet(atMicros: atMicros)
+            } ?? true
+            if stopping, instance != nil, othersCount { kind = .beat }
         }
         let transition = machines[id].receive(
             kind, atMicros: atMicros, recordIntervalMillis: recordIntervalMillis, policy: policies[id], quorumMet: quorumMet)
@@ -129,7 +134,7 @@ public struct LivenessBoard {
         guard quorums[id] != nil else { return }
         let expiry = policies[id].expectation.deadlines(
             afterArrivalMicros: atMicros, recordIntervalMicros: machines[id].recordIntervalMicros)?.down ?? .max
-        quorums[id]!.heard(instance, atMicros: atMicros, expiresAtMicros: expiry)
+        withQuorum(id) { $0.heard(instance, atMicros: atMicros, expiresAtMicros: expiry) }
         // Judged at the next sweep: this may meet the quorum again.
         if machines[id].status == .short { nextDeadline[id] = .min }
     }
@@ -208,16 +213,25 @@ public struct LivenessBoard {
     private mutating func releaseHeldEntry(of id: Int, nowMicros: Int64) -> LivenessTransition? {
         guard let held = heldShort[id], nowMicros >= held.atMicros else { return nil }
         heldShort[id] = nil
-        guard quorums[id]?.settle(atMicros: nowMicros).met ?? true, let up = machines[id].quorumChanged(met: true, atMicros: held.atMicros) else { return held }
+        guard withQuorum(id, { $0.settle(atMicros: nowMicros).met }) ?? true, let up = machines[id].quorumChanged(met: true, atMicros: held.atMicros) else { return held }
         counted(up.from, up.to)
         return held.from == .up ? nil : LivenessTransition(from: held.from, to: .up, atMicros: held.atMicros, reason: held.reason)
+    }
+
+    /// `body` on application `id`'s quorum, in place (nil without one). Taken out of the dictionary
+    /// and put back, so its instance array is never shared while it changes — no copy.
+    @discardableResult
+    private mutating func withQuorum<Result>(_ id: Int, _ body: (inout InstanceQuorum) -> Result) -> Result? {
+        guard var quorum = quorums.removeValue(forKey: id) else { return nil }
+        defer { quorums[id] = quorum }
+        return body(&quorum)
     }
 
     /// `up` ↔ `short` for application `id` as its instances stand at `nowMicros`: short from the
     /// moment the quorum was lost, up again as soon as it is met (an application whose
     /// `min_instances` went back to 1 is up).
     private mutating func judgeQuorum(of id: Int, nowMicros: Int64) -> LivenessTransition? {
-        guard let (met, lostAt) = quorums[id]?.settle(atMicros: nowMicros) else { return machines[id].quorumChanged(met: true, atMicros: nowMicros) }
+        guard let (met, lostAt) = withQuorum(id, { $0.settle(atMicros: nowMicros) }) else { return machines[id].quorumChanged(met: true, atMicros: nowMicros) }
         return machines[id].quorumChanged(met: met, atMicros: met ? nowMicros : lostAt ?? nowMicros)
     }
 

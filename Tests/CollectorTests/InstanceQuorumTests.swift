@@ -1,4 +1,4 @@
-import Collector
+@testable import Collector
 import Foundation
 import Protocol
 import Testing
@@ -167,6 +167,25 @@ struct InstanceQuorumTests {
     func noQuorum() {
         let log = run([.record(.beat, instance: 1, at: 0), .record(.stop, instance: 1, at: 1), .record(.beat, instance: 2, at: 2)], minInstances: 1)
         #expect(log == ["new->up@0s:heartbeat", "up->paused@1s:stopped", "paused->up@2s:heartbeat"])
+    }
+
+    @Test("QuorumTable: applications gain and lose quorums; removing one moves the last into its place and keeps every other reachable")
+    func quorumTable() {
+        var table = QuorumTable()
+        for id in [5, 2, 9] { table.insertIfAbsent(InstanceQuorum(minimum: id), for: id) }
+        table.insertIfAbsent(InstanceQuorum(minimum: 99), for: 5)
+        #expect(table[5]?.minimum == 5, "an existing quorum is kept")
+        table.remove(5)
+        #expect(!table.contains(5) && table[5] == nil)
+        #expect(table[2]?.minimum == 2 && table[9]?.minimum == 9)
+        table.update(9) { $0.setMinimum(7) }
+        #expect(table[9]?.minimum == 7)
+        var seen = [Int]()
+        table.forEach(below: 9) { id, _ in seen.append(id) }
+        #expect(seen == [2], "only ids below the limit")
+        table.remove(2)
+        table.remove(9)
+        #expect(table.isEmpty && table.update(9, { _ in true }) == nil)
     }
 
     @Test("InstanceQuorum: at most its capacity of instances; a stop naming an unknown instance excuses nothing")

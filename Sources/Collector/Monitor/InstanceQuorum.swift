@@ -118,3 +118,58 @@ public struct InstanceQuorum: Equatable, Sendable {
         return (isMet(atMicros: nowMicros), lostAt)
     }
 }
+
+/// The quorums of the applications under one, reached without hashing: a slot per application id
+/// (-1: none) into a dense list, so the sweep that finds thousands of them due pays an array
+/// index for each. The slots grow only up to the highest id under a quorum.
+struct QuorumTable {
+    private var slots: [Int32] = []
+    private var list: [InstanceQuorum] = []
+    /// The application id of each entry of `list`.
+    private var owners: [Int] = []
+
+    var isEmpty: Bool { list.isEmpty }
+
+    /// Application `id`'s quorum, if it has one.
+    subscript(id: Int) -> InstanceQuorum? {
+        id < slots.count && slots[id] >= 0 ? list[Int(slots[id])] : nil
+    }
+
+    func contains(_ id: Int) -> Bool { id < slots.count && slots[id] >= 0 }
+
+    /// Gives application `id` a quorum (keeping one it has).
+    mutating func insertIfAbsent(_ quorum: @autoclosure () -> InstanceQuorum, for id: Int) {
+        guard !contains(id) else { return }
+        if id >= slots.count { slots += Array(repeating: -1, count: id + 1 - slots.count) }
+        slots[id] = Int32(list.count)
+        list.append(quorum())
+        owners.append(id)
+    }
+
+    /// Application `id` has no quorum any more (the last entry takes its place in the list).
+    mutating func remove(_ id: Int) {
+        guard contains(id) else { return }
+        let slot = Int(slots[id])
+        let last = list.count - 1
+        if slot != last {
+            list.swapAt(slot, last)
+            owners.swapAt(slot, last)
+            slots[owners[slot]] = Int32(slot)
+        }
+        list.removeLast()
+        owners.removeLast()
+        slots[id] = -1
+    }
+
+    /// `body` on application `id`'s quorum, in place (nil without one).
+    @discardableResult
+    mutating func update<Result>(_ id: Int, _ body: (inout InstanceQuorum) -> Result) -> Result? {
+        guard contains(id) else { return nil }
+        return body(&list[Int(slots[id])])
+    }
+
+    /// Each application id below `limit` with its quorum.
+    func forEach(below limit: Int, _ body: (Int, InstanceQuorum) -> Void) {
+        for (slot, id) in owners.enumerated() where id < limit { body(id, list[slot]) }
+    }
+}

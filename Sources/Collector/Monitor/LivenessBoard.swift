@@ -12,9 +12,8 @@ public struct LivenessBoard {
     private var machines: [LivenessMachine]
     private var policies: [LivenessPolicy]
     private var nextDeadline: [Int64]
-    /// The instances of each application whose `min_instances` is above 1 (few: a dictionary, not
-    /// a column of a million empty entries).
-    private var quorums = [Int: InstanceQuorum]()
+    /// The instances of each application whose `min_instances` is above 1.
+    private var quorums = QuorumTable()
     /// Records' moves into `short`, held until the sweep (``holdingShort(_:for:)``).
     private var heldShort = [Int: LivenessTransition]()
     /// How many applications are in each status (by raw value), kept as they change: the
@@ -48,11 +47,11 @@ public struct LivenessBoard {
         let quorumChanged = policy.minInstances != policies[id].minInstances
         policies[id] = policy
         if policy.minInstances > 1 {
-            if quorums[id] == nil { quorums[id] = InstanceQuorum(minimum: Int(policy.minInstances)) }
+            quorums.insertIfAbsent(InstanceQuorum(minimum: Int(policy.minInstances)), for: id)
             withQuorum(id) { $0.setMinimum(Int(policy.minInstances)) }
             if quorumChanged, machines[id].isUp { startWatching(id, fromMicros: max(machines[id].lastSeenMicros, nowMicros ?? .min)) }
         } else {
-            quorums[id] = nil
+            quorums.remove(id)
         }
         // A judgement already due at the next sweep stays due.
         nextDeadline[id] = (quorumChanged && machines[id].isUp) || nextDeadline[id] == .min ? .min : deadline(of: id)
@@ -61,7 +60,7 @@ public struct LivenessBoard {
     /// Application `id`'s instances have one interval + grace from `fromMicros` to be heard
     /// before the quorum is judged on them (``InstanceQuorum/watchedUntil``).
     private mutating func startWatching(_ id: Int, fromMicros: Int64, recordIntervalMicros: Int64? = nil) {
-        guard quorums[id] != nil else { return }
+        guard quorums.contains(id) else { return }
         let until = policies[id].expectation.deadlines(
             afterArrivalMicros: fromMicros, recordIntervalMicros: recordIntervalMicros ?? machines[id].recordIntervalMicros)?.down
         withQuorum(id) { $0.startWatching(untilMicros: until ?? .min) }
@@ -81,7 +80,7 @@ public struct LivenessBoard {
     ) -> LivenessTransition? {
         var kind = kind
         var quorumMet = true
-        if quorums[id] != nil {
+        if quorums.contains(id) {
             // Heard again after a silence, a pause or for the first time: the others get their
             // interval + grace to report too.
             if !machines[id].isUp, kind != .stop {
@@ -105,7 +104,7 @@ public struct LivenessBoard {
             kind, atMicros: atMicros, recordIntervalMillis: recordIntervalMillis, policy: policies[id], quorumMet: quorumMet)
         if let transition { counted(transition.from, transition.to) }
         nextDeadline[id] = deadline(of: id)
-        guard let transition, quorums[id] != nil || heldShort[id] != nil else { return transition }
+        guard let transition, quorums.contains(id) || heldShort[id] != nil else { return transition }
         return holdingShort(transition, for: id)
     }
 
@@ -131,7 +130,7 @@ public struct LivenessBoard {
     /// Instance `instance` of application `id` was heard at `atMicros` at another collector (its
     /// record itself reaches the board as a last-seen time, or as an event).
     public mutating func heard(_ instance: UInt32, for id: Int, atMicros: Int64) {
-        guard quorums[id] != nil else { return }
+        guard quorums.contains(id) else { return }
         let expiry = policies[id].expectation.deadlines(
             afterArrivalMicros: atMicros, recordIntervalMicros: machines[id].recordIntervalMicros)?.down ?? .max
         withQuorum(id) { $0.heard(instance, atMicros: atMicros, expiresAtMicros: expiry) }
@@ -168,7 +167,7 @@ public struct LivenessBoard {
         machines[id].adopt(status, nowMicros: nowMicros, sinceMicros: sinceMicros)
         // Under a quorum, the instances get an interval + grace from now to be heard (a restarted
         // collector knows none), and the next sweep checks the adopted status against them.
-        guard quorums[id] != nil, machines[id].isUp else {
+        guard quorums.contains(id), machines[id].isUp else {
             nextDeadline[id] = deadline(of: id)
             return
         }
@@ -200,7 +199,7 @@ public struct LivenessBoard {
                 counted(transition.from, transition.to)
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
             }
-            if machines[id].isUp, heldShort[id] == nil, let transition = judgeQuorum(of: id, nowMicros: nowMicros) {
+            if machines[id].isUp, heldShort.isEmpty || heldShort[id] == nil, let transition = judgeQuorum(of: id, nowMicros: nowMicros) {
                 counted(transition.from, transition.to)
                 transitions.append(PendingTransition(applicationID: id, transition: transition))
             }
@@ -211,20 +210,18 @@ public struct LivenessBoard {
     /// A held move into `short` (``holdingShort(_:for:)``), judged at `nowMicros`: into `up` when
     /// the instances heard by then meet the quorum, else into `short` as held.
     private mutating func releaseHeldEntry(of id: Int, nowMicros: Int64) -> LivenessTransition? {
-        guard let held = heldShort[id], nowMicros >= held.atMicros else { return nil }
+        guard !heldShort.isEmpty, let held = heldShort[id], nowMicros >= held.atMicros else { return nil }
         heldShort[id] = nil
         guard withQuorum(id, { $0.settle(atMicros: nowMicros).met }) ?? true, let up = machines[id].quorumChanged(met: true, atMicros: held.atMicros) else { return held }
         counted(up.from, up.to)
         return held.from == .up ? nil : LivenessTransition(from: held.from, to: .up, atMicros: held.atMicros, reason: held.reason)
     }
 
-    /// `body` on application `id`'s quorum, in place (nil without one). Taken out of the dictionary
-    /// and put back, so its instance array is never shared while it changes — no copy.
+    /// `body` on application `id`'s quorum, in place, so its instance array is never copied
+    /// while it changes (nil without one).
     @discardableResult
     private mutating func withQuorum<Result>(_ id: Int, _ body: (inout InstanceQuorum) -> Result) -> Result? {
-        guard var quorum = quorums.removeValue(forKey: id) else { return nil }
-        defer { quorums[id] = quorum }
-        return body(&quorum)
+        quorums.update(id, body)
     }
 
     /// `up` ↔ `short` for application `id` as its instances stand at `nowMicros`: short from the
@@ -247,7 +244,13 @@ public struct LivenessBoard {
             statuses: machines.map(\.status), since: machines.map(\.sinceMicros), lastArrival: ids.map(latestArrival),
             nextDeadline: Array(nextDeadline[ids]), runDuration: machines.map { $0.lastRun?.durationMicros ?? 0 },
             runEnded: machines.map { $0.lastRun?.endedMicros ?? .min },
-            instances: quorums.isEmpty ? [:] : quorums.filter { $0.key < ids.upperBound }.mapValues { instanceCount($0, nowMicros: nowMicros) })
+            instances: instanceCounts(below: ids.upperBound, nowMicros: nowMicros))
+    }
+
+    private func instanceCounts(below limit: Int, nowMicros: Int64) -> [Int: LivenessView.InstanceCount] {
+        var counts = [Int: LivenessView.InstanceCount]()
+        quorums.forEach(below: limit) { counts[$0] = instanceCount($1, nowMicros: nowMicros) }
+        return counts
     }
 
     private func instanceCount(_ quorum: InstanceQuorum, nowMicros: Int64) -> LivenessView.InstanceCount {
@@ -273,7 +276,7 @@ public struct LivenessBoard {
             deadline = min(deadline, started + maximum)
         }
         if machine.isUp, let expiry = quorums[id]?.nextExpiry { deadline = min(deadline, expiry) }
-        if let held = heldShort[id] { deadline = min(deadline, held.atMicros) }
+        if !heldShort.isEmpty, let held = heldShort[id] { deadline = min(deadline, held.atMicros) }
         return deadline
     }
 }

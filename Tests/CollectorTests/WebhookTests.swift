@@ -47,6 +47,8 @@ struct WebhookTests {
         #expect(requests.count == 4, "3 transitions + 1 retry, got \(requests.count)")
         #expect(delivered.count == 3)
         #expect(Set(delivered.compactMap { $0.headers["x-heartbeat-delivery"] }).count == 3, "distinct deliveries")
+        // A failure above must fail the test, not crash the whole run on the index below.
+        try #require(requests.count >= 2)
         #expect(requests[0].headers["x-heartbeat-delivery"] == requests[1].headers["x-heartbeat-delivery"], "the failed one is sent again")
         for request in requests {
             let timestamp = request.headers["x-heartbeat-timestamp"] ?? ""

@@ -10,10 +10,12 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _children = []
@@ -56,6 +58,14 @@ def fresh_database(env, heartbeat, name):
     psql(server, f"CREATE DATABASE {name}")
     run([heartbeat, "migrate", "--database-url", url])
     return url
+
+
+def beat_record(app, sequence, interval_ms, instance=7):
+    """An unsigned beat record of application `app` (a UUID string) from `instance`, sent now
+    (Spec/protocol.md's byte table); returns (the 64 bytes, sent_at in Unix µs)."""
+    sent_at = int(time.time() * 1_000_000)
+    body = struct.pack(">2sBB16sIQqIi", b"HB", 1, 0, uuid.UUID(app).bytes, instance, sequence, sent_at, interval_ms, 0)
+    return body + bytes(16), sent_at
 
 
 def register(heartbeat, url, apps, seed, signed=False, interval_ms=10_000, grace_ms=5_000, name="stress"):

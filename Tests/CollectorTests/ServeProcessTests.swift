@@ -92,7 +92,9 @@ struct ServeProcessTests {
         }
         let accepted = try #require(field("accepted"))
         #expect(accepted > 10_000, "\(final)")
-        #expect(field("stored") == accepted, "\(final)")
+        // Stored at once, or spooled (PostgreSQL slower than the load) and replayed before the exit:
+        // either way in PostgreSQL, and the count below says so.
+        #expect((field("stored") ?? 0) + (field("replayed") ?? 0) == accepted && field("spooled") == field("replayed"), "\(final)")
         #expect(!output.contains("do not balance"))
         #expect(try connection.query("SELECT count(*) FROM heartbeat_event") == [[String(accepted)]])
         // The snapshot file holds the same final totals, for scripts that do not read log lines.
@@ -100,7 +102,8 @@ struct ServeProcessTests {
         #expect(stopped["state"] as? String == "stopped")
         let ingest = (stopped["collector"] as? [String: Any])?["ingest"] as? [String: Any] ?? [:]
         #expect((ingest["accepted"] as? NSNumber)?.uint64Value == accepted)
-        #expect((ingest["stored"] as? NSNumber)?.uint64Value == accepted)
+        let replayed = (ingest["replayed"] as? NSNumber)?.uint64Value ?? 0
+        #expect((ingest["stored"] as? NSNumber).map { $0.uint64Value + replayed } == accepted)
         #expect(ingest["balanced"] as? Bool == true)
         #expect(ingest["in_flight"] as? Int == 0)
     }

@@ -158,9 +158,8 @@ final class HotStateSync: @unchecked Sendable {
     static func latestPerInstance(_ rows: [HeartbeatRow]) -> [HeartbeatRow] {
         var latest = [UInt64: HeartbeatRow]()
         for row in rows {
-            let key = UInt64(UInt32(bitPattern: row.applicationID)) << 32 | UInt64(row.instance)
-            if let seen = latest[key], seen.receivedAtMicros >= row.receivedAtMicros { continue }
-            latest[key] = row
+            if let seen = latest[row.instanceKey], seen.receivedAtMicros >= row.receivedAtMicros { continue }
+            latest[row.instanceKey] = row
         }
         return Array(latest.values)
     }

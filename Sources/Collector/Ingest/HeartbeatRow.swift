@@ -35,4 +35,11 @@ public struct HeartbeatRow: Equatable, Sendable, BitwiseCopyable {
         self.sentAtMicros = sentAtMicros
         self.status = status
     }
+
+    /// The (application, instance) pair as one hashable word: the application id's 32 bits above
+    /// the instance's, so two rows share it exactly when they come from the same sending process.
+    @inline(__always)
+    public var instanceKey: UInt64 {
+        UInt64(UInt32(bitPattern: applicationID)) << 32 | UInt64(instance)
+    }
 }

@@ -115,7 +115,7 @@ struct ReplayGuard: ~Copyable {
             let primary = primaries + application
             if primary.pointee.key == 1 << 32 | UInt64(row.instance) { return Self.admit(row, into: primary) ? .admitted : .replay }
         }
-        guard let existing = overflowEntry(for: overflowKey(row)) else { return .newInstance }
+        guard let existing = overflowEntry(for: row.instanceKey) else { return .newInstance }
         return Self.admit(row, into: existing) ? .admitted : .replay
     }
 
@@ -126,7 +126,7 @@ struct ReplayGuard: ~Copyable {
         guard count < maximumTotal, windows(of: application) < maximumPerApplication else { return false }
         let window = ReplayWindow().admitting(row.sequence)!
         guard Int(application) < primaryCapacity else {
-            insertInOverflow(Entry(key: overflowKey(row), highest: window.highest, accepted: window.accepted, lastSeenMicros: row.receivedAtMicros))
+            insertInOverflow(Entry(key: row.instanceKey, highest: window.highest, accepted: window.accepted, lastSeenMicros: row.receivedAtMicros))
             return true
         }
         // The newcomer takes the primary slot; the slot's window, if any, moves to the overflow table.
@@ -167,11 +167,6 @@ struct ReplayGuard: ~Copyable {
         entry.pointee.accepted = next.accepted
         entry.pointee.lastSeenMicros = max(entry.pointee.lastSeenMicros, row.receivedAtMicros)
         return true
-    }
-
-    @inline(__always)
-    private func overflowKey(_ row: HeartbeatRow) -> UInt64 {
-        UInt64(UInt32(bitPattern: row.applicationID)) << 32 | UInt64(row.instance)
     }
 
     /// The overflow table's window for `key`, if it has one.
@@ -223,7 +218,7 @@ struct ReplayGuard: ~Copyable {
         if application < primaryCapacity {
             hb_prefetch_for_write(primaries + application)
         } else {
-            hb_prefetch_for_write(entries + Int(truncatingIfNeeded: (overflowKey(row) &* multiplier) >> shift))
+            hb_prefetch_for_write(entries + Int(truncatingIfNeeded: (row.instanceKey &* multiplier) >> shift))
         }
     }
 

@@ -219,7 +219,7 @@ public struct MonitorCoordinator {
             }
             // Other records travel between collectors with their instance; a beat only as a time.
             if row.kind == .beat, board.quorum(for: id) != nil {
-                sightings[UInt64(UInt32(bitPattern: row.applicationID)) << 32 | UInt64(row.instance)] = InstanceSighting(
+                sightings[row.instanceKey] = InstanceSighting(
                     applicationID: row.applicationID, instance: row.instance, atMicros: row.receivedAtMicros)
             }
             mark(id, heardHere: true)

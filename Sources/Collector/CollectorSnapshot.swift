@@ -89,6 +89,7 @@ public struct CollectorSnapshot: Sendable, Encodable {
         public var lossHolds: UInt64 = 0
         public var failures: UInt64 = 0
         public var checkSeconds = HistogramSnapshot(bounds: [1], bucketCounts: [0, 0], sum: 0)
+        public var checkCPUSeconds = HistogramSnapshot(bounds: [1], bucketCounts: [0, 0], sum: 0)
         public var detectionDelaySeconds = HistogramSnapshot(bounds: [1], bucketCounts: [0, 0], sum: 0)
         /// Incidents this collector opened, by cause, and closed; applications its closings named.
         public var incidentsOpened: [String: UInt64] = [:]

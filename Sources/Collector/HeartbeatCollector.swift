@@ -384,6 +384,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.monitor.lossHolds = monitorMetrics.lossHolds.load(ordering: .relaxed)
         snapshot.monitor.failures = monitorMetrics.failures.load(ordering: .relaxed)
         snapshot.monitor.checkSeconds = monitorMetrics.checkSeconds.snapshot
+        snapshot.monitor.checkCPUSeconds = monitorMetrics.checkCPUSeconds.snapshot
         snapshot.monitor.incidentsOpened = Dictionary(uniqueKeysWithValues: IncidentDetector.Cause.allCases.enumerated().map {
             ($1.rawValue, monitorMetrics.incidentsOpened[$0].load(ordering: .relaxed))
         })

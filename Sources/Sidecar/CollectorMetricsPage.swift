@@ -113,6 +113,7 @@ enum CollectorMetricsPage {
             "heartbeat_applications", "Enabled applications by stored status (counted every 5 s).",
             monitor.applicationsByStatus.sorted { $0.key < $1.key }.map { ([("status", $0.key)], Double($0.value)) })
         histogram(&page, "heartbeat_monitor_check_seconds", "Time one sweep over every application's deadline took.", monitor.checkSeconds)
+        histogram(&page, "heartbeat_monitor_check_cpu_seconds", "The monitor thread's CPU time in one sweep (without waiting for a core).", monitor.checkCPUSeconds)
         histogram(&page, "heartbeat_detection_delay_seconds", "From a missed deadline (an instance's, under a quorum) to its transition being recorded.", monitor.detectionDelaySeconds)
         page.counter("heartbeat_transitions_recorded_total", "Transitions this collector recorded (won the conditional UPDATE).", monitor.transitionsRecorded)
         page.counter(

@@ -55,6 +55,10 @@ struct MonitorIntegrationTests {
         #expect(try waitForStatus(harness, 1, "up", timeout: 1) != nil, "recovery within a check period")
         harness.pipeline.shutdown()
         #expect(try changes(harness, 1) == ["new->up:heartbeat", "up->late:missed_interval", "late->down:missed_grace", "down->up:heartbeat"])
+        // Every sweep is timed twice: by the wall clock and by the monitor thread's CPU, never more.
+        let monitor = harness.pipeline.snapshot().monitor
+        #expect(monitor.checkSeconds.count > 10 && monitor.checkCPUSeconds.count == monitor.checkSeconds.count)
+        #expect(monitor.checkCPUSeconds.sum <= monitor.checkSeconds.sum * 1.01 + 0.001, "CPU time within wall-clock time")
     }
 
     @Test("a cron application (* * * * *, grace 5 s) goes late 5 s after a missed minute, down 5 s later, and recovers on its next record")

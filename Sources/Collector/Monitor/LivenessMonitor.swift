@@ -45,6 +45,8 @@ final class LivenessMonitor: @unchecked Sendable {
     private var incidentID: Int64?
     /// When to look next for an incident open in the database that no detector holds.
     private var nextOrphanCheckMicros: Int64 = 0
+    /// When the monitor thread last said a failure on standard error (touched by it alone).
+    private var failureReport = FailureReport()
 
     init(
         databaseURL: String, registry: RegistryHolder, lastSeen: LastSeenTable, feed: RowRing, periodMillis: Int, metrics: MonitorMetrics,
@@ -120,7 +122,7 @@ final class LivenessMonitor: @unchecked Sendable {
                 }
             } catch {
                 connection = nil
-                metrics.failures.wrappingIncrement(ordering: .relaxed)
+                noteFailure("reading the applications' policies", error)
                 continue
             }
             // Read before the feeds are emptied: everything the sync read up to this time is then in them.
@@ -133,7 +135,9 @@ final class LivenessMonitor: @unchecked Sendable {
                 consistentUntilMicros: consistentUntil, databaseMicros: databaseMicros,
                 arrivalsTotal: traffic.arrivals, lostTotal: traffic.lost, latestArrival: latestArrival)
             let started = DispatchTime.now().uptimeNanoseconds
+            let cpuStarted = WallClock.threadCPUNanos()
             let actions = coordinator.tick(input)
+            let tickCPUSeconds = Double(WallClock.threadCPUNanos() - cpuStarted) / 1e9
             let tickSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             databaseMicros = 0
             // Readers see a transition before it is recorded, so one that `/transitions` shows is
@@ -147,7 +151,9 @@ final class LivenessMonitor: @unchecked Sendable {
                 switch action {
                 case .noteStall: metrics.stalls.wrappingIncrement(ordering: .relaxed)
                 case .noteLossHold: metrics.lossHolds.wrappingIncrement(ordering: .relaxed)
-                case .swept: metrics.checkSeconds.record(tickSeconds)
+                case .swept:
+                    metrics.checkSeconds.record(tickSeconds)
+                    metrics.checkCPUSeconds.record(tickCPUSeconds)
                 case .shareInstances(let sightings): share(sightings)
                 case .storeRuns(let runs):
                     guard let connection else { continue }
@@ -155,7 +161,7 @@ final class LivenessMonitor: @unchecked Sendable {
                         try Self.storeRuns(runs, on: connection)
                         coordinator.runsStored()
                     } catch {
-                        metrics.failures.wrappingIncrement(ordering: .relaxed)
+                        noteFailure("storing finished runs", error)
                     }
                 case .openIncident(let open):
                     let writeStarted = WallClock.nowMicros()
@@ -211,6 +217,15 @@ final class LivenessMonitor: @unchecked Sendable {
         }
     }
 
+    /// Counts a failed database round trip (retried next tick) and says what failed on standard
+    /// error, at most one line every half minute (``FailureReport``).
+    private func noteFailure(_ operation: String, _ error: PostgresError) {
+        metrics.failures.wrappingIncrement(ordering: .relaxed)
+        if let unreported = failureReport.failed(atMicros: WallClock.nowMicros()) {
+            FileHandle.standardError.write(Data(FailureReport.line(operation, error, unreported: unreported).utf8))
+        }
+    }
+
     /// Building the readers' view may take at most 1/this of the monitor thread's time.
     static let viewCostShare: Int64 = 50
 
@@ -233,7 +248,7 @@ final class LivenessMonitor: @unchecked Sendable {
                 metrics.incidentsOpened[index].wrappingIncrement(ordering: .relaxed)
             }
         } catch {
-            metrics.failures.wrappingIncrement(ordering: .relaxed)
+            noteFailure("recording an incident", error)
         }
     }
 
@@ -257,7 +272,7 @@ final class LivenessMonitor: @unchecked Sendable {
                 metrics.incidentApplicationsReleased.wrappingIncrement(by: UInt64(result.applications), ordering: .relaxed)
             }
         } catch {
-            metrics.failures.wrappingIncrement(ordering: .relaxed)
+            noteFailure("closing an incident", error)
         }
     }
 
@@ -293,7 +308,7 @@ final class LivenessMonitor: @unchecked Sendable {
             }
             return Array(lost)
         } catch {
-            metrics.failures.wrappingIncrement(ordering: .relaxed)
+            noteFailure("recording transitions", error)
             coordinator.recordingFailed()
             return []
         }
@@ -361,6 +376,9 @@ final class LivenessMonitor: @unchecked Sendable {
 public final class MonitorMetrics: Sendable {
     /// Time one sweep over every application took (`heartbeat_monitor_check_seconds`).
     public let checkSeconds = LatencyHistogram(bounds: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5])
+    /// The monitor thread's CPU time in that sweep (`heartbeat_monitor_check_cpu_seconds`): the
+    /// sweep's own cost, without the time it waited for a core.
+    public let checkCPUSeconds = LatencyHistogram(bounds: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5])
     /// Deadline → transition recorded (`heartbeat_detection_delay_seconds`).
     public let detectionDelaySeconds = LatencyHistogram(bounds: [0.1, 0.25, 0.5, 0.75, 1, 1.1, 1.25, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 60])
     /// Transitions this collector recorded (won).

@@ -20,4 +20,12 @@ public enum WallClock {
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1_000
     }
+
+    /// CPU time the calling thread has used, in nanoseconds: what a piece of work cost itself,
+    /// apart from the time it waited for a core on a busy machine.
+    static func threadCPUNanos() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
 }

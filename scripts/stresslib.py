@@ -5,6 +5,8 @@ and read through /metrics, and a table of checks that decides the exit status.
 Every process a script starts is stopped by its PID when the script ends (also on failure).
 """
 import atexit
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -60,12 +62,22 @@ def fresh_database(env, heartbeat, name):
     return url
 
 
+def record(app, instance, sequence, sent_at=None, kind=0, version=1, interval_ms=10_000, secret=None, tag=None):
+    """One 64-byte record (Spec/protocol.md's byte table) of application `app` (its 16 UUID
+    bytes), sent at `sent_at` (Unix µs; now by default). Its tag is `tag` when given, else the
+    HMAC-SHA256 under `secret` (first 16 bytes), else zeros (unsigned)."""
+    sent_at = sent_at if sent_at is not None else time.time_ns() // 1000
+    body = struct.pack(">2sBB16sIQqIi", b"HB", version, kind, app, instance, sequence, sent_at, interval_ms, 0)
+    if tag is None:
+        tag = hmac.new(secret, body, hashlib.sha256).digest()[:16] if secret else bytes(16)
+    return body + tag
+
+
 def beat_record(app, sequence, interval_ms, instance=7):
-    """An unsigned beat record of application `app` (a UUID string) from `instance`, sent now
-    (Spec/protocol.md's byte table); returns (the 64 bytes, sent_at in Unix µs)."""
-    sent_at = int(time.time() * 1_000_000)
-    body = struct.pack(">2sBB16sIQqIi", b"HB", 1, 0, uuid.UUID(app).bytes, instance, sequence, sent_at, interval_ms, 0)
-    return body + bytes(16), sent_at
+    """An unsigned beat record of application `app` (a UUID string) from `instance`, sent now;
+    returns (the 64 bytes, sent_at in Unix µs)."""
+    sent_at = time.time_ns() // 1000
+    return record(uuid.UUID(app).bytes, instance, sequence, sent_at=sent_at, interval_ms=interval_ms), sent_at
 
 
 def register(heartbeat, url, apps, seed, signed=False, interval_ms=10_000, grace_ms=5_000, name="stress"):

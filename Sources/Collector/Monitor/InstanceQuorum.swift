@@ -161,7 +161,8 @@ struct QuorumTable {
         slots[id] = -1
     }
 
-    /// `body` on application `id`'s quorum, in place (nil without one).
+    /// `body` on application `id`'s quorum, in place, so its instance array is never copied while
+    /// it changes (nil without one).
     @discardableResult
     mutating func update<Result>(_ id: Int, _ body: (inout InstanceQuorum) -> Result) -> Result? {
         guard contains(id) else { return nil }

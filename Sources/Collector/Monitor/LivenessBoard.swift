@@ -48,7 +48,7 @@ public struct LivenessBoard {
         policies[id] = policy
         if policy.minInstances > 1 {
             quorums.insertIfAbsent(InstanceQuorum(minimum: Int(policy.minInstances)), for: id)
-            withQuorum(id) { $0.setMinimum(Int(policy.minInstances)) }
+            quorums.update(id) { $0.setMinimum(Int(policy.minInstances)) }
             if quorumChanged, machines[id].isUp { startWatching(id, fromMicros: max(machines[id].lastSeenMicros, nowMicros ?? .min)) }
         } else {
             quorums.remove(id)
@@ -63,7 +63,7 @@ public struct LivenessBoard {
         guard quorums.contains(id) else { return }
         let until = policies[id].expectation.deadlines(
             afterArrivalMicros: fromMicros, recordIntervalMicros: recordIntervalMicros ?? machines[id].recordIntervalMicros)?.down
-        withQuorum(id) { $0.startWatching(untilMicros: until ?? .min) }
+        quorums.update(id) { $0.startWatching(untilMicros: until ?? .min) }
     }
 
     /// Application `id`'s instances, when its `min_instances` is above 1.
@@ -90,7 +90,7 @@ public struct LivenessBoard {
                 afterArrivalMicros: atMicros, recordIntervalMicros: Int64(recordIntervalMillis) * 1_000)?.down ?? .max
             let stopping = kind == .stop
             var othersCount = false
-            quorumMet = withQuorum(id) { quorum in
+            quorumMet = quorums.update(id) { quorum in
                 if let instance, stopping {
                     othersCount = quorum.stopped(instance, atMicros: atMicros)
                 } else if let instance {
@@ -133,7 +133,7 @@ public struct LivenessBoard {
         guard quorums.contains(id) else { return }
         let expiry = policies[id].expectation.deadlines(
             afterArrivalMicros: atMicros, recordIntervalMicros: machines[id].recordIntervalMicros)?.down ?? .max
-        withQuorum(id) { $0.heard(instance, atMicros: atMicros, expiresAtMicros: expiry) }
+        quorums.update(id) { $0.heard(instance, atMicros: atMicros, expiresAtMicros: expiry) }
         // Judged at the next sweep: this may meet the quorum again.
         if machines[id].status == .short { nextDeadline[id] = .min }
     }
@@ -212,23 +212,16 @@ public struct LivenessBoard {
     private mutating func releaseHeldEntry(of id: Int, nowMicros: Int64) -> LivenessTransition? {
         guard !heldShort.isEmpty, let held = heldShort[id], nowMicros >= held.atMicros else { return nil }
         heldShort[id] = nil
-        guard withQuorum(id, { $0.settle(atMicros: nowMicros).met }) ?? true, let up = machines[id].quorumChanged(met: true, atMicros: held.atMicros) else { return held }
+        guard quorums.update(id, { $0.settle(atMicros: nowMicros).met }) ?? true, let up = machines[id].quorumChanged(met: true, atMicros: held.atMicros) else { return held }
         counted(up.from, up.to)
         return held.from == .up ? nil : LivenessTransition(from: held.from, to: .up, atMicros: held.atMicros, reason: held.reason)
-    }
-
-    /// `body` on application `id`'s quorum, in place, so its instance array is never copied
-    /// while it changes (nil without one).
-    @discardableResult
-    private mutating func withQuorum<Result>(_ id: Int, _ body: (inout InstanceQuorum) -> Result) -> Result? {
-        quorums.update(id, body)
     }
 
     /// `up` ↔ `short` for application `id` as its instances stand at `nowMicros`: short from the
     /// moment the quorum was lost, up again as soon as it is met (an application whose
     /// `min_instances` went back to 1 is up).
     private mutating func judgeQuorum(of id: Int, nowMicros: Int64) -> LivenessTransition? {
-        guard let (met, lostAt) = withQuorum(id, { $0.settle(atMicros: nowMicros) }) else { return machines[id].quorumChanged(met: true, atMicros: nowMicros) }
+        guard let (met, lostAt) = quorums.update(id, { $0.settle(atMicros: nowMicros) }) else { return machines[id].quorumChanged(met: true, atMicros: nowMicros) }
         return machines[id].quorumChanged(met: met, atMicros: met ? nowMicros : lostAt ?? nowMicros)
     }
 

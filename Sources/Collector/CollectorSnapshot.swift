@@ -202,6 +202,8 @@ public struct CollectorSnapshot: Sendable, Encodable {
         /// Held notifications this collector released or dropped when their silence ended.
         public var heldReleased: UInt64 = 0
         public var heldDropped: UInt64 = 0
+        /// Failed round trips to PostgreSQL of the delivery worker and its lanes (each retried).
+        public var databaseFailures: UInt64 = 0
         /// Silences in force now.
         public var silencesActive = 0
         public var selfPingsSent: UInt64 = 0

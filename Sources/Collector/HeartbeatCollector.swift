@@ -426,6 +426,7 @@ public final class HeartbeatCollector: @unchecked Sendable {
         snapshot.notifications.reminders = sent.remindersQueued.load(ordering: .relaxed)
         snapshot.notifications.heldReleased = sent.heldReleased.load(ordering: .relaxed)
         snapshot.notifications.heldDropped = sent.heldDropped.load(ordering: .relaxed)
+        snapshot.notifications.databaseFailures = sent.databaseFailures.load(ordering: .relaxed)
         snapshot.notifications.silencesActive = registry.holder.snapshot.silences.active(atMicros: WallClock.nowMicros()).count
         snapshot.notifications.selfPingsSent = sent.selfPingsSent.load(ordering: .relaxed)
         snapshot.notifications.selfPingsFailed = sent.selfPingsFailed.load(ordering: .relaxed)

@@ -168,6 +168,10 @@ enum CollectorMetricsPage {
             "heartbeat_notifications_held_total", "Notifications a silence held, decided by this collector when it ended, by outcome.",
             [([("outcome", "released")], sent.heldReleased), ([("outcome", "dropped")], sent.heldDropped)])
         page.gauge("heartbeat_silences_active", "Silences (maintenance windows) in force now.", Double(sent.silencesActive))
+        page.counter(
+            "heartbeat_notification_database_failures_total",
+            "Failed PostgreSQL round trips of notification delivery (retried; a lane's outcomes within a third of the lease).",
+            sent.databaseFailures)
         page.gauge("heartbeat_notification_queue_depth", "Notification deliveries still owed (outbox rows, all collectors).", Double(sent.queueDepth))
         let channels = sent.channels
         func perChannel(_ value: (CollectorSnapshot.Notifications.Channel) -> UInt64) -> [(labels: [(String, String)], value: UInt64)] {

@@ -97,6 +97,72 @@ struct WebhookTests {
         #expect(depth == 1)
     }
 
+    @Test("a lane whose mark PostgreSQL refuses tries again: marked within seconds once it is taken, sent once, and the next notifications follow")
+    func refusedMarkTriedAgain() throws {
+        let receiver = WebhookReceiver()
+        defer { receiver.stop() }
+        let harness = try Harness {
+            $0.monitorPeriodMillis = 200
+            $0.webhookURLs = [receiver.url]
+            $0.webhookSecret = Self.secret
+        }
+        defer { harness.pipeline.shutdown() }
+        // PostgreSQL refuses every mark of a delivery as delivered until the trigger is dropped.
+        try harness.connection.query("""
+            CREATE FUNCTION refuse_mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'marks refused by the test'; END $$;
+            CREATE TRIGGER refuse_mark BEFORE UPDATE ON notification_delivery
+                FOR EACH ROW WHEN (NEW.delivered_at IS NOT NULL) EXECUTE FUNCTION refuse_mark();
+            UPDATE application SET interval_ms = 500, grace_ms = 500;
+            """)
+        usleep(600_000)
+        harness.sender.send(harness.record(1, sequence: 1))  // new -> up, then (no more beats) late and down
+        let metrics = harness.pipeline.notificationMetrics
+        var deadline = Date().addingTimeInterval(15)
+        while Date() < deadline, receiver.requests.isEmpty || metrics.databaseFailures.load(ordering: .relaxed) < 3 { usleep(50_000) }
+        #expect(receiver.requests.count == 1)
+        #expect(metrics.databaseFailures.load(ordering: .relaxed) >= 3, "the lane tried again")
+        #expect(try harness.connection.query("SELECT count(delivered_at), bool_and(leased_until > now()) FROM notification_delivery WHERE attempts > 0") == [["0", "t"]])
+        try harness.connection.query("DROP TRIGGER refuse_mark ON notification_delivery")
+        // Marked on the next try (at most 2 s later); the late and down notifications, held behind
+        // it (order per application and channel), follow. Without tries again they would wait for
+        // the 60 s lease, and the first would be sent twice.
+        deadline = Date().addingTimeInterval(15)
+        let outbox = "SELECT count(*), count(delivered_at), sum(attempts) FROM notification_delivery"
+        while Date() < deadline, try harness.connection.query(outbox) != [["3", "3", "3"]] { usleep(50_000) }
+        #expect(try harness.connection.query(outbox) == [["3", "3", "3"]])
+        let bodies = receiver.requests.compactMap { try? JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any] }
+        #expect(bodies.map { "\($0["from"] ?? "")->\($0["to"] ?? "")" } == ["new->up", "up->late", "late->down"], "each once")
+        #expect(try harness.connection.query("SELECT state, count(*) FROM notification GROUP BY state") == [["sent", "3"]])
+        #expect(try harness.connection.query("SELECT delivered, failed FROM notification_channel") == [["3", "0"]], "counted once")
+    }
+
+    @Test("marking outcomes changes only rows the lane still holds: the same marks tried again, or a row another worker claimed since, change nothing")
+    func markOnlyHeldRows() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try Migrator().migrate(connection)
+        try ChannelStore.bootstrapWebhooks(["http://127.0.0.1:9/hook"], secret: Self.secret, on: connection)
+        try connection.query("""
+            INSERT INTO application (uuid, name) VALUES ('\(ApplicationUUID.random())', 'a'), ('\(ApplicationUUID.random())', 'b');
+            INSERT INTO status_change (application_id, at, from_status, to_status, reason) VALUES (1, now(), 'new', 'up', 'heartbeat'), (2, now(), 'new', 'up', 'heartbeat');
+            INSERT INTO notification (event, application_id, status_change_id, payload, deliveries_owed) VALUES ('up', 1, 1, '{}', 1), ('up', 2, 2, '{}', 1);
+            -- Row 1 is held by the lane (its first attempt); row 2's lease ran out and another worker claimed it again.
+            INSERT INTO notification_delivery (notification_id, channel_id, application_id, attempts, leased_until) VALUES
+                (1, 1, 1, 1, now() + interval '60 seconds'), (2, 1, 2, 2, now() + interval '60 seconds');
+            """)
+        let channel = try #require(try connection.execute("SELECT \(ChannelStore.columns) FROM notification_channel").rows.first.map(ChannelStore.channel))
+        let deliverer = NotificationDeliverer(databaseURL: database.url, settings: .init(), metrics: NotificationMetrics())
+        let outcomes: [(NotificationDeliverer.Claimed, String?)] = [1, 2].map {
+            (NotificationDeliverer.Claimed(deliveryID: $0, notificationID: $0, attempts: 1, payload: "{}", channel: channel), nil)
+        }
+        try deliverer.record(outcomes, skipped: [], on: connection)
+        try deliverer.record(outcomes, skipped: [], on: connection)  // as after a commit whose answer was lost
+        #expect(try connection.query("SELECT id, delivered_at IS NOT NULL, leased_until IS NULL FROM notification_delivery ORDER BY id")
+            == [["1", "t", "t"], ["2", "f", "f"]])
+        #expect(try connection.query("SELECT id, state, deliveries_owed FROM notification ORDER BY id") == [["1", "sent", "0"], ["2", "pending", "1"]])
+        #expect(try connection.query("SELECT delivered FROM notification_channel") == [["2"]], "the lane's messages counted once")
+    }
+
     @Test("webhook URLs without a secret are refused at start")
     func secretRequired() {
         var configuration = CollectorConfiguration()

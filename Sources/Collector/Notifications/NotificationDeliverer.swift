@@ -216,18 +216,36 @@ final class NotificationDeliverer: @unchecked Sendable {
             }
             outcomes.append((row, MessageTransport.send(message, timeoutMillis: settings.timeoutMillis, client: lane.http)))
         }
-        do throws(PostgresError) {
-            let connection = try laneConnection(&lane)
-            try record(outcomes, skipped: skipped, on: connection)
-            if !unsent.isEmpty {
-                try connection.execute(
-                    "UPDATE notification_delivery SET leased_until = NULL, attempts = attempts - 1 WHERE id = ANY ($1::bigint[])",
-                    [PostgresConnection.arrayParameter(unsent.map(String.init))])
+        markOutcomes(outcomes, skipped: skipped, unsent: unsent, lane: &lane)
+    }
+
+    /// Records a lane's outcomes and hands back its unsent rows, trying again while
+    /// ``OutcomeMarkRetry`` allows when PostgreSQL refuses; after that the rows keep their leases
+    /// and are sent again when they run out.
+    private func markOutcomes(_ outcomes: [(Claimed, String?)], skipped: Set<Int64>, unsent: [Int64], lane: inout LaneState) {
+        let retry = OutcomeMarkRetry(leaseSeconds: settings.leaseSeconds)
+        var firstFailure: Date?
+        var failures = 0
+        while true {
+            do throws(PostgresError) {
+                let connection = try laneConnection(&lane)
+                try record(outcomes, skipped: skipped, on: connection)
+                if !unsent.isEmpty {
+                    try connection.execute(
+                        "UPDATE notification_delivery SET leased_until = NULL, attempts = attempts - 1 WHERE id = ANY ($1::bigint[]) AND leased_until IS NOT NULL",
+                        [PostgresConnection.arrayParameter(unsent.map(String.init))])
+                }
+                return
+            } catch {
+                lane.connection = nil
+                metrics.databaseFailures.wrappingIncrement(ordering: .relaxed)
+                failures += 1
+                let since = firstFailure ?? Date()
+                firstFailure = since
+                guard !worker.isStopRequested, let wait = retry.delay(afterFailures: failures, elapsedSeconds: Date().timeIntervalSince(since))
+                else { return }
+                usleep(UInt32(wait * 1_000_000))
             }
-        } catch {
-            // The rows keep their leases and are sent again when they run out.
-            lane.connection = nil
-            metrics.databaseFailures.wrappingIncrement(ordering: .relaxed)
         }
     }
 
@@ -256,11 +274,14 @@ final class NotificationDeliverer: @unchecked Sendable {
     /// Marks a lane's outcomes: each row delivered, due again after its backoff, or abandoned;
     /// each notification's count of unfinished deliveries goes down under its row lock (taken in
     /// id order, so lanes finishing the same notifications never deadlock), and the lane that
-    /// takes it to 0 closes it (`sent`, or `abandoned`). Then the channel's counts. Lane
-    /// connections commit asynchronously (`synchronous_commit = off`): a mark lost in a PostgreSQL
-    /// crash only makes its row due again — sent twice with the same dedupe id, never lost — and
-    /// waiting for the WAL flush cost more than sending.
-    private func record(_ outcomes: [(Claimed, String?)], skipped: Set<Int64>, on connection: PostgresConnection) throws(PostgresError) {
+    /// takes it to 0 closes it (`sent`, or `abandoned`); the channel's counts go up. One
+    /// statement, so it takes effect whole or not at all, and only on rows this lane still holds
+    /// (leased, at the attempt it claimed): a try again after a failure whose commit did reach
+    /// PostgreSQL, or a lane whose lease ran out and whose rows another worker took, changes
+    /// nothing twice. Lane connections commit asynchronously (`synchronous_commit = off`): a mark
+    /// lost in a PostgreSQL crash only makes its row due again — sent twice with the same dedupe
+    /// id, never lost — and waiting for the WAL flush cost more than sending.
+    func record(_ outcomes: [(Claimed, String?)], skipped: Set<Int64>, on connection: PostgresConnection) throws(PostgresError) {
         guard let channel = outcomes.first?.0.channel else { return }
         let failures = outcomes.compactMap { row, failure in failure.map { (row, String($0.prefix(500))) } }
         let abandoned = failures.filter { $0.0.attempts >= settings.maximumAttempts }.count
@@ -268,7 +289,7 @@ final class NotificationDeliverer: @unchecked Sendable {
         let sent = outcomes.count - failures.count - skipped.count
         try connection.execute("""
             WITH outcome AS (
-                SELECT * FROM unnest($1::bigint[], $2::text[], $3::double precision[]) AS o (id, error, backoff_s)),
+                SELECT * FROM unnest($1::bigint[], $2::text[], $3::double precision[], $4::integer[]) AS o (id, error, backoff_s, attempts)),
             marked AS (
                 UPDATE notification_delivery AS delivery SET
                     delivered_at = CASE WHEN outcome.error IS NULL THEN now() END,
@@ -276,14 +297,19 @@ final class NotificationDeliverer: @unchecked Sendable {
                     next_attempt_at = CASE WHEN outcome.backoff_s IS NOT NULL THEN now() + make_interval(secs => outcome.backoff_s)
                                            ELSE delivery.next_attempt_at END,
                     leased_until = NULL, last_error = outcome.error
-                FROM outcome WHERE delivery.id = outcome.id
+                FROM outcome
+                WHERE delivery.id = outcome.id AND delivery.leased_until IS NOT NULL AND delivery.attempts = outcome.attempts
                 RETURNING delivery.notification_id, outcome.backoff_s IS NULL AS finished,
                           outcome.error IS NOT NULL AND outcome.backoff_s IS NULL AS gave_up),
             finished AS (
                 SELECT notification_id, count(*) AS done, count(*) FILTER (WHERE gave_up) AS given_up
                 FROM marked WHERE finished GROUP BY notification_id),
             locked AS (
-                SELECT id FROM notification WHERE id IN (SELECT notification_id FROM finished) ORDER BY id FOR UPDATE)
+                SELECT id FROM notification WHERE id IN (SELECT notification_id FROM finished) ORDER BY id FOR UPDATE),
+            counted AS (
+                UPDATE notification_channel SET delivered = delivered + $6::bigint, failed = failed + $7::bigint, abandoned = abandoned + $8::bigint,
+                    last_error = coalesce($9::text, last_error), last_error_at = CASE WHEN $9::text IS NULL THEN last_error_at ELSE now() END
+                WHERE id = $5::integer AND EXISTS (SELECT 1 FROM marked))
             UPDATE notification SET updated_at = now(),
                 deliveries_owed = notification.deliveries_owed - finished.done,
                 deliveries_abandoned = notification.deliveries_abandoned + finished.given_up,
@@ -300,12 +326,9 @@ final class NotificationDeliverer: @unchecked Sendable {
                     guard failure != nil, row.attempts < settings.maximumAttempts else { return nil }
                     return String(Double(min(settings.backoffBaseMillis << min(row.attempts - 1, 30), settings.backoffCapMillis)) / 1_000)
                 }),
+                PostgresConnection.arrayParameter(outcomes.map { String($0.0.attempts) }),
+                String(channel.id), String(sent), String(failures.count), String(abandoned), lastError,
             ])
-        try connection.execute("""
-            UPDATE notification_channel SET delivered = delivered + $2::bigint, failed = failed + $3::bigint, abandoned = abandoned + $4::bigint,
-                last_error = coalesce($5, last_error), last_error_at = CASE WHEN $5 IS NULL THEN last_error_at ELSE now() END
-            WHERE id = $1::integer
-            """, [String(channel.id), String(sent), String(failures.count), String(abandoned), lastError])
         metrics.skipped.wrappingIncrement(by: UInt64(skipped.count), ordering: .relaxed)
         metrics.record(channel, delivered: sent, failed: failures.count, abandoned: abandoned, lastError: lastError)
     }

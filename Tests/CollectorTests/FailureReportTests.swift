@@ -1,8 +1,8 @@
 @testable import Collector
 import Testing
 
-/// When the monitor says a failure on standard error, as a table: failure times in, lines out.
-@Suite("Monitor failure report")
+/// When a component says a failure on standard error, as a table: failure times in, lines out.
+@Suite("Failure report")
 struct FailureReportTests {
     static let second: Int64 = 1_000_000
 
@@ -23,10 +23,12 @@ struct FailureReportTests {
     @Test("the line names the operation, the unsaid failures when there were any, and the error")
     func line() {
         let error = PostgresError(operation: "query", message: "canceling statement due to statement timeout", sqlState: "57014")
-        let first = FailureReport.line("recording transitions", error, unreported: 0)
+        let first = FailureReport.line("monitor", "recording transitions", error, unreported: 0)
         #expect(first.hasPrefix("heartbeat: monitor: recording transitions failed, retried next tick: "))
         #expect(first.contains("statement timeout") && first.hasSuffix("\n"))
         #expect(!first.contains("more since"))
-        #expect(FailureReport.line("closing an incident", error, unreported: 7).contains("(7 more since the last line)"))
+        #expect(FailureReport.line("monitor", "closing an incident", error, unreported: 7).contains("(7 more since the last line)"))
+        #expect(FailureReport.line("notifications", "marking a lane's outcomes", error, unreported: 0, retried: "tried again within 20 s")
+            .hasPrefix("heartbeat: notifications: marking a lane's outcomes failed, tried again within 20 s: "))
     }
 }

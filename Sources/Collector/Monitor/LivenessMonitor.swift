@@ -222,7 +222,7 @@ final class LivenessMonitor: @unchecked Sendable {
     private func noteFailure(_ operation: String, _ error: PostgresError) {
         metrics.failures.wrappingIncrement(ordering: .relaxed)
         if let unreported = failureReport.failed(atMicros: WallClock.nowMicros()) {
-            FileHandle.standardError.write(Data(FailureReport.line(operation, error, unreported: unreported).utf8))
+            FileHandle.standardError.write(Data(FailureReport.line("monitor", operation, error, unreported: unreported).utf8))
         }
     }
 

@@ -88,6 +88,9 @@ final class NotificationDeliverer: @unchecked Sendable {
     private var lastRetention = Date.distantPast
     private var lastReminderScan = Date.distantPast
 
+    /// When a failed PostgreSQL round trip is said on stderr (the dispatcher and lanes share it).
+    private let failureReport = Locked(FailureReport())
+
     /// The silences in force now (releases and reminders ask it); nil: none are known.
     private let activeSilences: @Sendable () -> ActiveSilences?
 
@@ -104,24 +107,30 @@ final class NotificationDeliverer: @unchecked Sendable {
         var connection: PostgresConnection?
         while !worker.isStopRequested {
             var claimed = 0
+            var operation = "connecting to PostgreSQL"
             do throws(PostgresError) {
                 if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
+                operation = "claiming due deliveries"
                 claimed = try dispatchDueRows(on: connection!)
+                operation = "re-sending channel state"
                 try refreshIfDue(on: connection!)
+                operation = "deleting expired notifications"
                 try deleteExpiredIfDue(on: connection!)
                 if Date().timeIntervalSince(lastReminderScan) >= 1 {
                     lastReminderScan = Date()
+                    operation = "releasing held notifications and queuing reminders"
                     try releaseAndRemind(on: connection!)
                 }
                 if Date().timeIntervalSince(lastDepthCount) >= 0.2 {
                     lastDepthCount = Date()
+                    operation = "counting the outbox"
                     let owed = try connection!.execute(
                         "SELECT count(*) AS owed FROM notification_delivery WHERE delivered_at IS NULL AND abandoned_at IS NULL")
                     metrics.queueDepth.store(owed.rows.first?.int64("owed") ?? 0, ordering: .relaxed)
                 }
             } catch {
                 connection = nil
-                metrics.databaseFailures.wrappingIncrement(ordering: .relaxed)
+                noteFailure(operation, error, retried: "retried in \(settings.pollMillis) ms")
             }
             selfPingIfDue()
             // Nothing claimed: wait for a lane to finish (its channel may have more) or the poll.
@@ -238,7 +247,7 @@ final class NotificationDeliverer: @unchecked Sendable {
                 return
             } catch {
                 lane.connection = nil
-                metrics.databaseFailures.wrappingIncrement(ordering: .relaxed)
+                noteFailure("marking a lane's outcomes", error, retried: "tried again for up to \(Int(retry.budgetSeconds)) s, then the rows wait for their lease")
                 failures += 1
                 let since = firstFailure ?? Date()
                 firstFailure = since
@@ -267,7 +276,16 @@ final class NotificationDeliverer: @unchecked Sendable {
                 [PostgresConnection.arrayParameter(ids.map(String.init)), String(settings.leaseSeconds)])
         } catch {
             lane.connection = nil
-            metrics.databaseFailures.wrappingIncrement(ordering: .relaxed)
+            noteFailure("renewing a lane's leases", error, retried: "tried again in \(settings.leaseSeconds / 3) s")
+        }
+    }
+
+    /// Counts a failed PostgreSQL round trip and says what failed on standard error, at most one
+    /// line every half minute (``FailureReport``).
+    private func noteFailure(_ operation: String, _ error: PostgresError, retried: String) {
+        metrics.databaseFailures.wrappingIncrement(ordering: .relaxed)
+        if let unreported = failureReport.withLock({ $0.failed(atMicros: WallClock.nowMicros()) }) {
+            FileHandle.standardError.write(Data(FailureReport.line("notifications", operation, error, unreported: unreported, retried: retried).utf8))
         }
     }
 

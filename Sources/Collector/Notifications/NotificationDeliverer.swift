@@ -71,14 +71,21 @@ final class NotificationDeliverer: @unchecked Sendable {
     let worker = WorkerThread()
     /// Channels whose lane is sending now (not claimed for until it is done).
     private let busy = Locked(Set<Int>())
-    /// What each lane keeps between batches (a lane runs alone per channel): its PostgreSQL
-    /// connection and its HTTP handle (the channel's connection stays open).
+    /// A lane's state (a lane runs alone per channel): its HTTP handle, kept between batches so
+    /// the channel's connection stays open, and the PostgreSQL connection it holds while a batch
+    /// runs (from ``idleLaneConnections``; handed back when the batch is done).
     private struct LaneState: @unchecked Sendable {
         var connection: PostgresConnection?
         var http = MessageTransport.HTTPClient()
     }
 
     private let laneStates = Locked([Int: LaneState]())
+    /// PostgreSQL connections lanes hand back after a batch, for the next batch of any channel:
+    /// a collector holds as many lane connections as lanes are busy at once, plus at most
+    /// ``maximumIdleLaneConnections`` idle — not one per channel for ever.
+    private let idleLaneConnections = Locked([IdleConnection]())
+    static let maximumIdleLaneConnections = 2
+    private struct IdleConnection: @unchecked Sendable { let connection: PostgresConnection }
     private let lanes = DispatchGroup()
     private let laneFinished = DispatchSemaphore(value: 0)
     private var lastRefresh = [Int: Date]()
@@ -138,6 +145,7 @@ final class NotificationDeliverer: @unchecked Sendable {
         }
         lanes.wait()
         laneStates.withLock { $0.removeAll() }
+        idleLaneConnections.withLock { $0.removeAll() }
     }
 
     /// Claims due rows of channels whose lane is idle and hands each channel's rows to its lane;
@@ -196,7 +204,15 @@ final class NotificationDeliverer: @unchecked Sendable {
     /// channel that times out cannot hold a shutdown for a batch's worth of timeouts.
     private func deliver(_ claimed: [Claimed], channelID: Int) {
         var lane = laneStates.withLock { $0.removeValue(forKey: channelID) } ?? LaneState()
-        defer { laneStates.withLock { $0[channelID] = lane } }
+        defer {
+            if let connection = lane.connection, connection.isConnected {
+                idleLaneConnections.withLock { idle in
+                    if idle.count < Self.maximumIdleLaneConnections { idle.append(IdleConnection(connection: connection)) }
+                }
+            }
+            lane.connection = nil
+            laneStates.withLock { $0[channelID] = lane }
+        }
         var outcomes = [(Claimed, String?)]()
         var skipped = Set<Int64>()
         var renewed = Date()
@@ -258,9 +274,15 @@ final class NotificationDeliverer: @unchecked Sendable {
         }
     }
 
-    /// The lane's connection, opened when it has none (or lost it).
+    /// The lane's connection for this batch: the one it holds, else an idle one handed back by an
+    /// earlier batch, else a new one.
     private func laneConnection(_ lane: inout LaneState) throws(PostgresError) -> PostgresConnection {
         if let connection = lane.connection, connection.isConnected { return connection }
+        while let idle = idleLaneConnections.withLock({ $0.popLast() }) {
+            guard idle.connection.isConnected else { continue }
+            lane.connection = idle.connection
+            return idle.connection
+        }
         let connection = try PostgresConnection(url: databaseURL)
         try connection.query("SET synchronous_commit TO off")  // see record(_:skipped:on:)
         lane.connection = connection

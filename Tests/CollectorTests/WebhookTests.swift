@@ -22,15 +22,20 @@ struct WebhookTests {
         return "v1=" + hex(digest)
     }
 
+    /// A collector sweeping every 200 ms whose webhook channels are `webhookURLs`, signed with the test secret.
+    static func harness(webhookURLs: [String]) throws -> Harness {
+        try Harness {
+            $0.monitorPeriodMillis = 200
+            $0.webhookURLs = webhookURLs
+            $0.webhookSecret = Self.secret
+        }
+    }
+
     @Test("each transition reaches the receiver once, signed, in order; a failed POST is retried; the outbox empties")
     func deliveredOnceSigned() throws {
         let receiver = WebhookReceiver(statuses: [500])  // the first POST fails
         defer { receiver.stop() }
-        let harness = try Harness {
-            $0.monitorPeriodMillis = 200
-            $0.webhookURLs = [receiver.url]
-            $0.webhookSecret = Self.secret
-        }
+        let harness = try Self.harness(webhookURLs: [receiver.url])
         defer { harness.pipeline.shutdown() }
         try harness.connection.query("UPDATE application SET interval_ms = 500, grace_ms = 500")
         usleep(600_000)
@@ -77,11 +82,7 @@ struct WebhookTests {
 
     @Test("a receiver that is down: the row waits with its error, due again later, and the failure is counted")
     func receiverDown() throws {
-        let harness = try Harness {
-            $0.monitorPeriodMillis = 200
-            $0.webhookURLs = ["http://127.0.0.1:1/unreachable"]
-            $0.webhookSecret = Self.secret
-        }
+        let harness = try Self.harness(webhookURLs: ["http://127.0.0.1:1/unreachable"])
         defer { harness.pipeline.shutdown() }
         harness.sender.send(harness.record(1, sequence: 1))
         let deadline = Date().addingTimeInterval(6)
@@ -101,11 +102,7 @@ struct WebhookTests {
     func refusedMarkTriedAgain() throws {
         let receiver = WebhookReceiver()
         defer { receiver.stop() }
-        let harness = try Harness {
-            $0.monitorPeriodMillis = 200
-            $0.webhookURLs = [receiver.url]
-            $0.webhookSecret = Self.secret
-        }
+        let harness = try Self.harness(webhookURLs: [receiver.url])
         defer { harness.pipeline.shutdown() }
         // PostgreSQL refuses every mark of a delivery as delivered until the trigger is dropped.
         try harness.connection.query("""
@@ -167,11 +164,7 @@ struct WebhookTests {
     func laneConnectionsHandedBack() throws {
         let receiver = WebhookReceiver()
         defer { receiver.stop() }
-        let harness = try Harness {
-            $0.monitorPeriodMillis = 200
-            $0.webhookURLs = (1...8).map { "\(receiver.url)?channel=\($0)" }
-            $0.webhookSecret = Self.secret
-        }
+        let harness = try Self.harness(webhookURLs: (1...8).map { "\(receiver.url)?channel=\($0)" })
         defer { harness.pipeline.shutdown() }
         let openConnections = { () throws -> Int in
             Int(try harness.connection.query(

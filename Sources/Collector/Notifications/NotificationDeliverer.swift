@@ -80,12 +80,16 @@ final class NotificationDeliverer: @unchecked Sendable {
     }
 
     private let laneStates = Locked([Int: LaneState]())
-    /// PostgreSQL connections lanes hand back after a batch, for the next batch of any channel:
-    /// a collector holds as many lane connections as lanes are busy at once, plus at most
-    /// ``maximumIdleLaneConnections`` idle — not one per channel for ever.
+    /// PostgreSQL connections lanes hand back after a batch, for the next batch of any channel
+    /// (the most recently handed back first); one idle for ``laneConnectionIdleSeconds`` is
+    /// closed. So a collector holds as many lane connections as lanes were busy at once lately,
+    /// not one per channel for ever, and lanes that keep sending never reconnect.
     private let idleLaneConnections = Locked([IdleConnection]())
-    static let maximumIdleLaneConnections = 2
-    private struct IdleConnection: @unchecked Sendable { let connection: PostgresConnection }
+    static let laneConnectionIdleSeconds: Double = 10
+    private struct IdleConnection: @unchecked Sendable {
+        let connection: PostgresConnection
+        let since: Date
+    }
     private let lanes = DispatchGroup()
     private let laneFinished = DispatchSemaphore(value: 0)
     private var lastRefresh = [Int: Date]()
@@ -116,7 +120,7 @@ final class NotificationDeliverer: @unchecked Sendable {
             var claimed = 0
             var operation = "connecting to PostgreSQL"
             do throws(PostgresError) {
-                if connection == nil || connection?.isConnected == false { connection = try PostgresConnection(url: databaseURL) }
+                if connection == nil || connection?.isConnected == false { connection = try Self.connect(databaseURL) }
                 operation = "claiming due deliveries"
                 claimed = try dispatchDueRows(on: connection!)
                 operation = "re-sending channel state"
@@ -140,6 +144,8 @@ final class NotificationDeliverer: @unchecked Sendable {
                 noteFailure(operation, error, retried: "retried in \(settings.pollMillis) ms")
             }
             selfPingIfDue()
+            let now = Date()
+            idleLaneConnections.withLock { $0.removeAll { now.timeIntervalSince($0.since) > Self.laneConnectionIdleSeconds } }
             // Nothing claimed: wait for a lane to finish (its channel may have more) or the poll.
             if claimed == 0 { _ = laneFinished.wait(timeout: .now() + .milliseconds(settings.pollMillis)) }
         }
@@ -149,13 +155,15 @@ final class NotificationDeliverer: @unchecked Sendable {
     }
 
     /// Claims due rows of channels whose lane is idle and hands each channel's rows to its lane;
-    /// returns how many were claimed.
+    /// returns how many were claimed. The ids are picked into an array before the UPDATE: written
+    /// as `id IN (…)`, the planner, misled by an outbox without statistics yet, joined them
+    /// against a scan of the whole table, and a claim took 150 ms at 30,000 rows.
     private func dispatchDueRows(on connection: PostgresConnection) throws(PostgresError) -> Int {
         let skip = busy.withLock { Array($0) }
         let rows = try connection.execute("""
             WITH claimed AS (
                 UPDATE notification_delivery SET leased_until = now() + make_interval(secs => $1::integer), attempts = attempts + 1
-                WHERE id IN (
+                WHERE id = ANY (ARRAY(
                     SELECT id FROM notification_delivery AS due
                     WHERE delivered_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= now()
                       AND (leased_until IS NULL OR leased_until < now())
@@ -166,7 +174,7 @@ final class NotificationDeliverer: @unchecked Sendable {
                           SELECT min(earlier.id) FROM notification_delivery AS earlier
                           WHERE earlier.application_id = due.application_id AND earlier.channel_id = due.channel_id
                             AND earlier.delivered_at IS NULL AND earlier.abandoned_at IS NULL))
-                    ORDER BY id LIMIT $3::integer FOR UPDATE SKIP LOCKED)
+                    ORDER BY id LIMIT $3::integer FOR UPDATE SKIP LOCKED))
                 RETURNING id, notification_id, channel_id, attempts)
             SELECT claimed.id AS delivery_id, claimed.notification_id, claimed.attempts, notification.payload, \(ChannelStore.qualifiedColumns)
             FROM claimed JOIN notification ON notification.id = claimed.notification_id
@@ -206,9 +214,7 @@ final class NotificationDeliverer: @unchecked Sendable {
         var lane = laneStates.withLock { $0.removeValue(forKey: channelID) } ?? LaneState()
         defer {
             if let connection = lane.connection, connection.isConnected {
-                idleLaneConnections.withLock { idle in
-                    if idle.count < Self.maximumIdleLaneConnections { idle.append(IdleConnection(connection: connection)) }
-                }
+                idleLaneConnections.withLock { $0.append(IdleConnection(connection: connection, since: Date())) }
             }
             lane.connection = nil
             laneStates.withLock { $0[channelID] = lane }
@@ -283,9 +289,19 @@ final class NotificationDeliverer: @unchecked Sendable {
             lane.connection = idle.connection
             return idle.connection
         }
-        let connection = try PostgresConnection(url: databaseURL)
+        let connection = try Self.connect(databaseURL)
         try connection.query("SET synchronous_commit TO off")  // see record(_:skipped:on:)
         lane.connection = connection
+        return connection
+    }
+
+    /// A connection for the dispatcher or a lane. JIT compilation is off: the claim's planner
+    /// estimate (correlated subqueries over an outbox without statistics yet) passes
+    /// `jit_above_cost`, and compiling then took ~25 ms of a claim that runs in about one
+    /// (`Spec/tuning.md`, "Notifications").
+    private static func connect(_ url: String) throws(PostgresError) -> PostgresConnection {
+        let connection = try PostgresConnection(url: url)
+        try connection.query("SET jit TO off")
         return connection
     }
 
